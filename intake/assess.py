@@ -50,6 +50,13 @@ class Assessment:
         }
 
 
+def assessment_from_dict(data: dict[str, Any]) -> Assessment:
+    """Rebuild an `Assessment` stored as JSON (``dataclasses.asdict`` form)."""
+    values = dict(data)
+    reply = values.pop("reply", None)
+    return Assessment(reply=Reply(**reply) if reply else None, **values)
+
+
 def assess_message(raw: bytes, config: Any) -> Assessment:
     """Run ``raw`` through rules, parsing and completeness; no side effects."""
     raise NotImplementedError("assess_message is being written")
