@@ -1,0 +1,117 @@
+"""Turning answers as people write them into the values the service stores.
+
+Pure functions, no I/O.  Dates are read day first, as in the UK
+(``03/04/2026`` is 3 April 2026); anything that is not a real date is
+returned as None so the caller can keep the text as written.
+
+>>> parse_uk_date("3rd April 2026")
+datetime.date(2026, 4, 3)
+>>> parse_uk_date("31/02/2026") is None
+True
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_PUNCT = re.compile(r"[^\w\s]")
+
+MONTHS = {
+    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3,
+    "apr": 4, "april": 4, "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7,
+    "aug": 8, "august": 8, "sep": 9, "sept": 9, "september": 9, "oct": 10,
+    "october": 10, "nov": 11, "november": 11, "dec": 12, "december": 12,
+}  # fmt: skip
+_MONTH_WORD = "|".join(sorted(MONTHS, key=len, reverse=True))
+_WEEKDAYS = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday)?"
+_NUMERIC = re.compile(r"(?<!\d)(\d{1,2})\s*[./\-]\s*(\d{1,2})\s*[./\-]\s*(\d{4}|\d{2})(?!\d)")
+_ISO = re.compile(r"(?<!\d)(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})(?!\d)")
+_DAY_MONTH = re.compile(
+    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?[\s.\-/,]*({_MONTH_WORD})\.?[\s.\-/,]*(\d{{4}}|\d{{2}})(?!\d)",
+    re.IGNORECASE,
+)
+_MONTH_DAY = re.compile(
+    rf"\b({_MONTH_WORD})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)", re.IGNORECASE
+)
+_PATTERNS = ((_ISO, "ymd"), (_NUMERIC, "dmy"), (_DAY_MONTH, "dMy"), (_MONTH_DAY, "Mdy"))
+_NOT_ANSWERS = {
+    "na", "n a", "not applicable", "none", "nil", "n k", "nk", "not known", "unknown",
+    "tbc", "to be confirmed", "dont know",
+}  # fmt: skip
+
+
+def fold_text(text: str) -> str:
+    """Trim, fold runs of spaces and tabs to one space, keep lines (``\\n``).
+
+    Blank lines inside the text are dropped: a person's paragraph breaks in a
+    form cell carry no meaning the team relies on, and renderers disagree on them.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def comparable(text: str) -> str:
+    """A form of ``text`` for comparing wordings: lower case, no accents or
+    punctuation, no numbering ("4.", "Section D –", "(a)"), single spaces."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.lower().replace("&", " and ").replace("’", "'").replace("'", "")
+    text = re.sub(r"^\s*(section|part)\s+[a-z0-9]{1,3}\b", " ", text)
+    text = re.sub(r"^\s*(\(?[a-z0-9]{1,3}[.)]|\d{1,2}(\.\d{1,2})*)\s+", " ", text)
+    text = _PUNCT.sub(" ", text).replace("_", " ")
+    return " ".join(text.split())
+
+
+def is_non_answer(text: str) -> bool:
+    """True for "N/A", "n/k", "-", "none" and the like: an answer that says nothing."""
+    key = comparable(text)
+    return not key or key in _NOT_ANSWERS
+
+
+def two_digit_year(yy: int, today: date | None = None) -> int:
+    """Expand ``yy`` to the latest year that is not more than a year in the future."""
+    this_year = (today or date.today()).year
+    year = 2000 + yy
+    return year if year <= this_year + 1 else 1900 + yy
+
+
+def parse_uk_date(text: str, today: date | None = None) -> date | None:
+    """The date ``text`` states, read day first; None when it states no real date.
+
+    Accepts ``03/04/2026``, ``3.4.26``, ``03-04-2026``, ``2026-04-03``,
+    ``3 April 2026``, ``3rd of Apr. 2026``, ``Friday 3 April 2026``,
+    ``April 3, 2026``.  A text holding more than one date is not a date.
+    """
+    cleaned = re.sub(rf"\b{_WEEKDAYS}\b,?", " ", text.strip(), flags=re.IGNORECASE)
+    found: list[date | None] = []
+    spans: list[tuple[int, int]] = []
+    for pattern, order in (
+        (_ISO, "ymd"),
+        (_NUMERIC, "dmy"),
+        (_DAY_MONTH, "dMy"),
+        (_MONTH_DAY, "Mdy"),
+    ):
+        for match in pattern.finditer(cleaned):
+            if any(s <= match.start() < e for s, e in spans):
+                continue
+            spans.append(match.span())
+            found.append(_build_date(match.groups(), order, today))
+    if len(found) != 1:
+        return None
+    return found[0]
+
+
+def _build_date(groups: tuple[str, ...], order: str, today: date | None) -> date | None:
+    parts = dict(zip(order, groups, strict=True))
+    try:
+        month = MONTHS[parts["M"].lower()] if "M" in parts else int(parts["m"])
+        year = int(parts["y"])
+        if len(parts["y"]) == 2:
+            year = two_digit_year(year, today)
+        return date(year, month, int(parts["d"]))
+    except (ValueError, KeyError):
+        return None
