@@ -1,0 +1,132 @@
+"""Django settings, built from the administrator's ``config/intake.toml``.
+
+The store comes from the intake configuration (``DATABASE_URL`` wins over
+``[store] url``).  ``DJANGO_SECRET_KEY`` comes from the environment only;
+with ``DJANGO_DEBUG=1`` and no key, a development key is generated once and
+kept in ``var/dev-secret-key`` (never used in production: without DEBUG a
+missing key is an error the moment anything needs it).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from intake.config import load_config, project_root
+from intake.logging import configure_logging
+
+BASE_DIR = project_root()
+INTAKE = load_config()
+DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
+
+
+def database_from_url(url: str, root: Path) -> dict[str, Any]:
+    """Django's DATABASES entry for a ``sqlite:///`` or ``postgresql://`` URL.
+
+    ``sqlite:///var/x.sqlite3`` is relative to the project root;
+    ``sqlite:////srv/x.sqlite3`` is absolute.  SQLite runs in WAL mode with a
+    busy timeout and IMMEDIATE transactions, so a worker and the web process
+    can write at once without "database is locked" errors.
+    """
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(path if path.is_absolute() else root / path),
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    parts = urlsplit(url)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+        "OPTIONS": dict(parse_qsl(parts.query)),
+        "CONN_MAX_AGE": 0,
+    }
+
+
+def _secret_key() -> str:
+    key = os.environ.get("DJANGO_SECRET_KEY", "")
+    if key or not DEBUG:
+        return key
+    stored = BASE_DIR / "var" / "dev-secret-key"
+    if not stored.exists():
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        stored.write_text(secrets.token_urlsafe(50))
+        stored.chmod(0o600)
+    return stored.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
+DATABASES = {"default": database_from_url(INTAKE.store.url, BASE_DIR)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "intake",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "Europe/London"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = not DEBUG and os.environ.get("DJANGO_INSECURE_COOKIES", "") != "1"
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# Django's own loggers go through the standard library; ours through structlog.
+LOGGING_CONFIG = None
+configure_logging()

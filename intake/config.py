@@ -1,0 +1,406 @@
+"""The administrator's configuration: ``config/intake.toml``, loaded and checked.
+
+`load_config` reads the TOML file named by its argument, by ``INTAKE_CONFIG``,
+or ``config/intake.toml`` under the project root, and returns a frozen
+`IntakeConfig`.  Anything wrong raises `ConfigError(file, key, message)`,
+whose text is the one line an administrator needs, for example::
+
+    config/intake.toml: mailboxes[0].port: must be a whole number from 1 to 65535
+
+Relative paths in the file (Maildir folders, outbox, templates, forms, CA
+files, ``sqlite:///`` store files) resolve against the *project root*: the
+folder holding ``config/``, or ``INTAKE_HOME`` where that is set (the Docker
+image sets ``INTAKE_HOME=/app``).  They do not depend on where the config
+file itself lives, so a file mounted at ``/etc/intake.toml`` means the same
+as one in ``config/``.
+
+Secrets never live here: a mailbox names the *environment variable* holding
+its password (``password_env``); ``DATABASE_URL`` in the environment wins
+over ``[store] url``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from parsers.limits import Limits
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+FORM_TYPES = ("cspr_referral", "serious_incident_notification")
+
+
+class ConfigError(Exception):
+    """The configuration is wrong: which file, which key, what is wrong."""
+
+    def __init__(self, file: str, key: str, message: str) -> None:
+        super().__init__(f"{file}: {key}: {message}")
+        self.file = file
+        self.key = key
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    name: str = "Referral intake"
+    reference_prefix: str = "WSP"
+    timezone: str = "Europe/London"
+    our_addresses: list[str] = field(default_factory=list)
+    message_id_domain: str = "intake.invalid"
+    trusted_domains: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    url: str = "sqlite:///var/intake.sqlite3"
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    poll_seconds: int = 60
+    batch_size: int = 50
+
+
+@dataclass(frozen=True)
+class RetryConfig:
+    max_attempts: int = 5
+    backoff_seconds: int = 60  # doubled per attempt, capped at MAX_BACKOFF_SECONDS
+
+
+@dataclass(frozen=True)
+class MailboxConfig:
+    name: str
+    kind: str  # imap | maildir
+    path: str = ""  # maildir: the Maildir folder (absolute once loaded)
+    host: str = ""
+    port: int = 0  # 0 = the default for `security` (993 for tls, 143 otherwise)
+    security: str = "tls"  # tls | starttls | none (loopback only)
+    username: str = ""
+    password_env: str = ""
+    auth: str = "password"  # password | oauth2 (a later issue)
+    ca_file: str = ""
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    sent_folder: str = ""
+    failed_folder: str = ""
+    timeout_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    ignore_automatic: bool = True
+    check_dmarc: bool = True
+    authserv_ids: list[str] = field(default_factory=list)
+    accept_forms: list[str] = field(default_factory=lambda: list(FORM_TYPES))
+
+
+@dataclass(frozen=True)
+class RepliesConfig:
+    transport: str = "outbox"  # outbox | smtp
+    outbox_dir: str = "var/outbox"
+    from_address: str = ""
+    from_name: str = ""
+    templates_dir: str = "config/replies"
+    attach_form_to_return: bool = True
+    max_per_sender_per_hour: int = 3
+    bcc: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"  # starttls | tls | none (loopback only)
+    username: str = ""
+    password_env: str = ""
+    timeout_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class CasesConfig:
+    resubmission_window_days: int = 30
+
+
+@dataclass(frozen=True)
+class IntakeConfig:
+    """The whole configuration; every path in it is absolute."""
+
+    service: ServiceConfig
+    store: StoreConfig
+    schedule: ScheduleConfig
+    retry: RetryConfig
+    limits: Limits
+    mailboxes: list[MailboxConfig]
+    rules: RulesConfig
+    replies: RepliesConfig
+    smtp: SmtpConfig
+    cases: CasesConfig
+    forms_dir: str
+    source: str = ""  # the file this was read from, as shown in errors
+    base_dir: str = str(PROJECT_ROOT)
+
+    def mailbox(self, name: str) -> MailboxConfig:
+        """The mailbox called ``name``; KeyError if there is none."""
+        for mailbox in self.mailboxes:
+            if mailbox.name == name:
+                return mailbox
+        raise KeyError(name)
+
+
+SECTIONS: dict[str, type] = {
+    "service": ServiceConfig,
+    "store": StoreConfig,
+    "schedule": ScheduleConfig,
+    "retry": RetryConfig,
+    "limits": Limits,
+    "rules": RulesConfig,
+    "replies": RepliesConfig,
+    "smtp": SmtpConfig,
+    "cases": CasesConfig,
+}
+TOP_LEVEL_KEYS = (*SECTIONS, "mailboxes", "forms_dir")
+
+
+def project_root() -> Path:
+    """Where relative paths resolve: ``INTAKE_HOME`` or the folder holding ``config/``."""
+    home = os.environ.get("INTAKE_HOME")
+    return Path(home).resolve() if home else PROJECT_ROOT
+
+
+def default_config_path() -> Path:
+    """``INTAKE_CONFIG`` if set, else ``config/intake.toml`` under the project root."""
+    named = os.environ.get("INTAKE_CONFIG")
+    return Path(named) if named else project_root() / "config" / "intake.toml"
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> IntakeConfig:
+    """Read and validate the configuration; raises `ConfigError` on any mistake."""
+    file = Path(path) if path is not None else default_config_path()
+    shown = _display_path(file)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(shown, "(file)", "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(shown, "(file)", f"cannot be read: {type(exc).__name__}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(shown, "(file)", f"is not valid TOML: {exc}") from None
+    return parse_config(data, shown)
+
+
+def parse_config(data: Mapping[str, Any], shown: str = "intake.toml") -> IntakeConfig:
+    """Validate an already-parsed TOML table (see `load_config`)."""
+    _reject_unknown(data, TOP_LEVEL_KEYS, shown, "")
+    root = project_root()
+    built = {name: _build(cls, data.get(name, {}), shown, name) for name, cls in SECTIONS.items()}
+    built["store"] = _store(built["store"], shown)
+    _check_service(built["service"], shown)
+    _check_schedule(built["schedule"], built["retry"], shown)
+    _check_limits(built["limits"], shown)
+    _check_rules(built["rules"], shown)
+    built["replies"] = _check_replies(built["replies"], root, shown)
+    _check_smtp(built["smtp"], built["replies"], shown)
+    _check_positive(built["cases"].resubmission_window_days, shown, "cases.resubmission_window_days")
+    mailboxes = _mailboxes(data.get("mailboxes", []), root, shown)
+    forms_dir = _string(data.get("forms_dir", "config/forms"), shown, "forms_dir")
+    return IntakeConfig(
+        mailboxes=mailboxes,
+        forms_dir=_resolve(root, forms_dir),
+        source=shown,
+        base_dir=str(root),
+        **built,
+    )
+
+
+def _display_path(file: Path) -> str:
+    try:
+        return str(file.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(file)
+
+
+def _resolve(root: Path, value: str) -> str:
+    return str(root / value) if value else ""
+
+
+def _reject_unknown(table: Mapping[str, Any], allowed: tuple[str, ...], shown: str, where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            name = f"{where}.{key}" if where else key
+            raise ConfigError(shown, name, f"unknown key; allowed keys: {', '.join(allowed)}")
+
+
+def _build(cls: type, table: Any, shown: str, where: str) -> Any:
+    """Make the frozen dataclass ``cls`` from ``table``, checking keys and types."""
+    if not isinstance(table, dict):
+        raise ConfigError(shown, where, "must be a table")
+    hints = typing.get_type_hints(cls)
+    allowed = tuple(f.name for f in fields(cls))
+    _reject_unknown(table, allowed, shown, where)
+    values = {}
+    for f in fields(cls):
+        key = f"{where}.{f.name}"
+        if f.name in table:
+            values[f.name] = _typed(table[f.name], hints[f.name], shown, key)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(shown, key, "is required")
+    return cls(**values)
+
+
+def _typed(value: Any, hint: Any, shown: str, key: str) -> Any:
+    """Check ``value`` against a simple type hint (str, int, float, bool, list[str])."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next(h for h in typing.get_args(hint) if h is not type(None))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(shown, key, "must be true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(shown, key, "must be a whole number")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(shown, key, "must be a number")
+        return float(value)
+    if hint is str:
+        return _string(value, shown, key)
+    if typing.get_origin(hint) is list:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(shown, key, "must be a list of strings")
+        return list(value)
+    raise TypeError(f"no config check for {hint!r}")  # a programming error
+
+
+def _string(value: Any, shown: str, key: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(shown, key, "must be a string")
+    return value
+
+
+def _one_of(value: str, allowed: tuple[str, ...], shown: str, key: str) -> None:
+    if value not in allowed:
+        raise ConfigError(shown, key, f"must be one of {', '.join(allowed)} (got {value!r})")
+
+
+def _check_positive(value: int | float, shown: str, key: str) -> None:
+    if value <= 0:
+        raise ConfigError(shown, key, "must be greater than 0")
+
+
+def _check_port(port: int, shown: str, key: str) -> None:
+    if not 1 <= port <= 65535:
+        raise ConfigError(shown, key, "must be a whole number from 1 to 65535")
+
+
+def _store(store: StoreConfig, shown: str) -> StoreConfig:
+    url = os.environ.get("DATABASE_URL") or store.url
+    if not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        key = "DATABASE_URL (environment)" if os.environ.get("DATABASE_URL") else "store.url"
+        raise ConfigError(shown, key, "must start with sqlite:/// or postgresql://")
+    return StoreConfig(url=url)
+
+
+def _check_service(service: ServiceConfig, shown: str) -> None:
+    try:
+        ZoneInfo(service.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(shown, "service.timezone", "is not a known time zone") from None
+    if not service.reference_prefix.isalnum():
+        raise ConfigError(shown, "service.reference_prefix", "must be letters and digits only")
+    for i, address in enumerate(service.our_addresses):
+        if "@" not in address:
+            raise ConfigError(shown, f"service.our_addresses[{i}]", "is not an email address")
+
+
+def _check_schedule(schedule: ScheduleConfig, retry: RetryConfig, shown: str) -> None:
+    _check_positive(schedule.poll_seconds, shown, "schedule.poll_seconds")
+    _check_positive(schedule.batch_size, shown, "schedule.batch_size")
+    _check_positive(retry.max_attempts, shown, "retry.max_attempts")
+    _check_positive(retry.backoff_seconds, shown, "retry.backoff_seconds")
+
+
+def _check_limits(limits: Limits, shown: str) -> None:
+    for f in fields(limits):
+        _check_positive(getattr(limits, f.name), shown, f"limits.{f.name}")
+
+
+def _check_rules(rules: RulesConfig, shown: str) -> None:
+    for i, form in enumerate(rules.accept_forms):
+        _one_of(form, FORM_TYPES, shown, f"rules.accept_forms[{i}]")
+
+
+def _check_replies(replies: RepliesConfig, root: Path, shown: str) -> RepliesConfig:
+    _one_of(replies.transport, ("outbox", "smtp"), shown, "replies.transport")
+    if replies.from_address and "@" not in replies.from_address:
+        raise ConfigError(shown, "replies.from_address", "is not an email address")
+    if replies.max_per_sender_per_hour < 0:
+        raise ConfigError(shown, "replies.max_per_sender_per_hour", "must not be negative")
+    return dataclasses.replace(
+        replies,
+        outbox_dir=_resolve(root, replies.outbox_dir),
+        templates_dir=_resolve(root, replies.templates_dir),
+    )
+
+
+def _check_smtp(smtp: SmtpConfig, replies: RepliesConfig, shown: str) -> None:
+    if replies.transport == "smtp" and not smtp.host:
+        raise ConfigError(shown, "smtp.host", "is required when replies.transport is smtp")
+    _check_port(smtp.port, shown, "smtp.port")
+    _one_of(smtp.security, ("starttls", "tls", "none"), shown, "smtp.security")
+    if smtp.security == "none" and smtp.host and smtp.host not in LOOPBACK_HOSTS:
+        raise ConfigError(shown, "smtp.security", "none is only allowed for 127.0.0.1 or localhost")
+    _check_positive(smtp.timeout_seconds, shown, "smtp.timeout_seconds")
+
+
+def _mailboxes(items: Any, root: Path, shown: str) -> list[MailboxConfig]:
+    if not isinstance(items, list):
+        raise ConfigError(shown, "mailboxes", "must be a list of tables ([[mailboxes]])")
+    mailboxes = [_mailbox(item, root, shown, f"mailboxes[{i}]") for i, item in enumerate(items)]
+    seen: set[str] = set()
+    for i, mailbox in enumerate(mailboxes):
+        if mailbox.name in seen:
+            raise ConfigError(shown, f"mailboxes[{i}].name", f"{mailbox.name!r} is used twice")
+        seen.add(mailbox.name)
+    return mailboxes
+
+
+def _mailbox(item: Any, root: Path, shown: str, where: str) -> MailboxConfig:
+    mailbox: MailboxConfig = _build(MailboxConfig, item, shown, where)
+    if not mailbox.name or not mailbox.name.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError(shown, f"{where}.name", "must be letters, digits, - or _")
+    _one_of(mailbox.kind, ("imap", "maildir"), shown, f"{where}.kind")
+    _check_positive(mailbox.timeout_seconds, shown, f"{where}.timeout_seconds")
+    if not mailbox.folder or not mailbox.processed_folder:
+        raise ConfigError(shown, f"{where}.processed_folder", "must not be empty")
+    if mailbox.folder == mailbox.processed_folder:
+        raise ConfigError(shown, f"{where}.processed_folder", "must differ from folder")
+    if mailbox.kind == "maildir":
+        if not mailbox.path:
+            raise ConfigError(shown, f"{where}.path", "is required for a maildir mailbox")
+        return dataclasses.replace(mailbox, path=_resolve(root, mailbox.path))
+    return _imap_mailbox(mailbox, root, shown, where)
+
+
+def _imap_mailbox(mailbox: MailboxConfig, root: Path, shown: str, where: str) -> MailboxConfig:
+    for key in ("host", "username"):
+        if not getattr(mailbox, key):
+            raise ConfigError(shown, f"{where}.{key}", "is required for an imap mailbox")
+    _one_of(mailbox.security, ("tls", "starttls", "none"), shown, f"{where}.security")
+    if mailbox.security == "none" and mailbox.host not in LOOPBACK_HOSTS:
+        raise ConfigError(shown, f"{where}.security", "none is only allowed for 127.0.0.1 or localhost")
+    _one_of(mailbox.auth, ("password", "oauth2"), shown, f"{where}.auth")
+    if mailbox.auth == "password" and not mailbox.password_env:
+        raise ConfigError(shown, f"{where}.password_env", "names the environment variable holding the password; it is required")
+    port = mailbox.port or (993 if mailbox.security == "tls" else 143)
+    _check_port(port, shown, f"{where}.port")
+    return dataclasses.replace(mailbox, port=port, ca_file=_resolve(root, mailbox.ca_file))

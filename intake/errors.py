@@ -1,0 +1,96 @@
+"""Why a step failed, and whether it is worth trying again.
+
+Every failure the pipeline records is classified here, in one place
+(`classify`), into a short stable ``reason`` code stored on the row and a
+``retryable`` flag that decides between "try again later with backoff" and
+"park for a person".  The idea follows healthchecks' ``TransportError``:
+whether an error is worth retrying rides on the error itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import DatabaseError, OperationalError
+
+from parsers.errors import ParseError
+
+
+class IntakeError(Exception):
+    """Base of the service's own errors; subclasses set ``reason``/``retryable``."""
+
+    reason = "internal_error"
+    retryable = True
+
+    def __init__(self, message: str = "", *, reason: str | None = None) -> None:
+        super().__init__(message or (reason or self.reason))
+        if reason is not None:
+            self.reason = reason
+
+
+class MailboxError(IntakeError):
+    """The mailbox could not be reached or refused an operation (worth retrying)."""
+
+    reason = "mailbox_unavailable"
+
+
+class MailboxAuthError(MailboxError):
+    """The mailbox refused our credentials: a person must fix the configuration."""
+
+    reason = "mailbox_auth_failed"
+
+
+class UidValidityChanged(MailboxError):
+    """The folder's UIDVALIDITY changed under us (RFC 3501 §2.3.1.1): rescan."""
+
+    reason = "uidvalidity_changed"
+
+
+class LeaseLost(IntakeError):
+    """Another worker took this mailbox's lease: stop touching the mailbox."""
+
+    reason = "lease_lost"
+
+
+class StepConflict(IntakeError):
+    """The row was not in the state this step expected: another worker moved it."""
+
+    reason = "state_conflict"
+
+
+class MessageTooLarge(IntakeError):
+    """The message is over ``limits.max_message_bytes``; a person must look."""
+
+    reason = "too_large"
+    retryable = False
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What is recorded about one failed step."""
+
+    reason: str
+    retryable: bool
+    summary: str  # short, for the row: the exception type and its reason code
+
+
+def classify(exc: BaseException) -> Failure:
+    """Sort any exception raised by a step into a reason code and retryability.
+
+    Unknown exceptions are our bug, not the sender's: retryable (the fix may be
+    deployed before the attempts run out), then parked.
+    """
+    name = type(exc).__name__
+    if isinstance(exc, IntakeError):
+        return Failure(exc.reason, exc.retryable, f"{name}: {exc.reason}")
+    if isinstance(exc, ParseError):
+        return Failure(exc.reason.value, False, f"{name}: {exc.reason.value}")
+    if isinstance(exc, OperationalError):
+        return Failure("database_unavailable", True, name)
+    if isinstance(exc, DatabaseError):
+        return Failure("database_error", True, name)
+    if isinstance(exc, NotImplementedError):
+        return Failure("not_implemented", True, name)
+    if isinstance(exc, (OSError, TimeoutError)):
+        return Failure("io_error", True, name)
+    return Failure("internal_error", True, name)

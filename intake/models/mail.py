@@ -1,0 +1,148 @@
+"""What came in: messages exactly as fetched, their attachments, mailbox sync state.
+
+The database, not the code's good intentions, enforces "exactly once": a
+message is unique by where it sits in the mailbox (mailbox, folder,
+UIDVALIDITY, UID: RFC 3501 §2.3.1.1 says a UID means nothing without its
+UIDVALIDITY) and by what it is (mailbox, Message-ID, sha256 of the raw
+bytes).  A message without a Message-ID is stored with ``message_id = ""``,
+so the second constraint becomes the content hash alone.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class InboundMessage(models.Model):
+    """One email as fetched, and how far the pipeline has taken it."""
+
+    class State(models.TextChoices):
+        RECEIVED = "received"  # raw bytes committed; nothing else done yet
+        PARSED = "parsed"  # assessment stored
+        DECIDED = "decided"  # decision, case and reply rows written
+        REPLIED = "replied"  # the outbox has had its chance to send
+        FILED = "filed"  # moved to the processed folder: done
+        PARKED = "parked"  # a person must look (parked_reason says why)
+
+    class Decision(models.TextChoices):
+        ACCEPTED = "accepted"
+        INCOMPLETE = "incomplete"
+        NEEDS_REVIEW = "needs_review"
+        IGNORED = "ignored"
+
+    mailbox = models.CharField(max_length=100)
+    folder = models.CharField(max_length=255)
+    uidvalidity = models.BigIntegerField()
+    uid = models.BigIntegerField()
+    message_id = models.CharField(max_length=998, blank=True)  # without <>; "" when missing
+    sha256 = models.CharField(max_length=64)
+    raw = models.BinaryField()
+    size = models.BigIntegerField()  # of the whole message, even when only headers are kept
+    headers_only = models.BooleanField(default=False)  # above the hard size limit
+    sender = models.CharField(max_length=320, blank=True)  # address only, for display
+    subject = models.TextField(blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED)
+    decision = models.CharField(max_length=16, choices=Decision.choices, blank=True)
+    assessment = models.JSONField(null=True, blank=True)  # dataclasses.asdict(Assessment)
+    last_error = models.CharField(max_length=300, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    parked_reason = models.CharField(max_length=64, blank=True)
+    parked_from = models.CharField(max_length=16, blank=True)  # the state it was parked in
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mailbox", "folder", "uidvalidity", "uid"], name="inbound_unique_location"
+            ),
+            models.UniqueConstraint(
+                fields=["mailbox", "message_id", "sha256"], name="inbound_unique_content"
+            ),
+        ]
+        indexes = [models.Index(fields=["mailbox", "state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} ({self.mailbox} uid {self.uid}, {self.state})"
+
+
+class Attachment(models.Model):
+    """One attachment of a message (``path`` says where, e.g. ``Referral.zip/form.pdf``)."""
+
+    message = models.ForeignKey(InboundMessage, on_delete=models.CASCADE, related_name="attachments")
+    path = models.CharField(max_length=1000)
+    filename = models.CharField(max_length=255, blank=True)
+    media_type = models.CharField(max_length=255, blank=True)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    data = models.BinaryField()
+    parse_status = models.CharField(max_length=16, blank=True)  # "" | read | failed
+    reason = models.CharField(max_length=64, blank=True)  # parsers.errors.Reason when failed
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "path"], name="attachment_unique_path")
+        ]
+
+    def __str__(self) -> str:
+        return f"attachment {self.pk} of message {self.message_id}"
+
+
+class MailboxState(models.Model):
+    """How far a mailbox folder has been synced, and who holds its lease.
+
+    The lease (``lease_owner`` until ``lease_until``) is taken by compare-and-set,
+    so two worker processes never poll one mailbox at once.
+    """
+
+    mailbox = models.CharField(max_length=100)
+    folder = models.CharField(max_length=255)
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)  # highest UID stored under uidvalidity
+    last_poll_at = models.DateTimeField(null=True, blank=True)
+    last_poll_ok_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=64, blank=True)  # a reason code, never text
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "folder"], name="mailbox_state_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mailbox}/{self.folder}"
+
+
+class AuditEvent(models.Model):
+    """Append-only: who (a user, or the system when null) did what to which record.
+
+    ``detail`` holds ids and codes only, never personal data.
+    """
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    verb = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    at = models.DateTimeField(auto_now_add=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.verb} {self.object_type} {self.object_id}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise ValueError("audit events are append-only")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ValueError("audit events are append-only")
