@@ -1,15 +1,58 @@
 """One message, start to finish, with no side effects: what should happen to it.
 
 `assess_message` is what ``intake check MESSAGE.eml`` prints and what the
-pipeline stores before it acts.  It touches no database, mailbox or network.
-(Owner: integration; fields of `Assessment` are the JSON contract of
-``../shared/forms/README.md``.)
+pipeline stores before it acts on a message.  It touches no database,
+mailbox or network: it reads the bytes, applies the mailbox rules, reads the
+attachments (in the parser sandbox), finds the form, checks it and says what
+the decision and the reply would be.  The printed shape is the outcome JSON
+of ``../shared/forms/README.md``.
+
+Order of the rules, and why:
+
+1. Automatic mail (RFC 3834 and its relatives) is ``ignored`` before anything
+   else: answering a robot is the worst mistake this service can make.
+2. The form is read next, so the team sees what it says even when...
+3. ... the sender failed DMARC at our server: ``needs_review``, no reply,
+   because a spoofed sender must not be mailed (back-scatter).
+4. A recognised form is ``accepted`` when complete and valid, else
+   ``incomplete`` (returned to the referrer with what is missing).
+5. No form: an attachment that looked like a document but could not be read
+   gets the ``unreadable_attachment`` reply; anything else waits for a person.
 """
 
 from __future__ import annotations
 
+import email.utils
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+from parsers.errors import Reason
+from parsers.forms import FormMatch, extract_form
+from parsers.schema import FormSchema, load_schemas
+
+ACCEPTED = "accepted"
+INCOMPLETE = "incomplete"
+NEEDS_REVIEW = "needs_review"
+IGNORED = "ignored"
+
+# Attachments that a referrer meant as a document (a form, a letter); a photo
+# or a signature image that cannot be read is no reason to write back.
+DOCUMENT_TYPES = {
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/msword",
+    "application/vnd.ms-word",
+    "application/rtf",
+    "text/rtf",
+    "application/vnd.oasis.opendocument.text",
+    "application/x-ooxml-encrypted",
+    "application/encrypted",
+}
+DOCUMENT_SUFFIXES = (".pdf", ".docx", ".doc", ".docm", ".dotx", ".rtf", ".odt", ".pages")
 
 
 @dataclass
@@ -34,6 +77,7 @@ class Assessment:
     sources: dict[str, str] = field(default_factory=dict)  # field key -> where it was read
     form_attachment: str | None = None  # filename of the attachment holding the form
     attachment_errors: list[dict[str, str]] = field(default_factory=list)  # filename, reason
+    received_on: str | None = None  # ISO date the deadlines count from
 
     def as_outcome(self) -> dict[str, Any]:
         """The JSON shape of ``../shared/forms/README.md``."""
@@ -54,9 +98,211 @@ def assessment_from_dict(data: dict[str, Any]) -> Assessment:
     """Rebuild an `Assessment` stored as JSON (``dataclasses.asdict`` form)."""
     values = dict(data)
     reply = values.pop("reply", None)
-    return Assessment(reply=Reply(**reply) if reply else None, **values)
+    known = set(Assessment.__dataclass_fields__)
+    return Assessment(
+        reply=Reply(**reply) if reply else None,
+        **{k: v for k, v in values.items() if k in known},
+    )
+
+
+@lru_cache(maxsize=8)
+def schemas_in(folder: str) -> dict[str, FormSchema]:
+    """The form schemas of ``folder``, read once per process."""
+    return load_schemas(Path(folder))
 
 
 def assess_message(raw: bytes, config: Any) -> Assessment:
-    """Run ``raw`` through rules, parsing and completeness; no side effects."""
-    raise NotImplementedError("assess_message is being written")
+    """Run ``raw`` through rules, parsing and completeness; no side effects.
+
+    Never raises for anything in the message itself: a message that cannot
+    be parsed at all comes back as ``needs_review`` with the reason.
+    """
+    from parsers.mime import parse_message
+
+    parsed = parse_message(raw, config.limits)
+    message = parsed.message
+    automatic = _automatic_reason(message, config)
+    if automatic is not None:
+        return Assessment(
+            decision=IGNORED, automatic=True, reasons=[f"automatic mail ({automatic})"]
+        )
+    documents, errors = _read_attachments(parsed.attachments, config)
+    schemas = _accepted_schemas(config)
+    match = extract_form(documents, schemas)
+    failed_dmarc = bool(config.rules.check_dmarc) and _dmarc_failed(message, config)
+    received_on = _received_on(message, config)
+    sender = reply_recipient(parsed, config.service.trusted_domains)
+    if match is not None:
+        result = _assess_form(match, schemas[match.form_type], received_on, sender)
+    else:
+        result = _assess_no_form(errors, sender)
+    result.attachment_errors = errors
+    result.received_on = received_on.isoformat()
+    if failed_dmarc:
+        result.decision = NEEDS_REVIEW
+        result.reply = None
+        result.reasons.insert(0, "the sender failed DMARC at our server: check who sent it")
+    if result.reply is not None and sender is None:
+        result.reply = None
+        result.reasons.append("no address to reply to")
+    return result
+
+
+def _assess_form(
+    match: FormMatch, schema: FormSchema, received_on: date, sender: str | None
+) -> Assessment:
+    from intake.completeness import check_completeness
+
+    values = match.values
+    completeness = check_completeness(schema, values, received_on)
+    missing = sorted(completeness.missing)
+    invalid = [{"field": p.field, "reason": p.reason} for p in completeness.invalid]
+    invalid.sort(key=lambda p: p["field"])
+    complete = not missing and not invalid
+    result = Assessment(
+        decision=ACCEPTED if complete else INCOMPLETE,
+        form_type=match.form_type,
+        fields=values,
+        missing=missing,
+        invalid=invalid,
+        flags=_flags(values),
+        deadlines=_deadlines(values, received_on),
+        sources={key: f"{match.filename}, {a.source}" for key, a in match.answers.items()},
+        form_attachment=match.filename,
+        reasons=[match.why],
+    )
+    if sender is not None:
+        kind = "acknowledgement" if complete else "incomplete_return"
+        result.reply = Reply(kind=kind, to=sender)
+    if not complete:
+        result.reasons.append(
+            f"{len(missing)} answer(s) missing, {len(invalid)} answer(s) not valid"
+        )
+    return result
+
+
+def _assess_no_form(errors: Sequence[dict[str, str]], sender: str | None) -> Assessment:
+    unreadable = [e for e in errors if e.get("document") == "yes"]
+    if unreadable:
+        result = Assessment(
+            decision=NEEDS_REVIEW,
+            reasons=[
+                f"attachment {e['filename']!r} could not be read: {e['reason']}" for e in unreadable
+            ],
+        )
+        if sender is not None:
+            result.reply = Reply(kind="unreadable_attachment", to=sender)
+        return result
+    return Assessment(
+        decision=NEEDS_REVIEW, reasons=["no referral form found: a person must read it"]
+    )
+
+
+def _flags(values: dict[str, Any]) -> list[str]:
+    from intake.deadlines import is_late_notification
+
+    aware, notified = _iso(values.get("date_became_aware")), _iso(values.get("date_notified"))
+    if aware and notified and is_late_notification(aware, notified):
+        return ["late_notification"]
+    return []
+
+
+def _deadlines(values: dict[str, Any], received_on: date) -> dict[str, str]:
+    from intake.deadlines import rapid_review_due
+
+    notified = _iso(values.get("date_notified"))
+    if notified is None and values.get("sin_submitted") == "yes":
+        notified = _iso(values.get("sin_date"))
+    return {"rapid_review_due": rapid_review_due(notified, received_on).isoformat()}
+
+
+def _iso(value: Any) -> date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _read_attachments(
+    attachments: Sequence[Any], config: Any
+) -> tuple[list[Any], list[dict[str, str]]]:
+    """Documents read from the message's leaf attachments, and what failed."""
+    from parsers.sandbox import read_documents
+
+    leaves = [a for a in attachments if not getattr(a, "container", False) and a.error is None]
+    errors = [_error(a, a.error) for a in attachments if a.error is not None]
+    readable = [a for a in leaves if _is_document(a) or a.media_type.startswith("application/")]
+    documents = []
+    for result in read_documents(readable, config.limits):
+        if result.document is not None:
+            documents.append(result.document)
+        elif result.reason is not None and result.reason != Reason.NO_FORM:
+            errors.append(_error(readable[result.index], result.reason))
+    return documents, errors
+
+
+def _error(part: Any, reason: Any) -> dict[str, str]:
+    return {
+        "filename": part.filename,
+        "reason": str(getattr(reason, "value", reason)),
+        "document": "yes" if _is_document(part) else "no",
+    }
+
+
+def _is_document(part: Any) -> bool:
+    name = (part.filename or "").lower()
+    return part.media_type in DOCUMENT_TYPES or name.endswith(DOCUMENT_SUFFIXES)
+
+
+def _accepted_schemas(config: Any) -> dict[str, FormSchema]:
+    schemas = schemas_in(str(config.forms_dir))
+    accept = set(getattr(config.rules, "accept_forms", None) or schemas)
+    return {k: v for k, v in schemas.items() if k in accept}
+
+
+def _automatic_reason(message: Any, config: Any) -> str | None:
+    if not config.rules.ignore_automatic:
+        return None
+    from intake.automatic import automatic_reason
+
+    return automatic_reason(message, config.service.our_addresses, config.service.message_id_domain)
+
+
+def _dmarc_failed(message: Any, config: Any) -> bool:
+    from intake.automatic import dmarc_failed
+
+    return dmarc_failed(message, config.rules.authserv_ids)
+
+
+def _received_on(message: Any, config: Any) -> date:
+    from intake.deadlines import received_date
+
+    return received_date(message, config.service.timezone)
+
+
+def reply_recipient(parsed: Any, trusted_domains: Sequence[str]) -> str | None:
+    """Where a reply to this message may go: the sender, never a stranger.
+
+    A ``Reply-To`` is honoured only when its domain is one of the trusted
+    domains (a referrer's agency may route replies to a team box); anything
+    else goes to the ``From`` address.  None when there is no usable address.
+    """
+    trusted = {d.lower().lstrip("@") for d in trusted_domains}
+    for address in parsed.reply_to or ():
+        domain = address.rpartition("@")[2].lower()
+        if _in_domains(domain, trusted) and _usable(address):
+            return str(address)
+    sender = parsed.from_addr or ""
+    return sender if _usable(sender) else None
+
+
+def _in_domains(domain: str, trusted: set[str]) -> bool:
+    return any(domain == d or domain.endswith("." + d) for d in trusted)
+
+
+def _usable(address: str) -> bool:
+    _name, addr = email.utils.parseaddr(address)
+    local, at, domain = addr.rpartition("@")
+    return bool(at and local and "." in domain and " " not in addr)
