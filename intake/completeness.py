@@ -1,0 +1,253 @@
+"""Is a form complete and are its answers usable?  The partnership's policy in code.
+
+Pure: no Django, no database.  `check_completeness` takes what the form
+matcher read (``parsers.forms``) and the form's schema (``config/forms``)
+and returns what is missing and what is wrong, each in the form's order, in
+words a referrer can act on ("Date of birth: 31/02/2026 is not a real date").
+
+Conventions of the values (set by the matcher, see ``../shared/forms/README.md``):
+a date that could be read is ``YYYY-MM-DD``; anything else in a date field is
+the text as written, so it is not a real date.  A choice or yes/no is its
+option key; tick boxes are a sorted list of option keys.  A blank answer is
+absent (an empty string or empty list is treated the same way).
+
+Telephone numbers: we test `phonenumbers.is_valid_number` (region GB), not
+`is_possible_number`.  "Possible" only checks the length, so ``01925 88661``
+(a digit dropped, the commonest slip) would pass; "valid" also checks the
+number plan.  Ofcom keeps a few ranges for drama and examples that the
+number plan (and so `phonenumbers`) marks unallocated although they are
+well-formed UK numbers (``07700 900xxx``, ``01632 960xxx``); they are
+accepted explicitly, so fictional test data and training forms pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import phonenumbers
+
+from parsers.schema import FieldSpec, FormSchema
+
+Value = str | list[str]
+
+# Ofcom "numbers for drama" ranges that libphonenumber's metadata treats as unallocated.
+_DRAMA_RANGES = (("7700900", 3), ("1632960", 3))
+_UK_REGIONS = {"GB", "GG", "JE", "IM"}  # +44 covers the Crown Dependencies too
+_PHONE_SEPARATORS = re.compile(r"\s*(?:/|;|,|\bor\b|\band\b)\s*", re.IGNORECASE)
+_EMAIL = re.compile(
+    r"^[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*"
+    r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}$"
+)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An answer that is there but cannot be used, and why (plain words)."""
+
+    field: str
+    reason: str
+
+
+@dataclass
+class Completeness:
+    """What is missing and what is wrong, each in the form's order."""
+
+    missing: list[str] = field(default_factory=list)
+    invalid: list[Problem] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.invalid
+
+
+def check_completeness(
+    schema: FormSchema, values: Mapping[str, Value], received_on: date
+) -> Completeness:
+    """Check every question of ``schema`` against ``values``.
+
+    ``missing`` holds the keys of required questions left blank (where
+    ``required_unless`` pairs two questions and neither is answered, both);
+    ``invalid`` holds at most one `Problem` per answered question.
+    """
+    result = Completeness()
+    for spec in schema.fields:
+        if not is_given(values.get(spec.key)):
+            if is_required(spec, values):
+                result.missing.append(spec.key)
+            continue
+        reason = answer_problem(spec, schema, values, received_on)
+        if reason is not None:
+            result.invalid.append(Problem(spec.key, f"{spec.question}: {reason}"))
+    return result
+
+
+def is_given(value: Value | None) -> bool:
+    """True when an answer is there (not absent, blank or an empty list)."""
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    return any(str(v).strip() for v in value)
+
+
+def is_required(spec: FieldSpec, values: Mapping[str, Value]) -> bool:
+    """Whether ``spec`` must be answered, given the other answers."""
+    if spec.required_unless is not None:
+        return not is_given(values.get(spec.required_unless))
+    if spec.required_if is not None:
+        other = values.get(spec.required_if.field)
+        if isinstance(other, list):
+            return spec.required_if.equals in other
+        return other is not None and other.strip() == spec.required_if.equals
+    return spec.required or spec.min_ticks > 0
+
+
+def answer_problem(
+    spec: FieldSpec, schema: FormSchema, values: Mapping[str, Value], received_on: date
+) -> str | None:
+    """Why a given answer cannot be used, or None when it can."""
+    value = values[spec.key]
+    if spec.type in ("choice", "yesno"):
+        return _choice_problem(spec, value)
+    if spec.type == "checks":
+        return _checks_problem(spec, value)
+    text = value if isinstance(value, str) else "; ".join(value)
+    text = text.strip()
+    if spec.type == "date":
+        return _date_problem(spec, schema, values, text, received_on)
+    if spec.type == "email" or "email" in spec.checks:
+        return None if is_valid_email(text) else f"{text} is not a valid email address"
+    if spec.type == "phone" or "uk_phone" in spec.checks:
+        return None if is_valid_uk_phone(text) else f"{text} is not a valid UK telephone number"
+    if "nhs_number" in spec.checks and not is_valid_nhs_number(text):
+        return f"{text} is not a valid NHS number (10 digits with a correct check digit)"
+    return None
+
+
+def _options_text(spec: FieldSpec) -> str:
+    return ", ".join(o.label for o in spec.options)
+
+
+def _choice_problem(spec: FieldSpec, value: Value) -> str | None:
+    if isinstance(value, list):
+        keys = [v for v in value if v.strip()]
+        if len(keys) > 1:
+            return f"more than one answer is ticked; please tick one of: {_options_text(spec)}"
+        value = keys[0]
+    if spec.option(value.strip()) is None:
+        return f"{value.strip()} is not one of the answers; please tick one of: {_options_text(spec)}"
+    return None
+
+
+def _checks_problem(spec: FieldSpec, value: Value) -> str | None:
+    ticked = [value] if isinstance(value, str) else [v for v in value if v.strip()]
+    unknown = [v for v in ticked if spec.option(v.strip()) is None]
+    if unknown:
+        return f"{'; '.join(unknown)} is not one of the answers: {_options_text(spec)}"
+    if len(ticked) < spec.min_ticks:
+        return f"please tick at least {spec.min_ticks} of the boxes"
+    return None
+
+
+def as_date(value: Value | None) -> date | None:
+    """The date an answer holds when the matcher could read it (``YYYY-MM-DD``)."""
+    if not isinstance(value, str) or not _ISO_DATE.match(value.strip()):
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def uk_date(day: date) -> str:
+    """A date as a UK reader writes it: 03/04/2026 is 3 April."""
+    return day.strftime("%d/%m/%Y")
+
+
+def _date_problem(
+    spec: FieldSpec,
+    schema: FormSchema,
+    values: Mapping[str, Value],
+    text: str,
+    received_on: date,
+) -> str | None:
+    day = as_date(text)
+    if day is None:
+        return f"{text} is not a real date"
+    if day > received_on:
+        return f"{uk_date(day)} is after the day we received this form ({uk_date(received_on)})"
+    for other_key in spec.not_before:
+        other = as_date(values.get(other_key))
+        if other is not None and day < other:
+            question = schema.field(other_key).question.lower()
+            return f"{uk_date(day)} is before the {question} ({uk_date(other)})"
+    for other_key in spec.not_after:
+        other = as_date(values.get(other_key))
+        if other is not None and day > other:
+            question = schema.field(other_key).question.lower()
+            return f"{uk_date(day)} is after the {question} ({uk_date(other)})"
+    return None
+
+
+def is_valid_email(text: str) -> bool:
+    """A single well-formed address (``name@agency.gov.uk``); no display name."""
+    text = text.strip()
+    if text.lower().startswith("mailto:"):
+        text = text[len("mailto:") :]
+    return len(text) <= 254 and _EMAIL.match(text) is not None
+
+
+def is_valid_uk_phone(text: str) -> bool:
+    """At least one number written in the answer is a valid UK number (see module docstring).
+
+    One number we can ring is what the team needs; a second, mistyped one
+    (``01925 886618 / ext 23``) is no reason to return the form.
+    """
+    parts = [p for p in _PHONE_SEPARATORS.split(text) if p.strip()]
+    return any(_one_uk_phone(p) for p in parts)
+
+
+def _one_uk_phone(text: str) -> bool:
+    try:
+        number = phonenumbers.parse(text, "GB")
+    except phonenumbers.NumberParseException:
+        return False
+    if number.country_code != 44:
+        return False
+    national = str(number.national_number)
+    if any(
+        national.startswith(prefix) and len(national) == len(prefix) + rest
+        for prefix, rest in _DRAMA_RANGES
+    ):
+        return True
+    return phonenumbers.is_valid_number(number) and (
+        phonenumbers.region_code_for_number(number) in _UK_REGIONS
+    )
+
+
+def is_valid_nhs_number(text: str) -> bool:
+    """Ten digits (spaces or dashes allowed between) whose last is the mod-11 check digit."""
+    digits = re.sub(r"[\s-]", "", text)
+    if not re.fullmatch(r"\d{10}", digits):
+        return False
+    return nhs_check_digit(digits[:9]) == int(digits[9])
+
+
+def nhs_check_digit(first_nine: str) -> int | None:
+    """The NHS number check digit for nine digits, or None when none exists (remainder 1)."""
+    total = sum(int(d) * (10 - i) for i, d in enumerate(first_nine))
+    check = 11 - total % 11
+    if check == 11:
+        return 0
+    if check == 10:
+        return None
+    return check
+
+
+def problems_as_dicts(problems: Sequence[Problem]) -> list[dict[str, str]]:
+    """``invalid`` in the JSON outcome's shape: ``[{"field": ..., "reason": ...}]``."""
+    return [{"field": p.field, "reason": p.reason} for p in problems]

@@ -1,0 +1,309 @@
+"""Replies to referrers: rendered from the administrators' templates, built as email.
+
+Pure: no Django, no database, no network.  Templates live in
+``config.replies.templates_dir`` (``config/replies/`` by default), one set per
+kind of reply::
+
+    <kind>.subject.txt   the neutral subject (used when the referrer's own cannot be)
+    <kind>.txt           the plain-text body
+    <kind>.html          the HTML body (autoescaped)
+
+Kinds: ``incomplete_return``, ``acknowledgement``, ``unreadable_attachment``.
+Templates run in Jinja2's sandbox with ``StrictUndefined``, so a typo in a
+template fails loudly at render time instead of sending a blank.
+
+A reply carries no personal data beyond what the referrer sent us, and never
+a child's name in its subject (subjects show in notification pop-ups, on lock
+screens and in mail logs): where the referrer's subject names the child, a
+neutral subject is used instead.  Replies go to the sender's address; a
+``Reply-To`` is honoured only inside ``config.service.trusted_domains``, so a
+forged header cannot point our mail at a third party.  Every reply is marked
+``Auto-Submitted: auto-replied`` (RFC 3834 §5) and ``X-Auto-Response-Suppress:
+All`` (Exchange), so well-behaved systems do not answer it.
+"""
+
+from __future__ import annotations
+
+import email.message
+import email.policy
+import email.utils
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import SandboxedEnvironment
+
+from intake.automatic import decoded_subject
+from parsers.schema import FormSchema
+
+KINDS = ("incomplete_return", "acknowledgement", "unreadable_attachment")
+ACCEPTED_FORMATS = ("Word (.docx)", "PDF")
+MAX_REFERENCES = 10  # RFC 5322 §3.6.4 allows trimming a long References chain
+
+# What a referrer can do about each reason code of parsers.errors.Reason.
+UNREADABLE_REASONS: Mapping[str, str] = {
+    "encrypted": "it is protected by a password, so we cannot open it",
+    "corrupt": "the file is damaged or incomplete (it may have been cut short when it was sent)",
+    "unsupported_format": "we cannot read this type of file",
+    "no_text_layer": "it is a scanned picture of the form, so there is no text we can read",
+    "too_large": "it is too large for us to open",
+    "unpacked_too_large": "it is too large for us to open once unpacked",
+    "compression_ratio": "it is packed in a way we do not open for safety reasons",
+    "forbidden_xml": "it contains content we do not open for safety reasons",
+    "too_many_pages": "it has too many pages for us to read",
+    "too_deep": "it is packed inside too many other files",
+    "too_many_parts": "it has too many parts for us to read",
+    "timeout": "it took too long to read",
+    "memory": "it is too large for us to read",
+    "no_form": "it does not contain our referral form",
+}
+
+
+@dataclass(frozen=True)
+class QuestionProblem:
+    """One question to put right: as printed, where it stands, and what is wrong."""
+
+    key: str
+    question: str
+    problem: str  # "not answered", or the reason an answer cannot be used
+
+
+@dataclass(frozen=True)
+class SectionProblems:
+    number: int
+    title: str
+    questions: tuple[QuestionProblem, ...]
+
+
+@dataclass(frozen=True)
+class UnreadableAttachment:
+    filename: str
+    reason: str  # plain words (see `unreadable_reason`)
+
+
+@dataclass
+class ReplyContext:
+    """Everything a reply template may use.  Nothing here is logged."""
+
+    service_name: str
+    original_subject: str = ""
+    reference: str | None = None
+    form_title: str | None = None
+    sections: list[SectionProblems] = field(default_factory=list)  # incomplete_return
+    rapid_review_due: date | None = None  # acknowledgement
+    unreadable: list[UnreadableAttachment] = field(default_factory=list)
+    accepted_formats: Sequence[str] = ACCEPTED_FORMATS
+    attached_form: str | None = None  # filename of the form sent back, if any
+
+
+@dataclass(frozen=True)
+class RenderedReply:
+    subject: str  # the neutral subject, before threading (see `reply_subject`)
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class FormAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def problems_by_section(
+    schema: FormSchema, missing: Sequence[str], invalid: Sequence[Mapping[str, str]]
+) -> list[SectionProblems]:
+    """Missing and invalid answers grouped by section, in the form's order.
+
+    ``invalid`` is the outcome's ``[{"field", "reason"}]``; a reason that
+    starts with the question ("Date of birth: ...") loses that prefix here,
+    because the template prints the question beside it.
+    """
+    reasons = {item["field"]: item["reason"] for item in invalid}
+    wanted = set(missing) | set(reasons)
+    sections: list[SectionProblems] = []
+    for number, section in enumerate(schema.sections, start=1):
+        questions = tuple(
+            QuestionProblem(
+                key=spec.key,
+                question=spec.question,
+                problem=_strip_question(spec.question, reasons[spec.key])
+                if spec.key in reasons
+                else "not answered",
+            )
+            for spec in schema.fields
+            if spec.section == section.key and spec.key in wanted
+        )
+        if questions:
+            sections.append(SectionProblems(number, section.title, questions))
+    return sections
+
+
+def _strip_question(question: str, reason: str) -> str:
+    prefix = f"{question}:"
+    return reason[len(prefix) :].strip() if reason.startswith(prefix) else reason
+
+
+def unreadable_reason(code: str) -> str:
+    """Plain words for a `parsers.errors.Reason` code."""
+    return UNREADABLE_REASONS.get(code, "we could not read it")
+
+
+def _environment(templates_dir: str | Path) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(str(templates_dir)),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["long_date"] = long_date
+    return env
+
+
+def long_date(day: date) -> str:
+    """``Friday 20 February 2026``: a date no reader can misread."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def render_reply(kind: str, context: ReplyContext, config: Any) -> RenderedReply:
+    """Render the subject, text and HTML of one reply.
+
+    Raises ValueError for an unknown kind, and Jinja2's errors
+    (``TemplateNotFound``, ``UndefinedError``, ``SecurityError``) for a
+    broken template: the outbox row is not written and the team sees why.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown reply kind {kind!r}")
+    env = _environment(config.replies.templates_dir)
+    values = {"reply": context, "kind": kind}
+    subject = env.get_template(f"{kind}.subject.txt").render(values)
+    return RenderedReply(
+        subject=" ".join(subject.split()),
+        text=env.get_template(f"{kind}.txt").render(values),
+        html=env.get_template(f"{kind}.html").render(values),
+    )
+
+
+def reply_recipient(msg: email.message.Message, trusted_domains: Sequence[str]) -> str | None:
+    """Where a reply to ``msg`` goes: the sender, or a Reply-To in a trusted domain.
+
+    Returns None when the message has no usable sender address.
+    """
+    reply_to = _addresses(msg.get_all("Reply-To") or [])
+    if len(reply_to) == 1 and _is_trusted(reply_to[0], trusted_domains):
+        return reply_to[0]
+    senders = _addresses(msg.get_all("From") or [])
+    return senders[0] if senders else None
+
+
+def _addresses(values: Sequence[Any]) -> list[str]:
+    found = email.utils.getaddresses([str(v) for v in values])
+    return [addr.strip() for _, addr in found if "@" in addr and " " not in addr.strip()]
+
+
+def _is_trusted(address: str, trusted_domains: Sequence[str]) -> bool:
+    domain = address.rpartition("@")[2].lower().rstrip(".")
+    for trusted in trusted_domains:
+        trusted = trusted.strip().lower().lstrip("@").rstrip(".")
+        if trusted and (domain == trusted or domain.endswith("." + trusted)):
+            return True
+    return False
+
+
+def new_message_id(domain: str, prefix: str = "wsp") -> str:
+    """A fresh Message-ID of ours: ``<wsp-<32 hex>@domain>`` (see `intake.automatic`)."""
+    return f"<{prefix.lower()}-{uuid.uuid4().hex}@{domain}>"
+
+
+def child_names(values: Mapping[str, Any]) -> list[str]:
+    """The child's names as written on the form (forenames, surname, other names)."""
+    keys = ("child_forenames", "child_surname", "child_other_names")
+    return [str(values[k]) for k in keys if isinstance(values.get(k), str) and values[k].strip()]
+
+
+def names_in(subject: str, names: Sequence[str]) -> bool:
+    """True when any name, or any part of a name of 2+ letters, appears as a word."""
+    parts: set[str] = set()
+    for name in names:
+        parts.add(name.strip())
+        parts.update(p for p in re.split(r"[\s\-,'’]+", name) if len(p) >= 2)
+    folded = subject.casefold()
+    return any(
+        re.search(rf"(?<!\w){re.escape(p.casefold())}(?!\w)", folded) for p in parts if p
+    )
+
+
+def reply_subject(
+    original_subject: str, neutral: str, reference: str | None, names: Sequence[str]
+) -> str:
+    """``Re: <original> [WSP-2026-0007]``, or the neutral subject where the original names the child."""
+    subject = " ".join(original_subject.split())
+    if not subject or names_in(subject, names):
+        subject = neutral
+    elif not re.match(r"^re\s*:", subject, re.IGNORECASE):
+        subject = f"Re: {subject}"
+    if reference and reference not in subject:
+        subject = f"{subject} [{reference}]"
+    return subject
+
+
+def _references(original: email.message.Message) -> tuple[str | None, str | None]:
+    message_id = " ".join(str(original.get("Message-ID") or "").split()) or None
+    earlier = " ".join(str(original.get("References") or "").split()).split()
+    chain = [*earlier, message_id] if message_id else earlier
+    chain = chain[-MAX_REFERENCES:]
+    return message_id, (" ".join(chain) or None)
+
+
+def build_reply_message(
+    original: email.message.Message,
+    rendered: RenderedReply,
+    config: Any,
+    *,
+    to: str,
+    reference: str | None = None,
+    names: Sequence[str] = (),
+    attachment: FormAttachment | None = None,
+    message_id: str | None = None,
+    now: datetime | None = None,
+) -> email.message.EmailMessage:
+    """The reply as a complete message, ready to send.
+
+    ``to`` is the recipient (see `reply_recipient`); ``names`` the child's
+    names from the form (kept out of the subject); ``attachment`` the form
+    sent back with an incomplete return.  Bcc copies are the sender's
+    business (``config.replies.bcc`` goes on the envelope, not in a header).
+    """
+    msg = email.message.EmailMessage(policy=email.policy.SMTP)
+    msg["From"] = email.utils.formataddr((config.replies.from_name, config.replies.from_address))
+    msg["To"] = to
+    msg["Subject"] = reply_subject(decoded_subject(original), rendered.subject, reference, names)
+    msg["Date"] = email.utils.format_datetime(now or datetime.now().astimezone())
+    msg["Message-ID"] = message_id or new_message_id(
+        config.service.message_id_domain, config.service.reference_prefix
+    )
+    in_reply_to, references = _references(original)
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    if references:
+        msg["References"] = references
+    msg["Auto-Submitted"] = "auto-replied"  # RFC 3834 §5
+    msg["X-Auto-Response-Suppress"] = "All"  # Exchange: no out-of-office replies to us
+    msg.set_content(rendered.text)
+    msg.add_alternative(rendered.html, subtype="html")
+    if attachment is not None:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        msg.add_attachment(
+            attachment.data,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=attachment.filename,
+        )
+    return msg
