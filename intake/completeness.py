@@ -139,7 +139,8 @@ def _choice_problem(spec: FieldSpec, value: Value) -> str | None:
             return f"more than one answer is ticked; please tick one of: {_options_text(spec)}"
         value = keys[0]
     if spec.option(value.strip()) is None:
-        return f"{value.strip()} is not one of the answers; please tick one of: {_options_text(spec)}"
+        answer = value.strip()
+        return f"{answer} is not one of the answers; please tick one of: {_options_text(spec)}"
     return None
 
 

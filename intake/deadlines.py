@@ -17,7 +17,8 @@ presence"):
 
 Example::
 
-    add_working_days(date(2026, 4, 2), 1)  # -> date(2026, 4, 7): Good Friday, weekend, Easter Monday
+    # Good Friday, a weekend and Easter Monday lie between:
+    add_working_days(date(2026, 4, 2), 1)  # -> date(2026, 4, 7)
 """
 
 from __future__ import annotations

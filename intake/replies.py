@@ -235,15 +235,13 @@ def names_in(subject: str, names: Sequence[str]) -> bool:
         parts.add(name.strip())
         parts.update(p for p in re.split(r"[\s\-,'’]+", name) if len(p) >= 2)
     folded = subject.casefold()
-    return any(
-        re.search(rf"(?<!\w){re.escape(p.casefold())}(?!\w)", folded) for p in parts if p
-    )
+    return any(re.search(rf"(?<!\w){re.escape(p.casefold())}(?!\w)", folded) for p in parts if p)
 
 
 def reply_subject(
     original_subject: str, neutral: str, reference: str | None, names: Sequence[str]
 ) -> str:
-    """``Re: <original> [WSP-2026-0007]``, or the neutral subject where the original names the child."""
+    """``Re: <original> [WSP-2026-0007]``; the neutral subject where the original names the child."""
     subject = " ".join(original_subject.split())
     if not subject or names_in(subject, names):
         subject = neutral
