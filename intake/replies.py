@@ -241,7 +241,7 @@ def names_in(subject: str, names: Sequence[str]) -> bool:
 def reply_subject(
     original_subject: str, neutral: str, reference: str | None, names: Sequence[str]
 ) -> str:
-    """``Re: <original> [WSP-2026-0007]``; the neutral subject where the original names the child."""
+    """``Re: <original> [WSP-2026-0007]``, or a neutral subject if the original names the child."""
     subject = " ".join(original_subject.split())
     if not subject or names_in(subject, names):
         subject = neutral
