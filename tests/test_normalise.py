@@ -1,0 +1,94 @@
+"""Dates and text as referrers write them."""
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from parsers.normalise import comparable, fold_text, is_non_answer, parse_uk_date
+
+TODAY = date(2026, 11, 26)
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("03/04/2026", date(2026, 4, 3)),
+        ("3/4/26", date(2026, 4, 3)),
+        ("03.04.2026", date(2026, 4, 3)),
+        ("03-04-2026", date(2026, 4, 3)),
+        ("2026-04-03", date(2026, 4, 3)),
+        ("3 April 2026", date(2026, 4, 3)),
+        ("3rd April 2026", date(2026, 4, 3)),
+        ("3rd of Apr. 2026", date(2026, 4, 3)),
+        ("Friday 3 April 2026", date(2026, 4, 3)),
+        ("Fri, 3 Apr 2026", date(2026, 4, 3)),
+        ("April 3, 2026", date(2026, 4, 3)),
+        ("03 / 04 / 2026", date(2026, 4, 3)),
+        ("8/5/24", date(2024, 5, 8)),
+        ("10/01/2026 at about 06:30", date(2026, 1, 10)),
+    ],
+)
+def test_it_reads_uk_dates_day_first(written, expected):
+    assert parse_uk_date(written, today=TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    "written", ["31/02/2026", "29/02/2026", "00/01/2026", "13/13/2026", "Jan 2026", "soon", ""]
+)
+def test_it_refuses_what_is_not_a_real_date(written):
+    assert parse_uk_date(written, today=TODAY) is None
+
+
+def test_it_refuses_a_text_naming_two_dates():
+    assert parse_uk_date("between 01/01/2026 and 02/01/2026", today=TODAY) is None
+
+
+def test_it_reads_two_digit_years_as_the_latest_year_not_in_the_future():
+    assert parse_uk_date("01/01/30", today=TODAY) == date(1930, 1, 1)
+    assert parse_uk_date("01/01/27", today=TODAY) == date(2027, 1, 1)
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2099, 12, 31)))
+def test_it_reads_back_every_date_in_every_common_uk_style(day):
+    styles = [
+        day.strftime("%d/%m/%Y"),
+        f"{day.day}/{day.month}/{day.year}",
+        day.strftime("%d.%m.%Y"),
+        day.strftime("%d-%m-%Y"),
+        day.isoformat(),
+        f"{day.day} {day.strftime('%B')} {day.year}",
+        f"{day.day} {day.strftime('%b')} {day.year}",
+        f"{day.strftime('%A')} {day.day} {day.strftime('%B')} {day.year}",
+    ]
+    for written in styles:
+        assert parse_uk_date(written, today=TODAY) == day, written
+
+
+@given(st.text(max_size=60))
+def test_it_never_fails_on_any_text(text):
+    result = parse_uk_date(text, today=TODAY)
+    assert result is None or isinstance(result, date)
+
+
+def test_it_folds_spaces_and_keeps_lines():
+    assert fold_text("  6 Randall  Drive\t\n\nBirchwood \r\n WA3 5JU ") == (
+        "6 Randall Drive\nBirchwood\nWA3 5JU"
+    )
+
+
+def test_it_compares_wordings_without_numbers_accents_or_punctuation():
+    assert comparable("4. The child") == "the child"
+    assert comparable("Section D – Child's details") == "childs details"
+    assert comparable("Forename(s):") == comparable("Forename(s)")
+    assert comparable("Zoë") == "zoe"
+
+
+@pytest.mark.parametrize("text", ["N/A", "n/a", "-", "Not applicable", "n/k", "  "])
+def test_it_knows_answers_that_say_nothing(text):
+    assert is_non_answer(text)
+
+
+def test_it_keeps_real_answers():
+    assert not is_non_answer("Op GREEN")

@@ -1,0 +1,98 @@
+"""Which options a person chose, however they marked them."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from parsers.document import Line
+from parsers.options import choose
+from parsers.schema import YESNO_OPTIONS, OptionSpec
+
+YESNO = [OptionSpec(k, label) for k, label in YESNO_OPTIONS]
+GENDER = [
+    OptionSpec("male", "Male"),
+    OptionSpec("female", "Female"),
+    OptionSpec("other", "Other"),
+    OptionSpec("not_known", "Not known", ("Unknown",)),
+]
+STATUS = [
+    OptionSpec("child_in_need", "Child in need"),
+    OptionSpec("cp_plan_current", "Child protection plan (current)"),
+    OptionSpec("cp_plan_previous", "Child protection plan (previous)"),
+    OptionSpec("looked_after", "Looked after child"),
+    OptionSpec("care_leaver", "Care leaver"),
+    OptionSpec("early_help", "Early help"),
+    OptionSpec("not_known_to_csc", "Not known to children's social care"),
+]
+
+
+def lines(*texts, bold=()):
+    return [Line(t, emphasis=i in bold) for i, t in enumerate(texts)]
+
+
+def test_it_reads_ticked_boxes():
+    assert choose(lines("☐ Male", "☒ Female", "☐ Other", "☐ Not known"), GENDER) == ["female"]
+
+
+def test_it_reads_several_boxes_on_one_line():
+    assert choose(lines("☐ Yes   ☒ No"), YESNO) == ["no"]
+
+
+def test_it_reads_a_box_written_after_the_option():
+    assert choose(lines("Yes ☒   No ☐"), YESNO) == ["yes"]
+
+
+@pytest.mark.parametrize("typed", ["X Female", "x Female", "[X] Female", "(x) Female", "✓ Female"])
+def test_it_reads_a_typed_mark_before_an_option(typed):
+    assert choose(lines("Male", typed, "Other", "Not known"), GENDER) == ["female"]
+
+
+@pytest.mark.parametrize(
+    "typed", ["Female X", "Female - X", "Female – yes", "Female ✓", "Female: Yes"]
+)
+def test_it_reads_a_typed_mark_after_an_option(typed):
+    assert choose(lines("Male", typed, "Other", "Not known"), GENDER) == ["female"]
+
+
+def test_it_takes_the_option_left_when_the_others_were_deleted():
+    assert choose(lines("Female"), GENDER) == ["female"]
+    assert choose(lines("☐ Yes"), YESNO) == ["yes"]
+
+
+def test_it_takes_the_one_option_in_bold_when_no_box_is_ticked():
+    chosen = choose(lines("☐ Male", "☐ Female", "☐ Other", "☐ Not known", bold={1}), GENDER)
+    assert chosen == ["female"]
+
+
+def test_it_reads_nothing_chosen_when_every_box_is_empty():
+    assert choose(lines(*(f"☐ {o.label}" for o in STATUS)), STATUS) == []
+
+
+def test_it_does_not_take_a_long_list_of_empty_boxes_as_a_choice():
+    assert choose(lines(*(f"☐ {o.label}" for o in STATUS[:5])), STATUS) == []
+
+
+def test_it_reads_several_ticks_for_tick_all_that_apply():
+    chosen = choose(
+        lines("☒ Child in need", "☒ Child protection plan (current)", "☐ Care leaver"), STATUS
+    )
+    assert chosen == ["child_in_need", "cp_plan_current"]
+
+
+def test_it_reads_free_text_yes_answers():
+    assert choose(lines("Yes - discussed with the DSL on Monday"), YESNO) == ["yes"]
+
+
+def test_it_returns_none_when_no_option_is_named():
+    assert choose(lines("see attached letter"), GENDER) is None
+
+
+def test_it_reads_option_keys_from_form_fields():
+    assert choose(lines("☐ male", "☒ not_known"), GENDER) == ["not_known"]
+
+
+@given(st.lists(st.booleans(), min_size=len(STATUS), max_size=len(STATUS)))
+def test_it_reads_exactly_the_ticked_boxes_in_any_combination(ticks):
+    answer = lines(*(("☒ " if t else "☐ ") + o.label for t, o in zip(ticks, STATUS, strict=True)))
+    expected = [o.key for t, o in zip(ticks, STATUS, strict=True) if t]
+    assert choose(answer, STATUS) == expected
