@@ -115,7 +115,11 @@ def test_it_keeps_a_date_that_is_not_real_as_written(schemas):
 
 
 def test_it_leaves_blank_answers_out(schemas):
-    entries = [*referral_entries(), entry("Other names used", section="The child"), entry("NHS number", " ", section="The child")]
+    entries = [
+        *referral_entries(),
+        entry("Other names used", section="The child"),
+        entry("NHS number", " ", section="The child"),
+    ]
     values = match_document(
         Document("docx", "f.docx", TITLE, entries), schemas["cspr_referral"]
     ).values
