@@ -1,0 +1,295 @@
+"""Read untrusted documents in worker processes that can be killed.
+
+A hostile or broken file may make a reader spin or eat memory however
+careful the reader is.  Each document is therefore read in a separate
+worker process: past ``limits.max_seconds`` of wall time the worker is
+killed (reason ``timeout``); its address space is capped at
+``limits.max_memory_mb`` with ``RLIMIT_AS`` (reason ``memory`` when the
+reader hits it, or when the worker dies); any other crash is ``corrupt``
+with the exception's type name as the detail (never the file's content).
+
+Workers are started once, through the ``forkserver`` context (never a plain
+``fork`` of a threaded parent such as Django), with the readers imported, and
+reused; a killed worker is replaced.  So the cost per document stays close
+to the reader's own cost plus pickling the bytes through a pipe.
+
+Example::
+
+    results = read_documents(parsed.attachments, Limits())   # module-level pool
+    results = read_documents_inline(parts, Limits())          # same, no subprocess
+
+`read_documents_inline` is for tests and fuzzing: no time or memory limit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import multiprocessing
+import os
+import queue
+import resource
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+import structlog
+
+from parsers.document import Document
+from parsers.errors import ParseError, Reason
+from parsers.limits import Limits
+from parsers.unpack import AttachmentPart
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_READER = "parsers.documents:read_document"
+Reader = Callable[[AttachmentPart, Limits], Document]
+# Modules a worker imports before its first document, so none pays for them.
+_WARM_MODULES = ("parsers.documents", "parsers.docx", "parsers.pdf")
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    """What reading one attachment gave: a `Document`, or a reason why not.
+
+    ``index`` is the part's position in the sequence given; ``seconds`` the
+    wall time spent on it.  Exactly one of ``document`` and ``reason`` is set.
+    """
+
+    index: int
+    filename: str
+    document: Document | None
+    reason: Reason | None
+    detail: str
+    seconds: float
+
+
+def read_one(index: int, part: AttachmentPart, limits: Limits, reader: Reader) -> DocumentResult:
+    """Run ``reader`` on one part in this process, turning failures into reasons."""
+    start = time.perf_counter()
+    try:
+        document = reader(part, limits)
+    except ParseError as exc:
+        return _failed(index, part, exc.reason, exc.detail, start)
+    except MemoryError:
+        return _failed(index, part, Reason.MEMORY, "MemoryError", start)
+    except RecursionError:
+        return _failed(index, part, Reason.CORRUPT, "RecursionError", start)
+    except Exception as exc:  # a reader bug on strange input: the file is what it is
+        log.warning("reader_crashed", error=type(exc).__name__, sha256=part.sha256[:16])
+        return _failed(index, part, Reason.CORRUPT, type(exc).__name__, start)
+    seconds = time.perf_counter() - start
+    return DocumentResult(index, part.filename, document, None, "", seconds)
+
+
+def _failed(
+    index: int, part: AttachmentPart, reason: Reason, detail: str, start: float
+) -> DocumentResult:
+    return DocumentResult(index, part.filename, None, reason, detail, time.perf_counter() - start)
+
+
+def read_documents_inline(
+    parts: Sequence[AttachmentPart], limits: Limits, reader: Reader | None = None
+) -> list[DocumentResult]:
+    """`read_documents` in this process, one after another (tests, fuzzing)."""
+    use = reader or _load_reader(DEFAULT_READER)
+    return [read_one(i, part, limits, use) for i, part in enumerate(parts)]
+
+
+def _load_reader(path: str) -> Reader:
+    module_name, _, attr = path.partition(":")
+    reader: Reader = getattr(importlib.import_module(module_name), attr)
+    return reader
+
+
+# --- the worker process ----------------------------------------------------------
+
+
+def _worker_main(conn: Connection, reader_path: str) -> None:
+    """Loop in the child: receive (index, part, limits), send a DocumentResult."""
+    _warm_up()
+    reader = _load_reader(reader_path)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        index, part, limits = task
+        _cap_memory(limits.max_memory_mb)
+        result = read_one(index, part, limits, reader)
+        try:
+            conn.send(result)
+        except (TypeError, AttributeError, ValueError) as exc:  # an unpicklable Document
+            detail = f"result not transferable: {type(exc).__name__}"
+            conn.send(DocumentResult(index, part.filename, None, Reason.CORRUPT, detail, 0.0))
+
+
+def _warm_up() -> None:
+    for name in _WARM_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
+
+
+def _cap_memory(megabytes: int) -> None:
+    """Lower the soft ``RLIMIT_AS``; the hard limit stays, so each task may set its own."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    wanted = megabytes * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
+
+
+class _Worker:
+    """One warm child process and the parent's end of its pipe."""
+
+    def __init__(self, ctx: Any, reader_path: str) -> None:
+        self.conn, child_end = ctx.Pipe()
+        self.process = ctx.Process(
+            target=_worker_main, args=(child_end, reader_path), daemon=True, name="doc-reader"
+        )
+        self.process.start()
+        child_end.close()
+
+    def run(self, index: int, part: AttachmentPart, limits: Limits) -> tuple[DocumentResult, bool]:
+        """Read one part; also say whether this worker may be reused."""
+        start = time.perf_counter()
+        try:
+            self.conn.send((index, part, limits))
+            if not self.conn.poll(limits.max_seconds):
+                detail = f"over {limits.max_seconds:g} s"
+                return _failed(index, part, Reason.TIMEOUT, detail, start), False
+            result: DocumentResult = self.conn.recv()
+        except (EOFError, OSError):
+            self.process.join(timeout=1)
+            detail = f"reader process died (exit {self.process.exitcode})"
+            return _failed(index, part, Reason.MEMORY, detail, start), False
+        # After a MemoryError the child's heap may be in any state: start afresh.
+        return result, result.reason is not Reason.MEMORY
+
+    def alive(self) -> bool:
+        return bool(self.process.is_alive())
+
+    def stop(self, kill: bool) -> None:
+        if kill:
+            self.process.kill()
+        else:
+            try:
+                self.conn.send(None)
+            except OSError:
+                self.process.kill()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=5)
+        self.conn.close()
+
+
+class SandboxPool:
+    """A few warm worker processes shared by every caller (thread-safe).
+
+    ``reader`` is a ``"module:function"`` path the workers import (tests
+    point it at a reader that spins or hogs memory).
+    """
+
+    def __init__(self, size: int = 2, reader: str = DEFAULT_READER, context: str = "forkserver"):
+        self.size = max(1, size)
+        self._reader = reader
+        self._ctx = multiprocessing.get_context(context)
+        if context == "forkserver":
+            self._ctx.set_forkserver_preload(list(_WARM_MODULES))
+        self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        self._all: set[_Worker] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        for _ in range(self.size):
+            self._idle.put(self._start_worker())
+
+    def _start_worker(self) -> _Worker:
+        worker = _Worker(self._ctx, self._reader)
+        with self._lock:
+            self._all.add(worker)
+        return worker
+
+    def _retire(self, worker: _Worker, kill: bool) -> None:
+        with self._lock:
+            self._all.discard(worker)
+        worker.stop(kill)
+
+    def read(self, index: int, part: AttachmentPart, limits: Limits) -> DocumentResult:
+        """Read one part in a worker; a killed worker is replaced at once."""
+        if self._closed:
+            raise RuntimeError("sandbox pool is closed")
+        worker = self._idle.get()
+        reusable = False
+        try:
+            if not worker.alive():
+                self._retire(worker, kill=True)
+                worker = self._start_worker()
+            result, reusable = worker.run(index, part, limits)
+        finally:
+            if not reusable:
+                log.info("reader_worker_replaced", pid=worker.process.pid)
+                self._retire(worker, kill=True)
+                worker = self._start_worker()
+            self._idle.put(worker)
+        return result
+
+    def read_documents(
+        self, parts: Sequence[AttachmentPart], limits: Limits
+    ) -> list[DocumentResult]:
+        """Read every part, as many at once as there are workers; results in order."""
+        if len(parts) <= 1:
+            return [self.read(i, p, limits) for i, p in enumerate(parts)]
+        with ThreadPoolExecutor(max_workers=self.size) as pool:
+            futures = [pool.submit(self.read, i, p, limits) for i, p in enumerate(parts)]
+            return [f.result() for f in futures]
+
+    def close(self) -> None:
+        """Stop every worker (idempotent)."""
+        self._closed = True
+        with self._lock:
+            workers = list(self._all)
+        for worker in workers:
+            self._retire(worker, kill=False)
+
+    def __enter__(self) -> SandboxPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_pool: SandboxPool | None = None
+_pool_lock = threading.Lock()
+
+
+def get_pool(size: int | None = None) -> SandboxPool:
+    """The process-wide pool, started on first use (``size`` defaults to the CPU count)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = SandboxPool(size or min(os.cpu_count() or 2, 4))
+            atexit.register(shutdown_pool)
+        return _pool
+
+
+def shutdown_pool() -> None:
+    """Stop the process-wide pool's workers (at exit, or in tests)."""
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.close()
+            _pool = None
+
+
+def read_documents(parts: Sequence[AttachmentPart], limits: Limits) -> list[DocumentResult]:
+    """Read each part in the process-wide sandbox pool; results in the order given."""
+    return get_pool().read_documents(parts, limits)
