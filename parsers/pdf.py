@@ -1,0 +1,152 @@
+"""PDF attachments -> `Document`.
+
+`read_pdf` is the one entry point.  It reads three kinds of PDF form:
+
+* a fillable form with its fields filled in (AcroForm): the answers are the
+  field values, read with pypdf (`parsers.pdf_acroform`);
+* a flattened form (saved as PDF from Word, printed, "Microsoft Print to
+  PDF"): the answers are rebuilt from the drawn tables (`parsers.pdf_table`)
+  or, with no ruling, from the text columns (`parsers.pdf_columns`);
+* anything else with text (a letter): its lines, as `FlowLine`s.
+
+Every failure is a `ParseError`: ``encrypted`` (an open password we do not
+have; a file protected only by an owner password is read), ``corrupt`` (not
+a PDF, truncated past repair), ``too_many_pages`` (over ``Limits.max_pages``,
+checked before any page is laid out) and ``no_text_layer`` (pictures of
+pages: a scan is never guessed at).
+
+Example::
+
+    doc = read_pdf(data, "referral.pdf", Limits())
+    doc.entries[0].question  # -> "Type of review requested"
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pdfplumber
+import pypdf
+import structlog
+from pypdf import PasswordType
+
+from parsers.document import Document
+from parsers.errors import ParseError, Reason
+from parsers.limits import Limits
+from parsers.pdf_acroform import has_form_widgets, read_acroform
+from parsers.pdf_columns import read_columns
+from parsers.pdf_layout import PageLayout, read_page
+from parsers.pdf_table import Reading, read_tables
+
+log = structlog.get_logger(__name__)
+
+# pypdf and pdfminer report every oddity of a damaged file through logging;
+# a hostile attachment must not flood the service's log.
+for _noisy in ("pypdf", "pdfminer"):
+    logging.getLogger(_noisy).setLevel(logging.ERROR)
+
+_HEADER_WINDOW = 1024  # readers accept "%PDF-" anywhere in the first KiB
+_MIN_TEXT_CHARS = 20  # fewer letters than this on image pages: a scan
+
+
+def read_pdf(data: bytes, filename: str, limits: Limits) -> Document:
+    """Read a PDF attachment.  Raises `ParseError` (see the module docstring)."""
+    if b"%PDF-" not in data[:_HEADER_WINDOW]:
+        raise ParseError(Reason.CORRUPT, "no PDF header")
+    reader = _open_pypdf(data)
+    page_count = _page_count(reader, limits)
+    pages = _layout(data, page_count)
+    doc = Document(kind="pdf", filename=filename, pages=page_count)
+    with _library_errors("acroform"):
+        fillable = has_form_widgets(reader)
+    if fillable:
+        _read_fillable(doc, reader, pages)
+    else:
+        _require_text(pages)
+        reading = _read_flat(pages)
+        doc.title, doc.entries, doc.flow = reading.title, reading.entries, reading.flow
+        doc.notes.append("flattened" if doc.entries else "text_only")
+    log.info("pdf_read", pages=page_count, entries=len(doc.entries), notes=doc.notes)
+    return doc
+
+
+def _read_fillable(doc: Document, reader: pypdf.PdfReader, pages: list[PageLayout]) -> None:
+    """Answers from the fields; title, headings and running text from the pages."""
+    reading = read_tables(pages)
+    with _library_errors("acroform"):
+        doc.entries = read_acroform(reader, pages, reading.headings)
+    doc.title, doc.flow = reading.title, reading.flow
+    doc.notes.append("acroform")
+
+
+def _open_pypdf(data: bytes) -> pypdf.PdfReader:
+    """Open with pypdf; an empty user password is tried, as every viewer does."""
+    with _library_errors("open"):
+        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+            raise ParseError(Reason.ENCRYPTED, "needs a password to open")
+    return reader
+
+
+def _page_count(reader: pypdf.PdfReader, limits: Limits) -> int:
+    with _library_errors("pages"):
+        count = len(reader.pages)
+    if count > limits.max_pages:
+        raise ParseError(Reason.TOO_MANY_PAGES, f"{count} pages")
+    if count == 0:
+        raise ParseError(Reason.CORRUPT, "no pages")
+    return count
+
+
+def _layout(data: bytes, page_count: int) -> list[PageLayout]:
+    """Every page laid out once, freeing pdfminer's caches as it goes."""
+    pages: list[PageLayout] = []
+    with _library_errors("layout"), pdfplumber.open(io.BytesIO(data), password="") as pdf:
+        for number, page in enumerate(pdf.pages[:page_count], start=1):
+            pages.append(read_page(page, number))
+            page.close()
+    return pages
+
+
+def _require_text(pages: list[PageLayout]) -> None:
+    letters = sum(len(w.text) for p in pages for w in p.words if w.mark is None)
+    images = sum(p.image_count for p in pages)
+    if letters == 0 or (letters < _MIN_TEXT_CHARS and images > 0):
+        raise ParseError(Reason.NO_TEXT_LAYER, f"{images} images, {letters} letters")
+
+
+def _read_flat(pages: list[PageLayout]) -> Reading:
+    if any(page.tables for page in pages):
+        return read_tables(pages)
+    return read_columns(pages)
+
+
+@contextmanager
+def _library_errors(stage: str) -> Iterator[None]:
+    """Failures inside pypdf/pdfminer on a damaged file -> ``corrupt``.
+
+    Both libraries raise many exception types (their own, and ValueError,
+    KeyError, struct and zlib errors...) on bad input; anything they raise
+    here is the file's fault.  Our own `ParseError`s pass through.
+    """
+    try:
+        yield
+    except ParseError:
+        raise
+    except RecursionError as exc:
+        log.warning("pdf_unreadable", stage=stage, error="RecursionError")
+        raise ParseError(Reason.CORRUPT, f"{stage}: nesting too deep") from exc
+    except Exception as exc:
+        if _is_password_error(exc):
+            raise ParseError(Reason.ENCRYPTED, "needs a password to open") from exc
+        log.warning("pdf_unreadable", stage=stage, error=type(exc).__name__, exc_info=True)
+        raise ParseError(Reason.CORRUPT, f"{stage}: {type(exc).__name__}") from exc
+
+
+def _is_password_error(exc: BaseException) -> bool:
+    chain: list[Any] = [exc, exc.__cause__, exc.__context__, *getattr(exc, "args", ())]
+    return any("Password" in type(e).__name__ for e in chain if e is not None)

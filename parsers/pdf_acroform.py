@@ -1,0 +1,434 @@
+"""Reading the fields of a filled fillable PDF (AcroForm, ISO 32000-1 §12.7).
+
+The values come from the field dictionaries (pypdf); the page layout
+(`parsers.pdf_layout`) gives what the values cannot: the printed label of
+a field that has no tooltip, the printed text of each tick-box option and
+the section heading above each field.
+
+One `Entry` per question:
+
+* text field: its value's lines (``/V`` split at CR and LF);
+* list or combo box: the chosen option's display text;
+* radio group: one line per button, ``☒`` for the chosen one, ``☐`` for the
+  others, each with its printed label (or its export value when no label
+  can be found beside the button);
+* check boxes that share a question (the tooltip, or the printed label of
+  their row), like ``child_status__child_in_need``,
+  ``child_status__looked_after``...: one entry with a line per box.
+
+``question`` is the tooltip ``/TU``, else the printed label left of (or
+above) the widget, else the field's name; ``key_hint`` the full field name
+(for a check-box group, the part before ``__``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pypdf
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+from parsers.document import CHECKED, UNCHECKED, Entry, Line
+from parsers.pdf_layout import Box, PageLayout, Word, fold, group_lines, words_in
+from parsers.pdf_table import Heading, section_at
+from parsers.pdf_text import question_text
+
+_RADIO = 1 << 15  # /Ff bit 16: radio buttons (§12.7.4.2.1, table 226)
+_PUSHBUTTON = 1 << 16  # /Ff bit 17: a push button holds no answer
+_MAX_PARENTS = 32  # field trees deeper than this are hostile
+_GROUP_SPLIT = re.compile(r"__|\.")
+
+
+@dataclass
+class Widget:
+    """One widget annotation: where it is, and for a button its on-state."""
+
+    page: int
+    box: Box
+    on_state: str | None = None
+    appearance: str | None = None  # /AS
+
+
+@dataclass
+class Field:
+    name: str
+    kind: str  # "text", "choice", "radio", "check"
+    tooltip: str
+    value: Any
+    options: list[tuple[str, str]] = field(default_factory=list)  # (export, display)
+    widgets: list[Widget] = field(default_factory=list)
+
+
+def has_form_widgets(reader: pypdf.PdfReader) -> bool:
+    """True when the document has form fields with widgets on its pages.
+
+    A fillable form that nobody filled in is still read as a form: reading
+    its drawing would take every unticked option for a chosen one.
+    """
+    root = _resolve(reader.trailer.get("/Root"))
+    acroform = _resolve(root.get("/AcroForm")) if isinstance(root, DictionaryObject) else None
+    if not isinstance(acroform, DictionaryObject):
+        return False
+    fields = _resolve(acroform.get("/Fields"))
+    return (
+        isinstance(fields, ArrayObject)
+        and len(fields) > 0
+        and any(_widgets(p) for p in reader.pages)
+    )
+
+
+def _resolve(obj: Any) -> Any:
+    return obj.get_object() if isinstance(obj, IndirectObject) else obj
+
+
+def _widgets(page: Any) -> list[DictionaryObject]:
+    annots = _resolve(page.get("/Annots"))
+    if not isinstance(annots, ArrayObject):
+        return []
+    found = [_resolve(a) for a in annots]
+    return [a for a in found if isinstance(a, DictionaryObject) and a.get("/Subtype") == "/Widget"]
+
+
+def read_acroform(
+    reader: pypdf.PdfReader, pages: Sequence[PageLayout], headings: Sequence[Heading]
+) -> list[Entry]:
+    """One entry per question, in the order the widgets appear on the pages."""
+    fields = _collect_fields(reader)
+    layouts = {p.number: p for p in pages}
+    fields.sort(key=lambda f: (f.widgets[0].page, round(f.widgets[0].box.top), f.widgets[0].box.x0))
+    entries: list[Entry] = []
+    index = 0
+    while index < len(fields):
+        group = _group_at(fields, index, layouts)
+        entries.append(_entry(group, layouts, headings))
+        index += len(group)
+    return entries
+
+
+def _collect_fields(reader: pypdf.PdfReader) -> list[Field]:
+    by_id: dict[int, Field] = {}
+    for number, page in enumerate(reader.pages, start=1):
+        for annot in _widgets(page):
+            terminal = (
+                annot if "/T" in annot or "/Parent" not in annot else _resolve(annot["/Parent"])
+            )
+            key = id(terminal)
+            if key not in by_id:
+                made = _field(terminal)
+                if made is None:
+                    continue
+                by_id[key] = made
+            by_id[key].widgets.append(_widget(annot, page, number))
+    return [f for f in by_id.values() if f.widgets]
+
+
+def _field(terminal: DictionaryObject) -> Field | None:
+    kind = _kind(terminal)
+    if kind is None:
+        return None
+    return Field(
+        name=_full_name(terminal),
+        kind=kind,
+        tooltip=fold(str(_inherited(terminal, "/TU") or "")),
+        value=_resolve(_inherited(terminal, "/V")),
+        options=_options(_resolve(_inherited(terminal, "/Opt"))),
+    )
+
+
+def _kind(terminal: DictionaryObject) -> str | None:
+    field_type = _inherited(terminal, "/FT")
+    flags = int(_inherited(terminal, "/Ff") or 0)
+    if field_type == "/Tx":
+        return "text"
+    if field_type == "/Ch":
+        return "choice"
+    if field_type == "/Btn" and not flags & _PUSHBUTTON:
+        return "radio" if flags & _RADIO else "check"
+    return None  # signatures, push buttons
+
+
+def _inherited(node: DictionaryObject, key: str) -> Any:
+    """A field attribute, looked up through /Parent (§12.7.3.1: FT, Ff, V, DV inherit)."""
+    current: Any = node
+    for _ in range(_MAX_PARENTS):
+        if not isinstance(current, DictionaryObject):
+            return None
+        if key in current:
+            return current[key]
+        current = _resolve(current.get("/Parent"))
+    return None
+
+
+def _full_name(terminal: DictionaryObject) -> str:
+    parts: list[str] = []
+    current: Any = terminal
+    for _ in range(_MAX_PARENTS):
+        if not isinstance(current, DictionaryObject):
+            break
+        if "/T" in current:
+            parts.append(str(current["/T"]))
+        current = _resolve(current.get("/Parent"))
+    return ".".join(reversed(parts))
+
+
+def _options(opt: Any) -> list[tuple[str, str]]:
+    if not isinstance(opt, ArrayObject):
+        return []
+    pairs: list[tuple[str, str]] = []
+    for item in (_resolve(o) for o in opt):
+        if isinstance(item, ArrayObject) and len(item) >= 2:
+            pairs.append((str(_resolve(item[0])), str(_resolve(item[1]))))
+        else:
+            pairs.append((str(item), str(item)))
+    return pairs
+
+
+def _widget(annot: DictionaryObject, page: Any, number: int) -> Widget:
+    rect = [float(v) for v in _resolve(annot.get("/Rect", [0, 0, 0, 0]))]
+    box_pdf = page.mediabox
+    left, top_edge = float(box_pdf.left), float(box_pdf.top)
+    box = Box(
+        min(rect[0], rect[2]) - left,
+        top_edge - max(rect[1], rect[3]),
+        max(rect[0], rect[2]) - left,
+        top_edge - min(rect[1], rect[3]),
+    )
+    appearance = annot.get("/AS")
+    return Widget(number, box, _on_state(annot), _name(appearance) if appearance else None)
+
+
+def _on_state(annot: DictionaryObject) -> str | None:
+    """The name a button takes when it is on: its /AP /N state other than Off."""
+    ap = _resolve(annot.get("/AP"))
+    normal = _resolve(ap.get("/N")) if isinstance(ap, DictionaryObject) else None
+    if not isinstance(normal, DictionaryObject):
+        return None
+    states = [_name(k) for k in normal if _name(k) != "Off"]
+    return states[0] if len(states) == 1 else None
+
+
+def _name(value: Any) -> str:
+    text = str(_resolve(value))
+    return text[1:] if text.startswith("/") else text
+
+
+def _group_at(fields: list[Field], index: int, layouts: dict[int, PageLayout]) -> list[Field]:
+    """The field at ``index`` and the check boxes after it asking the same question."""
+    first = fields[index]
+    if first.kind != "check":
+        return [first]
+    question, _ = _question(first, layouts)
+    group = [first]
+    for candidate in fields[index + 1 :]:
+        if candidate.kind != "check":
+            break
+        asked, found = _question(candidate, layouts)
+        stacked = not found and _below(group[-1].widgets[0], candidate.widgets[0])
+        if asked != question and not stacked:
+            break
+        group.append(candidate)
+    return group
+
+
+def _below(upper: Widget, lower: Widget) -> bool:
+    return (
+        upper.page == lower.page
+        and abs(upper.box.x0 - lower.box.x0) < 3
+        and 0 < lower.box.top - upper.box.top < 4 * upper.box.height
+    )
+
+
+def _entry(
+    group: list[Field], layouts: dict[int, PageLayout], headings: Sequence[Heading]
+) -> Entry:
+    first = group[0]
+    widget = first.widgets[0]
+    question, _ = _question(first, layouts)
+    section = section_at(headings, widget.page, widget.box.top)
+    layout = layouts.get(widget.page)
+    if first.kind == "check":
+        hint = _group_hint(group)
+        lines = tuple(_check_line(f, layout) for f in group)
+        return Entry(
+            question, section, lines, f"field {hint or first.name}, page {widget.page}", hint
+        )
+    if first.kind == "radio":
+        lines = _radio_lines(first, layout)
+    elif first.kind == "choice":
+        lines = _choice_lines(first)
+    else:
+        lines = _text_lines(first.value)
+    return Entry(question, section, lines, f"field {first.name}, page {widget.page}", first.name)
+
+
+def _group_hint(group: list[Field]) -> str | None:
+    """``child_status`` for ``child_status__child_in_need`` and its siblings."""
+    if len(group) == 1:
+        return group[0].name
+    heads = {_GROUP_SPLIT.split(f.name)[0] for f in group}
+    if len(heads) == 1 and all(_GROUP_SPLIT.search(f.name) for f in group):
+        return heads.pop()
+    return None
+
+
+def _text_lines(value: Any) -> tuple[Line, ...]:
+    if value is None:
+        return ()
+    text = value.get_data().decode("utf-8", "replace") if hasattr(value, "get_data") else str(value)
+    return tuple(Line(fold(p)) for p in re.split(r"\r\n|\r|\n", text) if fold(p))
+
+
+def _choice_lines(f: Field) -> tuple[Line, ...]:
+    chosen = f.value if isinstance(f.value, ArrayObject) else [f.value]
+    display = dict(f.options)
+    texts = [display.get(str(_resolve(v)), str(_resolve(v))) for v in chosen if v is not None]
+    return tuple(Line(fold(t)) for t in texts if fold(t))
+
+
+def _radio_lines(f: Field, layout: PageLayout | None) -> tuple[Line, ...]:
+    chosen = _name(f.value) if f.value is not None else None
+    lines: list[Line] = []
+    for index, widget in enumerate(f.widgets):
+        export = _export(f, widget, index)
+        on = widget.on_state is not None and (
+            chosen == widget.on_state
+            if chosen not in (None, "Off")
+            else widget.appearance == widget.on_state
+        )
+        label = _label_right(widget, layout, f.widgets) or export
+        lines.append(Line(f"{CHECKED if on else UNCHECKED} {label}".rstrip()))
+    return tuple(lines)
+
+
+def _export(f: Field, widget: Widget, index: int) -> str:
+    """A button's export value: its on-state, or its /Opt entry when the state is an index."""
+    state = widget.on_state or ""
+    if f.options and state.isdigit() and int(state) < len(f.options):
+        return f.options[int(state)][1]
+    if f.options and not state and index < len(f.options):
+        return f.options[index][1]
+    return state
+
+
+def _check_line(f: Field, layout: PageLayout | None) -> Line:
+    widget = f.widgets[0]
+    value = _name(f.value) if f.value is not None else None
+    on = value != "Off" if value not in (None, "") else widget.appearance not in (None, "Off")
+    parts = _GROUP_SPLIT.split(f.name)
+    fallback = parts[-1] if len(parts) > 1 else (widget.on_state or f.name)
+    label = _label_right(widget, layout, f.widgets) or fallback
+    return Line(f"{CHECKED if on else UNCHECKED} {label}")
+
+
+def _question(f: Field, layouts: dict[int, PageLayout]) -> tuple[str, bool]:
+    """The question a field answers, and whether it came from the form itself."""
+    if f.tooltip:
+        return f.tooltip, True
+    widget = f.widgets[0]
+    layout = layouts.get(widget.page)
+    label = _label_left(widget, layout) if layout else ""
+    return (label, True) if label else (f.name, False)
+
+
+def _label_right(widget: Widget, layout: PageLayout | None, siblings: list[Widget]) -> str:
+    """The printed text just right of a tick box, up to the next box on its line."""
+    if layout is None:
+        return ""
+    box = widget.box
+    stop = min(
+        (
+            w.box.x0
+            for w in siblings
+            if w is not widget and _same_band(w.box, box) and w.box.x0 > box.x1
+        ),
+        default=layout.width,
+    )
+    row = sorted(
+        (
+            w
+            for w in layout.words
+            if w.mark is None and _same_band(w.box, box) and box.x1 - 1 <= w.box.x0 < stop
+        ),
+        key=lambda w: w.box.x0,
+    )
+    picked = _run(row, box.x1)
+    if not picked:
+        return ""
+    picked += _wrapped_below(picked, layout, siblings, stop)
+    return fold(" ".join(w.text for w in picked))
+
+
+def _same_band(a: Box, b: Box) -> bool:
+    return abs(a.cy - b.cy) <= max(min(a.height, b.height) / 2, 3.0)
+
+
+def _run(row: list[Word], start: float) -> list[Word]:
+    """Words from ``start`` rightwards until a gap wider than a column gutter."""
+    picked: list[Word] = []
+    edge = start
+    for word in row:
+        limit = 20.0 if not picked else 1.2 * max(word.size, 4.0)
+        if word.box.x0 - edge > limit:
+            break
+        picked.append(word)
+        edge = word.box.x1
+    return picked
+
+
+def _wrapped_below(
+    picked: list[Word], layout: PageLayout, siblings: list[Widget], stop: float
+) -> list[Word]:
+    """Lines under a label that start where it starts: the label wrapped."""
+    x0 = picked[0].box.x0
+    size = max(picked[0].size, 4.0)
+    bottom = max(w.box.bottom for w in picked)
+    more: list[Word] = []
+    for _ in range(4):
+        band = Box(x0 - 2, bottom, stop, bottom + size)
+        line = sorted(
+            words_in((w for w in layout.words if w.mark is None), band), key=lambda w: w.box.x0
+        )
+        if (
+            not line
+            or abs(line[0].box.x0 - x0) > 2
+            or any(_same_band(s.box, line[0].box) for s in siblings)
+        ):
+            break
+        more.extend(line)
+        bottom = max(w.box.bottom for w in line)
+    return more
+
+
+def _label_left(widget: Widget, layout: PageLayout | None) -> str:
+    """The label of a field with no tooltip: its row's label cell, text left of it, or above."""
+    if layout is None:
+        return ""
+    from_cell = _row_label(widget, layout)
+    if from_cell:
+        return from_cell
+    box = widget.box
+    band = Box(0, box.top - 2, box.x0 + 1, min(box.bottom, box.top + 14) + 2)
+    left = [w for w in words_in(layout.words, band) if w.mark is None]
+    if left:
+        lines = group_lines(left)
+        return fold(" ".join(ln.text for ln in lines))
+    above = Box(box.x0 - 2, box.top - 16, box.x1, box.top + 1)
+    return fold(
+        " ".join(
+            ln.text for ln in group_lines(w for w in words_in(layout.words, above) if not w.mark)
+        )
+    )
+
+
+def _row_label(widget: Widget, layout: PageLayout) -> str:
+    for table in layout.tables:
+        for row in table.rows:
+            if len(row) < 2 or not any(
+                c.box.contains(widget.box.cx, widget.box.cy) for c in row[1:]
+            ):
+                continue
+            return question_text(words_in(layout.words, row[0].box))
+    return ""

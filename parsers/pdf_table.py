@@ -1,0 +1,289 @@
+"""Reading a flattened form: question/answer tables drawn on the page.
+
+A form that was printed to PDF, saved as PDF from Word or flattened by a
+PDF tool has no fields left, only drawing: ruled (or shaded) table cells
+with the question in the left cell and the answer in the right one.  This
+module rebuilds the entries from that geometry:
+
+* a row with a label cell and an answer cell is one `Entry`; the label is
+  read as one line however it wrapped, the answer keeps its lines;
+* a row whose label cell is empty continues the entry above it (a row that
+  Word split over a page break, or a long answer carried onto the next page);
+* a single dark or bold numbered band (``1. About this referral``) is a
+  section heading; a single shaded cell followed by a single plain cell is
+  a question above its answer;
+* everything outside the tables is `FlowLine`s, in reading order, without the
+  header and footer lines repeated on every page;
+* a page without ruled tables is read by columns (`parsers.pdf_columns`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from parsers.document import Entry, FlowLine, Line
+from parsers.pdf_layout import Cell, PageLayout, TableGrid, TextLine, Word, fold, group_lines
+from parsers.pdf_text import Area, add_lines, area_for, finish, question_text
+
+_NUMBERED = re.compile(
+    r"^(?:(?:section|part)\s+[A-Z0-9]{1,3}\b|\d{1,2}(?:\.\d{1,2})*[.)]?\s+\S|[A-Z][.)]\s+\S)",
+    re.IGNORECASE,
+)
+_PAGE_NUMBER = re.compile(r"\bpage\s+\d+(\s+of\s+\d+)?\b|^\s*\d{1,3}\s*(/|of)?\s*\d{0,3}\s*$", re.I)
+_MARGIN = 0.075  # header and footer bands: this share of the page height
+_TITLE_LINES = 3
+
+
+@dataclass
+class Draft:
+    """An entry being read; its answer may continue on the next row or page."""
+
+    question: str
+    section: str
+    source: str
+    area: Area
+    key_hint: str | None = None
+
+    def entry(self) -> Entry:
+        return Entry(self.question, self.section, finish(self.area), self.source, self.key_hint)
+
+
+@dataclass
+class Heading:
+    page: int
+    top: float
+    text: str
+
+
+@dataclass
+class Reading:
+    """What the tables and running text of a PDF say."""
+
+    title: list[str] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+    flow: list[FlowLine] = field(default_factory=list)
+    headings: list[Heading] = field(default_factory=list)
+
+
+@dataclass
+class _Block:
+    """A flow line or a table row, placed on the page for reading order."""
+
+    top: float
+    line: TextLine | None = None
+    cells: list[tuple[Cell, list[Word]]] = field(default_factory=list)
+    where: str = ""
+
+
+class _Reader:
+    """Walks the blocks of every page in order, keeping the current section."""
+
+    def __init__(self) -> None:
+        self.out = Reading()
+        self.section = ""
+        self.draft: Draft | None = None
+        self.pending_label: tuple[str, str] | None = None
+        self.title_open = True
+
+    def close_draft(self) -> None:
+        if self.draft is not None:
+            self.out.entries.append(self.draft.entry())
+            self.draft = None
+
+    def heading(self, page: PageLayout, top: float, text: str) -> None:
+        self.close_draft()
+        self.title_open = False
+        self.section = text
+        self.out.headings.append(Heading(page.number, top, text))
+        self.out.flow.append(FlowLine(text, heading=True, source=f"page {page.number}"))
+
+    def flow_line(self, page: PageLayout, line: TextLine) -> None:
+        text = fold(line.text)
+        if self.title_open and page.number == 1 and len(self.out.title) < _TITLE_LINES:
+            self.out.title.append(text)
+            self.out.flow.append(FlowLine(text, heading=line.bold, source="page 1"))
+            return
+        if is_heading(line, page.body_size):
+            self.heading(page, line.box.top, text)
+            return
+        self.title_open = False
+        self.out.flow.append(FlowLine(text, emphasis=line.bold, source=f"page {page.number}"))
+
+    def row(self, page: PageLayout, block: _Block) -> None:
+        self.title_open = False
+        cells = [(c, ws) for c, ws in block.cells]
+        if len(cells) == 1:
+            self.single_cell(page, block, *cells[0])
+            return
+        label_cell, label_words = cells[0]
+        answers = cells[1:]
+        question = question_text(label_words)
+        answer_words = [w for _, ws in answers for w in ws]
+        if question and not answer_words and _heading_words(label_words, page, label_cell):
+            self.heading(page, block.top, question)
+            return
+        if not question:
+            if answer_words:
+                self.continue_draft(answers)
+            return
+        self.start_draft(question, block.where, answers)
+
+    def single_cell(self, page: PageLayout, block: _Block, cell: Cell, words: list[Word]) -> None:
+        lines = group_lines(words)
+        if not lines:
+            return
+        text = question_text(words)
+        if _heading_words(words, page, cell):
+            self.heading(page, block.top, text)
+        elif cell.shaded:
+            self.close_draft()
+            self.pending_label = (text, block.where)
+        elif self.pending_label is not None:
+            question, where = self.pending_label
+            self.pending_label = None
+            self.start_draft(question, where, [(cell, words)])
+        else:
+            for line in lines:
+                self.flow_line(page, line)
+
+    def start_draft(
+        self, question: str, where: str, answers: list[tuple[Cell, list[Word]]]
+    ) -> None:
+        self.close_draft()
+        self.pending_label = None
+        area = _answer_area(answers)
+        self.draft = Draft(question, self.section, where, area)
+        _fill_area(area, answers)
+
+    def continue_draft(self, answers: list[tuple[Cell, list[Word]]]) -> None:
+        if self.draft is None:
+            return
+        _fill_area(self.draft.area, answers)
+
+
+def _answer_area(answers: Sequence[tuple[Cell, list[Word]]]) -> Area:
+    cell, words = answers[0]
+    return area_for(cell.box, group_lines(words))
+
+
+def _fill_area(area: Area, answers: Sequence[tuple[Cell, list[Word]]]) -> None:
+    for _, words in answers:
+        add_lines(area, group_lines(words))
+
+
+def _heading_words(words: Sequence[Word], page: PageLayout, cell: Cell) -> bool:
+    lines = group_lines(words)
+    if not lines or len(lines) > 2:
+        return False
+    text = fold(" ".join(ln.text for ln in lines))
+    if cell.dark:
+        return bool(text)
+    return all(is_heading(ln, page.body_size) for ln in lines[:1]) and bool(_NUMBERED.match(text))
+
+
+def is_heading(line: TextLine, body_size: float) -> bool:
+    """A short bold or larger line; numbered lines ("2. Referrer") need only one of those."""
+    text = fold(line.text)
+    if not 2 <= len(text) <= 90 or text.endswith((",", ";")):
+        return False
+    larger = body_size > 0 and line.size >= body_size + 1.5
+    return line.bold or larger
+
+
+def read_tables(pages: Sequence[PageLayout]) -> Reading:
+    """Entries, flow lines, headings and title of flattened ``pages``."""
+    reader = _Reader()
+    repeated = _repeated_margin_lines(pages)
+    for page in pages:
+        for block in _blocks(page, repeated):
+            if block.line is not None:
+                reader.flow_line(page, block.line)
+            else:
+                reader.row(page, block)
+    reader.close_draft()
+    return reader.out
+
+
+def _blocks(page: PageLayout, repeated: set[str]) -> list[_Block]:
+    """The page's table rows and outside lines, top to bottom."""
+    cells = [
+        (ti, ri, cell)
+        for ti, table in enumerate(page.tables)
+        for ri, row in enumerate(table.rows)
+        for cell in row
+    ]
+    in_cells: dict[tuple[int, int, int], list[Word]] = {}
+    outside: list[Word] = []
+    for word in page.words:
+        hit = next(
+            (
+                (ti, ri, id(c))
+                for ti, ri, c in cells
+                if c.box.contains(word.box.cx, word.box.cy, 0.0)
+            ),
+            None,
+        )
+        if hit is None:
+            outside.append(word)
+        else:
+            in_cells.setdefault(hit, []).append(word)
+    blocks = [
+        _Block(
+            table.rows[ri][0].box.top,
+            cells=[(c, in_cells.get((ti, ri, id(c)), [])) for c in table.rows[ri]],
+            where=f"page {page.number}, table {ti + 1}, row {ri + 1}",
+        )
+        for ti, table in enumerate(page.tables)
+        for ri in range(len(table.rows))
+    ]
+    blocks.extend(_outside_blocks(page, outside, repeated))
+    blocks.sort(key=lambda b: b.top)
+    return blocks
+
+
+def _outside_blocks(page: PageLayout, words: list[Word], repeated: set[str]) -> list[_Block]:
+    lines = [ln for ln in group_lines(words) if not _is_margin_noise(page, ln, repeated)]
+    return [_Block(ln.box.top, line=ln) for ln in lines]
+
+
+def _margin_key(page: PageLayout, line: TextLine) -> str | None:
+    """A key for a line in the header or footer band; None elsewhere."""
+    band = page.height * _MARGIN
+    if band < line.box.top < page.height - band:
+        return None
+    return re.sub(r"\d+", "#", fold(line.text).lower())
+
+
+def _repeated_margin_lines(pages: Sequence[PageLayout]) -> set[str]:
+    """Header and footer lines that appear on more than one page."""
+    seen: Counter[str] = Counter()
+    for page in pages:
+        outside = [w for w in page.words if not _in_any_table(page.tables, w)]
+        keys = {_margin_key(page, ln) for ln in group_lines(outside)}
+        seen.update(k for k in keys if k)
+    return {k for k, n in seen.items() if n > 1}
+
+
+def _in_any_table(tables: Iterable[TableGrid], word: Word) -> bool:
+    return any(t.box.contains(word.box.cx, word.box.cy, 0.0) for t in tables)
+
+
+def _is_margin_noise(page: PageLayout, line: TextLine, repeated: set[str]) -> bool:
+    key = _margin_key(page, line)
+    return key is not None and (key in repeated or bool(_PAGE_NUMBER.search(line.text)))
+
+
+def section_at(headings: Sequence[Heading], page: int, top: float) -> str:
+    """The nearest heading above a point (on this page or an earlier one)."""
+    current = ""
+    for heading in headings:
+        if (heading.page, heading.top) <= (page, top):
+            current = heading.text
+    return current
+
+
+def plain_lines(lines: Iterable[TextLine]) -> tuple[Line, ...]:
+    return tuple(Line(fold(ln.text)) for ln in lines if fold(ln.text))

@@ -1,0 +1,148 @@
+"""Turning the words of one answer area into the lines of an `Entry`.
+
+A PDF only knows visual lines.  A person's answer knows paragraphs and
+options.  The rules here rebuild them from geometry:
+
+* a tick mark (`Word.mark`) starts an option: ``☒ Female``; several boxes
+  on one visual line give several options;
+* a visual line continues the previous one when the previous one was full,
+  that is when the next line's first word would not have fitted after it
+  inside the area's right margin (how every word processor wraps), so a
+  wrapped sentence becomes one line again and a line the writer ended early
+  stays its own line;
+* a line in bold among lines that are not is ``emphasis`` (a choice made by
+  making it bold).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from parsers.document import Line
+from parsers.pdf_layout import Box, TextLine, Word, fold, group_lines
+
+_SPACE = 0.28  # a space is about this many ems wide in text fonts
+_SLACK = 0.2  # ems of doubt about where the right margin is
+
+
+@dataclass
+class Piece:
+    """One logical line being built, with the state needed to extend it."""
+
+    words: list[Word]
+    mark: str | None = None
+    bold: bool = True
+
+    def text(self) -> str:
+        body = fold(" ".join(w.text for w in self.words))
+        if self.mark is None:
+            return body
+        return f"{self.mark} {body}".rstrip()
+
+
+@dataclass
+class Area:
+    """An answer area: its right margin decides which lines were wrapped."""
+
+    right: float
+    pieces: list[Piece] = field(default_factory=list)
+    last_line: TextLine | None = None  # the last visual line added
+
+
+def area_for(box: Box | None, lines: Sequence[TextLine]) -> Area:
+    """The text area of a cell: its right edge less the padding seen on the left."""
+    if box is None:
+        right = max((ln.box.x1 for ln in lines), default=0.0)
+        return Area(right)
+    left = min((ln.box.x0 for ln in lines), default=box.x0 + 2)
+    pad = min(max(left - box.x0, 1.0), 8.0)
+    return Area(box.x1 - pad)
+
+
+def add_lines(area: Area, lines: Sequence[TextLine]) -> None:
+    """Append visual ``lines`` (top to bottom) to ``area``, joining wraps."""
+    for line in lines:
+        joins = wraps(area, area.last_line, line)
+        for index, segment in enumerate(_segments(line.words)):
+            _add_segment(area, segment, joins and index == 0)
+        area.last_line = line
+
+
+def _add_segment(area: Area, words: list[Word], joins: bool) -> None:
+    mark = words[0].mark if words and words[0].mark else None
+    body = words[1:] if mark else words
+    bold = all(w.bold for w in body) if body else False
+    if mark is None and joins and area.pieces and body:
+        last = area.pieces[-1]
+        last.words.extend(body)
+        last.bold = last.bold and bold
+    else:
+        area.pieces.append(Piece(list(body), mark, bold=bold and bool(body)))
+
+
+def _segments(words: Sequence[Word]) -> list[list[Word]]:
+    """Split a visual line at each tick mark: ``☐ Male ☒ Female`` -> two.
+
+    Where the boxes follow their labels (``Male ☐  Female ☒``), each mark is
+    moved before the words it follows.
+    """
+    marks = [i for i, w in enumerate(words) if w.mark]
+    if not marks:
+        return [list(words)]
+    if marks[0] != 0 and words[-1].mark:
+        return _marks_after(words)
+    segments: list[list[Word]] = []
+    start = 0
+    for i in marks:
+        if i > start:
+            segments.append(list(words[start:i]))
+        start = i
+    segments.append(list(words[start:]))
+    return segments
+
+
+def _marks_after(words: Sequence[Word]) -> list[list[Word]]:
+    segments: list[list[Word]] = []
+    current: list[Word] = []
+    for word in words:
+        if word.mark:
+            segments.append([word, *current])
+            current = []
+        else:
+            current.append(word)
+    if current:
+        segments.append(current)
+    return segments
+
+
+def finish(area: Area) -> tuple[Line, ...]:
+    """The area's logical lines; bold lines among plain ones carry emphasis."""
+    texts = [(p.text(), p.bold) for p in area.pieces]
+    texts = [(t, b) for t, b in texts if t]
+    some_plain = any(not b for _, b in texts)
+    return tuple(Line(t, emphasis=b and some_plain) for t, b in texts)
+
+
+def answer_lines(words: Sequence[Word], box: Box | None) -> tuple[Line, ...]:
+    """The lines of one answer area (a table cell, or a column when ``box`` is None)."""
+    lines = group_lines(words)
+    area = area_for(box, lines)
+    add_lines(area, lines)
+    return finish(area)
+
+
+def question_text(words: Sequence[Word]) -> str:
+    """A label cell's text as one line, however it wrapped."""
+    return fold(" ".join(ln.text for ln in group_lines(w for w in words if not w.mark)))
+
+
+def wraps(area: Area, line: TextLine | None, following: TextLine) -> bool:
+    """True when ``following`` starts with a word that could not fit after ``line``."""
+    if line is None or not following.words or following.words[0].mark:
+        return False
+    first = following.words[0]
+    size = max(first.size, 1.0)
+    # The margin is estimated from the left padding, so a word that would
+    # overflow it by a hair is taken to have fitted: a real line break.
+    return line.box.x1 + _SPACE * size + first.box.width > area.right + _SLACK * size
