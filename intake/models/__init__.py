@@ -5,4 +5,4 @@ from .mail import Attachment, AuditEvent, InboundMessage, MailboxState
 __all__ = ["Attachment", "AuditEvent", "InboundMessage", "MailboxState"]
 
 # --- cases (owned by the decisions helper): keep this line; do not remove ---
-# from .cases import *  # noqa: F403  (Referral, Submission, OutboundEmail, ...)
+from .cases import *  # noqa: F403  (Referral, Submission, OutboundEmail, ...)

@@ -1,0 +1,374 @@
+"""Send the replies that `intake.decisions` queued: at most once, retried safely.
+
+`send_due` takes each `OutboundEmail` row that is ``pending`` and due, and
+delivers its stored bytes, unchanged, either by SMTP (``config.replies.
+transport == "smtp"``: STARTTLS or implicit TLS, authentication with the
+password in the environment variable ``config.smtp.password_env``) or into
+``config.replies.outbox_dir`` as an ``.eml`` file (the embedded default).
+
+At most once, and the one window
+--------------------------------
+1. A worker *claims* a row by compare-and-set: ``pending`` with no live
+   lease -> a lease (``claimed_by``/``claimed_until``).  Two workers never
+   hold the same row.
+2. It connects, says EHLO (and STARTTLS, AUTH), MAIL FROM and RCPT TO.  Any
+   failure up to here is safe to retry: the server has not got the message.
+3. It commits ``state = sending`` (compare-and-set against its own lease),
+   and only then sends DATA.
+4. On the server's 250 it commits ``state = sent``.
+
+The window is between the end of DATA on the wire and the commit of step 4
+(one round trip plus one small UPDATE).  A crash (power, kill -9) there
+leaves the row ``sending``.  The next run finds it with its lease expired and
+marks it ``uncertain``: parked for a person, never resent automatically,
+because the referrer may already have it.  A timeout or dropped connection
+*during* DATA is treated the same way (the server may have accepted it).
+
+A 4xx reply, a timeout or a refused connection before DATA retries the same
+row (same bytes, same Message-ID) with exponential backoff
+(``config.retry``); after ``max_attempts`` it is ``failed``.  A 5xx reply
+parks it as ``failed`` at once.  Writing to the outbox folder has no window:
+the file is named after the row and replaced atomically, so a rerun after a
+crash rewrites the same file.
+
+After a send, a copy is appended to the mailbox's Sent folder when the
+mailbox has ``sent_folder``; a failed append is retried on later runs and
+never causes a resend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import smtplib
+import socket
+import ssl
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+from django.db.models import F, Q
+from django.utils import timezone
+
+from intake.models import AuditEvent, OutboundEmail
+
+log = structlog.get_logger(__name__)
+
+MAX_BACKOFF_SECONDS = 3600
+BATCH_SIZE = 50
+
+
+class SendError(Exception):
+    """One attempt to send failed; ``retryable`` says whether to try again."""
+
+    def __init__(self, reason: str, *, retryable: bool, after_data: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason[:300]
+        self.retryable = retryable
+        self.after_data = after_data  # the server may have the message: never resend
+
+
+@dataclass
+class SendReport:
+    """What one `send_due` run did, by row id."""
+
+    sent: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    uncertain: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)  # claimed by another worker meanwhile
+    filed: list[int] = field(default_factory=list)  # copies appended to a Sent folder
+
+
+def send_due(config: Any, now: datetime | None = None, worker: str | None = None) -> SendReport:
+    """Send every due ``pending`` row once; park stale ``sending`` rows as ``uncertain``."""
+    now = now or timezone.now()
+    worker = worker or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    report = SendReport()
+    report.uncertain.extend(park_interrupted(now))
+    for row_id in _due_ids(now):
+        _send_one(row_id, config, now, worker, report)
+    report.filed.extend(file_sent_copies(config))
+    return report
+
+
+def _lease(config: Any) -> timedelta:
+    # Long enough for connect + EHLO + STARTTLS + AUTH + MAIL + RCPT + DATA, each timed out.
+    return timedelta(seconds=max(60, 8 * int(config.smtp.timeout_seconds)))
+
+
+def park_interrupted(now: datetime) -> list[int]:
+    """Rows left ``sending`` by a worker that died during DATA -> ``uncertain``."""
+    stale = OutboundEmail.objects.filter(
+        state=OutboundEmail.State.SENDING, claimed_until__lt=now
+    ).values_list("pk", flat=True)
+    parked = []
+    for pk in list(stale):
+        updated = OutboundEmail.objects.filter(
+            pk=pk, state=OutboundEmail.State.SENDING, claimed_until__lt=now
+        ).update(
+            state=OutboundEmail.State.UNCERTAIN,
+            last_error="interrupted during SMTP DATA: may have been delivered; not resent",
+        )
+        if updated == 1:
+            parked.append(pk)
+            _audit("reply_uncertain", pk)
+            log.warning("reply_uncertain", outbound_id=pk)
+    return parked
+
+
+def _due_ids(now: datetime) -> list[int]:
+    due = OutboundEmail.objects.filter(state=OutboundEmail.State.PENDING).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    free = due.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    return list(free.order_by("pk").values_list("pk", flat=True)[:BATCH_SIZE])
+
+
+def claim(row_id: int, worker: str, now: datetime, lease: timedelta) -> bool:
+    """Take the row for ``worker`` (compare-and-set); False when someone else has it."""
+    updated = (
+        OutboundEmail.objects.filter(pk=row_id, state=OutboundEmail.State.PENDING)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(
+            claimed_by=worker,
+            claimed_until=now + lease,
+            attempts=F("attempts") + 1,
+            updated=now,
+        )
+    )
+    return updated == 1
+
+
+def _mark_sending(row_id: int, worker: str) -> bool:
+    """Commit ``sending`` just before DATA; False when our lease was lost."""
+    updated = OutboundEmail.objects.filter(
+        pk=row_id, state=OutboundEmail.State.PENDING, claimed_by=worker
+    ).update(state=OutboundEmail.State.SENDING, updated=timezone.now())
+    return updated == 1
+
+
+def _send_one(row_id: int, config: Any, now: datetime, worker: str, report: SendReport) -> None:
+    if not claim(row_id, worker, now, _lease(config)):
+        report.skipped.append(row_id)
+        return
+    row = OutboundEmail.objects.get(pk=row_id)
+    try:
+        if config.replies.transport == "smtp":
+            sent = smtp_send(
+                row, config, lambda: _mark_sending(row_id, worker), lambda: _mark_sent(row, config)
+            )
+        else:
+            sent = _mark_sending(row_id, worker) and write_outbox_file(row, config)
+            if sent:
+                _mark_sent(row, config)
+    except SendError as exc:
+        _record_failure(row, exc, config, report)
+        return
+    (report.sent if sent else report.skipped).append(row_id)
+
+
+def _mark_sent(row: OutboundEmail, config: Any) -> None:
+    copy = (
+        OutboundEmail.SentCopy.PENDING
+        if _sent_folder(row, config)
+        else OutboundEmail.SentCopy.NOT_WANTED
+    )
+    OutboundEmail.objects.filter(pk=row.pk, state=OutboundEmail.State.SENDING).update(
+        state=OutboundEmail.State.SENT,
+        sent_at=timezone.now(),
+        last_error="",
+        claimed_until=None,
+        sent_copy=copy,
+    )
+    _audit("reply_sent", row.pk)
+    log.info("reply_sent", outbound_id=row.pk, kind=row.kind, attempts=row.attempts)
+
+
+def _record_failure(row: OutboundEmail, exc: SendError, config: Any, report: SendReport) -> None:
+    attempts = row.attempts  # already counted by the claim
+    if exc.after_data:
+        state, bucket = OutboundEmail.State.UNCERTAIN, report.uncertain
+    elif exc.retryable and attempts < config.retry.max_attempts:
+        state, bucket = OutboundEmail.State.PENDING, report.retrying
+    else:
+        state, bucket = OutboundEmail.State.FAILED, report.failed
+    delay = min(config.retry.backoff_seconds * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
+    OutboundEmail.objects.filter(pk=row.pk).update(
+        state=state,
+        last_error=exc.reason,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        claimed_by="",
+        claimed_until=None,
+    )
+    bucket.append(row.pk)
+    _audit(f"reply_{state}", row.pk, reason=exc.reason[:100])
+    log.warning("reply_not_sent", outbound_id=row.pk, state=state, reason=exc.reason[:100])
+
+
+def _audit(verb: str, row_id: int, **detail: Any) -> None:
+    AuditEvent.objects.create(
+        verb=verb, object_type="outbound_email", object_id=str(row_id), detail=detail
+    )
+
+
+# --- SMTP --------------------------------------------------------------------
+
+
+def smtp_send(
+    row: OutboundEmail,
+    config: Any,
+    before_data: Callable[[], bool],
+    after_data: Callable[[], None],
+) -> bool:
+    """Deliver ``row.raw`` by SMTP.
+
+    ``before_data()`` commits ``sending`` (False: the lease was lost, nothing
+    is sent); ``after_data()`` commits ``sent`` the moment the server says
+    250, before QUIT, to keep the window small.  Raises `SendError`:
+    retryable for 4xx replies and network errors before DATA,
+    ``after_data`` when the outcome of DATA is unknown.
+    """
+    recipients = [row.recipient, *row.bcc]
+    client = _connect(config)
+    try:
+        _envelope(client, config.replies.from_address, recipients)
+        if not before_data():
+            return False
+        _data(client, bytes(row.raw))
+        after_data()
+        return True
+    finally:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            client.quit()
+
+
+def _connect(config: Any) -> smtplib.SMTP:
+    smtp = config.smtp
+    context = ssl.create_default_context()
+    try:
+        if smtp.security == "tls":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                smtp.host, smtp.port, timeout=smtp.timeout_seconds, context=context
+            )
+        else:
+            client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
+        client.ehlo()
+        if smtp.security == "starttls":
+            client.starttls(context=context)
+            client.ehlo()
+        if smtp.username:
+            client.login(smtp.username, os.environ.get(smtp.password_env, ""))
+        return client
+    except smtplib.SMTPResponseException as exc:
+        raise _response_error("connect", exc.smtp_code, retryable_5xx=False) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise SendError(f"connect: {type(exc).__name__}", retryable=True) from exc
+
+
+def _envelope(client: smtplib.SMTP, sender: str, recipients: list[str]) -> None:
+    try:
+        code, _ = client.mail(sender)
+        if code != 250:
+            raise _response_error("MAIL FROM", code)
+        code, _ = client.rcpt(recipients[0])
+        if code not in (250, 251):
+            raise _response_error("RCPT TO", code)
+        for bcc in recipients[1:]:  # a refused copy is no reason to hold the reply back
+            client.rcpt(bcc)
+    except (smtplib.SMTPServerDisconnected, OSError) as exc:
+        raise SendError(f"envelope: {type(exc).__name__}", retryable=True) from exc
+
+
+def _data(client: smtplib.SMTP, raw: bytes) -> None:
+    try:
+        code, _ = client.data(raw)
+    except smtplib.SMTPDataError as exc:
+        # A definite refusal: the server did not take the message.
+        raise _response_error("DATA", exc.smtp_code) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise SendError(
+            f"DATA interrupted: {type(exc).__name__}", retryable=False, after_data=True
+        ) from exc
+    if code != 250:
+        raise _response_error("DATA", code)
+
+
+def _response_error(step: str, code: int, retryable_5xx: bool = False) -> SendError:
+    # RFC 5321 §4.2.1: 4yz is transient (try again), 5yz is permanent.
+    transient = 400 <= code < 500
+    return SendError(f"{step}: {code}", retryable=transient or retryable_5xx)
+
+
+# --- the outbox folder -------------------------------------------------------
+
+
+def outbox_path(row: OutboundEmail, config: Any) -> Path:
+    return Path(config.replies.outbox_dir) / f"{row.pk:08d}-{row.kind}.eml"
+
+
+def write_outbox_file(row: OutboundEmail, config: Any) -> bool:
+    """Write ``row.raw`` as ``<outbox_dir>/<id>-<kind>.eml``, atomically (temp file + rename)."""
+    target = outbox_path(row, config)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".eml")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(bytes(row.raw))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise SendError(f"outbox: {type(exc).__name__}", retryable=True) from exc
+    return True
+
+
+# --- copies in the Sent folder ------------------------------------------------
+
+
+def _sent_folder(row: OutboundEmail, config: Any) -> str:
+    try:
+        return str(config.mailbox(row.message.mailbox).sent_folder or "")
+    except KeyError:
+        return ""
+
+
+def file_sent_copies(config: Any) -> list[int]:
+    """APPEND each sent reply still waiting for its Sent-folder copy; never resends."""
+    filed = []
+    waiting = OutboundEmail.objects.filter(
+        state=OutboundEmail.State.SENT, sent_copy=OutboundEmail.SentCopy.PENDING
+    ).select_related("message")
+    for row in waiting.order_by("pk")[:BATCH_SIZE]:
+        if _file_copy(row, config):
+            filed.append(row.pk)
+    return filed
+
+
+def _file_copy(row: OutboundEmail, config: Any) -> bool:
+    from intake.mailbox import open_mailbox
+
+    folder = _sent_folder(row, config)
+    if not folder:
+        return False
+    try:
+        with open_mailbox(config.mailbox(row.message.mailbox)) as box:
+            box.append(folder, bytes(row.raw))
+    except Exception as exc:  # any mailbox failure: keep the row pending, try next run
+        log.warning("sent_copy_failed", outbound_id=row.pk, error=type(exc).__name__)
+        OutboundEmail.objects.filter(pk=row.pk).update(sent_copy_error=type(exc).__name__)
+        return False
+    OutboundEmail.objects.filter(pk=row.pk).update(
+        sent_copy=OutboundEmail.SentCopy.FILED, sent_copy_error=""
+    )
+    return True
