@@ -225,8 +225,10 @@ class _BodyPicker:
 
     The first ``text/plain`` and the first ``text/html`` part with no file
     name and no ``attachment`` disposition are the bodies (RFC 2046 5.1.4:
-    in ``multipart/alternative`` either says the same).  Every other leaf,
-    inline or not, is an attachment: Apple Mail sends PDFs inline.
+    in ``multipart/alternative`` either says the same); later plain parts
+    of that kind are joined to the text body (Apple Mail splits the text
+    around an inline file).  Every other leaf, inline or not, is an
+    attachment: Apple Mail sends PDFs inline.
     """
 
     text: str = ""
@@ -239,11 +241,14 @@ class _BodyPicker:
         kind = part_type(part)
         if kind not in ("text/plain", "text/html"):
             return False
-        if (kind == "text/plain" and self.has_text) or (kind == "text/html" and self.has_html):
-            return False
         if attachment_filename(part) or _is_attachment(part):
             return False
+        if kind == "text/html" and self.has_html:
+            return False
         body = body_text(part, self.defects)
+        if kind == "text/plain" and self.has_text:  # Apple Mail: text, inline file, more text
+            self.text = f"{self.text.rstrip()}\n\n{body.lstrip()}"
+            return True
         if kind == "text/plain":
             self.text, self.has_text = body, True
         else:

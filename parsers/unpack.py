@@ -549,10 +549,12 @@ def _zip_member_name(info: zipfile.ZipInfo) -> str | None:
 
 
 def _tnef_name(att: Any) -> Any:
+    """tnefparse decodes names as UTF-8; Outlook writes them in the OEM code page."""
     try:
         return att.long_filename()
-    except Exception:
-        return getattr(att, "name", None)
+    except Exception:  # UnicodeDecodeError on a windows-1252 name, mostly
+        raw = getattr(att, "_name", None)
+        return decode_bytes(raw.rstrip(b"\x00"), "cp1252") if isinstance(raw, bytes) else None
 
 
 def _first_text(*values: Any) -> str | None:
