@@ -1,0 +1,144 @@
+"""What the DOCX walker copies out of WordprocessingML, before any judgement.
+
+`parsers.docx_walk` fills these from the XML; `parsers.docx_tables` decides
+which cells are questions and which are answers.  Text here is already the
+displayed text (deleted revisions, field instructions and placeholders
+gone; boxes as ☒/☐), but not yet folded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from parsers.document import Line
+from parsers.docx_glyphs import has_box, normalise_boxes, typed_ticks
+
+_SPACES = re.compile(r"[^\S\n]+")
+_BOXES = "☒☐"
+
+
+def fold(text: str) -> str:
+    """Runs of spaces and tabs (any Unicode space) as one space, trimmed."""
+    return _SPACES.sub(" ", text).strip()
+
+
+@dataclass
+class Piece:
+    """Text from one run, with how it looks and which control it came from."""
+
+    text: str
+    emphasis: bool = False
+    hint: str | None = None
+
+
+@dataclass
+class RawLine:
+    pieces: list[Piece] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return fold(normalise_boxes("".join(p.text for p in self.pieces)))
+
+    def emphasised(self) -> bool:
+        """Every visible character (boxes aside) is bold/highlighted/..."""
+        shown = [p for p in self.pieces if p.text.strip(" \t" + _BOXES + "\u00a0")]
+        return bool(shown) and all(p.emphasis for p in shown)
+
+    def segments(self) -> list[RawLine]:
+        """The line cut before each box: one segment per inline option."""
+        out: list[RawLine] = [RawLine()]
+        for piece in self.pieces:
+            for i, part in enumerate(re.split(f"(?=[{_BOXES}])", piece.text)):
+                if not part:
+                    continue
+                if i > 0 or (part[0] in _BOXES and out[-1].text):
+                    out.append(RawLine())
+                out[-1].pieces.append(Piece(part, piece.emphasis, piece.hint))
+        return [seg for seg in out if seg.text]
+
+
+@dataclass
+class Para:
+    """One paragraph: its lines (cut at ``w:br``/``w:cr``) and its style."""
+
+    lines: list[RawLine] = field(default_factory=lambda: [RawLine()])
+    style: str = ""
+    outline: bool = False  # a heading style, Title, or an outline level
+    controls: list[str] = field(default_factory=list)  # names of controls/fields met
+
+    def newline(self) -> None:
+        self.lines.append(RawLine())
+
+    def add(self, piece: Piece) -> None:
+        self.lines[-1].pieces.append(piece)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines if line.text)
+
+
+@dataclass
+class Cell:
+    paras: list[Para] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)  # nested, in order
+    span: int = 1
+    vmerge_continue: bool = False
+    shaded: bool = False
+
+    def raw_lines(self) -> list[RawLine]:
+        return [line for p in self.paras for line in p.lines if line.text]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.raw_lines())
+
+    @property
+    def bold(self) -> bool:
+        lines = self.raw_lines()
+        return bool(lines) and all(line.emphasised() for line in lines)
+
+    @property
+    def controls(self) -> list[str]:
+        return [name for p in self.paras for name in p.controls]
+
+
+@dataclass
+class Row:
+    cells: list[Cell] = field(default_factory=list)
+    header: bool = False  # w:tblHeader
+
+
+@dataclass
+class Table:
+    number: int
+    rows: list[Row] = field(default_factory=list)
+
+
+def answer_lines(raws: list[RawLine]) -> tuple[Line, ...]:
+    """Answer lines for the Document: folded, typed ticks read, emphasis set.
+
+    A line is emphasised only when some sibling line is not (one bold option
+    among plain ones); inline options ("☐ Yes ☐ No") are split into one line
+    each when their emphasis differs, so the bold one can be told apart.
+    """
+    raws = _split_mixed(raws)
+    near = any(has_box(r.text) for r in raws)
+    flags = [r.emphasised() for r in raws]
+    mixed = any(flags) and not all(flags)
+    lines = [
+        Line(typed_ticks(r.text, near), emphasis=mixed and flag)
+        for r, flag in zip(raws, flags, strict=True)
+    ]
+    return tuple(line for line in lines if line.text)
+
+
+def _split_mixed(raws: list[RawLine]) -> list[RawLine]:
+    out: list[RawLine] = []
+    for raw in raws:
+        segments = raw.segments()
+        if len(segments) > 1 and len({s.emphasised() for s in segments}) > 1:
+            out.extend(segments)
+        elif raw.text:
+            out.append(raw)
+    return out
