@@ -1,0 +1,220 @@
+"""Replies: what a referrer reads, where it goes, and how it threads."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import shutil
+from datetime import date
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from jinja2 import UndefinedError
+from jinja2.exceptions import SecurityError
+
+from intake.automatic import automatic_reason
+from intake.config import parse_config
+from intake.replies import (
+    FormAttachment,
+    ReplyContext,
+    UnreadableAttachment,
+    build_reply_message,
+    problems_by_section,
+    render_reply,
+    reply_recipient,
+    reply_subject,
+)
+from parsers.schema import load_schemas
+
+ROOT = Path(__file__).resolve().parent.parent
+CSPR = load_schemas(ROOT / "config" / "forms")["cspr_referral"]
+CONFIG = parse_config(
+    {
+        "service": {
+            "name": "Westshire Safeguarding Partnership",
+            "our_addresses": ["referrals@westshire-sp.example"],
+            "message_id_domain": "westshire-sp.example",
+            "trusted_domains": ["agency.example"],
+        },
+        "replies": {
+            "from_address": "referrals@westshire-sp.example",
+            "from_name": "Westshire Safeguarding Partnership",
+        },
+    }
+)
+
+
+def original(**headers: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = "Jo Bloggs <jo.bloggs@agency.example>"
+    msg["To"] = "referrals@westshire-sp.example"
+    msg["Subject"] = "CSPR referral"
+    msg["Message-ID"] = "<first@mail.agency.example>"
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content("Form attached.")
+    return msg
+
+
+def incomplete_context() -> ReplyContext:
+    sections = problems_by_section(
+        CSPR,
+        ["police_investigation", "referrer_job_title"],
+        [{"field": "child_dob", "reason": "Date of birth: 31/02/2015 is not a real date"}],
+    )
+    return ReplyContext(
+        service_name="Westshire Safeguarding Partnership",
+        reference="WSP-2026-0007",
+        sections=sections,
+        attached_form="referral.docx",
+    )
+
+
+def test_it_lists_the_questions_to_put_right_in_the_forms_order():
+    text = render_reply("incomplete_return", incomplete_context(), CONFIG).text
+    job = text.index("Job title / role")
+    dob = text.index("Date of birth")
+    police = text.index("Is there a police investigation or criminal proceedings?")
+    assert job < dob < police
+    assert "Section 2. Referrer" in text and "Section 9. Other processes" in text
+    assert "31/02/2015 is not a real date" in text
+    assert text.count("Not answered") == 2
+
+
+def test_it_says_the_form_is_attached_back():
+    text = render_reply("incomplete_return", incomplete_context(), CONFIG).text
+    assert "referral.docx" in text
+
+
+def test_it_gives_the_reference_and_due_date_in_an_acknowledgement():
+    context = ReplyContext(
+        service_name="Westshire Safeguarding Partnership",
+        reference="WSP-2026-0007",
+        form_title="CSPR Referral Form",
+        rapid_review_due=date(2026, 2, 20),
+    )
+    rendered = render_reply("acknowledgement", context, CONFIG)
+    assert "WSP-2026-0007" in rendered.text and "Friday 20 February 2026" in rendered.text
+    assert "WSP-2026-0007" in rendered.html
+
+
+def test_it_says_which_attachment_could_not_be_read_and_what_we_accept():
+    context = ReplyContext(
+        service_name="Westshire Safeguarding Partnership",
+        unreadable=[UnreadableAttachment("form.pdf", "it is protected by a password")],
+    )
+    text = render_reply("unreadable_attachment", context, CONFIG).text
+    assert "form.pdf: it is protected by a password" in text
+    assert "Word (.docx) or PDF" in text
+
+
+def test_it_escapes_what_the_referrer_wrote_in_the_html():
+    context = ReplyContext(
+        service_name="Westshire",
+        unreadable=[UnreadableAttachment("<script>x</script>.pdf", "damaged")],
+    )
+    html = render_reply("unreadable_attachment", context, CONFIG).html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def _config_with_templates(tmp_path: Path, body: str):
+    folder = tmp_path / "replies"
+    shutil.copytree(ROOT / "config" / "replies", folder)
+    (folder / "acknowledgement.txt").write_text(body)
+    return parse_config({"replies": {"templates_dir": str(folder)}})
+
+
+def test_it_fails_loudly_on_a_misspelt_template_name(tmp_path):
+    config = _config_with_templates(tmp_path, "Reference: {{ reply.refrence }}")
+    with pytest.raises(UndefinedError):
+        render_reply("acknowledgement", ReplyContext(service_name="x", reference="R"), config)
+
+
+def test_it_runs_templates_in_a_sandbox(tmp_path):
+    config = _config_with_templates(tmp_path, "{{ reply.__class__.__mro__ }}")
+    with pytest.raises(SecurityError):
+        render_reply("acknowledgement", ReplyContext(service_name="x", reference="R"), config)
+
+
+def test_it_replies_to_the_sender_not_a_stranger_in_reply_to():
+    msg = original(Reply_To="someone@elsewhere.example")
+    assert reply_recipient(msg, ["agency.example"]) == "jo.bloggs@agency.example"
+
+
+def test_it_honours_a_reply_to_in_a_trusted_domain():
+    msg = original(Reply_To="Team <safeguarding.team@health.agency.example>")
+    assert reply_recipient(msg, ["agency.example"]) == "safeguarding.team@health.agency.example"
+
+
+def test_it_threads_with_re_and_our_reference():
+    assert (
+        reply_subject("CSPR referral", "n", "WSP-2026-0007", [])
+        == "Re: CSPR referral [WSP-2026-0007]"
+    )
+    assert reply_subject("RE: Referral", "n", "WSP-2026-0007", []) == "RE: Referral [WSP-2026-0007]"
+    assert (
+        reply_subject("Re: x [WSP-2026-0007]", "n", "WSP-2026-0007", []) == "Re: x [WSP-2026-0007]"
+    )
+
+
+@pytest.mark.parametrize(
+    "subject", ["Referral for Aaron-James Reynolds", "reynolds - rapid review", "Re: AARON"]
+)
+def test_it_never_puts_the_childs_name_in_a_subject(subject):
+    names = ["Aaron-James", "Reynolds"]
+    result = reply_subject(subject, "Your referral has been received", "WSP-2026-0007", names)
+    assert result == "Your referral has been received [WSP-2026-0007]"
+
+
+def test_it_keeps_a_subject_where_a_name_is_only_part_of_a_word():
+    assert reply_subject("Leeds referral", "n", None, ["Lee"]) == "Re: Leeds referral"
+
+
+def build(**kwargs):
+    rendered = render_reply("incomplete_return", incomplete_context(), CONFIG)
+    return build_reply_message(
+        original(References="<older@mail.agency.example>"),
+        rendered,
+        CONFIG,
+        to="jo.bloggs@agency.example",
+        reference="WSP-2026-0007",
+        **kwargs,
+    )
+
+
+def test_it_marks_the_reply_as_automatic_and_threads_it():
+    msg = build()
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["X-Auto-Response-Suppress"] == "All"
+    assert msg["In-Reply-To"] == "<first@mail.agency.example>"
+    assert msg["References"] == "<older@mail.agency.example> <first@mail.agency.example>"
+    assert msg["To"] == "jo.bloggs@agency.example"
+    assert msg["From"] == "Westshire Safeguarding Partnership <referrals@westshire-sp.example>"
+    assert msg["Message-ID"].endswith("@westshire-sp.example>")
+
+
+def test_it_recognises_its_own_reply_if_it_ever_comes_back():
+    raw = build().as_bytes()
+    looped = email.message_from_bytes(raw, policy=email.policy.compat32)
+    assert automatic_reason(looped, ["other@x.example"], "westshire-sp.example") is not None
+    del looped["Auto-Submitted"], looped["X-Auto-Response-Suppress"]
+    assert automatic_reason(looped, ["other@x.example"], "westshire-sp.example") == "our_message_id"
+
+
+def test_it_attaches_the_form_back():
+    form = FormAttachment(
+        "referral.docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        b"PK\x03\x04form",
+    )
+    msg = build(attachment=form)
+    [attached] = list(msg.iter_attachments())
+    assert attached.get_filename() == "referral.docx"
+    assert attached.get_content() == b"PK\x03\x04form"
+
+
+def test_it_sends_both_plain_text_and_html():
+    msg = build()
+    assert msg.get_body(preferencelist=("plain",)) is not None
+    assert msg.get_body(preferencelist=("html",)) is not None
