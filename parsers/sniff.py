@@ -94,6 +94,8 @@ _MESSAGE_HEADERS = {
 
 def sniff(data: bytes) -> str:
     """The media type ``data`` holds, judged from its bytes alone."""
+    if not data:
+        return UNKNOWN
     head = data[:16]
     for magic, kind in _MAGICS:
         if head.startswith(magic):

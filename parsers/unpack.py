@@ -174,7 +174,7 @@ def attachment_filename(part: Message) -> str | None:
     """
     for param, header in (("filename", "content-disposition"), ("name", "content-type")):
         try:
-            raw = part.get_param(param, header=header)
+            raw = _with_8bit_decoded(part, header).get_param(param, header=header)
         except Exception:
             continue
         if raw:
@@ -182,6 +182,20 @@ def attachment_filename(part: Message) -> str | None:
             if name:
                 return name
     return None
+
+
+def _with_8bit_decoded(part: Message, header: str) -> Message:
+    """``part``, or a stand-in holding ``header`` with raw 8-bit bytes decoded.
+
+    compat32 turns undecodable header bytes into U+FFFD when parameters are
+    read; decoding them first keeps a raw UTF-8 (or windows-1252) name.
+    """
+    for name, value in part.raw_items():
+        if name.lower() == header and isinstance(value, str) and fix_surrogates(value) != value:
+            stand_in = Message()
+            stand_in[header] = fix_surrogates(value)
+            return stand_in
+    return part
 
 
 def _param_text(raw: Any) -> str:

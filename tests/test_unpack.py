@@ -1,0 +1,197 @@
+"""Unpacking containers: zip, attached messages, Outlook .msg, winmail.dat, limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from parsers import sniff
+from parsers.errors import Reason
+from parsers.limits import Limits
+from parsers.mime import ParsedMessage, parse_message
+from parsers.unpack import AttachmentPart
+from tests.builders import mime_builder as build
+
+CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+needs_corpora = pytest.mark.skipif(not CORPORA.is_dir(), reason="../shared/corpora missing")
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+DOCX = build.zip_bytes([("[Content_Types].xml", b"<Types/>"), ("word/document.xml", b"<w/>")])
+
+
+def parse(raw: bytes, limits: Limits | None = None) -> ParsedMessage:
+    return parse_message(raw, limits or Limits())
+
+
+def paths(parsed: ParsedMessage) -> list[str]:
+    return [a.path for a in parsed.attachments]
+
+
+def by_path(parsed: ParsedMessage, path: str) -> AttachmentPart:
+    return next(a for a in parsed.attachments if a.path == path)
+
+
+def encrypted(zip_data: bytes) -> bytes:
+    """Set APPNOTE 4.4.4 bit 0 (encrypted) in every local and central header."""
+    data = bytearray(zip_data)
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = 0
+        while (at := data.find(signature, start)) != -1:
+            data[at + offset] |= 0x01
+            start = at + 4
+    return bytes(data)
+
+
+# --- zip ---------------------------------------------------------------------------------
+
+
+def test_it_lists_a_zip_then_its_members_with_their_paths() -> None:
+    parsed = parse(build.zipped([("Form.pdf", PDF), ("Letter.docx", DOCX)]))
+    assert paths(parsed) == ["Referral.zip", "Referral.zip/Form.pdf", "Referral.zip/Letter.docx"]
+    container = parsed.attachments[0]
+    assert container.container and not container.is_leaf
+    assert [a.depth for a in parsed.attachments] == [1, 2, 2]
+    assert by_path(parsed, "Referral.zip/Letter.docx").media_type == sniff.DOCX
+
+
+def test_it_unpacks_a_zip_inside_a_zip() -> None:
+    inner = build.zip_bytes([("Form.pdf", PDF)])
+    parsed = parse(build.zipped([("Inner.zip", inner)], zip_name="Outer.zip"))
+    assert paths(parsed) == ["Outer.zip", "Outer.zip/Inner.zip", "Outer.zip/Inner.zip/Form.pdf"]
+    assert by_path(parsed, "Outer.zip/Inner.zip/Form.pdf").data == PDF
+
+
+def test_it_refuses_a_zip_bomb_by_its_compression_ratio() -> None:
+    bomb = build.zip_bytes([("Form.pdf", b"\x00" * (8 * 1024 * 1024))])
+    parsed = parse(build.zipped([("bomb.zip", bomb)], zip_name="Referral.zip"))
+    assert by_path(parsed, "Referral.zip/bomb.zip").error is Reason.COMPRESSION_RATIO
+    assert "Referral.zip/bomb.zip/Form.pdf" not in paths(parsed)
+
+
+def test_it_marks_a_password_protected_zip_as_encrypted() -> None:
+    locked = encrypted(build.zip_bytes([("Form.pdf", PDF)]))
+    parsed = parse(build.outlook([("Referral.zip", locked)]))
+    assert by_path(parsed, "Referral.zip").error is Reason.ENCRYPTED
+
+
+def test_it_marks_a_damaged_zip_as_corrupt() -> None:
+    damaged = build.zip_bytes([("Form.pdf", PDF)])[:30]
+    parsed = parse(build.outlook([("Referral.zip", damaged)]))
+    assert by_path(parsed, "Referral.zip").error is Reason.CORRUPT
+
+
+def test_it_decodes_a_utf8_member_name_written_without_the_utf8_flag() -> None:
+    # zipfile sets the flag itself for non-ASCII names: write ASCII, then swap the bytes.
+    utf8 = "Référral.pdf".encode()
+    placeholder = b"R" + b"X" * (len(utf8) - 9) + b"rral.pdf"
+    written = build.zip_bytes([(placeholder.decode(), PDF)])
+    parsed = parse(build.outlook([("Referral.zip", written.replace(placeholder, utf8))]))
+    assert paths(parsed)[1] == "Referral.zip/Référral.pdf"
+
+
+def test_it_stops_unpacking_past_the_depth_limit() -> None:
+    nested = build.zip_bytes([("Form.pdf", PDF)])
+    for level in range(4):
+        nested = build.zip_bytes([(f"level{level}.zip", nested)])
+    parsed = parse(build.outlook([("Referral.zip", nested)]), Limits(max_depth=3))
+    deepest = parsed.attachments[-1]
+    assert deepest.error is Reason.TOO_DEEP
+    assert deepest.depth == 3
+    assert not any(a.filename == "Form.pdf" for a in parsed.attachments)
+
+
+def test_it_stops_adding_parts_past_the_parts_limit() -> None:
+    many = build.zip_bytes([(f"page{i}.pdf", PDF) for i in range(30)])
+    parsed = parse(build.outlook([("Referral.zip", many)]), Limits(max_parts=10))
+    assert len(parsed.attachments) < 10
+    assert Reason.TOO_MANY_PARTS.value in parsed.defects
+
+
+def test_it_refuses_to_unpack_7z_and_rar() -> None:
+    parsed = parse(build.outlook([("a.7z", b"7z\xbc\xaf\x27\x1c" + bytes(30))]))
+    assert parsed.attachments[0].error is Reason.UNSUPPORTED_FORMAT
+
+
+def test_it_marks_an_attachment_over_the_size_limit_and_does_not_unpack_it() -> None:
+    parsed = parse(build.zipped([("Form.pdf", PDF)]), Limits(max_attachment_bytes=50))
+    assert parsed.attachments[0].error is Reason.TOO_LARGE
+    assert len(parsed.attachments) == 1
+
+
+# --- attached messages ------------------------------------------------------------------------
+
+
+def test_it_unpacks_an_attached_message_but_not_its_covering_note() -> None:
+    parsed = parse(build.forwarded_as_attachment(build.outlook([("Form.pdf", PDF)])))
+    assert paths(parsed) == ["Referral.eml", "Referral.eml/Form.pdf"]
+    assert parsed.attachments[0].media_type == sniff.EML
+
+
+def test_it_unpacks_an_eml_sent_as_a_binary_attachment() -> None:
+    inner = build.gmail([("Form.pdf", PDF)])
+    parsed = parse(build.outlook([("CSPR referral.eml", inner)]))
+    assert paths(parsed) == ["CSPR referral.eml", "CSPR referral.eml/Form.pdf"]
+    assert parsed.forwarded_from == build.SENDER[1]
+
+
+def test_it_names_an_attached_message_after_its_subject_when_it_has_no_name() -> None:
+    raw = build.forwarded_as_attachment(build.outlook([("Form.pdf", PDF)], subject="CSPR: T.P."))
+    raw = raw.replace(b'Content-Disposition: attachment; filename="Referral.eml"\n', b"")
+    assert paths(parse(raw))[0] == "CSPR T.P.eml"
+
+
+# --- Outlook ------------------------------------------------------------------------------------
+
+
+def test_it_unpacks_the_files_of_a_winmail_dat() -> None:
+    parsed = parse(build.outlook_tnef([("Référral form.docx", DOCX), ("Form.pdf", PDF)]))
+    assert paths(parsed) == [
+        "winmail.dat",
+        "winmail.dat/Référral form.docx",
+        "winmail.dat/Form.pdf",
+    ]
+    assert by_path(parsed, "winmail.dat/Form.pdf").data == PDF
+
+
+def test_it_marks_a_broken_winmail_dat_as_corrupt_or_empty_without_raising() -> None:
+    blob = build.tnef([("Form.pdf", PDF)])
+    parsed = parse(build.outlook([("winmail.dat", blob[:40])]))
+    assert parsed.attachments[0].container
+    assert parsed.attachments[0].error in (None, Reason.CORRUPT)
+
+
+@needs_corpora
+def test_it_reads_a_real_tnef_with_an_umlaut_name() -> None:
+    blob = (CORPORA / "tnefparse" / "examples" / "umlaut.tnef").read_bytes()
+    parsed = parse(build.outlook([("winmail.dat", blob)]))
+    assert "winmail.dat/UmlautAnhang-äüö.txt" in paths(parsed)
+
+
+@needs_corpora
+def test_it_unpacks_an_outlook_msg_and_the_msg_inside_it() -> None:
+    data = CORPORA / "msgreader" / "SampleFiles" / "EmailWithInnerMailAndAttachments.msg"
+    parsed = parse(build.outlook_with_msg(data.read_bytes(), "Referral.msg"))
+    assert paths(parsed) == [
+        "Referral.msg",
+        "Referral.msg/OUTER 1.pdf",
+        "Referral.msg/OUTER 2.pdf",
+        "Referral.msg/Inner mail.msg",
+        "Referral.msg/Inner mail.msg/INNER 1.pdf",
+        "Referral.msg/Inner mail.msg/INNER 2.pdf",
+    ]
+    assert by_path(parsed, "Referral.msg/Inner mail.msg/INNER 1.pdf").media_type == sniff.PDF
+    assert by_path(parsed, "Referral.msg/Inner mail.msg/INNER 1.pdf").depth == 3
+
+
+@needs_corpora
+def test_it_lists_no_attachment_for_the_body_of_an_msg() -> None:
+    data = (CORPORA / "msgreader" / "SampleFiles" / "HtmlSampleEmail.msg").read_bytes()
+    parsed = parse(build.outlook_with_msg(data))
+    assert paths(parsed) == ["Referral.msg"]
+    assert parsed.attachments[0].error is None
+
+
+def test_it_marks_a_damaged_msg_as_corrupt() -> None:
+    data = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600) + "__substg1.0_".encode("utf-16-le")
+    parsed = parse(build.outlook_with_msg(data))
+    assert parsed.attachments[0].error is Reason.CORRUPT
