@@ -62,6 +62,14 @@ class Field:
     widgets: list[Widget] = field(default_factory=list)
 
 
+@dataclass
+class _FormPage:
+    """A page's layout with every widget on it (to stop a label at the next box)."""
+
+    layout: PageLayout
+    widgets: list[Widget] = field(default_factory=list)
+
+
 def has_form_widgets(reader: pypdf.PdfReader) -> bool:
     """True when the document has form fields with widgets on its pages.
 
@@ -97,7 +105,11 @@ def read_acroform(
 ) -> list[Entry]:
     """One entry per question, in the order the widgets appear on the pages."""
     fields = _collect_fields(reader)
-    layouts = {p.number: p for p in pages}
+    layouts = {p.number: _FormPage(p) for p in pages}
+    for f in fields:
+        for w in f.widgets:
+            if w.page in layouts:
+                layouts[w.page].widgets.append(w)
     fields.sort(key=lambda f: (f.widgets[0].page, round(f.widgets[0].box.top), f.widgets[0].box.x0))
     entries: list[Entry] = []
     index = 0
@@ -215,7 +227,7 @@ def _name(value: Any) -> str:
     return text[1:] if text.startswith("/") else text
 
 
-def _group_at(fields: list[Field], index: int, layouts: dict[int, PageLayout]) -> list[Field]:
+def _group_at(fields: list[Field], index: int, layouts: dict[int, _FormPage]) -> list[Field]:
     """The field at ``index`` and the check boxes after it asking the same question."""
     first = fields[index]
     if first.kind != "check":
@@ -241,9 +253,7 @@ def _below(upper: Widget, lower: Widget) -> bool:
     )
 
 
-def _entry(
-    group: list[Field], layouts: dict[int, PageLayout], headings: Sequence[Heading]
-) -> Entry:
+def _entry(group: list[Field], layouts: dict[int, _FormPage], headings: Sequence[Heading]) -> Entry:
     first = group[0]
     widget = first.widgets[0]
     question, _ = _question(first, layouts)
@@ -288,7 +298,7 @@ def _choice_lines(f: Field) -> tuple[Line, ...]:
     return tuple(Line(fold(t)) for t in texts if fold(t))
 
 
-def _radio_lines(f: Field, layout: PageLayout | None) -> tuple[Line, ...]:
+def _radio_lines(f: Field, layout: _FormPage | None) -> tuple[Line, ...]:
     chosen = _name(f.value) if f.value is not None else None
     lines: list[Line] = []
     for index, widget in enumerate(f.widgets):
@@ -298,7 +308,7 @@ def _radio_lines(f: Field, layout: PageLayout | None) -> tuple[Line, ...]:
             if chosen not in (None, "Off")
             else widget.appearance == widget.on_state
         )
-        label = _label_right(widget, layout, f.widgets) or export
+        label = _label_right(widget, layout) or export
         lines.append(Line(f"{CHECKED if on else UNCHECKED} {label}".rstrip()))
     return tuple(lines)
 
@@ -313,37 +323,34 @@ def _export(f: Field, widget: Widget, index: int) -> str:
     return state
 
 
-def _check_line(f: Field, layout: PageLayout | None) -> Line:
+def _check_line(f: Field, layout: _FormPage | None) -> Line:
     widget = f.widgets[0]
     value = _name(f.value) if f.value is not None else None
     on = value != "Off" if value not in (None, "") else widget.appearance not in (None, "Off")
     parts = _GROUP_SPLIT.split(f.name)
     fallback = parts[-1] if len(parts) > 1 else (widget.on_state or f.name)
-    label = _label_right(widget, layout, f.widgets) or fallback
+    label = _label_right(widget, layout) or fallback
     return Line(f"{CHECKED if on else UNCHECKED} {label}")
 
 
-def _question(f: Field, layouts: dict[int, PageLayout]) -> tuple[str, bool]:
+def _question(f: Field, layouts: dict[int, _FormPage]) -> tuple[str, bool]:
     """The question a field answers, and whether it came from the form itself."""
     if f.tooltip:
         return f.tooltip, True
     widget = f.widgets[0]
-    layout = layouts.get(widget.page)
-    label = _label_left(widget, layout) if layout else ""
+    page = layouts.get(widget.page)
+    label = _label_left(widget, page.layout) if page else ""
     return (label, True) if label else (f.name, False)
 
 
-def _label_right(widget: Widget, layout: PageLayout | None, siblings: list[Widget]) -> str:
+def _label_right(widget: Widget, page: _FormPage | None) -> str:
     """The printed text just right of a tick box, up to the next box on its line."""
-    if layout is None:
+    if page is None:
         return ""
-    box = widget.box
+    box, layout = widget.box, page.layout
+    others = [w.box for w in page.widgets if w is not widget]
     stop = min(
-        (
-            w.box.x0
-            for w in siblings
-            if w is not widget and _same_band(w.box, box) and w.box.x0 > box.x1
-        ),
+        (b.x0 for b in others if _same_band(b, box) and b.x0 > box.x1),
         default=layout.width,
     )
     row = sorted(
@@ -357,7 +364,7 @@ def _label_right(widget: Widget, layout: PageLayout | None, siblings: list[Widge
     picked = _run(row, box.x1)
     if not picked:
         return ""
-    picked += _wrapped_below(picked, layout, siblings, stop)
+    picked += _wrapped_below(picked, layout, others, stop)
     return fold(" ".join(w.text for w in picked))
 
 
@@ -379,7 +386,7 @@ def _run(row: list[Word], start: float) -> list[Word]:
 
 
 def _wrapped_below(
-    picked: list[Word], layout: PageLayout, siblings: list[Widget], stop: float
+    picked: list[Word], layout: PageLayout, others: list[Box], stop: float
 ) -> list[Word]:
     """Lines under a label that start where it starts: the label wrapped."""
     x0 = picked[0].box.x0
@@ -394,7 +401,7 @@ def _wrapped_below(
         if (
             not line
             or abs(line[0].box.x0 - x0) > 2
-            or any(_same_band(s.box, line[0].box) for s in siblings)
+            or any(_same_band(b, line[0].box) for b in others)
         ):
             break
         more.extend(line)

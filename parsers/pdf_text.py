@@ -16,14 +16,19 @@ options.  The rules here rebuild them from geometry:
 
 from __future__ import annotations
 
+import re
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from parsers.document import Line
 from parsers.pdf_layout import Box, TextLine, Word, fold, group_lines
 
-_SPACE = 0.28  # a space is about this many ems wide in text fonts
-_SLACK = 0.2  # ems of doubt about where the right margin is
+_SPACE = 0.28  # a space is about this many ems wide in text fonts (when not measured)
+# A line that ends a sentence followed by one that starts a new one was most
+# likely ended by the writer, even where the next word would not have fitted.
+_SENTENCE_END = re.compile(r"[.!?:]['\")\]’”]*$")
+_SENTENCE_START = re.compile(r"^['\"(‘“]?[A-Z0-9•\-–]")
 
 
 @dataclass
@@ -46,18 +51,31 @@ class Area:
     """An answer area: its right margin decides which lines were wrapped."""
 
     right: float
+    space: float = 0.0  # the width of a space as drawn here (0: not known)
     pieces: list[Piece] = field(default_factory=list)
     last_line: TextLine | None = None  # the last visual line added
 
 
 def area_for(box: Box | None, lines: Sequence[TextLine]) -> Area:
     """The text area of a cell: its right edge less the padding seen on the left."""
+    space = _space_width(lines)
     if box is None:
         right = max((ln.box.x1 for ln in lines), default=0.0)
-        return Area(right)
+        return Area(right, space)
     left = min((ln.box.x0 for ln in lines), default=box.x0 + 2)
     pad = min(max(left - box.x0, 1.0), 8.0)
-    return Area(box.x1 - pad)
+    return Area(box.x1 - pad, space)
+
+
+def _space_width(lines: Sequence[TextLine]) -> float:
+    """The median gap between words on a line: the space as this producer drew it."""
+    gaps = [
+        b.box.x0 - a.box.x1
+        for ln in lines
+        for a, b in zip(ln.words, ln.words[1:], strict=False)
+        if a.mark is None and b.mark is None and 0 < b.box.x0 - a.box.x1 < 0.6 * max(a.size, 1)
+    ]
+    return statistics.median(gaps) if gaps else 0.0
 
 
 def add_lines(area: Area, lines: Sequence[TextLine]) -> None:
@@ -142,7 +160,7 @@ def wraps(area: Area, line: TextLine | None, following: TextLine) -> bool:
     if line is None or not following.words or following.words[0].mark:
         return False
     first = following.words[0]
-    size = max(first.size, 1.0)
-    # The margin is estimated from the left padding, so a word that would
-    # overflow it by a hair is taken to have fitted: a real line break.
-    return line.box.x1 + _SPACE * size + first.box.width > area.right + _SLACK * size
+    if _SENTENCE_END.search(line.words[-1].text) and _SENTENCE_START.match(first.text):
+        return False
+    space = area.space or _SPACE * max(first.size, 1.0)
+    return line.box.x1 + space + first.box.width > area.right
