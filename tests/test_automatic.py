@@ -11,8 +11,8 @@ import pytest
 
 from intake.automatic import automatic_reason, dmarc_failed, parse_authentication_results
 
-EXAMPLES = Path("/work/shared/forms/examples")
-CORPORA = Path("/work/shared/corpora")
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "forms" / "examples"
+CORPORA = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora"
 OURS = ["referrals@westshire-sp.example"]
 DOMAIN = "westshire-sp.example"
 
@@ -63,7 +63,9 @@ def test_it_catches_exchange_suppression_headers():
 
 
 @pytest.mark.parametrize(
-    "header", ["X_Autoreply", "X_Autorespond", "X_MS_Exchange_Generated_Message_Source", "X_MS_Exchange_Inbox_Rules_Loop"]
+    "header",
+    ["X_Autoreply", "X_Autorespond", "X_MS_Exchange_Generated_Message_Source",
+     "X_MS_Exchange_Inbox_Rules_Loop"],
 )  # fmt: skip
 def test_it_catches_autoresponder_headers(header):
     assert reason(person(**{header: "yes"})) is not None

@@ -21,7 +21,7 @@ from intake.completeness import (
 from intake.deadlines import received_date
 from parsers.schema import load_schemas
 
-EXAMPLES = Path("/work/shared/forms/examples")
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "forms" / "examples"
 SCHEMAS = load_schemas(Path(__file__).resolve().parent.parent / "config" / "forms")
 CSPR = SCHEMAS["cspr_referral"]
 SIN = SCHEMAS["serious_incident_notification"]
@@ -206,7 +206,9 @@ def test_it_agrees_with_every_example_with_a_form(name):
         arrived = received_date(email.message_from_binary_file(handle))
     result = check_completeness(SCHEMAS[expected["form_type"]], expected["fields"], arrived)
     assert sorted(result.missing) == sorted(expected["missing"])
-    assert sorted(p.field for p in result.invalid) == sorted(i["field"] for i in expected["invalid"])
+    assert sorted(p.field for p in result.invalid) == sorted(
+        i["field"] for i in expected["invalid"]
+    )
 
 
 def test_it_passes_every_telephone_number_in_the_examples():

@@ -20,7 +20,7 @@ from intake.deadlines import (
     received_date,
 )
 
-EXAMPLES = Path("/work/shared/forms/examples")
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "forms" / "examples"
 days = st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31))
 
 
