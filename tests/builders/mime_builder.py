@@ -176,7 +176,13 @@ def outlook_with_msg(msg_bytes: bytes, name: str = "Referral.msg") -> bytes:
 
 
 def outlook_tnef(files: Sequence[File]) -> bytes:
-    part = MIMEApplication(tnef(files), "ms-tnef")
+    """Outlook "rich text" mail: ``files`` inside a winmail.dat."""
+    return outlook_tnef_blob(tnef(files))
+
+
+def outlook_tnef_blob(blob: bytes) -> bytes:
+    """An existing TNEF stream sent as winmail.dat (application/ms-tnef)."""
+    part = MIMEApplication(blob, "ms-tnef")
     part.set_param("name", "winmail.dat")
     part.add_header("Content-Disposition", "attachment", filename="winmail.dat")
     return _headers(_mixed(MIMEText(BODY, "plain", "utf-8"), [part]), "Referral").as_bytes()
