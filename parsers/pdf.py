@@ -38,9 +38,8 @@ from parsers.document import Document
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
 from parsers.pdf_acroform import has_form_widgets, read_acroform
-from parsers.pdf_columns import read_columns
 from parsers.pdf_layout import PageLayout, read_page
-from parsers.pdf_table import Reading, read_tables
+from parsers.pdf_table import read_tables
 
 log = structlog.get_logger(__name__)
 
@@ -67,7 +66,7 @@ def read_pdf(data: bytes, filename: str, limits: Limits) -> Document:
         _read_fillable(doc, reader, pages)
     else:
         _require_text(pages)
-        reading = _read_flat(pages)
+        reading = read_tables(pages)
         doc.title, doc.entries, doc.flow = reading.title, reading.entries, reading.flow
         doc.notes.append("flattened" if doc.entries else "text_only")
     log.info("pdf_read", pages=page_count, entries=len(doc.entries), notes=doc.notes)
@@ -117,12 +116,6 @@ def _require_text(pages: list[PageLayout]) -> None:
     images = sum(p.image_count for p in pages)
     if letters == 0 or (letters < _MIN_TEXT_CHARS and images > 0):
         raise ParseError(Reason.NO_TEXT_LAYER, f"{images} images, {letters} letters")
-
-
-def _read_flat(pages: list[PageLayout]) -> Reading:
-    if any(page.tables for page in pages):
-        return read_tables(pages)
-    return read_columns(pages)
 
 
 @contextmanager

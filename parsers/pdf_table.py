@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from parsers.document import Entry, FlowLine, Line
+from parsers.pdf_columns import ColumnRow, column_layout, row_boxes
 from parsers.pdf_layout import Cell, PageLayout, TableGrid, TextLine, Word, fold, group_lines
 from parsers.pdf_text import Area, add_lines, area_for, finish, question_text
 
@@ -127,7 +128,7 @@ class _Reader:
             return
         if not question:
             if answer_words:
-                self.continue_draft(answers)
+                self.continue_draft(page, answers)
             return
         self.start_draft(question, block.where, answers)
 
@@ -158,8 +159,10 @@ class _Reader:
         self.draft = Draft(question, self.section, where, area)
         _fill_area(area, answers)
 
-    def continue_draft(self, answers: list[tuple[Cell, list[Word]]]) -> None:
-        if self.draft is None:
+    def continue_draft(self, page: PageLayout, answers: list[tuple[Cell, list[Word]]]) -> None:
+        if self.draft is None:  # nothing to continue: keep the words as text
+            for line in group_lines(w for _, ws in answers for w in ws):
+                self.flow_line(page, line)
             return
         _fill_area(self.draft.area, answers)
 
@@ -197,8 +200,9 @@ def read_tables(pages: Sequence[PageLayout]) -> Reading:
     """Entries, flow lines, headings and title of flattened ``pages``."""
     reader = _Reader()
     repeated = _repeated_margin_lines(pages)
+    columns = _Columns()
     for page in pages:
-        for block in _blocks(page, repeated):
+        for block in _blocks(page, repeated, columns):
             if block.line is not None:
                 reader.flow_line(page, block.line)
             else:
@@ -207,7 +211,7 @@ def read_tables(pages: Sequence[PageLayout]) -> Reading:
     return reader.out
 
 
-def _blocks(page: PageLayout, repeated: set[str]) -> list[_Block]:
+def _blocks(page: PageLayout, repeated: set[str], columns: _Columns) -> list[_Block]:
     """The page's table rows and outside lines, top to bottom."""
     cells = [
         (ti, ri, cell)
@@ -239,14 +243,47 @@ def _blocks(page: PageLayout, repeated: set[str]) -> list[_Block]:
         for ti, table in enumerate(page.tables)
         for ri in range(len(table.rows))
     ]
-    blocks.extend(_outside_blocks(page, outside, repeated))
+    blocks.extend(_outside_blocks(page, outside, repeated, columns))
     blocks.sort(key=lambda b: b.top)
     return blocks
 
 
-def _outside_blocks(page: PageLayout, words: list[Word], repeated: set[str]) -> list[_Block]:
+@dataclass
+class _Columns:
+    """The answer column of an unruled form, carried from page to page."""
+
+    x: float | None = None
+
+
+def _outside_blocks(
+    page: PageLayout, words: list[Word], repeated: set[str], known: _Columns
+) -> list[_Block]:
+    """Text outside ruled tables: two text columns are read as rows, the rest as lines."""
     lines = [ln for ln in group_lines(words) if not _is_margin_noise(page, ln, repeated)]
-    return [_Block(ln.box.top, line=ln) for ln in lines]
+    kept = [w for ln in lines for w in ln.words]
+    found = None
+    if not page.tables:
+        found = column_layout(kept, lambda ln: _numbered_heading(ln, page), known.x)
+    if found is None:
+        return [_Block(ln.box.top, line=ln) for ln in lines]
+    columns, known.x = found
+    answer_right = max(
+        (w.box.x1 for item in columns if isinstance(item, ColumnRow) for w in item.answer),
+        default=0.0,
+    )
+    blocks = []
+    for number, item in enumerate(columns, start=1):
+        if isinstance(item, ColumnRow):
+            label_box, answer_box = row_boxes(item, answer_right)
+            cells = [(Cell(label_box), item.label), (Cell(answer_box), item.answer)]
+            blocks.append(_Block(item.top, cells=cells, where=f"page {page.number}, line {number}"))
+        else:
+            blocks.append(_Block(item.box.top, line=item))
+    return blocks
+
+
+def _numbered_heading(line: TextLine, page: PageLayout) -> bool:
+    return is_heading(line, page.body_size) and bool(_NUMBERED.match(fold(line.text)))
 
 
 def _margin_key(page: PageLayout, line: TextLine) -> str | None:
