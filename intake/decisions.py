@@ -366,7 +366,7 @@ def _store_reply(
     except Exception as exc:  # a broken template must not lose the decision
         log.exception("reply_not_rendered", message_id=message.pk, kind=kind)
         return _reply_row(message, referral, assessment, None, f"template: {type(exc).__name__}")
-    outbound = _reply_row(message, referral, assessment, built, "")
+    outbound = _reply_row(message, referral, assessment, built, "", list(config.replies.bcc))
     if suppressed:
         OutboundEmail.objects.filter(pk=outbound.pk).update(
             state=OutboundEmail.State.SUPPRESSED,
@@ -384,6 +384,7 @@ def _reply_row(
     assessment: Assessment,
     built: email.message.EmailMessage | None,
     error: str,
+    bcc: list[str] | None = None,
 ) -> OutboundEmail:
     assert assessment.reply is not None
     if built is None:
@@ -411,6 +412,7 @@ def _reply_row(
         body_text=text_part.get_content() if text_part is not None else "",
         body_html=html_part.get_content() if html_part is not None else "",
         raw=built.as_bytes(),
+        bcc=list(bcc or []),
         rfc_message_id=str(built["Message-ID"]),
         in_reply_to=str(built.get("In-Reply-To") or ""),
         next_attempt_at=timezone.now(),

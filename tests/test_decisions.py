@@ -38,7 +38,8 @@ _uids = itertools.count(1)
 pytestmark = pytest.mark.django_db
 
 
-def service_config(make_config: Any, **replies: Any) -> Any:
+def service_config(make_config: Any, sections: dict[str, Any] | None = None, **replies: Any) -> Any:
+    """The test configuration: our service and reply settings, plus any ``sections``."""
     return make_config(
         service={
             "name": "Westshire Safeguarding Partnership",
@@ -52,6 +53,7 @@ def service_config(make_config: Any, **replies: Any) -> Any:
             "outbox_dir": replies.pop("outbox_dir", "/tmp/unused-outbox"),
             **replies,
         },
+        **(sections or {}),
     )
 
 

@@ -1,0 +1,226 @@
+"""send_due: every reply sent at most once, retried when that is safe, parked when not."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import mailbox
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from intake import outbox
+from intake.decisions import apply_assessment
+from intake.models import OutboundEmail
+from intake.outbox import claim, send_due
+from tests.servers.smtp import smtp_server  # noqa: F401 (a fixture)
+from tests.test_decisions import accepted, incomplete, make_message, service_config
+
+pytestmark = pytest.mark.django_db
+
+
+def smtp_config(make_config: Any, port: int, **replies: Any) -> Any:
+    smtp = {"host": "127.0.0.1", "port": port, "security": "none", "timeout_seconds": 5}
+    return service_config(make_config, {"smtp": smtp}, transport="smtp", **replies)
+
+
+@pytest.fixture
+def smtp(make_config, smtp_server):  # noqa: F811 (the fixture above)
+    return smtp_config(make_config, smtp_server.port)
+
+
+def queue(config: Any, assessment: Any = None) -> OutboundEmail:
+    apply_assessment(make_message(), assessment or accepted(), config)
+    return OutboundEmail.objects.latest("pk")
+
+
+def later(minutes: int) -> Any:
+    return timezone.now() + timedelta(minutes=minutes)
+
+
+def test_it_writes_a_reply_into_the_outbox_folder(make_config, tmp_path):
+    config = service_config(make_config, outbox_dir=str(tmp_path / "outbox"))
+    row = queue(config)
+    report = send_due(config)
+    assert report.sent == [row.pk]
+    [written] = list((tmp_path / "outbox").glob("*.eml"))
+    assert written.read_bytes() == bytes(row.raw)
+    row.refresh_from_db()
+    assert row.state == "sent" and row.sent_at is not None
+
+
+def test_it_sends_each_reply_once(make_config, tmp_path):
+    config = service_config(make_config, outbox_dir=str(tmp_path / "outbox"))
+    queue(config)
+    send_due(config)
+    assert send_due(config, now=later(120)).sent == []
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+
+
+def test_it_sends_the_stored_bytes_by_smtp(smtp, smtp_server):  # noqa: F811
+    row = queue(smtp)
+    assert send_due(smtp).sent == [row.pk]
+    [captured] = smtp_server.messages
+    assert captured.rcpt_tos == ["jo.bloggs@agency.example"]
+    assert captured.mail_from == "referrals@westshire-sp.example"
+    sent = email.message_from_bytes(captured.content, policy=email.policy.default)
+    assert sent["Message-ID"] == row.rfc_message_id
+    assert sent["Auto-Submitted"] == "auto-replied"
+
+
+def test_it_puts_bcc_copies_on_the_envelope_only(make_config, smtp_server):  # noqa: F811
+    config = smtp_config(make_config, smtp_server.port, bcc=["archive@westshire-sp.example"])
+    queue(config)
+    send_due(config)
+    [captured] = smtp_server.messages
+    assert captured.rcpt_tos == ["jo.bloggs@agency.example", "archive@westshire-sp.example"]
+    assert b"archive@" not in captured.content
+
+
+def test_it_retries_when_the_smtp_server_is_down_and_sends_once_when_it_is_back(
+    smtp,
+    smtp_server,  # noqa: F811
+):
+    row = queue(smtp)
+    smtp_server.stop()
+    report = send_due(smtp)
+    assert report.retrying == [row.pk]
+    row.refresh_from_db()
+    assert (row.state, row.attempts) == ("pending", 1)
+    assert row.next_attempt_at > timezone.now() + timedelta(seconds=50)
+    smtp_server.start()
+    assert send_due(smtp).sent == []  # not due yet: backoff
+    assert send_due(smtp, now=later(2)).sent == [row.pk]
+    assert send_due(smtp, now=later(200)).sent == []
+    assert len(smtp_server.messages) == 1
+
+
+def test_it_backs_off_exponentially(smtp, smtp_server):  # noqa: F811
+    row = queue(smtp)
+    smtp_server.stop()
+    send_due(smtp)
+    row.refresh_from_db()
+    first = row.next_attempt_at
+    send_due(smtp, now=first + timedelta(seconds=1))
+    row.refresh_from_db()
+    assert row.attempts == 2
+    assert row.next_attempt_at - timezone.now() > timedelta(seconds=110)
+
+
+def test_it_gives_up_after_the_maximum_attempts(smtp, smtp_server):  # noqa: F811
+    row = queue(smtp)
+    smtp_server.stop()
+    for step in range(3):  # max_attempts = 3 in the test configuration
+        send_due(smtp, now=later(120 * step))
+    row.refresh_from_db()
+    assert (row.state, row.attempts) == ("failed", 3)
+
+
+def test_it_retries_a_temporary_refusal(smtp, smtp_server):  # noqa: F811
+    row = queue(smtp)
+    smtp_server.rcpt_reply = "451 4.3.0 try again later"
+    assert send_due(smtp).retrying == [row.pk]
+    smtp_server.rcpt_reply = None
+    assert send_due(smtp, now=later(2)).sent == [row.pk]
+
+
+def test_it_parks_a_permanent_refusal_for_a_person(smtp, smtp_server):  # noqa: F811
+    row = queue(smtp)
+    smtp_server.rcpt_reply = "550 5.1.1 no such user"
+    assert send_due(smtp).failed == [row.pk]
+    row.refresh_from_db()
+    assert row.state == "failed" and row.last_error == "RCPT TO: 550"
+    smtp_server.rcpt_reply = None
+    assert send_due(smtp, now=later(600)).sent == []
+
+
+def test_it_parks_a_refused_data_and_retries_a_deferred_one(smtp, smtp_server):  # noqa: F811
+    first = queue(smtp)
+    smtp_server.data_reply = "452 4.3.1 insufficient storage"
+    assert send_due(smtp).retrying == [first.pk]
+    smtp_server.data_reply = "554 5.7.1 rejected"
+    assert send_due(smtp, now=later(2)).failed == [first.pk]
+    assert smtp_server.messages == []
+
+
+def test_it_marks_a_reply_uncertain_when_the_worker_died_after_the_server_took_it(
+    smtp,
+    smtp_server,  # noqa: F811
+    monkeypatch,
+):
+    row = queue(smtp)
+
+    def die(*args: Any) -> None:
+        raise KeyboardInterrupt  # the process is gone before it can commit "sent"
+
+    monkeypatch.setattr(outbox, "_mark_sent", die)
+    with pytest.raises(KeyboardInterrupt):
+        send_due(smtp)
+    monkeypatch.undo()
+    row.refresh_from_db()
+    assert row.state == "sending"
+    soon = timezone.now() + timedelta(seconds=10)
+    assert send_due(smtp, now=soon).uncertain == []  # the lease has not run out yet
+    report = send_due(smtp, now=later(30))
+    assert report.uncertain == [row.pk] and report.sent == []
+    row.refresh_from_db()
+    assert row.state == "uncertain"
+    assert send_due(smtp, now=later(600)).sent == []
+    assert len(smtp_server.messages) == 1
+
+
+def test_it_lets_only_one_worker_claim_a_row(make_config, tmp_path):
+    config = service_config(make_config, outbox_dir=str(tmp_path / "o"))
+    row = queue(config)
+    now = timezone.now()
+    assert claim(row.pk, "worker-a", now, timedelta(minutes=5))
+    assert not claim(row.pk, "worker-b", now, timedelta(minutes=5))
+    assert claim(row.pk, "worker-b", now + timedelta(minutes=6), timedelta(minutes=5))
+
+
+def test_it_never_sends_a_suppressed_reply(make_config, tmp_path):
+    config = service_config(make_config, outbox_dir=str(tmp_path / "outbox"))
+    for _ in range(4):
+        queue(config, incomplete())
+    report = send_due(config)
+    assert len(report.sent) == 3
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 3
+    assert OutboundEmail.objects.filter(state="suppressed").count() == 1
+
+
+def maildir_config(make_config: Any, tmp_path: Path, **box: Any) -> Any:
+    table = {"name": "referrals", "kind": "maildir", "path": str(tmp_path / "Maildir")} | box
+    return service_config(make_config, {"mailboxes": [table]}, outbox_dir=str(tmp_path / "outbox"))
+
+
+def test_it_files_a_copy_in_the_sent_folder(make_config, tmp_path):
+    config = maildir_config(make_config, tmp_path, sent_folder="Sent")
+    row = queue(config)
+    report = send_due(config)
+    assert report.filed == [row.pk]
+    sent = mailbox.Maildir(tmp_path / "Maildir", factory=None).get_folder("Sent")
+    [copy] = [bytes(m.as_bytes()) for m in sent]
+    assert email.message_from_bytes(copy)["Message-ID"] == row.rfc_message_id
+    row.refresh_from_db()
+    assert row.sent_copy == "filed"
+
+
+def test_it_retries_the_sent_copy_without_resending(make_config, tmp_path, monkeypatch):
+    config = maildir_config(make_config, tmp_path, sent_folder="Sent")
+    row = queue(config)
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OSError("mailbox unavailable")
+
+    monkeypatch.setattr("intake.mailbox.maildir.MaildirMailbox.append", broken)
+    report = send_due(config)
+    assert report.sent == [row.pk] and report.filed == []
+    row.refresh_from_db()
+    assert (row.state, row.sent_copy) == ("sent", "pending")
+    monkeypatch.undo()
+    report = send_due(config, now=later(5))
+    assert report.sent == [] and report.filed == [row.pk]
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
