@@ -1,0 +1,81 @@
+"""The one small interface every mailbox adapter (IMAP, Maildir) speaks.
+
+A UID is meaningful only together with its folder's UIDVALIDITY (RFC 3501
+§2.3.1.1).  Adapters never delete a message and never mark one read while
+fetching; the only change they make to a watched folder is `Mailbox.file`,
+which moves one message to another folder once it has been handled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+
+@dataclass(frozen=True)
+class FolderState:
+    uidvalidity: int
+    uidnext: int  # the UID the next message will get (an upper bound on UIDs seen)
+
+
+@dataclass(frozen=True)
+class FetchedMessage:
+    uid: int
+    raw: bytes  # the whole message, or its header only when ``headers_only``
+    internaldate: datetime | None
+    size: int  # of the whole message on the server
+    headers_only: bool = False
+
+
+class Mailbox(Protocol):
+    """A mailbox account; use as a context manager (``with open_mailbox(cfg) as box``)."""
+
+    def open(self) -> None:
+        """Connect and log in; raises `intake.errors.MailboxError`."""
+
+    def close(self) -> None:
+        """Log out; never raises."""
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    def folder_state(self, folder: str) -> FolderState:
+        """UIDVALIDITY and UIDNEXT of ``folder``."""
+
+    def fetch(
+        self,
+        folder: str,
+        *,
+        uids: Iterable[int] | None = None,
+        after_uid: int = 0,
+        batch_size: int = 50,
+        max_bytes: int | None = None,
+    ) -> Iterator[FetchedMessage]:
+        """Messages of ``folder`` (the given ``uids``, or every UID above ``after_uid``), in
+        UID order, fetched in batches without setting ``\\Seen``.  A message larger than
+        ``max_bytes`` comes back with its header only (``headers_only=True``)."""
+
+    def file(self, folder: str, uid: int, target_folder: str) -> None:
+        """Move message ``uid`` from ``folder`` to ``target_folder`` (created if missing).
+        A UID no longer in ``folder`` is not an error: it was filed already."""
+
+    def append(self, folder: str, raw: bytes, flags: Iterable[str] = ("\\Seen",)) -> None:
+        """Add ``raw`` to ``folder`` (created if missing), e.g. a copy of a reply we sent."""
+
+    def list_folders(self) -> list[str]:
+        """Every folder's name."""
+
+
+def header_block(raw: bytes) -> bytes:
+    """The header section of a message: up to and including the first empty line."""
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        end = raw.find(separator)
+        if end != -1:
+            return raw[: end + len(separator)]
+    return raw

@@ -1,0 +1,253 @@
+"""An IMAP mailbox through imapclient.
+
+- Implicit TLS (port 993) or STARTTLS (port 143), certificates verified
+  against the system store or ``ca_file``; plain text only on loopback (the
+  configuration refuses it elsewhere).
+- Password login with the password read from the environment variable the
+  configuration names.  OAuth2 (XOAUTH2) is a later issue: `_authenticate` is
+  the one place it goes.
+- Fetching selects the folder read-only (EXAMINE) and asks for ``BODY.PEEK[]``
+  (RFC 3501 §6.4.5), so nothing is marked ``\\Seen``.
+- Network errors and timeouts drop the connection, wait (doubling from
+  ``backoff`` seconds) and reconnect, up to ``retries`` times per operation.
+  A UIDVALIDITY change seen on reconnect stops the fetch
+  (`UidValidityChanged`): the caller re-scans rather than trusting stale UIDs.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import itertools
+import os
+import ssl
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import structlog
+from imapclient import DELETED, IMAPClient
+from imapclient.exceptions import LoginError
+
+from intake.config import MailboxConfig
+from intake.errors import MailboxAuthError, MailboxError, UidValidityChanged
+from intake.mailbox.base import FetchedMessage, FolderState
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+NETWORK_ERRORS = (imaplib.IMAP4.abort, OSError)  # OSError covers timeouts and resets
+MAX_BACKOFF_SECONDS = 30.0
+
+
+class ImapMailbox:
+    """`intake.mailbox.base.Mailbox` over IMAP4rev1."""
+
+    def __init__(
+        self,
+        cfg: MailboxConfig,
+        *,
+        retries: int = 3,
+        backoff: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.cfg = cfg
+        self.retries = retries
+        self.backoff = backoff
+        self._sleep = sleep
+        self.client: IMAPClient | None = None
+        self._selected: tuple[str, bool] | None = None
+        self._uidvalidity: dict[str, int] = {}
+
+    # -- connection -------------------------------------------------------
+    def open(self) -> None:
+        self._call(lambda client: None)
+
+    def close(self) -> None:
+        client, self.client, self._selected = self.client, None, None
+        if client is None:
+            return
+        try:
+            client.logout()
+        except Exception:  # noqa: BLE001 - closing must never raise; the socket goes anyway
+            try:
+                client.shutdown()
+            except Exception:  # noqa: BLE001
+                pass
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.cfg.ca_file or None)
+
+    def _connect(self) -> IMAPClient:
+        implicit = self.cfg.security == "tls"
+        context = self._ssl_context() if self.cfg.security != "none" else None
+        try:
+            client = IMAPClient(
+                self.cfg.host,
+                port=self.cfg.port,
+                ssl=implicit,
+                ssl_context=context if implicit else None,
+                timeout=self.cfg.timeout_seconds,
+            )
+            if self.cfg.security == "starttls":
+                client.starttls(context)
+        except ssl.SSLCertVerificationError as exc:
+            raise MailboxError("certificate rejected", reason="tls_certificate_rejected") from exc
+        client.normalise_times = False  # keep INTERNALDATE's zone: aware datetimes
+        self._authenticate(client)
+        return client
+
+    def _authenticate(self, client: IMAPClient) -> None:
+        """Log in.  The seam for OAuth2 (XOAUTH2, a later issue)."""
+        if self.cfg.auth != "password":
+            raise MailboxAuthError("oauth2 login is not available yet", reason="auth_not_available")
+        password = os.environ.get(self.cfg.password_env)
+        if password is None:
+            raise MailboxAuthError(f"${self.cfg.password_env} is not set", reason="password_missing")
+        try:
+            client.login(self.cfg.username, password)
+        except LoginError as exc:
+            raise MailboxAuthError("login refused", reason="mailbox_auth_failed") from exc
+
+    def _client(self) -> IMAPClient:
+        if self.client is None:
+            self.client = self._connect()
+            self._selected = None
+        return self.client
+
+    def _drop(self) -> None:
+        client, self.client, self._selected = self.client, None, None
+        if client is not None:
+            try:
+                client.shutdown()
+            except Exception:  # noqa: BLE001 - the connection is already broken
+                pass
+
+    def _call(self, operation: Callable[[IMAPClient], T]) -> T:
+        """Run ``operation`` with a live client, reconnecting after network errors."""
+        for attempt in itertools.count():
+            try:
+                return operation(self._client())
+            except NETWORK_ERRORS as exc:
+                self._drop()
+                if attempt >= self.retries:
+                    raise MailboxError(type(exc).__name__, reason="connection_lost") from exc
+                delay = min(self.backoff * 2**attempt, MAX_BACKOFF_SECONDS)
+                log.warning("imap_reconnecting", attempt=attempt + 1, error=type(exc).__name__, delay=delay)
+                self._sleep(delay)
+            except imaplib.IMAP4.error as exc:
+                raise MailboxError(type(exc).__name__, reason="imap_command_failed") from exc
+        raise AssertionError("unreachable")
+
+    def _select(self, client: IMAPClient, folder: str, *, readonly: bool) -> int:
+        """Select ``folder``; returns its UIDVALIDITY and remembers it per folder."""
+        if self._selected != (folder, readonly):
+            info = client.select_folder(folder, readonly=readonly)
+            self._selected = (folder, readonly)
+            uidvalidity = int(info[b"UIDVALIDITY"])
+            known = self._uidvalidity.setdefault(folder, uidvalidity)
+            if known != uidvalidity:
+                self._uidvalidity[folder] = uidvalidity
+                raise UidValidityChanged(f"{folder}: {known} -> {uidvalidity}")
+        return self._uidvalidity[folder]
+
+    # -- the Mailbox interface -------------------------------------------
+    def folder_state(self, folder: str) -> FolderState:
+        status = self._call(lambda c: c.folder_status(folder, [b"UIDVALIDITY", b"UIDNEXT"]))
+        uidvalidity = int(status[b"UIDVALIDITY"])
+        self._uidvalidity[folder] = uidvalidity
+        self._selected = None  # re-select so a later SELECT compares with this value
+        return FolderState(uidvalidity, int(status[b"UIDNEXT"]))
+
+    def fetch(
+        self,
+        folder: str,
+        *,
+        uids: Iterable[int] | None = None,
+        after_uid: int = 0,
+        batch_size: int = 50,
+        max_bytes: int | None = None,
+    ) -> Iterator[FetchedMessage]:
+        if uids is None:
+            wanted = self._call(lambda c: self._uids_after(c, folder, after_uid))
+        else:
+            wanted = sorted(set(uids))
+        for start in range(0, len(wanted), batch_size):
+            chunk = wanted[start : start + batch_size]
+            yield from self._call(lambda c, chunk=chunk: self._fetch_chunk(c, folder, chunk, max_bytes))
+
+    def _uids_after(self, client: IMAPClient, folder: str, after_uid: int) -> list[int]:
+        self._select(client, folder, readonly=True)
+        # "N:*" always includes the highest UID, even one below N (RFC 3501 §6.4.8),
+        # so filter: otherwise the last message would be fetched on every poll.
+        found = client.search(["UID", f"{after_uid + 1}:*"])
+        return sorted(uid for uid in found if uid > after_uid)
+
+    def _fetch_chunk(
+        self, client: IMAPClient, folder: str, chunk: Sequence[int], max_bytes: int | None
+    ) -> list[FetchedMessage]:
+        self._select(client, folder, readonly=True)
+        sizes = client.fetch(chunk, ["RFC822.SIZE", "INTERNALDATE"])
+        whole = [u for u in chunk if u in sizes and (max_bytes is None or sizes[u][b"RFC822.SIZE"] <= max_bytes)]
+        heads = [u for u in chunk if u in sizes and u not in whole]
+        bodies = client.fetch(whole, ["BODY.PEEK[]"]) if whole else {}
+        headers = client.fetch(heads, ["BODY.PEEK[HEADER]"]) if heads else {}
+        found = [_fetched(u, sizes[u], bodies[u], b"BODY[]", False) for u in whole if u in bodies]
+        found += [_fetched(u, sizes[u], headers[u], b"BODY[HEADER]", True) for u in heads if u in headers]
+        return sorted(found, key=lambda m: m.uid)
+
+    def file(self, folder: str, uid: int, target_folder: str) -> None:
+        self._call(lambda c: self._file(c, folder, uid, target_folder))
+
+    def _file(self, client: IMAPClient, folder: str, uid: int, target: str) -> None:
+        self._ensure_folder(client, target)
+        self._select(client, folder, readonly=False)
+        if client.has_capability("MOVE"):
+            client.move([uid], target)  # RFC 6851: atomic, one UID only
+            return
+        client.copy([uid], target)
+        client.add_flags([uid], [DELETED], silent=True)
+        if client.has_capability("UIDPLUS"):
+            client.uid_expunge([uid])  # RFC 4315 §2.1: expunges this UID and no other
+        else:
+            # A plain EXPUNGE would also remove whatever a person marked \Deleted;
+            # leave ours flagged instead and let the server's own cleanup take it.
+            log.warning("imap_expunge_skipped", reason="no_uidplus")
+
+    def _ensure_folder(self, client: IMAPClient, folder: str) -> None:
+        if client.folder_exists(folder):
+            return
+        try:
+            client.create_folder(folder)
+        except imaplib.IMAP4.error:
+            if not client.folder_exists(folder):  # created meanwhile by someone else: fine
+                raise
+        log.info("imap_folder_created")
+
+    def append(self, folder: str, raw: bytes, flags: Iterable[str] = ("\\Seen",)) -> None:
+        def operation(client: IMAPClient) -> None:
+            self._ensure_folder(client, folder)
+            client.append(folder, raw, flags=tuple(flags))
+
+        self._call(operation)
+
+    def list_folders(self) -> list[str]:
+        return [name for _flags, _delimiter, name in self._call(lambda c: c.list_folders())]
+
+
+def _fetched(uid: int, meta: dict[bytes, Any], data: dict[bytes, Any], key: bytes, headers_only: bool) -> FetchedMessage:
+    return FetchedMessage(
+        uid=uid,
+        raw=bytes(data[key]),
+        internaldate=meta.get(b"INTERNALDATE"),
+        size=int(meta[b"RFC822.SIZE"]),
+        headers_only=headers_only,
+    )

@@ -1,0 +1,437 @@
+"""Every message from the mailbox into the store, then step by step to "filed".
+
+A poll of one mailbox (`poll_mailbox`):
+
+1. takes the mailbox's lease (`intake.lease`), so no other worker polls it;
+2. syncs: fetches every UID above the highest one stored (all of them again
+   after a UIDVALIDITY change) and commits each raw message (`intake.store`)
+   before anything reads it;
+3. advances every unfinished message of the mailbox, new or left over from
+   an earlier poll, through the states in the database::
+
+       received --parse--> parsed --decide--> decided --reply--> replied --file--> filed
+
+Each step changes the state by compare-and-set, so a step whose work was
+done but whose state change was lost (a crash) is simply done again: steps
+are idempotent.  A step that fails is classified (`intake.errors.classify`),
+recorded on the row with a reason code, retried on later polls with a
+doubling backoff, and parked for a person after ``retry.max_attempts``; the
+poll goes on with the other messages.  A stop request (SIGTERM) is honoured
+between messages: the message in hand is finished first.
+
+The mailbox is changed last and only by filing: a message stays where it is
+until it has been handled, whatever happens in between.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from intake import lease
+from intake.config import IntakeConfig, MailboxConfig
+from intake.errors import LeaseLost, MailboxError, StepConflict, UidValidityChanged, classify
+from intake.logging import bind_message
+from intake.mailbox import Mailbox, open_mailbox
+from intake.models import Attachment, InboundMessage, MailboxState
+from intake.store import HARD_LIMIT_FACTOR, store_message
+from parsers.limits import Limits
+
+log = structlog.get_logger(__name__)
+State = InboundMessage.State
+MAX_BACKOFF_SECONDS = 3600
+UNFINISHED = (State.RECEIVED, State.PARSED, State.DECIDED, State.REPLIED)
+
+
+@dataclass
+class PollResult:
+    """What one poll of one mailbox did (counts of messages)."""
+
+    mailbox: str
+    fetched: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    decided: int = 0
+    filed: int = 0
+    errors: int = 0
+    parked: int = 0
+    skipped: bool = False  # another worker held the lease
+    error: str = ""  # reason code when the poll itself failed (mailbox unreachable, ...)
+
+
+@dataclass
+class Run:
+    """What the steps of one poll share."""
+
+    config: IntakeConfig
+    mailbox: MailboxConfig
+    box: Mailbox
+    state: MailboxState
+    owner: str
+    result: PollResult
+    stop: threading.Event
+    uidvalidity: int | None = None
+    replies_sent: bool = False
+    renewed_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def lease_seconds(self) -> int:
+        return lease_seconds(self.config)
+
+    def keep_lease(self) -> None:
+        """Renew the lease once a third of it has passed (raises `LeaseLost`)."""
+        if time.monotonic() - self.renewed_at > self.lease_seconds / 3:
+            lease.renew(self.state, self.owner, self.lease_seconds)
+            self.renewed_at = time.monotonic()
+
+
+def lease_seconds(config: IntakeConfig) -> int:
+    return max(120, 3 * config.schedule.poll_seconds)
+
+
+# -- the hooks into the rest of the service (imported late: built by others) --
+def assess(raw: bytes, config: IntakeConfig) -> Any:
+    """`intake.assess.assess_message`: what should happen to this message."""
+    from intake.assess import assess_message
+
+    return assess_message(raw, config)
+
+
+def apply_assessment(message: InboundMessage, assessment: Any, config: IntakeConfig) -> None:
+    """`intake.decisions.apply_assessment`: decision, case and reply rows."""
+    try:
+        from intake.decisions import apply_assessment as apply
+    except ModuleNotFoundError as exc:
+        raise NotImplementedError("intake.decisions is not built yet") from exc
+    apply(message, assessment, config)
+
+
+def send_due(config: IntakeConfig) -> None:
+    """`intake.outbox.send_due`: send replies waiting in the outbox."""
+    try:
+        from intake.outbox import send_due as send
+    except ModuleNotFoundError as exc:
+        raise NotImplementedError("intake.outbox is not built yet") from exc
+    send(config)
+
+
+@dataclass(frozen=True)
+class AttachmentData:
+    path: str
+    filename: str
+    media_type: str
+    data: bytes
+    sha256: str
+
+
+def read_attachments(raw: bytes, limits: Limits) -> list[AttachmentData]:
+    """The attachments `parsers.mime.parse_message` finds; none until it exists."""
+    try:
+        from parsers.mime import parse_message
+    except ModuleNotFoundError:
+        return []
+    parsed = parse_message(raw, limits)
+    return [
+        AttachmentData(a.path, a.filename or "", a.media_type or "", a.data, a.sha256)
+        for a in parsed.attachments
+    ]
+
+
+# -- polling -----------------------------------------------------------------
+def poll_mailbox(
+    mailbox_cfg: MailboxConfig,
+    config: IntakeConfig,
+    *,
+    stop: threading.Event | None = None,
+    sync: bool = True,
+) -> PollResult:
+    """Poll one mailbox: sync new mail (unless ``sync`` is False), then advance
+    every unfinished message.  Returns counts; a mailbox that cannot be
+    reached gives ``result.error`` rather than an exception."""
+    result = PollResult(mailbox=mailbox_cfg.name)
+    owner = lease.new_owner()
+    state = lease.acquire(mailbox_cfg.name, mailbox_cfg.folder, owner, lease_seconds(config))
+    if state is None:
+        log.info("poll_skipped_lease_held", mailbox=mailbox_cfg.name)
+        result.skipped = True
+        return result
+    try:
+        _poll_with_lease(mailbox_cfg, config, state, owner, result, stop or threading.Event(), sync)
+    finally:
+        lease.release(state, owner)
+    return result
+
+
+def process_pending(config: IntakeConfig, *, stop: threading.Event | None = None) -> list[PollResult]:
+    """Advance the unfinished messages of every mailbox, fetching nothing new."""
+    return [poll_mailbox(m, config, stop=stop, sync=False) for m in config.mailboxes]
+
+
+def poll_all(config: IntakeConfig, *, stop: threading.Event | None = None) -> list[PollResult]:
+    """One poll of every configured mailbox, in order (what the worker runs)."""
+    results = []
+    for mailbox_cfg in config.mailboxes:
+        if stop is not None and stop.is_set():
+            break
+        results.append(poll_mailbox(mailbox_cfg, config, stop=stop))
+    return results
+
+
+def _poll_with_lease(
+    mailbox_cfg: MailboxConfig,
+    config: IntakeConfig,
+    state: MailboxState,
+    owner: str,
+    result: PollResult,
+    stop: threading.Event,
+    sync: bool,
+) -> None:
+    started = timezone.now()
+    with bind_message(mailbox=mailbox_cfg.name):
+        try:
+            with open_mailbox(mailbox_cfg) as box:
+                run = Run(config, mailbox_cfg, box, state, owner, result, stop)
+                run.uidvalidity = sync_folder(run) if sync else box.folder_state(mailbox_cfg.folder).uidvalidity
+                advance_unfinished(run)
+        except (MailboxError, LeaseLost) as exc:
+            failure = classify(exc)
+            result.error, result.errors = failure.reason, result.errors + 1
+            MailboxState.objects.filter(pk=state.pk).update(last_poll_at=started, last_error=failure.reason)
+            log.warning("poll_failed", error_code=failure.reason, error=type(exc).__name__)
+            return
+        MailboxState.objects.filter(pk=state.pk).update(
+            last_poll_at=started, last_poll_ok_at=timezone.now(), last_error=""
+        )
+        log.info("poll_finished", **{k: v for k, v in dataclasses.asdict(result).items() if k != "mailbox"})
+
+
+# -- sync: new mail into the store ----------------------------------------------
+def sync_folder(run: Run) -> int:
+    """Store every message above the highest UID stored; returns the UIDVALIDITY.
+
+    After a UIDVALIDITY change the whole folder is read again: the store's
+    content key (Message-ID + sha256) keeps that from duplicating anything.
+    """
+    folder = run.mailbox.folder
+    current = run.box.folder_state(folder)
+    after_uid = run.state.last_uid
+    if run.state.uidvalidity != current.uidvalidity:
+        if run.state.uidvalidity is not None:
+            log.warning("uidvalidity_changed", old=run.state.uidvalidity, new=current.uidvalidity)
+        after_uid = 0
+        _save_sync_point(run, current.uidvalidity, 0)
+    if current.uidnext - 1 <= after_uid:
+        return current.uidvalidity  # nothing new: no need even to search
+    hard_limit = run.config.limits.max_message_bytes * HARD_LIMIT_FACTOR
+    fetched = run.box.fetch(
+        folder, after_uid=after_uid, batch_size=run.config.schedule.batch_size, max_bytes=hard_limit
+    )
+    for message in fetched:
+        stored = store_message(run.mailbox.name, folder, current.uidvalidity, message, run.config.limits)
+        _count_stored(run.result, stored.created, stored.message)
+        _save_sync_point(run, current.uidvalidity, message.uid)
+        run.keep_lease()
+        if run.stop.is_set():
+            break
+    return current.uidvalidity
+
+
+def _count_stored(result: PollResult, created: bool, message: InboundMessage) -> None:
+    result.fetched += 1
+    if not created:
+        result.duplicates += 1
+        return
+    result.stored += 1
+    if message.state == State.PARKED:
+        result.parked += 1
+        log.warning("message_parked", message_id=message.pk, reason=message.parked_reason)
+
+
+def _save_sync_point(run: Run, uidvalidity: int, last_uid: int) -> None:
+    """Remember how far the folder is stored, only while we hold the lease."""
+    saved = MailboxState.objects.filter(pk=run.state.pk, lease_owner=run.owner).update(
+        uidvalidity=uidvalidity, last_uid=last_uid
+    )
+    if saved != 1:
+        lease.renew(run.state, run.owner, run.lease_seconds)  # raises LeaseLost
+    run.state.uidvalidity, run.state.last_uid = uidvalidity, last_uid
+
+
+# -- advancing messages through the states ---------------------------------------
+def due_messages(mailbox: str) -> list[int]:
+    """Ids of this mailbox's unfinished messages whose retry time has come, oldest first."""
+    now = timezone.now()
+    return list(
+        InboundMessage.objects.filter(mailbox=mailbox, state__in=UNFINISHED)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def advance_unfinished(run: Run) -> None:
+    """Take each due message as far as it will go; stop between messages if asked."""
+    for pk in due_messages(run.mailbox.name):
+        if run.stop.is_set():
+            log.info("poll_stopping")
+            return
+        message = InboundMessage.objects.filter(pk=pk, state__in=UNFINISHED).first()
+        if message is not None:
+            advance(message, run)
+        run.keep_lease()
+
+
+def advance(message: InboundMessage, run: Run) -> None:
+    """Run the steps of one message until it is filed, parked, or a step fails."""
+    while message.state in STEPS:
+        step_name, step = STEPS[message.state]
+        with bind_message(message_id=message.pk, step=step_name):
+            try:
+                step(message, run)
+            except StepConflict:
+                log.info("step_conflict")  # another worker moved it on: theirs stands
+                return
+            except MailboxError as exc:
+                if isinstance(exc, UidValidityChanged):
+                    record_failure(message, exc, run)
+                    return
+                raise  # the mailbox, not the message: end this poll, count nothing
+            except Exception as exc:  # noqa: BLE001 - classified, recorded and logged below
+                record_failure(message, exc, run)
+                return
+        message.refresh_from_db()
+
+
+def _transition(message: InboundMessage, old: str, new: str, **changes: Any) -> None:
+    """Compare-and-set the state; a clean slate for the next step's attempts."""
+    moved = InboundMessage.objects.filter(pk=message.pk, state=old).update(
+        state=new,
+        attempts=0,
+        error_code="",
+        last_error="",
+        next_attempt_at=None,
+        updated=timezone.now(),
+        **changes,
+    )
+    if moved != 1:
+        raise StepConflict(f"message {message.pk} was not {old}")
+    log.info("message_" + new)
+
+
+def step_parse(message: InboundMessage, run: Run) -> None:
+    """Assess the message and keep its attachments (no side effects beyond the row)."""
+    raw = bytes(message.raw)
+    assessment = assess(raw, run.config)
+    attachments = read_attachments(raw, run.config.limits)
+    with transaction.atomic():
+        message.attachments.all().delete()  # a retried parse replaces, never adds
+        Attachment.objects.bulk_create(_attachment_rows(message, attachments, assessment))
+        _transition(message, State.RECEIVED, State.PARSED, assessment=dataclasses.asdict(assessment))
+
+
+def _attachment_rows(
+    message: InboundMessage, attachments: list[AttachmentData], assessment: Any
+) -> list[Attachment]:
+    failed = {e.get("filename"): e.get("reason", "") for e in getattr(assessment, "attachment_errors", [])}
+    form = getattr(assessment, "form_attachment", None)
+    rows = []
+    for item in attachments:
+        status = "failed" if item.filename in failed else "read" if item.filename == form else ""
+        rows.append(
+            Attachment(
+                message=message,
+                path=item.path[:1000],
+                filename=item.filename[:255],
+                media_type=item.media_type[:255],
+                size=len(item.data),
+                sha256=item.sha256,
+                data=item.data,
+                parse_status=status,
+                reason=failed.get(item.filename, ""),
+            )
+        )
+    return rows
+
+
+def step_decide(message: InboundMessage, run: Run) -> None:
+    """Write the decision, the case and any reply, in one transaction with the state."""
+    from intake.assess import assessment_from_dict
+
+    assessment = assessment_from_dict(message.assessment or {})
+    with transaction.atomic():
+        apply_assessment(message, assessment, run.config)
+        _transition(message, State.PARSED, State.DECIDED, decision=assessment.decision)
+    run.result.decided += 1
+
+
+def step_reply(message: InboundMessage, run: Run) -> None:
+    """Give the outbox its chance to send (once per poll); its rows own their retries."""
+    if not run.replies_sent:
+        send_due(run.config)
+        run.replies_sent = True
+    _transition(message, State.DECIDED, State.REPLIED)
+
+
+def step_file(message: InboundMessage, run: Run) -> None:
+    """Move the message to the processed folder, then call it filed."""
+    if message.uidvalidity != run.uidvalidity:
+        # Its UID belongs to an older numbering and may now name another message;
+        # the next sync finds it again and relocates the row (intake.store._relocate).
+        raise UidValidityChanged(f"message {message.pk} has a stale UID")
+    run.box.file(message.folder, message.uid, run.mailbox.processed_folder)
+    _transition(message, State.REPLIED, State.FILED)
+    run.result.filed += 1
+
+
+STEPS: dict[str, tuple[str, Callable[[InboundMessage, Run], None]]] = {
+    State.RECEIVED: ("parse", step_parse),
+    State.PARSED: ("decide", step_decide),
+    State.DECIDED: ("reply", step_reply),
+    State.REPLIED: ("file", step_file),
+}
+
+
+def backoff_seconds(config: IntakeConfig, attempts: int) -> int:
+    """Wait before attempt ``attempts + 1``: doubling from retry.backoff_seconds, capped at an hour."""
+    return int(min(config.retry.backoff_seconds * 2 ** (attempts - 1), MAX_BACKOFF_SECONDS))
+
+
+def record_failure(message: InboundMessage, exc: BaseException, run: Run) -> None:
+    """Store why the step failed, when to try again, or park the message for a person."""
+    failure = classify(exc)
+    attempts = message.attempts + 1
+    park = not failure.retryable or attempts >= run.config.retry.max_attempts
+    changes: dict[str, Any] = {
+        "attempts": attempts,
+        "error_code": failure.reason,
+        "last_error": failure.summary[:300],
+        "next_attempt_at": None
+        if park
+        else timezone.now() + timedelta(seconds=backoff_seconds(run.config, attempts)),
+    }
+    if park:
+        changes |= {"state": State.PARKED, "parked_reason": failure.reason, "parked_from": message.state}
+    InboundMessage.objects.filter(pk=message.pk, state=message.state).update(**changes)
+    run.result.errors += 1
+    run.result.parked += int(park)
+    # The traceback's frames, not its message: exception text may quote the mail.
+    log.warning(
+        "step_failed",
+        error_code=failure.reason,
+        error=type(exc).__name__,
+        retryable=failure.retryable,
+        attempts=attempts,
+        parked=park,
+        traceback="".join(traceback.format_tb(exc.__traceback__)),
+    )

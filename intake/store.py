@@ -1,0 +1,170 @@
+"""Keeping a fetched message: the first thing that happens to it, committed alone.
+
+`store_message` writes the raw bytes and a few envelope fields and commits,
+before anything reads the message.  The unique constraints on
+`InboundMessage` make a second sighting create nothing: the same place in
+the mailbox (mailbox, folder, UIDVALIDITY, UID), or the same Message-ID and
+content hash, for example after a UIDVALIDITY reset renumbered the folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.headerregistry import Address
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses, parsedate_to_datetime
+
+import structlog
+from django.db import IntegrityError, transaction
+
+from intake.mailbox.base import FetchedMessage
+from intake.models import InboundMessage
+from parsers.limits import Limits
+
+log = structlog.get_logger(__name__)
+HARD_LIMIT_FACTOR = 4  # above limits.max_message_bytes x this, only the header is kept
+State = InboundMessage.State
+
+
+@dataclass(frozen=True)
+class Envelope:
+    message_id: str  # without <>; "" when the message has none
+    sender: str  # the From address only; "" when unreadable
+    subject: str
+    date: datetime | None
+
+
+@dataclass(frozen=True)
+class Stored:
+    message: InboundMessage
+    created: bool  # False: seen before, nothing new was written
+
+
+def read_envelope(raw: bytes) -> Envelope:
+    """The few header fields we keep on the row; never raises, whatever the bytes."""
+    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+    return Envelope(
+        message_id=_message_id(headers.get("Message-ID")),
+        sender=_sender(headers.get_all("From") or []),
+        subject=_subject(raw),
+        date=_date(headers.get("Date")),
+    )
+
+
+def _message_id(value: object) -> str:
+    text = str(value or "").strip()
+    return text.strip("<>").strip()[:998]
+
+
+def _sender(values: list[object]) -> str:
+    pairs = getaddresses([str(v) for v in values])
+    return next((address for _name, address in pairs if "@" in address), "")[:320]
+
+
+def _subject(raw: bytes) -> str:
+    try:  # the modern policy decodes RFC 2047 encoded words; it may trip on junk
+        value = BytesHeaderParser(policy=policy.default).parsebytes(raw).get("Subject")
+        return str(value or "")[:2000]
+    except Exception:  # noqa: BLE001 - a broken header is data, not our failure
+        return ""
+
+
+def _date(value: object) -> datetime | None:
+    try:
+        parsed = parsedate_to_datetime(str(value)) if value else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+def content_hash(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def store_message(
+    mailbox: str, folder: str, uidvalidity: int, fetched: FetchedMessage, limits: Limits
+) -> Stored:
+    """Commit ``fetched`` unless it is already stored; see the module docstring."""
+    located = InboundMessage.objects.filter(
+        mailbox=mailbox, folder=folder, uidvalidity=uidvalidity, uid=fetched.uid
+    ).first()
+    if located is not None:
+        return Stored(located, created=False)
+    envelope = read_envelope(fetched.raw)
+    digest = content_hash(fetched.raw)
+    same = InboundMessage.objects.filter(
+        mailbox=mailbox, message_id=envelope.message_id, sha256=digest
+    ).first()
+    if same is not None:
+        _relocate(same, folder, uidvalidity, fetched.uid)
+        return Stored(same, created=False)
+    try:
+        with transaction.atomic():
+            message = _create(mailbox, folder, uidvalidity, fetched, envelope, digest, limits)
+    except IntegrityError:  # stored meanwhile by someone else: theirs stands
+        again = InboundMessage.objects.filter(
+            mailbox=mailbox, message_id=envelope.message_id, sha256=digest
+        ).first() or InboundMessage.objects.get(
+            mailbox=mailbox, folder=folder, uidvalidity=uidvalidity, uid=fetched.uid
+        )
+        return Stored(again, created=False)
+    log.info("message_stored", message_id=message.pk, size=fetched.size, state=message.state)
+    return Stored(message, created=True)
+
+
+def _create(
+    mailbox: str,
+    folder: str,
+    uidvalidity: int,
+    fetched: FetchedMessage,
+    envelope: Envelope,
+    digest: str,
+    limits: Limits,
+) -> InboundMessage:
+    too_large = fetched.headers_only or fetched.size > limits.max_message_bytes
+    return InboundMessage.objects.create(
+        mailbox=mailbox,
+        folder=folder,
+        uidvalidity=uidvalidity,
+        uid=fetched.uid,
+        message_id=envelope.message_id,
+        sha256=digest,
+        raw=fetched.raw,
+        size=fetched.size,
+        headers_only=fetched.headers_only,
+        sender=envelope.sender,
+        subject=envelope.subject,
+        received_at=fetched.internaldate or envelope.date,
+        state=State.PARKED if too_large else State.RECEIVED,
+        parked_reason="too_large" if too_large else "",
+        parked_from=State.RECEIVED if too_large else "",
+        error_code="too_large" if too_large else "",
+    )
+
+
+def _relocate(message: InboundMessage, folder: str, uidvalidity: int, uid: int) -> None:
+    """A message not yet filed, seen at a new UID (UIDVALIDITY reset): remember where.
+
+    Filing uses the row's (UIDVALIDITY, UID); after a reset the old UID may
+    name another message, so the row must follow the message.
+    """
+    if message.folder != folder or message.state == State.FILED:
+        return
+    if (message.uidvalidity, message.uid) == (uidvalidity, uid):
+        return
+    moved = InboundMessage.objects.filter(
+        pk=message.pk, uidvalidity=message.uidvalidity, uid=message.uid
+    ).update(uidvalidity=uidvalidity, uid=uid)
+    if moved:
+        log.info("message_relocated", message_id=message.pk)
+
+
+def sender_domain(address: str) -> str:
+    """The domain of an address (for counting without logging the address)."""
+    try:
+        return Address(addr_spec=address).domain.lower()
+    except (ValueError, IndexError):
+        return ""

@@ -1,0 +1,129 @@
+"""Shared fixtures: the test database, a private Dovecot, configurations, emails.
+
+Database: SQLite in a file of its own per run (so threads and subprocesses
+share it), or PostgreSQL when ``DATABASE_URL`` names one (see
+``tests/servers/postgres.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from intake.config import IntakeConfig, parse_config
+from tests.servers import server_missing
+from tests.servers.dovecot import DovecotServer, ImapAccount, start_dovecot
+from tests.servers.postgres import unreachable_reason
+
+if not os.environ.get("DJANGO_SECRET_KEY"):
+    settings.SECRET_KEY = secrets.token_urlsafe(50)  # tests only; never a real key
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """A test database of this run's own, so parallel runs never share one."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        folder = tempfile.mkdtemp(prefix="intake-test-db-")
+        db.setdefault("TEST", {})["NAME"] = str(Path(folder) / "test.sqlite3")
+        return
+    reason = unreachable_reason(db)
+    if reason:
+        server_missing(reason)
+    db.setdefault("TEST", {})["NAME"] = f"test_intake_{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[DovecotServer]:
+    server = start_dovecot()
+    if isinstance(server, str):
+        server_missing(server)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def imap_account(dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch) -> ImapAccount:
+    """A fresh account (empty Maildir) with its password in $INTAKE_TEST_IMAP_PASSWORD."""
+    account = dovecot.new_account()
+    monkeypatch.setenv("INTAKE_TEST_IMAP_PASSWORD", account.password)
+    return account
+
+
+def imap_mailbox_table(account: ImapAccount, **overrides: Any) -> dict[str, Any]:
+    table = {
+        "name": "referrals",
+        "kind": "imap",
+        "host": "127.0.0.1",
+        "port": account.server.port,
+        "security": "none",
+        "username": account.username,
+        "password_env": "INTAKE_TEST_IMAP_PASSWORD",
+        "timeout_seconds": 5,
+    }
+    return table | overrides
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., IntakeConfig]:
+    """Build a validated configuration: ``make_config(mailboxes=[...], retry={...})``."""
+
+    def build(**sections: Any) -> IntakeConfig:
+        data: dict[str, Any] = {
+            "mailboxes": [
+                {"name": "referrals", "kind": "maildir", "path": str(tmp_path / "Maildir")}
+            ],
+            "replies": {"outbox_dir": str(tmp_path / "outbox")},
+            "retry": {"max_attempts": 3, "backoff_seconds": 60},
+        }
+        data.update(sections)
+        return parse_config(data, "test.toml")
+
+    return build
+
+
+@pytest.fixture
+def imap_config(make_config: Callable[..., IntakeConfig], imap_account: ImapAccount) -> IntakeConfig:
+    return make_config(mailboxes=[imap_mailbox_table(imap_account)])
+
+
+def build_email(
+    n: int = 1,
+    *,
+    subject: str | None = None,
+    attachment: bytes | None = None,
+    message_id: str | None = "auto",
+) -> bytes:
+    """A small fictional referral email; ``n`` makes it distinct."""
+    message = EmailMessage()
+    message["From"] = f"Referrer {n} <referrer{n}@agency.example>"
+    message["To"] = "referrals@westshire-sp.example"
+    message["Subject"] = subject or f"CSPR referral {n}"
+    message["Date"] = formatdate(localtime=False)
+    if message_id == "auto":
+        message["Message-ID"] = make_msgid(domain="agency.example")
+    elif message_id:
+        message["Message-ID"] = message_id
+    message.set_content(f"Please find attached referral number {n}.\n")
+    if attachment is not None:
+        message.add_attachment(
+            attachment,
+            maintype="application",
+            subtype="octet-stream",
+            filename=f"referral-{n}.docx",
+        )
+    return message.as_bytes()
+
+
+@pytest.fixture
+def email_factory() -> Callable[..., bytes]:
+    return build_email
