@@ -3,8 +3,9 @@
 `apply_assessment` is the only writer of decisions.  It takes the pure
 `Assessment` of a message (``intake.assess``) and, atomically:
 
-* moves the message to ``decided`` with its decision (a compare-and-set on
-  the message's state: a second call for the same message does nothing);
+* records the decision on the message (a compare-and-set on its empty
+  decision: a second call for the same message does nothing; the message's
+  state is moved to ``decided`` by the pipeline, in the same transaction);
 * opens a case (`Referral`) for a recognised form, or joins the case it
   belongs to: a resubmission is a message in the thread of the case (its
   ``In-Reply-To``/``References`` name one of our replies or one of the
@@ -55,7 +56,6 @@ from intake.replies import (
 log = structlog.get_logger(__name__)
 
 CASE_DECISIONS = {"accepted", "incomplete", "needs_review"}
-UNDECIDED_STATES = (InboundMessage.State.RECEIVED, InboundMessage.State.PARSED)
 _MSGID = re.compile(r"<[^<>\s]+>")
 
 
@@ -83,15 +83,19 @@ def apply_assessment(message: InboundMessage, assessment: Assessment, config: An
 
 
 def _mark_decided(message: InboundMessage, assessment: Assessment) -> bool:
-    updated = InboundMessage.objects.filter(pk=message.pk, state__in=UNDECIDED_STATES).update(
-        state=InboundMessage.State.DECIDED,
+    """Record the decision on the message (compare-and-set on an empty decision).
+
+    The message's *state* is the pipeline's to change (``intake.pipeline.
+    step_decide`` moves it to ``decided`` in this same transaction); the
+    decision column is the guard that makes a second call a no-op.
+    """
+    updated = InboundMessage.objects.filter(pk=message.pk, decision="").update(
         decision=assessment.decision,
         assessment=asdict(assessment),
         updated=timezone.now(),
     )
     if updated != 1:
         return False
-    message.state = InboundMessage.State.DECIDED
     message.decision = assessment.decision
     message.assessment = asdict(assessment)
     _audit("message_decided", "inbound_message", message.pk, decision=assessment.decision)

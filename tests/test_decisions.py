@@ -151,7 +151,8 @@ def test_it_opens_a_case_for_an_accepted_form(config):
     assert referral.referrer_email == REFERRER
     assert referral.fields == example_fields()
     message.refresh_from_db()
-    assert (message.state, message.decision) == ("decided", "accepted")
+    assert message.decision == "accepted"
+    assert message.assessment["decision"] == "accepted"
 
 
 def test_it_queues_one_acknowledgement_with_the_reference(config):
