@@ -37,16 +37,16 @@ class Mark:
     emphasis: bool = False
 
 
-_GLYPHS = f"{CHECKED}{UNCHECKED}"
-_SPLIT = re.compile(rf"([{_GLYPHS}])")
-# Typed ticks: "[x] Male", "(X) Male", "X Male", "✓ Male", "Male X", "Male - yes", "Male: ✓".
-_TYPED_BEFORE = re.compile(r"^\s*(?:\[\s*[xX✓✔]\s*\]|\(\s*[xX✓✔]\s*\)|[xX✓✔✗✘](?=\s))\s*(.+)$")
-_EMPTY_BEFORE = re.compile(r"^\s*(?:\[\s*\]|\(\s*\))\s*(.+)$")
-_TYPED_AFTER = re.compile(
-    r"^(.+?)\s*(?:[-–:=]\s*)?(?:\[\s*[xX✓✔]\s*\]|\(\s*[xX✓✔]\s*\)|(?<=\s)[xX✓✔]|[✓✔]"
-    r"|[-–:=]\s*(?:yes|y|ticked|selected)|\(\s*(?:yes|selected)\s*\))\s*$",
-    re.IGNORECASE,
+# A box: the readers' glyphs, or one typed as "[ ]" / "( )".
+_BOX = rf"[{CHECKED}{UNCHECKED}]|\[\s*\]|\(\s*\)"
+# A typed tick, standing alone: "X", "x", "✓", "[x]", "(X)"; or after an option,
+# "– yes", ": ticked", "(selected)".
+_TICK = (
+    r"(?:(?<=\s)|^)(?:\[\s*[xX✓✔]\s*\]|\(\s*[xX✓✔]\s*\)|[xX✓✔✗✘])(?=\s|$)"
+    r"|\s*[-–—:=]\s*(?:yes|y|ticked|selected|chosen)\b"
+    r"|\(\s*(?:yes|selected|chosen)\s*\)"
 )
+_TOKEN = re.compile(rf"(?P<box>{_BOX})|(?P<tick>{_TICK})", re.IGNORECASE)
 
 
 def read_marks(lines: Sequence[Line]) -> list[Mark]:
@@ -57,42 +57,60 @@ def read_marks(lines: Sequence[Line]) -> list[Mark]:
     return marks
 
 
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """("box", glyph) / ("tick", "") / ("text", words) in reading order."""
+    tokens: list[tuple[str, str]] = []
+    at = 0
+    for match in _TOKEN.finditer(text):
+        _add_text(tokens, text[at : match.start()])
+        if match.group("box"):
+            tokens.append(("box", CHECKED if match.group("box") == CHECKED else UNCHECKED))
+        else:
+            tokens.append(("tick", ""))
+        at = match.end()
+    _add_text(tokens, text[at:])
+    return tokens
+
+
+def _add_text(tokens: list[tuple[str, str]], text: str) -> None:
+    words = text.strip(" \t:-–—=,;/|")
+    if words:
+        tokens.append(("text", words))
+
+
 def _marks_in_line(line: Line) -> list[Mark]:
-    text = line.text.strip()
-    if CHECKED in text or UNCHECKED in text:
-        return _glyph_marks(text, line.emphasis)
-    typed = _TYPED_BEFORE.match(text)
-    if typed:
-        return [Mark(typed.group(1).strip(), State.TICKED, line.emphasis)]
-    empty = _EMPTY_BEFORE.match(text)
-    if empty:
-        return [Mark(empty.group(1).strip(), State.EMPTY, line.emphasis)]
-    after = _TYPED_AFTER.match(text)
-    if after and comparable(after.group(1)):
-        return [Mark(after.group(1).strip(), State.TICKED, line.emphasis)]
-    return [Mark(text, State.PLAIN, line.emphasis)] if text else []
+    """Options on one line, whatever the convention.
 
-
-def _glyph_marks(text: str, emphasis: bool) -> list[Mark]:
-    """``☒ Yes   ☐ No`` -> two marks; ``Yes ☒  No ☐`` (box after the word) too."""
-    pieces = _SPLIT.split(text)
-    glyph_first = text.lstrip()[:1] in _GLYPHS
-    marks: list[Mark] = []
-    if glyph_first:
-        for i in range(1, len(pieces) - 1, 2):
-            label = pieces[i + 1].strip(" \t:-–")
-            state = State.TICKED if pieces[i] == CHECKED else State.EMPTY
-            if label:
-                marks.append(Mark(label, state, emphasis))
-            elif marks == [] and i + 2 >= len(pieces):
-                marks.append(Mark("", state, emphasis))
-        return marks
-    for i in range(0, len(pieces) - 1, 2):
-        label = pieces[i].strip(" \t:-–")
-        state = State.TICKED if pieces[i + 1] == CHECKED else State.EMPTY
-        if label:
-            marks.append(Mark(label, state, emphasis))
-    return marks
+    A box or tick *before* the words belongs to them (``☒ Yes``, ``X Yes``);
+    a tick after the words belongs to them too (``☐ Yes X``, ``Male – yes``);
+    on a line that starts with words, a box after them is theirs
+    (``Yes ☒  No ☐``).
+    """
+    tokens = _tokens(line.text)
+    box_after = bool(tokens) and tokens[0][0] == "text" and any(t[0] == "box" for t in tokens)
+    items: list[list[object]] = []  # [state, label]
+    for i, (kind, value) in enumerate(tokens):
+        following = tokens[i + 1][0] if i + 1 < len(tokens) else "end"
+        if kind == "text":
+            if items and items[-1][1] is None:
+                items[-1][1] = value
+            else:
+                items.append([State.PLAIN, value])
+        elif kind == "box":
+            state = State.TICKED if value == CHECKED else State.EMPTY
+            if box_after and items and items[-1][1] is not None and items[-1][0] is State.PLAIN:
+                items[-1][0] = state
+            else:
+                items.append([state, None])
+        elif following == "text" and not (items and items[-1][1] is None):
+            items.append([State.TICKED, None])  # "X Female": the tick comes first
+        elif items:
+            items[-1][0] = State.TICKED  # "☐ Female X": the tick follows
+    return [
+        Mark(str(label), state, line.emphasis)  # type: ignore[arg-type]
+        for state, label in items
+        if label is not None
+    ]
 
 
 def option_score(text: str, option: OptionSpec) -> float:

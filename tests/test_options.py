@@ -96,3 +96,15 @@ def test_it_reads_exactly_the_ticked_boxes_in_any_combination(ticks):
     answer = lines(*(("☒ " if t else "☐ ") + o.label for t, o in zip(ticks, STATUS, strict=True)))
     expected = [o.key for t, o in zip(ticks, STATUS, strict=True) if t]
     assert choose(answer, STATUS) == expected
+
+
+def test_it_reads_an_x_typed_in_place_of_a_deleted_box():
+    assert choose(lines("☐ Yes X No"), YESNO) == ["no"]
+
+
+def test_it_reads_an_x_typed_after_an_option_with_its_box_left():
+    assert choose(lines("☐ Yes X   ☐ No"), YESNO) == ["yes"]
+
+
+def test_it_reads_yes_typed_beside_an_option_on_a_yes_no_line():
+    assert choose(lines("☐ Yes   ☐ No – yes"), YESNO) == ["no"]
