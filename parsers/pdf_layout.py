@@ -173,10 +173,10 @@ def _word(raw: dict[str, Any]) -> Word:
     box = _obj_box(raw)
     font = str(raw.get("fontname", ""))
     text = str(raw["text"])
-    return Word(text, box, font, float(raw.get("size", 0.0)), _glyph_mark(text, font))
+    return Word(text, box, font, float(raw.get("size", 0.0)), glyph_mark(text, font))
 
 
-def _glyph_mark(text: str, font: str) -> str | None:
+def glyph_mark(text: str, font: str) -> str | None:
     """CHECKED/UNCHECKED when ``text`` is a single tick-box glyph in ``font``."""
     if len(text) != 1:
         return None

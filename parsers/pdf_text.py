@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from parsers.document import Line
 from parsers.pdf_layout import Box, TextLine, Word, fold, group_lines
@@ -93,10 +93,21 @@ def _add_segment(area: Area, words: list[Word], joins: bool) -> None:
     bold = all(w.bold for w in body) if body else False
     if mark is None and joins and area.pieces and body:
         last = area.pieces[-1]
-        last.words.extend(body)
+        last.words.extend(_unhyphenate(last.words, body))
         last.bold = last.bold and bold
     else:
         area.pieces.append(Piece(list(body), mark, bold=bold and bool(body)))
+
+
+def _unhyphenate(before: list[Word], after: list[Word]) -> list[Word]:
+    """``non-`` at a line end and ``mobile`` below are one word: ``non-mobile``."""
+    if not before or not after:
+        return after
+    last, first = before[-1], after[0]
+    if len(last.text) > 1 and last.text.endswith("-") and first.text[:1].isalpha():
+        before[-1] = replace(last, text=last.text + first.text)
+        return after[1:]
+    return after
 
 
 def _segments(words: Sequence[Word]) -> list[list[Word]]:
