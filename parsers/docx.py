@@ -158,14 +158,28 @@ def _assemble(doc: Document, blocks: list[Para | Table]) -> None:
                 _title_from_table(doc, block)
             reader.read(block)
         else:
-            _paragraph(doc, reader, block, f"paragraph {number}")
+            before_table = _next_is_table(blocks, number)
+            _paragraph(doc, reader, block, f"paragraph {number}", before_table)
 
 
-def _paragraph(doc: Document, reader: TableReader, para: Para, source: str) -> None:
+def _next_is_table(blocks: list[Para | Table], after: int) -> bool:
+    """Whether the next block with text (after index ``after``) is a table."""
+    for block in blocks[after:]:
+        if isinstance(block, Table):
+            return True
+        if block.text:
+            return False
+    return False
+
+
+def _paragraph(
+    doc: Document, reader: TableReader, para: Para, source: str, before_table: bool
+) -> None:
     raws = [r for r in para.lines if r.text]
     lines = answer_lines(raws)
     for raw, line in zip(raws, lines, strict=False):
-        heading = _is_heading(para, line.text, raw.emphasised(), len(raws))
+        bold_title = before_table and raw.emphasised() and len(raws) == 1
+        heading = _is_heading(para, line.text, bold_title)
         doc.flow.append(FlowLine(line.text, heading, raw.emphasised() and not heading, source))
         if heading:
             reader.section = line.text
@@ -173,15 +187,19 @@ def _paragraph(doc: Document, reader: TableReader, para: Para, source: str) -> N
             doc.title.append(line.text)
 
 
-def _is_heading(para: Para, text: str, bold: bool, line_count: int) -> bool:
-    """Heading styles; "4. The child"; a short bold line standing alone."""
+def _is_heading(para: Para, text: str, bold_title: bool) -> bool:
+    """Heading styles; "4. The child"; a short bold line standing over a table.
+
+    A bold line followed by paragraphs is more often a question with its
+    answer below than a heading, so only one over a table counts.
+    """
     if para.outline:
         return True
     if len(text) > 100 or text.endswith(("?", ":", ".", ",")) or "OFFICIAL" in text.upper():
         return False
     if SECTION_TITLE.match(text):
         return True
-    return bold and line_count == 1 and len(text) <= 80 and ": " not in text
+    return bold_title and len(text) <= 80 and ": " not in text
 
 
 def _title_from_table(doc: Document, table: Table) -> None:

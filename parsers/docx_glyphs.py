@@ -136,20 +136,23 @@ _BOX_CHARS = "".join(k for k, v in _UNICODE.items() if v in (CHECKED, UNCHECKED)
 _TICK_CHARS = "".join(k for k, v in _UNICODE.items() if v == TICK)
 _ANY_BOX = re.compile(f"[{re.escape(_BOX_CHARS)}]")
 _TOKEN = rf"(?:[xX{re.escape(_TICK_CHARS)}])"
-# ☐X / ☐ X / X☐ / X ☐ : a typed tick touching a box ticks that box.
-_TICK_AFTER_BOX = re.compile(rf"{UNCHECKED} ?{_TOKEN}(?=\s|$)")
-_TICK_BEFORE_BOX = re.compile(rf"(?<!\S){_TOKEN} ?{UNCHECKED}")
-# A loose tick mark standing alone: where a box would stand.
-_LONE_TICK = re.compile(rf"(?<!\S)[{re.escape(_TICK_CHARS)}](?=\s|$)")
-# "☐ Male X", "☐ Child in need - yes": a tick after the option, before the
-# next box or the end of the line.
+# These work on the line before its spaces are folded: how far an X stands
+# from a box or a word says which one it belongs to.
+# "☐X Male", "☐ X Male": a tick just after a box ticks it.
+_TICK_AFTER_BOX = re.compile(rf"{UNCHECKED}[ \t]?{_TOKEN}(?=\s|$)")
+# "X☐ Male", or "X ☐ Male" opening the line or set apart by a wide gap.
+_TICK_BEFORE_BOX = re.compile(rf"(?:(?<!\S){_TOKEN}{UNCHECKED}|(^|\s\s|\t){_TOKEN} {UNCHECKED})")
+# "☐ Male X", "☐ Yes X   ☐ No", "☐ Child in need - yes": a tick after the
+# option's words, before the next box or the end of the line.
 _TICK_AFTER_OPTION = re.compile(
-    rf"{UNCHECKED}(\s*[^{_BOXES}]*?[^\s{_BOXES}])\s*(?:[-–:=]\s*)?"
-    rf"(?:{_TOKEN}|\((?:yes|x)\)|[-–:=]\s*yes)(?=\s*(?:[{_BOXES}]|$))",
+    rf"{UNCHECKED}([^{_BOXES}]*?[^\s{_BOXES}])[ \t]*(?:[-–:=][ \t]*)?"
+    rf"(?:{_TOKEN}|\((?:yes|x)\)|(?<=[-–:=\s])yes)(?=\s*(?:[{_BOXES}]|$))",
     re.IGNORECASE,
 )
-_LEADING_TICK = re.compile(rf"^[{re.escape(_TICK_CHARS)}]\s*(?=\w)")
-_LEADING_X = re.compile(r"^[xX]\s+(?=\w)")
+# "X Male" / "☐ Yes   X No": an X standing where a box stood.
+_X_FOR_BOX = re.compile(rf"(^|\s)[xX](?=[ \t]+[^\s{_BOXES}])")
+_LEADING_TICK = re.compile(rf"^(\s*)[{re.escape(_TICK_CHARS)}]\s*(?=\w)")
+_LONE_TICK = re.compile(rf"(?<!\S)[{re.escape(_TICK_CHARS)}](?=\s|$)")
 
 
 def normalise_boxes(text: str) -> str:
@@ -158,20 +161,20 @@ def normalise_boxes(text: str) -> str:
 
 
 def typed_ticks(text: str, boxes_near: bool) -> str:
-    """Read ticks typed next to boxes as ticked boxes, on one line of text.
+    """Read ticks typed next to boxes as ticked boxes, on one unfolded line.
 
     A tick mark (✓ ✔ ✗ ✘ ■) opening the line stands where its box stood.
     ``boxes_near`` says whether this line or its sibling lines hold boxes:
-    only then is a leading ``X``, or a tick mark standing alone mid-line,
-    read as a ticked box (elsewhere "X" may be just a letter).
+    only then is an ``X`` standing before an option, or a tick mark standing
+    alone mid-line, read as a ticked box (elsewhere "X" is just a letter).
     """
     text = _TICK_AFTER_BOX.sub(CHECKED, text)
-    text = _TICK_BEFORE_BOX.sub(CHECKED, text)
+    text = _TICK_BEFORE_BOX.sub(lambda m: (m.group(1) or "") + CHECKED, text)
     text = _TICK_AFTER_OPTION.sub(lambda m: f"{CHECKED}{m.group(1)}", text)
-    text = _LEADING_TICK.sub(f"{CHECKED} ", text)
+    text = _LEADING_TICK.sub(lambda m: f"{m.group(1)}{CHECKED} ", text)
     if not boxes_near:
         return text
-    text = _LEADING_X.sub(f"{CHECKED} ", text)
+    text = _X_FOR_BOX.sub(lambda m: f"{m.group(1)}{CHECKED}", text)
     return _LONE_TICK.sub(CHECKED, text)
 
 

@@ -37,8 +37,13 @@ class RawLine:
     pieces: list[Piece] = field(default_factory=list)
 
     @property
+    def raw_text(self) -> str:
+        """The text as stored (boxes normalised), spaces not yet folded."""
+        return normalise_boxes("".join(p.text for p in self.pieces))
+
+    @property
     def text(self) -> str:
-        return fold(normalise_boxes("".join(p.text for p in self.pieces)))
+        return fold(self.raw_text)
 
     def emphasised(self) -> bool:
         """Every visible character (boxes aside) is bold/highlighted/..."""
@@ -127,7 +132,7 @@ def answer_lines(raws: list[RawLine]) -> tuple[Line, ...]:
     flags = [r.emphasised() for r in raws]
     mixed = any(flags) and not all(flags)
     lines = [
-        Line(typed_ticks(r.text, near), emphasis=mixed and flag)
+        Line(fold(typed_ticks(r.raw_text, near)), emphasis=mixed and flag)
         for r, flag in zip(raws, flags, strict=True)
     ]
     return tuple(line for line in lines if line.text)

@@ -27,7 +27,7 @@ from parsers.docx_glyphs import has_box
 from parsers.docx_model import Cell, Piece, RawLine, Row, Table, answer_lines, fold
 
 SECTION_TITLE = re.compile(
-    r"^(?:(?:section|part)\s+[A-Z0-9]{1,3}\b|\d{1,2}[a-z]?[.)]?\s+[A-Z]|[A-Z][.)]\s+[A-Z])",
+    r"^(?:(?:section|part)\s+[A-Z0-9]{1,3}\b|\d{1,2}[a-z]?[.)]\s+[A-Z]|[A-Z][.)]\s+[A-Z])",
     re.IGNORECASE,
 )
 _HEADER_WORDS = {
@@ -58,6 +58,9 @@ class TableReader:
         nxt = table.rows[i + 1] if i + 1 < len(table.rows) else None
         if not any(_has_content(c) for c in cells):
             return 1
+        if row.cells[0].vmerge_continue and self._continues(table, i):
+            self._extend_last(_lines(_joined(cells)))
+            return 1
         if _is_header(row, i):
             return 1
         if len(cells) == 1:
@@ -66,6 +69,10 @@ class TableReader:
             return self._columns(table, i)
         self._pairs(table, i, cells)
         return 1
+
+    def _continues(self, table: Table, i: int) -> bool:
+        """The label cell is merged with the one above: same question, more answer."""
+        return bool(self.entries) and self.entries[-1].source.startswith(f"table {table.number},")
 
     def _single(self, table: Table, i: int, cell: Cell, nxt: Row | None) -> int:
         """A row of one (merged) cell: section title, question, or free text."""

@@ -1,0 +1,1 @@
+"""Builders of realistic test inputs (emails, Word and PDF forms), all fictional."""
