@@ -227,6 +227,9 @@ def _entries_from_flow(flow: Sequence[FlowLine], schema: FormSchema) -> list[Ent
     section = ""
     current: tuple[str, str, list[Line], str] | None = None
     for line in flow:
+        if _is_boilerplate(line.text, schema):
+            current = _close(current, entries)
+            continue
         if line.heading and match_section(line.text, schema) is not None:
             current = _close(current, entries)
             section = line.text
@@ -241,6 +244,12 @@ def _entries_from_flow(flow: Sequence[FlowLine], schema: FormSchema) -> list[Ent
             current = _close(current, entries)
     _close(current, entries)
     return entries
+
+
+def _is_boilerplate(text: str, schema: FormSchema) -> bool:
+    """A printed instruction of the form (never part of an answer)."""
+    line = comparable(text)
+    return any(line.startswith(comparable(phrase)) for phrase in schema.boilerplate)
 
 
 def _close(current: tuple[str, str, list[Line], str] | None, entries: list[Entry]) -> None:

@@ -91,6 +91,9 @@ class FormSchema:
     sections: tuple[SectionSpec, ...]
     fields: tuple[FieldSpec, ...]
     source: str = ""  # the file it came from
+    # Printed instructions that are never part of an answer ("Please send the
+    # completed form by secure email to ..."): a line starting so ends an answer.
+    boilerplate: tuple[str, ...] = ()
     _by_key: Mapping[str, FieldSpec] = field(default_factory=dict, compare=False, repr=False)
 
     def field(self, key: str) -> FieldSpec:
@@ -130,7 +133,9 @@ def load_schema(path: Path) -> FormSchema:
 
 
 def _build_schema(file: str, data: dict[str, Any]) -> FormSchema:
-    _only(file, "", data, {"form_type", "title", "identifiers", "sections", "fields"})
+    _only(
+        file, "", data, {"form_type", "title", "identifiers", "boilerplate", "sections", "fields"}
+    )
     sections = tuple(
         _build_section(file, i, s) for i, s in enumerate(_list(file, "sections", data))
     )
@@ -142,6 +147,7 @@ def _build_schema(file: str, data: dict[str, Any]) -> FormSchema:
         form_type=_str(file, "form_type", data),
         title=_str(file, "title", data),
         identifiers=tuple(_strs(file, "identifiers", data)),
+        boilerplate=tuple(_strs(file, "boilerplate", data)),
         sections=sections,
         fields=fields,
         source=file,

@@ -126,30 +126,32 @@ def test_it_leaves_blank_answers_out(schemas):
     assert "child_other_names" not in values and "child_nhs_number" not in values
 
 
+SIN_FLOW = [
+    FlowLine("Serious Incident Notification", heading=True),
+    FlowLine("1. Notifier", heading=True),
+    FlowLine("Local authority: Warrington Borough Council"),
+    FlowLine("Name: Liam Morgan"),
+    FlowLine("Role: Assistant Director"),
+    FlowLine("Telephone number: 01925 443322"),
+    FlowLine("Email address: liam.morgan@example.gov.uk"),
+    FlowLine("2. Notification", heading=True),
+    FlowLine("Date notified to the National Panel: 25/10/2026"),
+    FlowLine("Date the local authority became aware of the incident: 20/10/2026"),
+    FlowLine("Reason for notification (more than one box may be ticked)"),
+    FlowLine("☒ Death of a child where abuse or neglect is known or suspected"),
+    FlowLine("☐ Death of a looked after child"),
+    FlowLine("3. The child", heading=True),
+    FlowLine("Forename(s): Harriet"),
+    FlowLine("Surname: Bird"),
+    FlowLine("4. The incident", heading=True),
+    FlowLine("Case outline"),
+    FlowLine("Harriet was found unresponsive."),
+    FlowLine("Paramedics started CPR."),
+]
+
+
 def test_it_reads_questions_written_as_paragraphs(schemas):
-    flow = [
-        FlowLine("Serious Incident Notification", heading=True),
-        FlowLine("1. Notifier", heading=True),
-        FlowLine("Local authority: Warrington Borough Council"),
-        FlowLine("Name: Liam Morgan"),
-        FlowLine("Role: Assistant Director"),
-        FlowLine("Telephone number: 01925 443322"),
-        FlowLine("Email address: liam.morgan@example.gov.uk"),
-        FlowLine("2. Notification", heading=True),
-        FlowLine("Date notified to the National Panel: 25/10/2026"),
-        FlowLine("Date the local authority became aware of the incident: 20/10/2026"),
-        FlowLine("Reason for notification (more than one box may be ticked)"),
-        FlowLine("☒ Death of a child where abuse or neglect is known or suspected"),
-        FlowLine("☐ Death of a looked after child"),
-        FlowLine("3. The child", heading=True),
-        FlowLine("Forename(s): Harriet"),
-        FlowLine("Surname: Bird"),
-        FlowLine("4. The incident", heading=True),
-        FlowLine("Case outline"),
-        FlowLine("Harriet was found unresponsive."),
-        FlowLine("Paramedics started CPR."),
-    ]
-    doc = Document("pdf", "sin.pdf", ["Serious Incident Notification"], [], flow)
+    doc = Document("pdf", "sin.pdf", ["Serious Incident Notification"], [], SIN_FLOW)
     match = extract_form([doc], schemas)
     assert match.form_type == "serious_incident_notification"
     assert match.values["notifier_name"] == "Liam Morgan"
@@ -212,3 +214,10 @@ def test_it_picks_the_form_among_correspondence(schemas):
     form = Document("docx", "form.docx", TITLE, referral_entries())
     match = extract_form([letter, form], schemas)
     assert match.filename == "form.docx"
+
+
+def test_it_does_not_read_the_forms_closing_instructions_as_an_answer(schemas):
+    flow = [*SIN_FLOW, FlowLine("Please send the completed form by secure email to us.")]
+    doc = Document("docx", "sin.docx", ["Serious Incident Notification"], [], flow)
+    values = match_document(doc, schemas["serious_incident_notification"]).values
+    assert values["case_outline"] == "Harriet was found unresponsive.\nParamedics started CPR."

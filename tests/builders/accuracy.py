@@ -9,7 +9,10 @@ the expectation is what the README says the outcome must be.
 
 from __future__ import annotations
 
+import email
+import email.utils
 import random
+from datetime import date, datetime, time, timedelta, timezone
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,11 +56,25 @@ def render(schema: FormSchema, answers: Answers, style: str, seed: int) -> tuple
     return "Referral form.pdf", PDF_STYLES[style](schema, answers)
 
 
-def wrap(files: Sequence[tuple[str, bytes]], client: str) -> bytes:
-    """The email a referrer's ``client`` sends with ``files`` attached."""
+def wrap(files: Sequence[tuple[str, bytes]], client: str, sent: datetime | None = None) -> bytes:
+    """The email a referrer's ``client`` sends with ``files`` attached, on ``sent``."""
     if client == "forwarded_as_attachment":
-        return mime_builder.forwarded_as_attachment(mime_builder.outlook(files))
-    return getattr(mime_builder, client)(files)
+        raw = mime_builder.forwarded_as_attachment(mime_builder.outlook(files))
+    else:
+        raw = getattr(mime_builder, client)(files)
+    if sent is None:
+        return raw
+    message = email.message_from_bytes(raw)
+    del message["Date"]
+    message["Date"] = email.utils.format_datetime(sent)
+    return message.as_bytes()
+
+
+def sent_after(answers: Mapping[str, Any]) -> datetime:
+    """A plausible send time: two days after the latest date in the form."""
+    dates = [d for v in answers.values() if isinstance(v, str) and (d := parse_uk_date(v))]
+    latest = max(dates, default=date(2026, 3, 2))
+    return datetime.combine(latest + timedelta(days=2), time(10, 30), tzinfo=timezone.utc)
 
 
 def expected(schema: FormSchema, answers: Mapping[str, Any]) -> dict[str, Any]:
@@ -99,4 +116,4 @@ def cases(schemas: Mapping[str, FormSchema], per_style: int, first_seed: int = 0
             answers, complete = blank_some(schema, docx_builder.random_answers(schema, seed), rng)
             name, data = render(schema, answers, style, seed)
             client = CLIENTS[(seed + len(style)) % len(CLIENTS)]
-            yield Case(schema.form_type, style, client, seed, wrap([(name, data)], client), expected(schema, answers), complete)
+            yield Case(schema.form_type, style, client, seed, wrap([(name, data)], client, sent_after(answers)), expected(schema, answers), complete)
