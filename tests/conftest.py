@@ -19,7 +19,10 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from intake import pipeline
+from intake.assess import Assessment
 from intake.config import IntakeConfig, parse_config
+from intake.models import InboundMessage
 from tests.servers import server_missing
 from tests.servers.dovecot import DovecotServer, ImapAccount, start_dovecot
 from tests.servers.postgres import unreachable_reason
@@ -127,3 +130,41 @@ def build_email(
 @pytest.fixture
 def email_factory() -> Callable[..., bytes]:
     return build_email
+
+
+class FakeSteps:
+    """Stands in for the lead's `assess_message` and the decisions helper's
+    `apply_assessment`/`send_due` (pipeline tests are about delivery, not
+    decisions); counts the calls, and fails on demand."""
+
+    def __init__(self) -> None:
+        self.assessed: list[bytes] = []
+        self.applied: list[int] = []
+        self.sends = 0
+        self.fail_assess: Callable[[bytes], BaseException | None] = lambda raw: None
+        self.fail_apply: Callable[[InboundMessage], BaseException | None] = lambda message: None
+
+    def assess(self, raw: bytes, config: IntakeConfig) -> Assessment:
+        self.assessed.append(raw)
+        error = self.fail_assess(raw)
+        if error is not None:
+            raise error
+        return Assessment(decision="accepted", form_type="cspr_referral")
+
+    def apply(self, message: InboundMessage, assessment: Assessment, config: IntakeConfig) -> None:
+        error = self.fail_apply(message)
+        if error is not None:
+            raise error
+        self.applied.append(message.pk)
+
+    def send_due(self, config: IntakeConfig) -> None:
+        self.sends += 1
+
+
+@pytest.fixture
+def fake_steps(monkeypatch: pytest.MonkeyPatch) -> FakeSteps:
+    fake = FakeSteps()
+    monkeypatch.setattr(pipeline, "assess", fake.assess)
+    monkeypatch.setattr(pipeline, "apply_assessment", fake.apply)
+    monkeypatch.setattr(pipeline, "send_due", fake.send_due)
+    return fake

@@ -15,46 +15,14 @@ import pytest
 from django.utils import timezone
 
 from intake import pipeline
-from intake.assess import Assessment
 from intake.config import IntakeConfig
 from intake.mailbox import open_mailbox
 from intake.models import InboundMessage, MailboxState
 from parsers.errors import ParseError, Reason
+from tests.conftest import FakeSteps
 
 State = InboundMessage.State
 pytestmark = pytest.mark.django_db
-
-
-class FakeSteps:
-    """Stands in for assess/apply_assessment/send_due and counts the calls."""
-
-    def __init__(self) -> None:
-        self.assessed: list[bytes] = []
-        self.applied: list[int] = []
-        self.sends = 0
-        self.fail_assess: Callable[[bytes], BaseException | None] = lambda raw: None
-
-    def assess(self, raw: bytes, config: IntakeConfig) -> Assessment:
-        self.assessed.append(raw)
-        error = self.fail_assess(raw)
-        if error is not None:
-            raise error
-        return Assessment(decision="accepted", form_type="cspr_referral")
-
-    def apply(self, message: InboundMessage, assessment: Assessment, config: IntakeConfig) -> None:
-        self.applied.append(message.pk)
-
-    def send_due(self, config: IntakeConfig) -> None:
-        self.sends += 1
-
-
-@pytest.fixture
-def fake_steps(monkeypatch: pytest.MonkeyPatch) -> FakeSteps:
-    fake = FakeSteps()
-    monkeypatch.setattr(pipeline, "assess", fake.assess)
-    monkeypatch.setattr(pipeline, "apply_assessment", fake.apply)
-    monkeypatch.setattr(pipeline, "send_due", fake.send_due)
-    return fake
 
 
 @pytest.fixture

@@ -62,7 +62,8 @@ Answers = Mapping[str, "str | Sequence[str]"]
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W14_NS = "http://schemas.microsoft.com/office/word/2010/wordml"
-NS = f'xmlns:w="{W_NS}" xmlns:w14="{W14_NS}"'
+MC_NS = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+NS = f'xmlns:w="{W_NS}" xmlns:w14="{W14_NS}" xmlns:mc="{MC_NS}"'
 LABEL_FILL = "DCE6F1"
 SECTION_FILL = "1F3A60"
 BOX_FONT = "MS Gothic"
@@ -454,7 +455,6 @@ def filled_docx(schema: FormSchema, answers: Answers, style: str = "typed", seed
         raise ValueError(f"unknown style {style!r}; one of {', '.join(STYLES)}")
     rng = random.Random(f"{schema.form_type}:{style}:{seed}")
     writer = _Writer(schema, answers, style, rng)
-    document = docx.Document()
     blocks = _title_blocks(schema, style, rng)
     sections = _sections(schema, style, rng)
     if style == "paragraphs":
@@ -464,6 +464,15 @@ def filled_docx(schema: FormSchema, answers: Answers, style: str = "typed", seed
     else:
         blocks += _table_blocks(writer, sections)
     blocks.append(para(run("Please send the completed form by secure email to the partnership.")))
+    return docx_from_body(blocks)
+
+
+def docx_from_body(blocks: Sequence[str]) -> bytes:
+    """A DOCX (python-docx's default styles) whose body is ``blocks`` of WordprocessingML.
+
+    The fragments use the ``w:`` and ``w14:`` prefixes without declaring them.
+    """
+    document = docx.Document()
     body = document.element.body
     end = body.find(f"{{{W_NS}}}sectPr")
     for element in parse_xml(f"<w:body {NS}>{''.join(blocks)}</w:body>"):

@@ -431,14 +431,21 @@ def soffice() -> str | None:
 
 def pdf_from_docx(docx: bytes, timeout: float = 120.0) -> bytes:
     """Convert a DOCX to PDF the way "Save as PDF" does, with LibreOffice."""
+    return pdfs_from_docx([docx], timeout)[0]
+
+
+def pdfs_from_docx(documents: Sequence[bytes], timeout: float = 300.0) -> list[bytes]:
+    """Convert several DOCX files in one LibreOffice run (it starts slowly)."""
     binary = soffice()
     if binary is None:
         raise RuntimeError("soffice (LibreOffice) is not installed")
     with tempfile.TemporaryDirectory(prefix="pdf-from-docx-") as folder:
-        source = Path(folder) / "form.docx"
-        source.write_bytes(docx)
+        sources = []
+        for index, data in enumerate(documents):
+            source = Path(folder) / f"form{index}.docx"
+            source.write_bytes(data)
+            sources.append(source)
         profile = Path(folder) / "profile"
-        env = {**os.environ, "HOME": folder}
         subprocess.run(
             [
                 binary,
@@ -448,11 +455,11 @@ def pdf_from_docx(docx: bytes, timeout: float = 120.0) -> bytes:
                 "pdf",
                 "--outdir",
                 folder,
-                str(source),
+                *map(str, sources),
             ],
             check=True,
             capture_output=True,
             timeout=timeout,
-            env=env,
+            env={**os.environ, "HOME": folder},
         )
-        return (Path(folder) / "form.pdf").read_bytes()
+        return [s.with_suffix(".pdf").read_bytes() for s in sources]

@@ -24,6 +24,7 @@ from imapclient import IMAPClient
 from tests.servers import free_port
 
 NOBODY_UID = 65534
+ACCOUNTS = 500  # one fresh account (and Maildir) per test
 
 
 @dataclass
@@ -42,11 +43,15 @@ class ImapAccount:
         return client
 
     def append(self, raw: bytes, folder: str = "INBOX", flags: tuple[str, ...] = ()) -> None:
+        self.append_many([raw], folder, flags)
+
+    def append_many(self, raws: list[bytes], folder: str = "INBOX", flags: tuple[str, ...] = ()) -> None:
         client = self.client()
         try:
             if not client.folder_exists(folder):
                 client.create_folder(folder)
-            client.append(folder, raw, flags=flags)
+            for raw in raws:
+                client.append(folder, raw, flags=flags)
         finally:
             client.logout()
 
@@ -63,7 +68,9 @@ class ImapAccount:
         try:
             client.select_folder(folder, readonly=True)
             uids = client.search("ALL")
-            return {u: d[b"FLAGS"] for u, d in client.fetch(uids, ["FLAGS"]).items()} if uids else {}
+            found = client.fetch(uids, ["FLAGS"]) if uids else {}
+            # the \Recent flag is the server's, not a person's: leave it out
+            return {u: tuple(f for f in d[b"FLAGS"] if f != b"\\Recent") for u, d in found.items()}
         finally:
             client.logout()
 
@@ -85,7 +92,7 @@ class DovecotServer:
     def start(self) -> None:
         (self.root / "mail").mkdir(exist_ok=True)
         os.chown(self.root / "mail", NOBODY_UID, NOBODY_UID)
-        self.users.touch()
+        self._write_users()
         self._make_certificate()
         self.conf.write_text(self._config())
         subprocess.run(["doveconf", "-c", str(self.conf), "-n"], check=True, capture_output=True)
@@ -114,12 +121,17 @@ class DovecotServer:
     def doveadm(self, *args: str) -> None:
         subprocess.run(["doveadm", "-c", str(self.conf), *args], check=True, capture_output=True)
 
+    def _write_users(self) -> None:
+        # Written once before start: Dovecot notices a changed passwd-file by its
+        # mtime, which misses several changes within one second.
+        lines = (f"user{n}:{{PLAIN}}pw-user{n}::::::\n" for n in range(1, ACCOUNTS + 1))
+        self.users.write_text("".join(lines))
+
     def new_account(self) -> ImapAccount:
-        username = f"user{next(self._counter)}"
-        password = f"pw-{username}"
-        with self.users.open("a") as users:
-            users.write(f"{username}:{{PLAIN}}{password}::::::\n")
-        account = ImapAccount(self, username, password)
+        n = next(self._counter)
+        if n > ACCOUNTS:
+            raise RuntimeError(f"more than {ACCOUNTS} test accounts: raise ACCOUNTS")
+        account = ImapAccount(self, f"user{n}", f"pw-user{n}")
         account.client().logout()  # creates the Maildir
         return account
 
@@ -160,12 +172,14 @@ ssl_key = <{r}/key.pem
 ssl_dh = </usr/share/dovecot/dh.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 default_internal_user = dovecot
 default_login_user = dovenull
 first_valid_uid = {NOBODY_UID}
 last_valid_uid = {NOBODY_UID}
 mail_location = maildir:{r}/mail/%u/Maildir
 mail_max_userip_connections = 200
+mail_fsync = never  # a test server: speed over durability
 passdb {{
   driver = passwd-file
   args = {self.users}

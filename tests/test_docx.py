@@ -1,0 +1,472 @@
+"""parsers.docx: Word forms, filled every way people fill them, read into a Document."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from parsers.document import Document, Entry, Line
+from parsers.docx import read_docx
+from parsers.limits import Limits
+from parsers.schema import load_schemas
+from tests.builders.docx_builder import (
+    STYLES,
+    cell,
+    docx_from_body,
+    filled_docx,
+    para,
+    random_answers,
+    run,
+    table,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = Path("/work/shared/forms/examples")
+SCHEMAS = load_schemas(ROOT / "config" / "forms")
+CSPR = SCHEMAS["cspr_referral"]
+SIN = SCHEMAS["serious_incident_notification"]
+
+ANSWERS: dict[str, str | list[str]] = {
+    **random_answers(CSPR, 7),
+    "referral_type": ["rapid_review"],
+    "referrer_name": "Ivy Lomax",
+    "referrer_job_title": "Social Worker",
+    "dsl_name": "Reuben Garside",
+    "dsl_agreed": ["yes"],
+    "child_surname": "Halewood",
+    "child_other_names": "",
+    "child_gender": ["female"],
+    "child_address": "12 Orchard Lane\nGreat Sankey\nWA5 3QT",
+    "child_status": ["child_in_need", "early_help"],
+    "incident_summary": "The child was taken to hospital.\nA strategy meeting was held.",
+    "police_investigation": ["not_known"],
+}
+GENDER_TICKED = ["☐ Male", "☒ Female", "☐ Other", "☐ Not known"]
+STATUS_TICKED = [
+    "☒ Child in need",
+    "☐ Child protection plan (current)",
+    "☐ Child protection plan (previous)",
+    "☐ Looked after child",
+    "☐ Care leaver",
+    "☒ Early help",
+    "☐ Not known to children's social care",
+]
+
+
+def read(data: bytes, limits: Limits | None = None) -> Document:
+    return read_docx(data, "form.docx", limits or Limits())
+
+
+def form(style: str, answers: Mapping[str, str | Sequence[str]] = ANSWERS) -> Document:
+    return read(filled_docx(CSPR, answers, style))
+
+
+def entry(doc: Document, question: str, section: str = "") -> Entry:
+    """The entry for ``question`` whose section contains ``section``."""
+    found = [e for e in doc.entries if e.question == question and section in e.section]
+    assert found, f"no entry {question!r} in {section!r}: {[e.question for e in doc.entries]}"
+    return found[0]
+
+
+def texts(e: Entry) -> list[str]:
+    return [line.text for line in e.answer]
+
+
+def body(*blocks: str) -> Document:
+    return read(docx_from_body(blocks))
+
+
+def one_row(label: str, answer_xml: str) -> str:
+    return table(
+        [cell(para(run(label)), 3000, fill="DCE6F1") + cell(answer_xml, 6000)], (3000, 6000)
+    )
+
+
+# -- each fill style ------------------------------------------------------------------
+def test_it_reads_answers_typed_into_the_published_layout() -> None:
+    doc = form("typed")
+    assert texts(entry(doc, "Name", "2. Referrer")) == ["Ivy Lomax"]
+    assert texts(entry(doc, "Name", "3. Safeguarding lead")) == ["Reuben Garside"]
+    assert texts(entry(doc, "Gender", "4. The child")) == GENDER_TICKED
+    assert texts(entry(doc, "Has the safeguarding lead agreed to this referral?")) == ["☒ Yes ☐ No"]
+    address = entry(doc, "Home address (including postcode)")
+    assert texts(address) == ["12 Orchard Lane", "Great Sankey", "WA5 3QT"]
+    assert address.source.startswith("table 4, row")
+
+
+def test_it_gives_the_title_lines_and_the_section_headings() -> None:
+    doc = form("typed")
+    assert doc.title[:2] == [
+        "Warrington Safeguarding Partnership",
+        "Child Safeguarding Practice Review (CSPR) Referral Form",
+    ]
+    headings = [line.text for line in doc.flow if line.heading]
+    assert headings[:3] == [
+        "1. About this referral",
+        "2. Referrer",
+        "3. Safeguarding lead consulted",
+    ]
+
+
+def test_it_reads_a_ballot_box_with_check_as_ticked() -> None:
+    assert texts(entry(form("ballot_check"), "Gender")) == GENDER_TICKED
+
+
+def test_it_reads_an_x_typed_in_place_of_a_box_as_ticked() -> None:
+    doc = form("x_for_box")
+    assert texts(entry(doc, "Gender")) == GENDER_TICKED
+    assert texts(entry(doc, "Has the safeguarding lead agreed to this referral?")) == ["☒ Yes ☐ No"]
+
+
+def test_it_reads_an_x_typed_after_an_option_as_ticked() -> None:
+    doc = form("x_after")
+    assert texts(entry(doc, "Status at the time of the incident (tick all that apply)")) == (
+        STATUS_TICKED
+    )
+    assert texts(entry(doc, "Has the safeguarding lead agreed to this referral?")) == ["☒ Yes ☐ No"]
+
+
+def test_it_reads_yes_typed_beside_an_option_as_ticked() -> None:
+    assert texts(entry(form("yes_beside"), "Gender")) == GENDER_TICKED
+
+
+def test_it_keeps_what_is_left_when_the_other_options_were_deleted() -> None:
+    assert texts(entry(form("kept_boxes"), "Gender")) == ["☐ Female"]
+    assert texts(entry(form("deleted_options"), "Gender")) == ["Female"]
+
+
+@pytest.mark.parametrize("style", ["bold_choice", "highlight_choice"])
+def test_it_marks_the_one_option_set_apart_when_no_box_is_ticked(style: str) -> None:
+    doc = form(style)
+    assert entry(doc, "Gender").answer == (
+        Line("☐ Male"),
+        Line("☐ Female", emphasis=True),
+        Line("☐ Other"),
+        Line("☐ Not known"),
+    )
+    assert entry(doc, "Has the safeguarding lead agreed to this referral?").answer == (
+        Line("☐ Yes", emphasis=True),
+        Line("☐ No"),
+    )
+
+
+def test_it_reads_check_box_drop_down_and_text_content_controls() -> None:
+    doc = form("content_controls")
+    assert texts(entry(doc, "Status at the time of the incident (tick all that apply)")) == (
+        STATUS_TICKED
+    )
+    gender = entry(doc, "Gender")
+    assert (texts(gender), gender.key_hint) == (["Female"], "child_gender")
+    surname = entry(doc, "Surname")
+    assert (texts(surname), surname.key_hint) == (["Halewood"], "child_surname")
+    assert "content_controls" in doc.notes
+
+
+def test_it_reads_a_content_control_showing_its_placeholder_as_empty() -> None:
+    other = entry(form("content_controls"), "Other names used")
+    assert (other.answer, other.key_hint) == ((), "child_other_names")
+
+
+def test_it_reads_legacy_form_fields() -> None:
+    doc = form("legacy_fields")
+    assert texts(entry(doc, "Status at the time of the incident (tick all that apply)")) == (
+        STATUS_TICKED
+    )
+    assert texts(entry(doc, "Gender")) == ["Female"]
+    surname = entry(doc, "Surname")
+    assert (texts(surname), surname.key_hint) == (["Halewood"], "child_surname")
+    assert texts(entry(doc, "Home address (including postcode)")) == [
+        "12 Orchard Lane",
+        "Great Sankey",
+        "WA5 3QT",
+    ]
+    assert entry(doc, "Other names used").answer == ()
+    assert "legacy_fields" in doc.notes
+
+
+def test_it_reads_wingdings_symbols_as_boxes() -> None:
+    doc = form("wingdings")
+    assert texts(entry(doc, "Gender")) == GENDER_TICKED
+    assert texts(entry(doc, "Status at the time of the incident (tick all that apply)")) == (
+        STATUS_TICKED
+    )
+
+
+def test_it_gives_answers_written_in_paragraphs_as_flow_lines() -> None:
+    doc = form("paragraphs")
+    lines = [line.text for line in doc.flow]
+    assert "Surname: Halewood" in lines
+    at = lines.index("Gender")
+    assert lines[at + 1 : at + 5] == GENDER_TICKED
+    assert [line.text for line in doc.flow if line.heading][:2] == [
+        "1. About this referral",
+        "2. Referrer",
+    ]
+    assert doc.entries == []
+
+
+def test_it_keeps_each_answer_with_its_own_section_when_rows_are_reordered() -> None:
+    doc = form("reordered")
+    assert texts(entry(doc, "Name", "2. Referrer")) == ["Ivy Lomax"]
+    assert texts(entry(doc, "Name", "3. Safeguarding lead")) == ["Reuben Garside"]
+    assert entry(doc, "For office use: Ref No").answer == ()
+    assert texts(entry(doc, "Preferred method of contact")) == ["Email"]
+
+
+def test_it_reads_another_partnerships_wording() -> None:
+    doc = form("other_wording")
+    assert all(e.section.startswith("Section ") for e in doc.entries)
+    referrer = [e for e in doc.entries if e.section.startswith("Section B")]
+    assert "Ivy Lomax" in [e.text for e in referrer]
+    assert doc.title[0] != "Warrington Safeguarding Partnership"
+
+
+def test_it_reads_one_table_with_merged_title_rows_pairs_and_nested_options() -> None:
+    doc = form("merged_layout")
+    assert not [e for e in doc.entries if e.question == "Question"]  # the header row
+    assert texts(entry(doc, "Name", "2. Referrer")) == ["Ivy Lomax"]
+    assert texts(entry(doc, "Job title / role", "2. Referrer")) == ["Social Worker"]
+    assert entry(doc, "Name", "2. Referrer").source == entry(doc, "Job title / role").source
+    assert texts(entry(doc, "Home address (including postcode)")) == [
+        "12 Orchard Lane",
+        "Great Sankey",
+        "WA5 3QT",
+    ]
+    assert texts(entry(doc, "Status at the time of the incident (tick all that apply)")) == (
+        STATUS_TICKED
+    )
+    assert texts(entry(doc, "Brief summary of the incident", "6. The incident")) == [
+        "The child was taken to hospital.",
+        "A strategy meeting was held.",
+    ]
+
+
+def test_it_splits_an_answer_at_line_breaks() -> None:
+    assert texts(entry(form("line_breaks"), "Brief summary of the incident")) == [
+        "The child was taken to hospital.",
+        "A strategy meeting was held.",
+    ]
+
+
+def test_it_shows_tracked_changes_as_accepted() -> None:
+    doc = form("tracked_changes")
+    assert texts(entry(doc, "Gender")) == GENDER_TICKED
+    assert texts(entry(doc, "Surname")) == ["Halewood"]
+    assert "to follow" not in doc.all_text()
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_it_reads_every_style_of_both_forms_quickly(style: str) -> None:
+    for schema in (CSPR, SIN):
+        data = filled_docx(schema, random_answers(schema, 3), style)
+        limits = Limits(max_seconds=2.0)
+        doc = read(data, limits)
+        assert doc.kind == "docx"
+        assert doc.entries or doc.flow
+
+
+# -- WordprocessingML details ------------------------------------------------------------
+def test_it_shows_a_fields_result_and_never_its_instruction() -> None:
+    field_runs = (
+        '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+        '<w:r><w:instrText xml:space="preserve"> DATE \\@ "dd/MM/yyyy" </w:instrText></w:r>'
+        '<w:r><w:fldChar w:fldCharType="separate"/></w:r>'
+        + run("20/01/2026")
+        + '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+    )
+    simple = '<w:fldSimple w:instr=" PAGE ">' + run("3") + "</w:fldSimple>"
+    doc = body(one_row("Date of referral", para(field_runs)), one_row("Page", para(simple)))
+    assert texts(entry(doc, "Date of referral")) == ["20/01/2026"]
+    assert texts(entry(doc, "Page")) == ["3"]
+
+
+def test_it_reads_a_legacy_text_field_default_only_when_it_has_no_result() -> None:
+    ffdata = (
+        '<w:ffData><w:name w:val="Surname"/><w:textInput><w:default w:val="Unknown"/>'
+        "</w:textInput></w:ffData>"
+    )
+    runs = (
+        f'<w:r><w:fldChar w:fldCharType="begin">{ffdata}</w:fldChar></w:r>'
+        '<w:r><w:instrText xml:space="preserve"> FORMTEXT </w:instrText></w:r>'
+        '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+    )
+    found = entry(body(one_row("Surname", para(runs))), "Surname")
+    assert (texts(found), found.key_hint) == (["Unknown"], "Surname")
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        ('<w:default w:val="1"/>', "☒"),
+        ('<w:default w:val="1"/><w:checked w:val="0"/>', "☐"),
+        ('<w:default w:val="0"/><w:checked/>', "☒"),
+        ('<w:default w:val="0"/>', "☐"),
+    ],
+)
+def test_it_reads_a_legacy_check_box_from_checked_then_default(state: str, expected: str) -> None:
+    ffdata = f'<w:ffData><w:name w:val="Check1"/><w:checkBox><w:sizeAuto/>{state}</w:checkBox></w:ffData>'
+    runs = (
+        f'<w:r><w:fldChar w:fldCharType="begin">{ffdata}</w:fldChar></w:r>'
+        '<w:r><w:instrText xml:space="preserve"> FORMCHECKBOX </w:instrText></w:r>'
+        '<w:r><w:fldChar w:fldCharType="separate"/></w:r>'
+        '<w:r><w:fldChar w:fldCharType="end"/></w:r>' + run(" Yes")
+    )
+    assert texts(entry(body(one_row("Agreed?", para(runs))), "Agreed?")) == [f"{expected} Yes"]
+
+
+def test_it_reads_a_legacy_drop_down_by_its_result_index() -> None:
+    entries = "".join(f'<w:listEntry w:val="{v}"/>' for v in ("Yes", "No", "Not known"))
+    ffdata = f'<w:ffData><w:name w:val="Police"/><w:ddList><w:result w:val="2"/>{entries}</w:ddList></w:ffData>'
+    runs = (
+        f'<w:r><w:fldChar w:fldCharType="begin">{ffdata}</w:fldChar></w:r>'
+        '<w:r><w:instrText xml:space="preserve"> FORMDROPDOWN </w:instrText></w:r>'
+        '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+    )
+    found = entry(body(one_row("Police investigation?", para(runs))), "Police investigation?")
+    assert (texts(found), found.key_hint) == (["Not known"], "Police")
+
+
+def test_it_does_not_double_the_glyph_inside_a_check_box_control() -> None:
+    control = (
+        '<w:sdt><w:sdtPr><w14:checkbox><w14:checked w14:val="0"/></w14:checkbox></w:sdtPr>'
+        f"<w:sdtContent>{run('☒', font='MS Gothic')}</w:sdtContent></w:sdt>"
+    )
+    assert texts(entry(body(one_row("Agreed?", para(control + run(" Yes")))), "Agreed?")) == [
+        "☐ Yes"
+    ]
+
+
+def test_it_reads_text_inside_hyperlinks_insertions_and_alternate_content_once() -> None:
+    link = '<w:hyperlink r:id="rId99" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    runs = (
+        f"{link}{run('jo.lee@')}</w:hyperlink>"
+        '<w:ins w:id="1" w:author="A" w:date="2026-01-01T00:00:00Z">'
+        + run("example.org")
+        + "</w:ins>"
+        '<w:del w:id="2" w:author="A" w:date="2026-01-01T00:00:00Z"><w:r><w:delText>.uk</w:delText></w:r></w:del>'
+        '<mc:AlternateContent><mc:Choice Requires="w14">' + run(" (secure)") + "</mc:Choice>"
+        "<mc:Fallback>" + run(" (secure)") + "</mc:Fallback></mc:AlternateContent>"
+    )
+    assert texts(entry(body(one_row("Email", para(runs))), "Email")) == [
+        "jo.lee@example.org (secure)"
+    ]
+
+
+def test_it_folds_tabs_and_spaces_and_drops_blank_paragraphs() -> None:
+    answer = (
+        para(run("  Ivy ") + "<w:r><w:tab/></w:r>" + run("  Lomax  "))
+        + "<w:p/>"
+        + para(run("Second"))
+    )
+    assert texts(entry(body(one_row("Name", answer)), "Name")) == ["Ivy Lomax", "Second"]
+
+
+def test_it_reads_symbols_from_wingdings_fonts_as_boxes() -> None:
+    runs = (
+        '<w:r><w:sym w:font="Wingdings" w:char="F0FE"/></w:r>'
+        + run(" Yes  ")
+        + '<w:r><w:sym w:font="Wingdings 2" w:char="F0A3"/></w:r>'
+        + run(" No")
+    )
+    assert texts(entry(body(one_row("Agreed?", para(runs))), "Agreed?")) == ["☒ Yes ☐ No"]
+
+
+def test_it_takes_a_label_row_with_the_answer_in_the_row_below() -> None:
+    rows = [
+        cell(para(run("Brief summary of the incident")), 9000, fill="DCE6F1", span=2),
+        cell(para(run("First line.")) + para(run("Second line.")), 9000, span=2),
+    ]
+    doc = body(table(rows, (3000, 6000)))
+    found = entry(doc, "Brief summary of the incident")
+    assert (texts(found), found.source) == (["First line.", "Second line."], "table 1, row 1")
+
+
+def test_it_takes_a_section_title_from_a_merged_row_for_the_rows_below() -> None:
+    rows = [
+        cell(para(run("Section B – Details of the person making the referral")), 9000, span=2),
+        cell(para(run("Name")), 3000, fill="DCE6F1") + cell(para(run("Ivy Lomax")), 6000),
+    ]
+    found = entry(body(table(rows, (3000, 6000))), "Name")
+    assert found.section == "Section B – Details of the person making the referral"
+
+
+def test_it_splits_a_label_and_answer_typed_into_one_merged_cell() -> None:
+    rows = [cell(para(run("Name: Jane Smith")), 9000, span=2)]
+    assert texts(entry(body(table(rows, (3000, 6000))), "Name")) == ["Jane Smith"]
+
+
+def test_it_reads_questions_in_a_table_nested_in_a_cell() -> None:
+    inner = table(
+        [cell(para(run("Surname")), 2000, fill="DCE6F1") + cell(para(run("Halewood")), 3000)],
+        (2000, 3000),
+    )
+    outer = table([cell(para(run("The child")), 3000) + cell(inner + "<w:p/>", 6000)], (3000, 6000))
+    doc = body(para(run("4. The child"), style="Heading2"), outer)
+    found = entry(doc, "Surname")
+    assert (texts(found), found.section, found.source) == (
+        ["Halewood"],
+        "4. The child",
+        "table 2, row 1",
+    )
+
+
+def test_it_marks_emphasis_from_a_character_style() -> None:
+    answer = para(run("☐ Yes", style="Strong")) + para(run("☐ No"))
+    assert entry(body(one_row("Agreed?", answer)), "Agreed?").answer == (
+        Line("☐ Yes", emphasis=True),
+        Line("☐ No"),
+    )
+
+
+# -- the published examples ---------------------------------------------------------------
+def attachment(example: str) -> bytes:
+    path = EXAMPLES / f"{example}.eml"
+    if not path.exists():
+        pytest.skip(f"example {path} is not on this machine")
+    with path.open("rb") as handle:
+        message = email.message_from_binary_file(handle, policy=email.policy.default)
+    for part in message.walk():
+        name = part.get_filename() or ""
+        if name.lower().endswith(".docx"):
+            data = part.get_payload(decode=True)
+            assert isinstance(data, bytes)
+            return data
+    raise AssertionError(f"no DOCX in {example}")
+
+
+def test_it_reads_the_incomplete_referral_example() -> None:
+    doc = read(attachment("referral-incomplete"))
+    assert texts(entry(doc, "Type of review requested"))[0] == (
+        "☒ Rapid Review (serious child safeguarding incident)"
+    )
+    assert texts(entry(doc, "Sex / gender", "Section D")) == [
+        "☒ Male",
+        "☐ Female",
+        "☐ Other",
+        "☐ Not known",
+    ]
+    assert texts(entry(doc, "Home address (including postcode)")) == [
+        "173 Powell Field",
+        "Latchford",
+        "Warrington",
+        "WA1 0RY",
+    ]
+    assert entry(doc, "Job title / role", "Section B").answer == ()
+    assert texts(entry(doc, "Name", "Section C")) == ["Joan Ford"]
+
+
+def test_it_reads_the_serious_incident_notification_example() -> None:
+    doc = read(attachment("with-correspondence"))
+    assert doc.title[1] == "Serious Incident Notification (partnership copy)"
+    assert texts(entry(doc, "Surname", "3. The child")) == ["Barlow"]
+    assert texts(entry(doc, "Date notified to the National Panel")) == ["4 Mar 2026"]
+
+
+def test_it_reads_the_forwarded_referral_example() -> None:
+    doc = read(attachment("forwarded-inline"))
+    assert texts(entry(doc, "Date of death")) == ["11/11/26"]
+    assert texts(entry(doc, "Name", "3. Safeguarding lead")) == ["Jordan Howells-Francis"]
