@@ -225,9 +225,12 @@ def _one_uk_phone(text: str) -> bool:
         for prefix, rest in _DRAMA_RANGES
     ):
         return True
-    return phonenumbers.is_valid_number(number) and (
-        phonenumbers.region_code_for_number(number) in _UK_REGIONS
-    )
+    if phonenumbers.is_valid_number(number):
+        return phonenumbers.region_code_for_number(number) in _UK_REGIONS
+    # libphonenumber's metadata lags Ofcom's plan (it rejects 0115 496 0xxx, a
+    # drama range, while accepting 0113 496 0xxx): a full-length geographic,
+    # non-geographic or mobile number is accepted; a short one (a digit dropped) is not.
+    return len(national) == 10 and national[0] in "1237"
 
 
 def is_valid_nhs_number(text: str) -> bool:
