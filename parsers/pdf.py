@@ -49,6 +49,7 @@ for _noisy in ("pypdf", "pdfminer"):
     logging.getLogger(_noisy).setLevel(logging.ERROR)
 
 _HEADER_WINDOW = 1024  # readers accept "%PDF-" anywhere in the first KiB
+_TRAILER_WINDOW = 4096  # "%%EOF" ends every complete file (ISO 32000-1 §7.5.5)
 _MIN_TEXT_CHARS = 20  # fewer letters than this on image pages: a scan
 
 
@@ -56,6 +57,11 @@ def read_pdf(data: bytes, filename: str, limits: Limits) -> Document:
     """Read a PDF attachment.  Raises `ParseError` (see the module docstring)."""
     if b"%PDF-" not in data[:_HEADER_WINDOW]:
         raise ParseError(Reason.CORRUPT, "no PDF header")
+    if b"%%EOF" not in data[-_TRAILER_WINDOW:]:
+        # Cut short in transit: whatever pages survive are not the whole
+        # form, and reading half a form would send the referrer a wrong list
+        # of missing answers.
+        raise ParseError(Reason.CORRUPT, "truncated: no end-of-file marker")
     reader = _open_pypdf(data)
     page_count = _page_count(reader, limits)
     pages = _layout(data, page_count)

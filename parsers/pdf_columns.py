@@ -50,16 +50,18 @@ def column_layout(
     """
     lines = group_lines(words)
     pieces = [_pieces(ln) for ln in lines]
-    answer_x = _answer_column(pieces) or _still_there(lines, known_x)
+    answer_x = _answer_column(pieces) or _still_there(pieces, known_x)
     if answer_x is None:
         return None
-    return _rows(lines, pieces, answer_x, is_heading), answer_x
+    return _rows(lines, pieces, answer_x, is_heading, known_x is not None), answer_x
 
 
-def _still_there(lines: Sequence[TextLine], known_x: float | None) -> float | None:
-    if known_x is None or not lines:
+def _still_there(pieces: Sequence[list[list[Word]]], known_x: float | None) -> float | None:
+    """The previous page's answer column, when text on this page starts there too."""
+    if known_x is None:
         return None
-    return known_x if abs(lines[0].box.x0 - known_x) <= 2 else None
+    starts = [p[0].box.x0 for parts in pieces for p in parts]
+    return known_x if any(abs(x - known_x) <= 2 for x in starts) else None
 
 
 def _rows(
@@ -67,7 +69,10 @@ def _rows(
     pieces: Sequence[list[list[Word]]],
     answer_x: float,
     is_heading: Callable[[TextLine], bool],
+    in_table: bool,
 ) -> list[ColumnRow | TextLine]:
+    """Cut lines into rows.  ``in_table``: the table has begun (on a page
+    before), so a label with nothing beside it is a question left blank."""
     out: list[ColumnRow | TextLine] = []
     row: ColumnRow | None = None
     label_right = _label_edge(pieces, answer_x)
@@ -75,7 +80,8 @@ def _rows(
         left = [w for p in parts if p[0].box.x0 < answer_x - 2 for w in p]
         right = [w for p in parts if p[0].box.x0 >= answer_x - 2 for w in p]
         across = bool(left) and max(w.box.x1 for w in left) > answer_x + 2
-        if across or (row is None and not right) or (not right and is_heading(line)):
+        in_table = (in_table or bool(right)) and not across
+        if not in_table or (not right and is_heading(line)):
             out.append(line)
             row = None
             continue
