@@ -17,7 +17,11 @@ Telephone numbers: we test `phonenumbers.is_valid_number` (region GB), not
 number plan.  Ofcom keeps a few ranges for drama and examples that the
 number plan (and so `phonenumbers`) marks unallocated although they are
 well-formed UK numbers (``07700 900xxx``, ``01632 960xxx``); they are
-accepted explicitly, so fictional test data and training forms pass.
+accepted explicitly, so fictional test data and training forms pass.  The
+metadata also lags the plan (it rejects ``0115 496 0xxx``), so a number it
+does not know is still accepted when it has the full ten national digits
+and starts like a geographic, non-geographic or mobile number: what we
+must catch is the dropped or extra digit, not a range opened last month.
 """
 
 from __future__ import annotations

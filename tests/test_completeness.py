@@ -222,3 +222,7 @@ def test_it_checks_the_notification_form_too():
     values = json.loads((EXAMPLES / "zipped.json").read_text())["fields"]
     result = check_completeness(SIN, values, date(2026, 10, 26))
     assert [p.field for p in result.invalid] == ["date_became_aware"]
+
+
+def test_it_accepts_a_full_length_number_the_phone_metadata_does_not_know_yet():
+    assert is_valid_uk_phone("0115 496 0123")  # an Ofcom drama range libphonenumber lacks
