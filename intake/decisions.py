@@ -40,7 +40,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from intake.assess import Assessment
-from intake.models import AuditEvent, InboundMessage, OutboundEmail, Referral, Submission
+from intake.models import (
+    Attachment,
+    AuditEvent,
+    InboundMessage,
+    OutboundEmail,
+    Referral,
+    Submission,
+)
 from intake.models.cases import ReferenceCounter
 from intake.replies import (
     FormAttachment,
@@ -183,7 +190,8 @@ def _case_by_thread(thread_ids: list[str]) -> Referral | None:
         .first()
     )
     if reply is not None:
-        return reply.referral
+        found: Referral | None = reply.referral
+        return found
     bare = [t.strip("<>") for t in thread_ids]
     submission = (
         Submission.objects.filter(message__message_id__in=bare)
@@ -351,7 +359,7 @@ def over_sender_limit(recipient: str, config: Any, now: Any = None) -> bool:
         .exclude(state=OutboundEmail.State.SUPPRESSED)
         .count()
     )
-    return recent >= config.replies.max_per_sender_per_hour
+    return bool(recent >= config.replies.max_per_sender_per_hour)
 
 
 def _store_reply(
@@ -487,8 +495,8 @@ def _form_attachment(
         return None
     name = assessment.form_attachment
     stored = (
-        message.attachments.filter(filename=name).order_by("pk").first()
-        or message.attachments.filter(path__endswith=name).order_by("pk").first()
+        Attachment.objects.filter(message=message, filename=name).order_by("pk").first()
+        or Attachment.objects.filter(message=message, path__endswith=name).order_by("pk").first()
     )
     if stored is None:
         log.warning("form_attachment_not_stored", message_id=message.pk)

@@ -77,7 +77,7 @@ class Referral(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.reference
+        return str(self.reference)
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValueError("referrals are never deleted; close them instead")
@@ -107,7 +107,7 @@ class Submission(models.Model):
         ordering = ["created", "pk"]
 
     def __str__(self) -> str:
-        return f"submission {self.pk} of {self.referral_id}"
+        return f"submission {self.pk}"
 
 
 class OutboundEmail(models.Model):
