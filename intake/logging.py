@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -44,12 +44,14 @@ def add_context_keys(_logger: Any, _method: str, event: MutableMapping[str, Any]
     return event
 
 
-def configure_logging(*, force: bool = False, json: bool | None = None) -> None:
-    """Configure structlog once per process (settings calls this)."""
+def configure_logging(*, stream: TextIO | None = None, force: bool = False, json: bool | None = None) -> None:
+    """Configure structlog once per process (settings calls this; the CLI may call
+    it first to send logs to stderr).  JSON lines unless ``stream`` is a terminal."""
     global _configured
     if _configured and not force:
         return
-    as_json = not sys.stdout.isatty() if json is None else json
+    stream = stream or sys.stdout
+    as_json = not stream.isatty() if json is None else json
     renderer: Any = structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[
@@ -62,7 +64,7 @@ def configure_logging(*, force: bool = False, json: bool | None = None) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
     _configured = True

@@ -133,6 +133,7 @@ class AttachmentData:
     media_type: str
     data: bytes
     sha256: str
+    error: str = ""  # a parsers.errors.Reason value when it could not be unpacked
 
 
 def read_attachments(raw: bytes, limits: Limits) -> list[AttachmentData]:
@@ -143,7 +144,9 @@ def read_attachments(raw: bytes, limits: Limits) -> list[AttachmentData]:
         return []
     parsed = parse_message(raw, limits)
     return [
-        AttachmentData(a.path, a.filename or "", a.media_type or "", a.data, a.sha256)
+        AttachmentData(
+            a.path, a.filename or "", a.media_type or "", a.data, a.sha256, str(a.error or "")
+        )
         for a in parsed.attachments
     ]
 
@@ -347,7 +350,8 @@ def _attachment_rows(
     form = getattr(assessment, "form_attachment", None)
     rows = []
     for item in attachments:
-        status = "failed" if item.filename in failed else "read" if item.filename == form else ""
+        reason = item.error or failed.get(item.filename, "")
+        status = "failed" if reason else "read" if item.filename == form else ""
         rows.append(
             Attachment(
                 message=message,
@@ -358,7 +362,7 @@ def _attachment_rows(
                 sha256=item.sha256,
                 data=item.data,
                 parse_status=status,
-                reason=failed.get(item.filename, ""),
+                reason=reason,
             )
         )
     return rows

@@ -83,10 +83,8 @@ class Attachment(models.Model):
     parse_status = models.CharField(max_length=16, blank=True)  # "" | read | failed
     reason = models.CharField(max_length=64, blank=True)  # parsers.errors.Reason when failed
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["message", "path"], name="attachment_unique_path")
-        ]
+    # No uniqueness on path: two attachments may carry the same name.  A retried
+    # parse deletes the message's attachments before writing them again.
 
     def __str__(self) -> str:
         return f"attachment {self.pk} of message {self.message_id}"

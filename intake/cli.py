@@ -1,0 +1,255 @@
+"""The ``intake`` command: one entry point for administrators and operators.
+
+Every sub-command first loads and checks the configuration; a mistake is
+printed as one line naming the file, the key and what is wrong, and the
+command exits 2, never with a traceback.  Then Django is set up.
+
+Exit codes: 0 done; 1 the work failed (a mailbox unreachable, a message that
+could not be assessed); 2 the command or configuration is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from intake.config import ConfigError, IntakeConfig, load_config
+
+Handler = Callable[[argparse.Namespace, IntakeConfig], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.config:
+        os.environ["INTAKE_CONFIG"] = args.config
+    if args.command in ("check", "check-config", "poll", "createuser", "seed"):
+        from intake.logging import configure_logging
+
+        configure_logging(stream=sys.stderr)  # stdout is the command's own answer
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    setup_django()
+    handler: Handler = args.handler
+    return handler(args, config)
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="intake",
+        description="Safeguarding referral intake: mailbox to cases, exactly once.",
+    )
+    parser.add_argument(
+        "--config", metavar="PATH", help="configuration file (default: $INTAKE_CONFIG or config/intake.toml)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add(commands, "migrate", "create or update the database tables", cmd_migrate)
+    user = _add(commands, "createuser", "add a person who may sign in", cmd_createuser)
+    user.add_argument("username")
+    user.add_argument("--role", choices=("team", "admin"), default="team", help="team (default) or admin")
+    user.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    _add(commands, "worker", "poll the mailboxes on schedule until SIGTERM/SIGINT", cmd_worker)
+    poll = _add(commands, "poll", "poll every mailbox once, then exit", cmd_poll)
+    poll.add_argument("--once", action="store_true", help="one poll, then exit (the only mode; for cron)")
+    serve = _add(commands, "serve", "run the web process (gunicorn)", cmd_serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=2)
+    check_config = _add(commands, "check-config", "validate the configuration", cmd_check_config)
+    check_config.add_argument("--connect", action="store_true", help="also log in to each mailbox and list its folders")
+    check = _add(commands, "check", "assess one message with no side effects", cmd_check)
+    check.add_argument("message", metavar="MESSAGE.eml")
+    check.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    _add(commands, "seed", "put example referral emails in the local Maildir (first run only)", cmd_seed)
+    return parser
+
+
+def _add(commands: Any, name: str, help_text: str, handler: Handler) -> argparse.ArgumentParser:
+    sub: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text)
+    sub.set_defaults(handler=handler)
+    return sub
+
+
+def cmd_migrate(args: argparse.Namespace, config: IntakeConfig) -> int:
+    from django.core.management import call_command
+
+    _ensure_sqlite_folder()
+    call_command("migrate", interactive=False, verbosity=1)
+    return 0
+
+
+def _ensure_sqlite_folder() -> None:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        Path(db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def cmd_createuser(args: argparse.Namespace, config: IntakeConfig) -> int:
+    from intake.users import UserError, create_user
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else _prompt_password()
+    try:
+        create_user(args.username, password, args.role)
+    except UserError as exc:
+        print(f"intake createuser: {exc}", file=sys.stderr)
+        return 2
+    print(f"created {args.role} user {args.username}")
+    return 0
+
+
+def _prompt_password() -> str:
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password (again): "):
+        print("intake createuser: the passwords differ", file=sys.stderr)
+        raise SystemExit(2)
+    return first
+
+
+def cmd_worker(args: argparse.Namespace, config: IntakeConfig) -> int:
+    from intake.worker import run_worker
+
+    return run_worker(config)
+
+
+def cmd_poll(args: argparse.Namespace, config: IntakeConfig) -> int:
+    from intake.pipeline import poll_all
+
+    results = poll_all(config)
+    for r in results:
+        state = "skipped (another worker holds the lease)" if r.skipped else (r.error or "ok")
+        print(
+            f"{r.mailbox}: {state}; fetched {r.fetched}, stored {r.stored}, duplicates {r.duplicates}, "
+            f"decided {r.decided}, filed {r.filed}, errors {r.errors}, parked {r.parked}"
+        )
+    return 1 if any(r.error for r in results) else 0
+
+
+def cmd_serve(args: argparse.Namespace, config: IntakeConfig) -> int:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if not settings.SECRET_KEY:
+        print("intake serve: DJANGO_SECRET_KEY is not set (or set DJANGO_DEBUG=1 for development)", file=sys.stderr)
+        return 2
+    call_command("collectstatic", interactive=False, verbosity=0)
+    argv = [
+        sys.executable, "-m", "gunicorn", "config.wsgi:application",
+        "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers),
+        "--access-logfile", "-",
+    ]
+    sys.stdout.flush()
+    os.execv(sys.executable, argv)  # gunicorn takes over this process (signals, exit code)
+
+
+def cmd_check_config(args: argparse.Namespace, config: IntakeConfig) -> int:
+    names = ", ".join(f"{m.name} ({m.kind})" for m in config.mailboxes) or "none"
+    print(f"{config.source}: OK; mailboxes: {names}")
+    if not args.connect:
+        return 0
+    return max((_check_mailbox(m) for m in config.mailboxes), default=0)
+
+
+def _check_mailbox(mailbox: Any) -> int:
+    from intake.errors import MailboxError
+    from intake.mailbox import open_mailbox
+
+    try:
+        with open_mailbox(mailbox) as box:
+            folders = box.list_folders()
+    except MailboxError as exc:
+        print(f"{mailbox.name}: cannot connect: {exc.reason}", file=sys.stderr)
+        return 1
+    print(f"{mailbox.name}: connected; folders: {', '.join(folders)}")
+    for wanted in (mailbox.folder, mailbox.processed_folder):
+        if wanted not in folders:
+            note = " (it will be created)" if wanted == mailbox.processed_folder else ""
+            print(f"{mailbox.name}: folder {wanted!r} does not exist{note}")
+    return 0 if mailbox.folder in folders else 1
+
+
+def cmd_check(args: argparse.Namespace, config: IntakeConfig) -> int:
+    from intake.assess import assess_message
+
+    try:
+        raw = Path(args.message).read_bytes()
+    except OSError as exc:
+        print(f"intake check: cannot read {args.message}: {exc.strerror or type(exc).__name__}", file=sys.stderr)
+        return 2
+    try:
+        with _stdout_to_stderr():
+            outcome = assess_message(raw, config).as_outcome()
+    except Exception as exc:  # noqa: BLE001 - the promise is a clean error, never a traceback
+        print(f"intake check: could not assess {args.message}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(outcome, indent=2, ensure_ascii=False) if args.json else describe_outcome(outcome))
+    return 0
+
+
+@contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Point file descriptor 1 at stderr meanwhile: the parser sandbox's processes
+    inherit it and may log there, and stdout must hold only the outcome."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def describe_outcome(outcome: dict[str, Any]) -> str:
+    """The outcome as lines a person reads (``intake check`` without ``--json``)."""
+    reply = outcome.get("reply")
+    lines = [
+        f"decision:  {outcome['decision']}",
+        f"form:      {outcome.get('form_type') or '-'}",
+        f"missing:   {', '.join(outcome.get('missing') or []) or '-'}",
+        "invalid:   "
+        + (", ".join(f"{i['field']} ({i['reason']})" for i in outcome.get("invalid") or []) or "-"),
+        f"flags:     {', '.join(outcome.get('flags') or []) or '-'}",
+        "deadlines: " + (", ".join(f"{k} {v}" for k, v in (outcome.get("deadlines") or {}).items()) or "-"),
+        f"reply:     {reply['kind'] + ' to ' + reply['to'] if reply else '-'}",
+    ]
+    lines += ["reasons:"] + [f"  - {reason}" for reason in outcome.get("reasons") or []]
+    lines += ["fields:"] + [f"  {k}: {_one_line(v)}" for k, v in (outcome.get("fields") or {}).items()]
+    return "\n".join(lines)
+
+
+def _one_line(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value).replace("\n", " / ")
+
+
+def cmd_seed(args: argparse.Namespace, config: IntakeConfig) -> int:
+    from intake.seed import seed_maildir
+
+    count = seed_maildir(config)
+    print(f"seeded {count} example emails" if count else "nothing to seed (already seeded, or no Maildir mailbox)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
