@@ -16,7 +16,7 @@ from intake import outbox
 from intake.decisions import apply_assessment
 from intake.models import OutboundEmail
 from intake.outbox import claim, send_due
-from tests.servers.smtp import smtp_server  # noqa: F401 (a fixture)
+from tests.servers.smtp import smtp_server, start_smtp_server  # noqa: F401 (a fixture)
 from tests.test_decisions import accepted, incomplete, make_message, service_config
 
 pytestmark = pytest.mark.django_db
@@ -224,3 +224,58 @@ def test_it_retries_the_sent_copy_without_resending(make_config, tmp_path, monke
     report = send_due(config, now=later(5))
     assert report.sent == [] and report.filed == [row.pk]
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_it_sends_over_tls_with_the_password_from_the_environment(
+    make_config, monkeypatch, security
+):
+    server = start_smtp_server(security, credentials=("intake", "s3cret-from-env"))
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", server.ca_file)  # trust the test certificate
+        monkeypatch.setenv("INTAKE_TEST_SMTP_PASSWORD", "s3cret-from-env")
+        smtp = {
+            "host": "127.0.0.1", "port": server.port, "security": security,
+            "username": "intake", "password_env": "INTAKE_TEST_SMTP_PASSWORD",
+            "timeout_seconds": 5,
+        }  # fmt: skip
+        config = service_config(make_config, {"smtp": smtp}, transport="smtp")
+        row = queue(config)
+        assert send_due(config).sent == [row.pk]
+        assert server.logins == ["intake"] and len(server.messages) == 1
+    finally:
+        server.stop()
+
+
+def test_it_refuses_a_server_whose_certificate_it_cannot_verify(make_config, monkeypatch):
+    server = start_smtp_server("starttls")
+    try:
+        smtp = {"host": "127.0.0.1", "port": server.port, "security": "starttls"}
+        config = service_config(
+            make_config, {"smtp": smtp | {"timeout_seconds": 5}}, transport="smtp"
+        )
+        row = queue(config)
+        assert send_due(config).retrying == [row.pk]
+        assert server.messages == []
+    finally:
+        server.stop()
+
+
+def test_it_does_not_send_when_the_password_is_wrong(make_config, monkeypatch):
+    server = start_smtp_server("starttls", credentials=("intake", "right"))
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", server.ca_file)
+        monkeypatch.setenv("INTAKE_TEST_SMTP_PASSWORD", "wrong")
+        smtp = {
+            "host": "127.0.0.1", "port": server.port, "security": "starttls",
+            "username": "intake", "password_env": "INTAKE_TEST_SMTP_PASSWORD",
+            "timeout_seconds": 5,
+        }  # fmt: skip
+        config = service_config(make_config, {"smtp": smtp}, transport="smtp")
+        row = queue(config)
+        report = send_due(config)
+        assert report.sent == [] and server.messages == []
+        row.refresh_from_db()
+        assert row.last_error.startswith("connect")
+    finally:
+        server.stop()

@@ -10,17 +10,26 @@ smtp_server``; it yields a running `SmtpServer`::
 ``smtp_server.stop()`` / ``start()`` take it down and bring it back on the
 same port; ``data_reply`` / ``rcpt_reply`` make it answer DATA or RCPT with
 another reply ("451 4.3.0 try later", "550 5.1.1 no such user").
+
+`start_smtp_server(security="starttls" | "tls", credentials=(user, password))`
+gives a server that requires STARTTLS (or speaks implicit TLS) with a
+self-signed certificate for 127.0.0.1 (``ca_file``), and AUTH over TLS.
 """
 
 from __future__ import annotations
 
+import ssl
+import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from tests.servers import free_port
 
@@ -41,6 +50,10 @@ class SmtpServer:
     data_reply: str | None = None  # None: accept with 250
     rcpt_reply: str | None = None  # None: accept with 250
     accepted: threading.Event = field(default_factory=threading.Event)
+    security: str = "none"  # none | starttls | tls
+    credentials: tuple[str, str] | None = None
+    ca_file: str = ""
+    logins: list[str] = field(default_factory=list)
     _controller: Controller | None = None
 
     @property
@@ -50,9 +63,42 @@ class SmtpServer:
     def start(self) -> None:
         if self._controller is None:
             self._controller = Controller(
-                _Handler(self), hostname="127.0.0.1", port=self.port, ready_timeout=10
+                _Handler(self),
+                hostname="127.0.0.1",
+                port=self.port,
+                ready_timeout=10,
+                **self._tls_options(),
             )
             self._controller.start()
+
+    def _tls_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if self.security != "none":
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(self.ca_file, str(Path(self.ca_file).with_name("key.pem")))
+            if self.security == "tls":
+                options["ssl_context"] = context
+            else:
+                options |= {"tls_context": context, "require_starttls": True}
+        if self.credentials is not None:
+            options |= {
+                "authenticator": self._authenticate,
+                "auth_required": True,
+                # aiosmtpd only knows STARTTLS sessions as TLS; implicit TLS is TLS throughout.
+                "auth_require_tls": self.security == "starttls",
+            }
+        return options
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        user, password = self.credentials or ("", "")
+        login = auth_data.login.decode() if isinstance(auth_data.login, bytes) else ""
+        given = auth_data.password.decode() if isinstance(auth_data.password, bytes) else ""
+        ok = (login, given) == (user, password)
+        if ok:
+            self.logins.append(login)
+        return AuthResult(success=ok, handled=False)
 
     def stop(self) -> None:
         if self._controller is not None:
@@ -72,9 +118,7 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(
-        self, server: Any, session: Any, envelope: Any
-    ) -> str:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.server.data_reply:
             return self.server.data_reply
         content = envelope.original_content or envelope.content
@@ -85,10 +129,26 @@ class _Handler:
         return "250 2.0.0 Message accepted for delivery"
 
 
-def start_smtp_server() -> SmtpServer:
-    server = SmtpServer(port=free_port())
+def start_smtp_server(
+    security: str = "none", credentials: tuple[str, str] | None = None
+) -> SmtpServer:
+    server = SmtpServer(port=free_port(), security=security, credentials=credentials)
+    if security != "none":
+        server.ca_file = _self_signed_certificate()
     server.start()
     return server
+
+
+def _self_signed_certificate() -> str:
+    folder = Path(tempfile.mkdtemp(prefix="smtp-tls-"))
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return str(folder / "cert.pem")
 
 
 @pytest.fixture
