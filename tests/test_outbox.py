@@ -226,6 +226,7 @@ def test_it_retries_the_sent_copy_without_resending(make_config, tmp_path, monke
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # implicit TLS
 @pytest.mark.parametrize("security", ["starttls", "tls"])
 def test_it_sends_over_tls_with_the_password_from_the_environment(
     make_config, monkeypatch, security
