@@ -43,7 +43,11 @@ def main() -> None:
         s["type_ok"] += got["form_type"] == case.form_type
         want = "accepted" if case.complete else "incomplete"
         s["decision_ok"] += got["decision"] == want
-        wrong = {k: (v, got["fields"].get(k)) for k, v in case.expected_fields.items() if got["fields"].get(k) != v}
+        wrong = {
+            k: (v, got["fields"].get(k))
+            for k, v in case.expected_fields.items()
+            if got["fields"].get(k) != v
+        }
         extra = {k: (None, v) for k, v in got["fields"].items() if k not in case.expected_fields}
         wrong.update(extra)
         s["answers"] += len(case.expected_fields)
@@ -52,7 +56,11 @@ def main() -> None:
         s["forms_exact"] += not wrong
         if wrong and shown[case.style] < args.show:
             shown[case.style] += 1
-            print(f"  {case.style} seed={case.seed} client={case.client} {case.form_type}: {wrong}"[:600])
+            print(
+                f"  {case.style} seed={case.seed} client={case.client} {case.form_type}: {wrong}"[
+                    :600
+                ]
+            )
     elapsed = time.perf_counter() - started
     print(f"\n{'style':36} {'forms':>5} {'type':>7} {'answers':>8} {'exact':>7} {'decision':>8}")
     total: dict[str, int] = defaultdict(int)

@@ -25,12 +25,23 @@ Answers = dict[str, Any]
 
 PDF_STYLES: dict[str, Callable[[FormSchema, Answers], bytes]] = {
     "pdf_acroform": lambda s, a: pdf_builder.acroform_pdf(s, a),
-    "pdf_acroform_meaningless_names": lambda s, a: pdf_builder.acroform_pdf(s, a, names="meaningless"),
+    "pdf_acroform_meaningless_names": lambda s, a: pdf_builder.acroform_pdf(
+        s, a, names="meaningless"
+    ),
     "pdf_flattened_word": lambda s, a: pdf_builder.flattened_pdf(s, a, "word"),
     "pdf_flattened_printed": lambda s, a: pdf_builder.flattened_pdf(s, a, "printed"),
     "pdf_flattened_norules": lambda s, a: pdf_builder.flattened_pdf(s, a, "norules"),
 }
-CLIENTS = ("outlook", "gmail", "apple_mail_inline", "iphone", "zipped", "forwarded_as_attachment", "forwarded_inline", "outlook_tnef")
+CLIENTS = (
+    "outlook",
+    "gmail",
+    "apple_mail_inline",
+    "iphone",
+    "zipped",
+    "forwarded_as_attachment",
+    "forwarded_inline",
+    "outlook_tnef",
+)
 
 
 @dataclass
@@ -116,4 +127,12 @@ def cases(schemas: Mapping[str, FormSchema], per_style: int, first_seed: int = 0
             answers, complete = blank_some(schema, docx_builder.random_answers(schema, seed), rng)
             name, data = render(schema, answers, style, seed)
             client = CLIENTS[(seed + len(style)) % len(CLIENTS)]
-            yield Case(schema.form_type, style, client, seed, wrap([(name, data)], client, sent_after(answers)), expected(schema, answers), complete)
+            yield Case(
+                schema.form_type,
+                style,
+                client,
+                seed,
+                wrap([(name, data)], client, sent_after(answers)),
+                expected(schema, answers),
+                complete,
+            )
