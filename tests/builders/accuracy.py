@@ -12,9 +12,9 @@ from __future__ import annotations
 import email
 import email.utils
 import random
-from datetime import date, datetime, time, timedelta, timezone
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from parsers.normalise import fold_text, parse_uk_date
@@ -85,7 +85,7 @@ def sent_after(answers: Mapping[str, Any]) -> datetime:
     """A plausible send time: two days after the latest date in the form."""
     dates = [d for v in answers.values() if isinstance(v, str) and (d := parse_uk_date(v))]
     latest = max(dates, default=date(2026, 3, 2))
-    return datetime.combine(latest + timedelta(days=2), time(10, 30), tzinfo=timezone.utc)
+    return datetime.combine(latest + timedelta(days=2), time(10, 30), tzinfo=UTC)
 
 
 def expected(schema: FormSchema, answers: Mapping[str, Any]) -> dict[str, Any]:
