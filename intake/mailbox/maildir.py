@@ -28,6 +28,7 @@ from intake.errors import MailboxError
 from intake.mailbox.base import FetchedMessage, FolderState, header_block
 
 UIDLIST = "intake-uidlist.json"
+UIDVALIDITY = "intake-uidvalidity"
 INBOX = "INBOX"
 IMAP_TO_MAILDIR_FLAGS = {"\\Seen": "S", "\\Answered": "R", "\\Flagged": "F", "\\Draft": "D"}
 
@@ -168,7 +169,20 @@ def _load_uidlist(path: Path) -> UidList:
         data = json.loads(path.read_text())
         return UidList(int(data["uidvalidity"]), int(data["next_uid"]), dict(data["uids"]))
     except FileNotFoundError:
-        return UidList(uidvalidity=int(time.time()))
+        return UidList(uidvalidity=_next_uidvalidity(path.parent / UIDVALIDITY))
+
+
+def _next_uidvalidity(counter: Path) -> int:
+    """A UIDVALIDITY never issued before in this folder: the clock, or one more
+    than the last one (kept apart from the UID list, so losing that list
+    still gives a different value, as RFC 3501 §2.3.1.1 requires)."""
+    try:
+        last = int(counter.read_text())
+    except (FileNotFoundError, ValueError):
+        last = 0
+    value = max(int(time.time()), last + 1)
+    counter.write_text(str(value))
+    return value
 
 
 def _save_uidlist(path: Path, uidlist: UidList) -> None:
