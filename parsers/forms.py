@@ -228,20 +228,24 @@ def _entries_from_flow(flow: Sequence[FlowLine], schema: FormSchema) -> list[Ent
     current: tuple[str, str, list[Line], str] | None = None
     for line in flow:
         if _is_boilerplate(line.text, schema):
-            current = _close(current, entries)
+            _close(current, entries)
+            current = None
             continue
         if line.heading and match_section(line.text, schema) is not None:
-            current = _close(current, entries)
+            _close(current, entries)
+            current = None
             section = line.text
             continue
         label, rest = _split_label(line.text, schema)
         if label is not None:
-            current = _close(current, entries)
+            _close(current, entries)
+            current = None
             current = (label, section, [Line(rest, line.emphasis)] if rest else [], line.source)
         elif current is not None and not line.heading:
             current[2].append(Line(line.text, line.emphasis))
         elif line.heading:
-            current = _close(current, entries)
+            _close(current, entries)
+            current = None
     _close(current, entries)
     return entries
 
