@@ -464,7 +464,7 @@ def reply_context(
     schema = _schema(assessment.form_type, config)
     due = referral.rapid_review_due if referral is not None else _due(assessment)
     return ReplyContext(
-        service_name=config.service.name,
+        service_name=config.replies.from_name or config.service.name,
         original_subject=original_subject,
         reference=referral.reference if referral else None,
         form_title=schema.title if schema else None,
