@@ -1,0 +1,146 @@
+"""The intake command: help everywhere, clean errors, the sub-commands' effects."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+
+from intake import cli
+from intake.config import PROJECT_ROOT
+from intake.models import InboundMessage
+
+EXAMPLES = Path(os.environ.get("INTAKE_EXAMPLES", PROJECT_ROOT.parent / "shared" / "forms" / "examples"))
+COMMANDS = ["migrate", "createuser", "worker", "poll", "serve", "check-config", "check", "seed"]
+
+
+def run_intake(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "intake.cli", *args],
+        capture_output=True, text=True, input=stdin, timeout=120, cwd=PROJECT_ROOT,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def maildir_config(tmp_path: Path, extra: str = "") -> Path:
+    path = tmp_path / "intake.toml"
+    path.write_text(
+        f"""
+[[mailboxes]]
+name = "referrals"
+kind = "maildir"
+path = "{tmp_path / 'Maildir'}"
+
+[replies]
+outbox_dir = "{tmp_path / 'outbox'}"
+{extra}
+"""
+    )
+    return path
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_it_offers_help_on_every_sub_command(command, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main([command, "--help"])
+    assert exited.value.code == 0
+    assert "usage: intake " + command in capsys.readouterr().out
+
+
+def test_it_prints_a_configuration_error_in_one_line_and_exits_2(tmp_path):
+    bad = tmp_path / "intake.toml"
+    bad.write_text('[[mailboxes]]\nname = "r"\nkind = "imap"\nhost = "h"\nusername = "u"\npassword_env = "P"\nport = 0\n')
+    bad.write_text(bad.read_text().replace("port = 0", "port = 99999"))
+    done = run_intake("check-config", env={"INTAKE_CONFIG": str(bad)})
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith("intake.toml: mailboxes[0].port: must be a whole number from 1 to 65535")
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_it_confirms_a_good_configuration(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("INTAKE_CONFIG", str(maildir_config(tmp_path)))
+    assert cli.main(["check-config", "--connect"]) == 0
+    out = capsys.readouterr().out
+    assert "OK; mailboxes: referrals (maildir)" in out
+    assert "referrals: connected; folders: INBOX" in out
+
+
+@pytest.mark.skipif(not EXAMPLES.is_dir(), reason="the shared examples folder is not here")
+def test_it_prints_an_outcome_for_every_example_without_a_traceback(capfd):
+    for eml in sorted(EXAMPLES.glob("*.eml")):
+        code = cli.main(["check", str(eml), "--json"])
+        out, err = capfd.readouterr()
+        assert code == 0, f"{eml.name}: {err}"
+        outcome = json.loads(out)
+        assert set(outcome) >= {"decision", "form_type", "fields", "missing", "invalid", "reply", "reasons"}
+        assert "Traceback" not in err
+
+
+def test_it_prints_a_readable_outcome_without_json(capfd, tmp_path):
+    eml = tmp_path / "enquiry.eml"
+    from tests.conftest import build_email
+
+    eml.write_bytes(build_email(1, subject="A question"))
+    assert cli.main(["check", str(eml)]) == 0
+    out = capfd.readouterr().out
+    assert out.startswith("decision:  ")
+    assert "reasons:" in out
+
+
+def test_it_fails_cleanly_when_the_message_cannot_be_assessed(capfd, tmp_path, monkeypatch):
+    def broken(raw, config):
+        raise RuntimeError("parser fell over")
+
+    monkeypatch.setattr("intake.assess.assess_message", broken)
+    eml = tmp_path / "m.eml"
+    eml.write_bytes(b"Subject: x\r\n\r\nbody")
+    assert cli.main(["check", str(eml), "--json"]) == 1
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert "could not assess" in err and "Traceback" not in err
+
+
+def test_it_says_when_the_message_file_is_missing(capfd, tmp_path):
+    assert cli.main(["check", str(tmp_path / "absent.eml")]) == 2
+    assert "cannot read" in capfd.readouterr().err
+
+
+@pytest.mark.django_db
+def test_it_creates_a_team_user_with_the_password_from_stdin(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("a-long-enough-passphrase\n"))
+    assert cli.main(["createuser", "casey", "--password-stdin"]) == 0
+    user = User.objects.get(username="casey")
+    assert user.check_password("a-long-enough-passphrase")
+    assert not user.is_staff and user.groups.filter(name="team").exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_weak_password(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("password\n"))
+    assert cli.main(["createuser", "casey", "--role", "admin", "--password-stdin"]) == 2
+    assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_polls_once_and_reports_the_counts(tmp_path, monkeypatch, capsys, fake_steps):
+    config = maildir_config(tmp_path)
+    monkeypatch.setenv("INTAKE_CONFIG", str(config))
+    assert cli.main(["seed"]) == 0
+    assert cli.main(["poll", "--once"]) == 0
+    out = capsys.readouterr().out
+    assert "seeded 3 example emails" in out
+    assert "referrals: ok; fetched 3, stored 3" in out
+    assert InboundMessage.objects.filter(state="filed").count() == 3
+
+
+def test_it_seeds_only_on_the_first_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("INTAKE_CONFIG", str(maildir_config(tmp_path)))
+    cli.main(["seed"])
+    cli.main(["seed"])
+    assert "nothing to seed" in capsys.readouterr().out
+    assert len(list((tmp_path / "Maildir" / "new").iterdir())) == 3
