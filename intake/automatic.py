@@ -53,13 +53,16 @@ _DAEMON_LOCAL_PARTS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaem
 _AUTOREPLY_SUBJECT = re.compile(
     r"^\s*(automatic\s+reply|auto(matic)?[- ]?(reply|response|antwort)|autoreply"
     r"|out\s+of\s+(the\s+)?office(\s*(:|auto\s*reply|reply|notification)|\s*$)"
-    r"|abwesenheitsnotiz|r[ée]ponse\s+automatique)",
+    r"|abwesenheitsnotiz|r[ée]ponse\s+automatique|risposta\s+automatica"
+    r"|respuesta\s+autom[áa]tica|automatisch\s+antwoord|automatisk\s+svar"
+    r"|auto:\s)",  # "AUTO: ..." is Lotus Notes' out-of-office
     re.IGNORECASE,
 )
 _BOUNCE_SUBJECT = re.compile(
     r"^\s*(undeliverable|undelivered\s+mail|delivery\s+status\s+notification"
-    r"|mail\s+delivery\s+(failed|failure|subsystem)|delivery\s+(failure|has\s+failed)"
-    r"|returned\s+mail|failure\s+notice|message\s+not\s+delivered|non[- ]?delivery)",
+    r"|delivery\s+notification:|mail\s+delivery\s+(failed|failure|subsystem)"
+    r"|delivery\s+(failure|has\s+failed|delayed)|delayed\s+mail|returned\s+mail"
+    r"|failure\s+notice|message\s+not\s+delivered|non[- ]?delivery)",
     re.IGNORECASE,
 )
 # Our own Message-IDs: <prefix-hex@message_id_domain> (see intake.replies.new_message_id).

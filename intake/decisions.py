@@ -351,7 +351,10 @@ def over_sender_limit(recipient: str, config: Any, now: Any = None) -> bool:
 
     Every reply row in the last hour counts (pending, sent, failed...), except
     suppressed ones: a sender who keeps writing stays suppressed only until
-    the hour has passed since the replies that really went out.
+    the hour has passed since the replies that really went out.  On SQLite
+    decisions are serialised by the write lock, so the limit is exact; on
+    PostgreSQL two workers deciding for one sender in the same instant could
+    each see one reply fewer (at most one reply per extra worker over).
     """
     since = (now or timezone.now()) - timedelta(hours=1)
     recent = (

@@ -123,7 +123,9 @@ def test_it_lets_a_referrer_replying_to_our_return_through():
     "subject",
     ["Automatic reply: CSPR referral", "Out of Office: CSPR referral", "AutoReply: away",
      "Undeliverable: CSPR referral", "Delivery Status Notification (Failure)",
-     "Mail delivery failed: returning message to sender", "Out of office"],
+     "Mail delivery failed: returning message to sender", "Out of office",
+     "AUTO: Jo Bloggs is out of the office", "Risposta automatica: referral",
+     "Delivery delayed: CSPR referral"],
 )  # fmt: skip
 def test_it_catches_auto_reply_and_bounce_subjects_on_their_own(subject):
     msg = person()

@@ -348,3 +348,38 @@ def test_it_hashes_the_child_without_case_or_accents():
     assert child_key(a) == child_key(b) != ""
     assert "renee" not in child_key(a)
     assert child_key({"child_surname": "x"}) == ""
+
+
+def test_it_links_a_reply_without_a_form_to_its_case_without_changing_it(config):
+    apply_assessment(make_message(), incomplete(), config)
+    our_return = OutboundEmail.objects.get()
+    question = make_message(in_reply_to=our_return.rfc_message_id, form=None)
+    apply_assessment(question, Assessment(decision="needs_review"), config)
+    referral = Referral.objects.get()
+    assert referral.status == Referral.Status.AWAITING_RESUBMISSION
+    assert list(referral.submissions.values_list("kind", flat=True)) == ["first", "follow_up"]
+
+
+def test_it_does_not_let_a_worse_form_undo_an_accepted_case(config):
+    apply_assessment(make_message(), accepted(), config)
+    apply_assessment(make_message(), incomplete(), config)
+    referral = Referral.objects.get()
+    assert referral.status == Referral.Status.ACCEPTED and referral.missing == []
+    assert referral.submissions.count() == 2
+
+
+def test_it_keeps_the_earlier_rapid_review_date_when_a_case_is_resubmitted(config):
+    apply_assessment(make_message(), incomplete(), config)
+    later = accepted()
+    later.deadlines = {"rapid_review_due": "2026-03-06"}
+    apply_assessment(make_message(), later, config)
+    assert Referral.objects.get().rapid_review_due.isoformat() == "2026-02-20"
+
+
+def test_it_writes_an_audit_trail_of_ids_and_codes_only(config):
+    message = make_message()
+    apply_assessment(message, accepted(), config)
+    events = list(AuditEvent.objects.order_by("pk").values_list("verb", "detail"))
+    assert [verb for verb, _ in events] == ["message_decided", "referral_opened", "reply_queued"]
+    text = json.dumps([detail for _, detail in events])
+    assert REFERRER not in text and "child" not in text
