@@ -25,10 +25,11 @@ from __future__ import annotations
 import email.utils
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from parsers.errors import Reason
 from parsers.forms import FormMatch, extract_form
@@ -111,11 +112,13 @@ def schemas_in(folder: str) -> dict[str, FormSchema]:
     return load_schemas(Path(folder))
 
 
-def assess_message(raw: bytes, config: Any) -> Assessment:
+def assess_message(raw: bytes, config: Any, arrived: datetime | None = None) -> Assessment:
     """Run ``raw`` through rules, parsing and completeness; no side effects.
 
-    Never raises for anything in the message itself: a message that cannot
-    be parsed at all comes back as ``needs_review`` with the reason.
+    ``arrived`` is when the mailbox received the message (IMAP INTERNALDATE,
+    the store time), used only when the message carries neither a
+    ``Received`` nor a ``Date`` header; without it, today.  Never raises for
+    anything in the message itself.
     """
     from parsers.mime import parse_message
 
@@ -130,7 +133,7 @@ def assess_message(raw: bytes, config: Any) -> Assessment:
     schemas = _accepted_schemas(config)
     match = extract_form(documents, schemas)
     failed_dmarc = bool(config.rules.check_dmarc) and _dmarc_failed(message, config)
-    received_on = _received_on(message, config)
+    received_on = _received_on(message, config, arrived)
     sender = reply_recipient(parsed, config.service.trusted_domains)
     if match is not None:
         result = _assess_form(match, schemas[match.form_type], received_on, sender)
@@ -276,10 +279,16 @@ def _dmarc_failed(message: Any, config: Any) -> bool:
     return dmarc_failed(message, config.rules.authserv_ids)
 
 
-def _received_on(message: Any, config: Any) -> date:
+def _received_on(message: Any, config: Any, arrived: datetime | None) -> date:
+    """The day, in UK time, the referral arrived (README: newest Received, else Date)."""
     from intake.deadlines import received_date
 
-    return received_date(message, config.service.timezone)
+    zone = ZoneInfo(config.service.timezone)
+    try:
+        return received_date(message, config.service.timezone)
+    except ValueError:
+        when = arrived or datetime.now(tz=zone)
+        return when.astimezone(zone).date() if when.tzinfo else when.date()
 
 
 def reply_recipient(parsed: Any, trusted_domains: Sequence[str]) -> str | None:
