@@ -23,7 +23,7 @@ from intake import pipeline
 from intake.assess import Assessment
 from intake.config import IntakeConfig, parse_config
 from intake.models import InboundMessage
-from tests.servers import server_missing
+from tests.servers import in_ci, server_missing
 from tests.servers.dovecot import DovecotServer, ImapAccount, start_dovecot
 from tests.servers.postgres import unreachable_reason
 
@@ -168,3 +168,13 @@ def fake_steps(monkeypatch: pytest.MonkeyPatch) -> FakeSteps:
     monkeypatch.setattr(pipeline, "apply_assessment", fake.apply)
     monkeypatch.setattr(pipeline, "send_due", fake.send_due)
     return fake
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """In CI (``CI=true``) an integration test that skipped is a failure: CI must run them all."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and in_ci() and item.get_closest_marker("integration") is not None:
+        report.outcome = "failed"
+        report.longrepr = f"integration test skipped in CI: {report.longrepr}"

@@ -1,0 +1,50 @@
+# Referral intake: the two commands a newcomer needs.
+#   make run    install, migrate, seed the local Maildir, start worker + web; Ctrl-C stops both
+#   make test   the whole test suite (SQLite), then the store tests on PostgreSQL if one answers
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+INTAKE := $(BIN)/intake
+POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/intake
+
+.PHONY: run install test test-postgres lint
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: export DJANGO_DEBUG = 1
+run: install
+	mkdir -p var
+	$(INTAKE) migrate
+	$(INTAKE) seed
+	@echo
+	@echo "  Web (health):  http://127.0.0.1:8000/healthz"
+	@echo "  Mailbox:       var/mail/referrals (a Maildir; filed mail goes to its .Processed folder)"
+	@echo "  Replies:       var/outbox/ (one .eml per reply)"
+	@echo "  Stop:          Ctrl-C"
+	@echo
+	@trap 'kill $$worker $$web 2>/dev/null; wait' INT TERM; \
+	$(INTAKE) worker & worker=$$!; \
+	$(INTAKE) serve --host 127.0.0.1 --port 8000 & web=$$!; \
+	wait
+
+test: install
+	$(BIN)/pytest
+	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(POSTGRES_URL)'.rsplit('/', 1)[0] + '/postgres', connect_timeout=3).close()" 2>/dev/null; then \
+		$(MAKE) --no-print-directory test-postgres; \
+	else echo "PostgreSQL not reachable at $(POSTGRES_URL): store tests ran on SQLite only"; fi
+
+test-postgres: install
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest tests/test_store.py tests/test_pipeline.py tests/test_imap_polls.py
+
+lint: install
+	$(BIN)/ruff check intake config tests bench
+	$(BIN)/mypy intake config
