@@ -129,13 +129,28 @@ def _check_part(zf: zipfile.ZipFile, name: str, limits: Limits) -> None:
         raise ParseError(Reason.FORBIDDEN_XML, "XML part in an unexpected encoding")
 
 
+_PACKAGE_ERRORS = (
+    KeyError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    NotImplementedError,
+    zipfile.BadZipFile,
+    etree.XMLSyntaxError,
+)
+
+
 def _open_main_part(data: bytes) -> DocumentPart:
     try:
         package = OpcPackage.open(io.BytesIO(data))
         part = package.main_document_part
     except PackageNotFoundError as exc:
         raise ParseError(Reason.CORRUPT, "not an Office package") from exc
-    except (KeyError, ValueError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
+    except _PACKAGE_ERRORS as exc:
+        # python-docx trusts the package's own XML ([Content_Types].xml, the
+        # .rels parts); damaged ones surface as these.  Same bytes, same error.
+        log.info("docx_package_unreadable", error=type(exc).__name__)
         raise ParseError(Reason.CORRUPT, f"damaged package ({type(exc).__name__})") from exc
     if not isinstance(part, DocumentPart) or part.content_type not in _WORD_MAIN_TYPES:
         raise ParseError(Reason.UNSUPPORTED_FORMAT, "an Office file that is not a Word document")

@@ -53,6 +53,8 @@ def open_zip(data: bytes, limits: Limits) -> zipfile.ZipFile:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as exc:
         raise ParseError(Reason.CORRUPT, "not a readable zip archive") from exc
+    except NotImplementedError as exc:  # a central directory claiming a newer zip version
+        raise ParseError(Reason.CORRUPT, "zip features we cannot read") from exc
     try:
         _check_members(zf.infolist(), limits)
     except ParseError:
