@@ -47,6 +47,10 @@ from parsers.unpack import AttachmentPart
 log = structlog.get_logger(__name__)
 
 DEFAULT_READER = "parsers.documents:read_document"
+# A worker says it is ready before its first task, so that its start-up
+# (slow on a busy machine) never counts against a document's time limit.
+_READY = "ready"
+STARTUP_SECONDS = 120.0
 Reader = Callable[[AttachmentPart, Limits], Document]
 # Modules a worker imports before its first document, so none pays for them.
 _WARM_MODULES = ("parsers.documents", "parsers.docx", "parsers.pdf")
@@ -101,18 +105,26 @@ def read_documents_inline(
 
 
 def _load_reader(path: str) -> Reader:
-    module_name, _, attr = path.partition(":")
-    reader: Reader = getattr(importlib.import_module(module_name), attr)
+    reader: Reader = _load_function(path)
     return reader
+
+
+def _load_function(path: str) -> Any:
+    """The object a ``"package.module:name"`` path names."""
+    module_name, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
 
 
 # --- the worker process ----------------------------------------------------------
 
 
-def _worker_main(conn: Connection, reader_path: str) -> None:
+def _worker_main(conn: Connection, reader_path: str, initializer: str | None) -> None:
     """Loop in the child: receive (index, part, limits), send a DocumentResult."""
+    if initializer:
+        _load_function(initializer)()
     _warm_up()
     reader = _load_reader(reader_path)
+    conn.send(_READY)
     while True:
         try:
             task = conn.recv()
@@ -150,16 +162,36 @@ def _cap_memory(megabytes: int) -> None:
 class _Worker:
     """One warm child process and the parent's end of its pipe."""
 
-    def __init__(self, ctx: Any, reader_path: str) -> None:
+    def __init__(self, ctx: Any, reader_path: str, initializer: str | None) -> None:
         self.conn, child_end = ctx.Pipe()
         self.process = ctx.Process(
-            target=_worker_main, args=(child_end, reader_path), daemon=True, name="doc-reader"
+            target=_worker_main,
+            args=(child_end, reader_path, initializer),
+            daemon=True,
+            name="doc-reader",
         )
         self.process.start()
         child_end.close()
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        """Block until the worker has imported the readers (raises if it never does).
+
+        A worker that cannot start is our problem, not the document's.
+        """
+        if self.ready:
+            return
+        try:
+            if self.conn.poll(STARTUP_SECONDS) and self.conn.recv() == _READY:
+                self.ready = True
+                return
+        except (EOFError, OSError):
+            pass
+        raise RuntimeError(f"document reader worker did not start (exit {self.process.exitcode})")
 
     def run(self, index: int, part: AttachmentPart, limits: Limits) -> tuple[DocumentResult, bool]:
         """Read one part; also say whether this worker may be reused."""
+        self.wait_ready()
         start = time.perf_counter()
         try:
             self.conn.send((index, part, limits))
@@ -196,12 +228,22 @@ class SandboxPool:
     """A few warm worker processes shared by every caller (thread-safe).
 
     ``reader`` is a ``"module:function"`` path the workers import (tests
-    point it at a reader that spins or hogs memory).
+    point it at a reader that spins or hogs memory).  ``initializer``, also
+    a path, is called with no arguments when a worker starts: the service
+    passes the function that configures structlog, so workers log the same
+    way as the parent (a forkserver child does not run Django's settings).
     """
 
-    def __init__(self, size: int = 2, reader: str = DEFAULT_READER, context: str = "forkserver"):
+    def __init__(
+        self,
+        size: int = 2,
+        reader: str = DEFAULT_READER,
+        context: str = "forkserver",
+        initializer: str | None = None,
+    ) -> None:
         self.size = max(1, size)
         self._reader = reader
+        self._initializer = initializer
         self._ctx = multiprocessing.get_context(context)
         if context == "forkserver":
             self._ctx.set_forkserver_preload(list(_WARM_MODULES))
@@ -213,7 +255,7 @@ class SandboxPool:
             self._idle.put(self._start_worker())
 
     def _start_worker(self) -> _Worker:
-        worker = _Worker(self._ctx, self._reader)
+        worker = _Worker(self._ctx, self._reader, self._initializer)
         with self._lock:
             self._all.add(worker)
         return worker
@@ -271,12 +313,15 @@ _pool: SandboxPool | None = None
 _pool_lock = threading.Lock()
 
 
-def get_pool(size: int | None = None) -> SandboxPool:
-    """The process-wide pool, started on first use (``size`` defaults to the CPU count)."""
+def get_pool(size: int | None = None, initializer: str | None = None) -> SandboxPool:
+    """The process-wide pool, started on first use (``size`` defaults to the CPU count).
+
+    The arguments count only on the first call, which starts the pool.
+    """
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = SandboxPool(size or min(os.cpu_count() or 2, 4))
+            _pool = SandboxPool(size or min(os.cpu_count() or 2, 4), initializer=initializer)
             atexit.register(shutdown_pool)
         return _pool
 

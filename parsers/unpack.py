@@ -14,7 +14,6 @@ kept with ``error`` set to a `Reason` code, and the unpacking goes on.
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import re
 import zipfile
@@ -292,6 +291,7 @@ class Unpacker:
     attached_sender: str | None = None
     seen: int = 0
     overflow: bool = False
+    unpacked_bytes: int = 0  # bytes of parts taken out of containers
 
     def walk_message(self, msg: Message, prefix: str, depth: int, claim: BodyClaim) -> None:
         """Add every leaf of ``msg`` that ``claim`` does not take as a body."""
@@ -301,6 +301,16 @@ class Unpacker:
             if claim(leaf):
                 continue
             self._take_mime_part(leaf, prefix, depth)
+
+    def _budget(self) -> int:
+        """Bytes still allowed for unpacked members in this message.
+
+        Each archive is checked on its own by `parsers.safezip`; this bounds
+        the sum over every archive in the message (a zip of zips would
+        otherwise multiply the per-archive limit), since all parts are
+        held in memory.
+        """
+        return max(0, self.limits.max_unpacked_bytes - self.unpacked_bytes)
 
     def _count(self) -> bool:
         """Count one more part; False once `Limits.max_parts` is passed."""
@@ -417,10 +427,9 @@ class Unpacker:
                 if not self._count():
                     return
                 name = _zip_member_name(info)
+                cap = min(self.limits.max_attachment_bytes, self._budget())
                 try:
-                    member = read_member(
-                        zf, info.filename, self.limits, self.limits.max_attachment_bytes
-                    )
+                    member = read_member(zf, info.filename, self.limits, cap)
                 except ParseError as exc:  # this member only: the others may hold the form
                     self._fail(
                         self._add(
@@ -514,6 +523,8 @@ class Unpacker:
             content_id=cid,
         )
         self.parts.append(part)
+        if depth > 1:
+            self.unpacked_bytes += len(data)
         return len(self.parts) - 1
 
     def _mark_container(self, index: int, error: Reason | None) -> None:
@@ -586,11 +597,3 @@ def _safe_name(subject: str, extension: str) -> str | None:
     """A file name made from a subject line ("CSPR referral" -> "CSPR referral.eml")."""
     stem = _clean_filename(re.sub(r'[<>:"|?*]', "", subject))[:80].strip()
     return f"{stem}{extension}" if stem else None
-
-
-def known_charset(name: str) -> bool:
-    try:
-        codecs.lookup(name)
-    except LookupError:
-        return False
-    return True

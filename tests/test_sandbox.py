@@ -42,8 +42,15 @@ def hostile_reader(part: AttachmentPart, limits: Limits) -> Document:
         raise ParseError(Reason.ENCRYPTED, "open password")
     if part.filename == "pid.pdf":
         return Document(kind="pdf", filename=str(os.getpid()))
+    if part.filename == "initialised.pdf":
+        return Document(kind="pdf", filename=os.environ.get("SANDBOX_TEST_INITIALISED", "no"))
     entry = Entry("Child's name", "Child", (Line("Sam Example"),), "page 1")
     return Document(kind="pdf", filename=part.filename, entries=[entry], pages=1)
+
+
+def mark_initialised() -> None:
+    """A worker initializer, as the service passes its logging set-up."""
+    os.environ["SANDBOX_TEST_INITIALISED"] = "yes"
 
 
 def make_part(filename: str, data: bytes = b"%PDF-1.4\n%%EOF\n") -> AttachmentPart:
@@ -85,7 +92,10 @@ def test_it_kills_a_reader_that_spins_and_says_timeout(pool: SandboxPool) -> Non
 
 
 def test_it_says_memory_when_a_reader_passes_the_memory_cap(pool: SandboxPool) -> None:
-    [result] = pool.read_documents([make_part("hog.pdf")], FAST)
+    # A low cap and a long wall-time limit: on a busy machine touching memory is slow.
+    [result] = pool.read_documents(
+        [make_part("hog.pdf")], Limits(max_seconds=30, max_memory_mb=256)
+    )
     assert result.reason is Reason.MEMORY
     [after] = pool.read_documents([make_part("form.pdf")], FAST)
     assert after.document is not None
@@ -130,6 +140,13 @@ def test_it_costs_little_more_than_the_reader_per_document(pool: SandboxPool) ->
     start = time.perf_counter()
     pool.read_documents(parts, FAST)
     assert (time.perf_counter() - start) / len(parts) < 0.05
+
+
+def test_it_runs_the_initializer_in_each_worker_before_reading() -> None:
+    with SandboxPool(size=1, reader=HOOKS, initializer="tests.test_sandbox:mark_initialised") as p:
+        [result] = p.read_documents([make_part("initialised.pdf")], FAST)
+    assert result.document is not None
+    assert result.document.filename == "yes"
 
 
 def test_it_refuses_a_part_that_failed_to_unpack_without_reading_it() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import random
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -29,6 +32,14 @@ def paths(parsed: ParsedMessage) -> list[str]:
 
 def by_path(parsed: ParsedMessage, path: str) -> AttachmentPart:
     return next(a for a in parsed.attachments if a.path == path)
+
+
+def stored_zip(files: list[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:
+        for name, data in files:
+            zf.writestr(name, data)
+    return buffer.getvalue()
 
 
 def encrypted(zip_data: bytes) -> bytes:
@@ -105,6 +116,16 @@ def test_it_stops_adding_parts_past_the_parts_limit() -> None:
     parsed = parse(build.outlook([("Referral.zip", many)]), Limits(max_parts=10))
     assert len(parsed.attachments) < 10
     assert Reason.TOO_MANY_PARTS.value in parsed.defects
+
+
+def test_it_bounds_the_bytes_unpacked_from_all_archives_of_a_message_together() -> None:
+    noise = random.Random(5).randbytes(800)  # incompressible: no ratio limit applies
+    inner = [(f"inner{i}.zip", stored_zip([("page.bin", noise)])) for i in range(3)]
+    outer = stored_zip(inner)
+    parsed = parse(build.outlook([("Referral.zip", outer)]), Limits(max_unpacked_bytes=3000))
+    refused = [a for a in parsed.attachments if a.error is Reason.UNPACKED_TOO_LARGE]
+    assert refused and all(a.data == b"" for a in refused)
+    assert sum(a.size for a in parsed.attachments if a.depth > 1) <= 3000
 
 
 def test_it_refuses_to_unpack_7z_and_rar() -> None:
