@@ -88,10 +88,16 @@ class Word:
     font: str = ""
     size: float = 0.0
     mark: str | None = None
+    highlight: bool = False  # drawn over a highlighter colour
 
     @property
     def bold(self) -> bool:
         return bool(_BOLD.search(self.font))
+
+    @property
+    def emphatic(self) -> bool:
+        """Marked out as a choice: bold or highlighted."""
+        return self.bold or self.highlight
 
 
 @dataclass
@@ -106,7 +112,8 @@ class TextLine:
 
     @property
     def text(self) -> str:
-        return " ".join(w.text for w in self.words)
+        """The line as read; tick boxes and tick glyphs as ☒/☐."""
+        return " ".join(w.mark or w.text for w in self.words)
 
     @property
     def bold(self) -> bool:
@@ -151,12 +158,18 @@ class PageLayout:
 
 def read_page(page: Any, number: int) -> PageLayout:
     """Lay out one pdfplumber page in a single pass over its objects."""
-    raw_words = page.extract_words(extra_attrs=["fontname", "size"], keep_blank_chars=False)
+    raw_words = _unstruck(page).extract_words(
+        extra_attrs=["fontname", "size"], keep_blank_chars=False
+    )
     words = [w for raw in raw_words for w in _split_marks(_word(raw))]
     boxes = _tick_boxes(page)
     fills = [_fill(r) for r in page.rects if r.get("fill")]
     words = _apply_boxes(words, boxes)
-    tables = [_grid(t, fills) for t in page.find_tables()]
+    words = _highlighted(words, page.rects)
+    # Tick boxes drawn as squares would split an answer cell into a grid of
+    # their own (box | text), so tables are found from the long rules only.
+    ruling = page.filter(_not_small_shape)
+    tables = [_grid(t, fills) for t in ruling.find_tables()]
     sizes = [w.size for w in words if w.mark is None]
     return PageLayout(
         number=number,
@@ -169,6 +182,41 @@ def read_page(page: Any, number: int) -> PageLayout:
     )
 
 
+def _unstruck(page: Any) -> Any:
+    """The page without struck-through letters: deleted text of a tracked
+    change, as Word and LibreOffice print it (the insertion is underlined)."""
+    strikes = [
+        _obj_box(o)
+        for o in [*page.lines, *page.rects]
+        if float(o["bottom"]) - float(o["top"]) <= 1.5 and float(o["x1"]) - float(o["x0"]) >= 2
+    ]
+    if not strikes:
+        return page
+    rows: dict[int, list[Box]] = {}
+    for strike in strikes:
+        rows.setdefault(int(strike.cy), []).append(strike)
+
+    def keep(obj: dict[str, Any]) -> bool:
+        if obj.get("object_type") != "char":
+            return True
+        top, bottom = float(obj["top"]), float(obj["bottom"])
+        middle = (float(obj["x0"]) + float(obj["x1"])) / 2
+        low, high = top + 0.35 * (bottom - top), top + 0.8 * (bottom - top)
+        near = (b for y in range(int(low), int(high) + 1) for b in rows.get(y, ()))
+        return not any(low <= b.cy <= high and b.x0 <= middle <= b.x1 for b in near)
+
+    return page.filter(keep)
+
+
+def _not_small_shape(obj: dict[str, Any]) -> bool:
+    """False for a tick-box-sized square or circle (and a cross drawn in one)."""
+    if obj.get("object_type") not in ("rect", "curve", "line"):
+        return True
+    width = float(obj["x1"]) - float(obj["x0"])
+    height = float(obj["bottom"]) - float(obj["top"])
+    return not (_BOX_MIN - 1 <= width <= _BOX_MAX and _BOX_MIN - 1 <= height <= _BOX_MAX)
+
+
 def _word(raw: dict[str, Any]) -> Word:
     box = _obj_box(raw)
     font = str(raw.get("fontname", ""))
@@ -177,16 +225,26 @@ def _word(raw: dict[str, Any]) -> Word:
 
 
 def glyph_mark(text: str, font: str) -> str | None:
-    """CHECKED/UNCHECKED when ``text`` is a single tick-box glyph in ``font``."""
+    """CHECKED/UNCHECKED when ``text`` is a single tick-box glyph in ``font``.
+
+    Symbol fonts have no Unicode: Word and LibreOffice write their codes
+    either as they are or moved into the private use area (U+F0xx); a code
+    in that area from a font we cannot name is looked up in Wingdings and
+    Wingdings 2 together (their tick-box codes do not clash).
+    """
     if len(text) != 1:
         return None
-    lowered = font.lower()
+    lowered = font.lower().replace(" ", "").replace("-", "")
+    private = 0xF020 <= ord(text) <= 0xF0FF
+    code = chr(ord(text) - 0xF000) if private else text
     if "zapf" in lowered or "dingbat" in lowered:
-        return _ZAPF.get(text)
-    if "wingdings2" in lowered.replace(" ", "").replace("-", ""):
-        return _WINGDINGS2.get(text)
+        return _ZAPF.get(code)
+    if "wingdings2" in lowered:
+        return _WINGDINGS2.get(code)
     if "wingding" in lowered:
-        return _WINGDINGS.get(text)
+        return _WINGDINGS.get(code)
+    if private:
+        return _WINGDINGS.get(code) or _WINGDINGS2.get(code)
     return _UNICODE_MARKS.get(text)
 
 
@@ -228,8 +286,9 @@ def _tick_boxes(page: Any) -> list[tuple[Box, bool]]:
             )
         elif not any(_same_box(box, b) for b, _ in boxes):
             boxes.append((box, dark))
+    # A cross drawn with two lines (LibreOffice's legacy check box) ticks it.
     crosses = [_obj_box(ln) for ln in page.lines]
-    return [(b, ticked or any(_inside(c, b) for c in crosses)) for b, ticked in boxes]
+    return [(b, ticked or any(_within(c, b) for c in crosses)) for b, ticked in boxes]
 
 
 def _obj_box(obj: dict[str, Any]) -> Box:
@@ -243,6 +302,15 @@ def _inside(inner: Box, outer: Box) -> bool:
         and outer.top - 0.5 <= inner.top
         and inner.bottom <= outer.bottom + 0.5
         and not _same_box(inner, outer)
+    )
+
+
+def _within(inner: Box, outer: Box) -> bool:
+    return (
+        outer.x0 - 0.5 <= inner.x0
+        and inner.x1 <= outer.x1 + 0.5
+        and outer.top - 0.5 <= inner.top
+        and inner.bottom <= outer.bottom + 0.5
     )
 
 
@@ -271,6 +339,30 @@ def _apply_boxes(words: list[Word], boxes: Sequence[tuple[Box, bool]]) -> list[W
     return rest
 
 
+def _highlighted(words: list[Word], rects: Iterable[dict[str, Any]]) -> list[Word]:
+    """Words on a line-high band of a strong colour (Word's highlighter)."""
+    bands = [
+        _obj_box(r)
+        for r in rects
+        if r.get("fill") and _saturation(r.get("non_stroking_color")) >= 0.4 and r["height"] < 25
+    ]
+    if not bands:
+        return words
+    return [
+        replace(w, highlight=True)
+        if any(b.contains(w.box.cx, w.box.cy) and b.height < 2.2 * w.box.height for b in bands)
+        else w
+        for w in words
+    ]
+
+
+def _saturation(color: Any) -> float:
+    if isinstance(color, list | tuple) and len(color) == 3:
+        values = [float(c) for c in color if isinstance(c, int | float)]
+        return max(values) - min(values) if len(values) == 3 else 0.0
+    return 0.0
+
+
 def _fill(rect: dict[str, Any]) -> tuple[Box, float]:
     """A filled rectangle and how dark its fill is (0 black .. 1 white)."""
     return _obj_box(rect), _lightness(rect.get("non_stroking_color"))
@@ -297,13 +389,15 @@ def _grid(table: Any, fills: Sequence[tuple[Box, float]]) -> TableGrid:
 
 
 def _cell(box: Box, fills: Sequence[tuple[Box, float]]) -> Cell:
-    for fill, lightness in fills:
-        if lightness >= _WHITE:
-            continue
-        overlap = _overlap(box, fill)
-        if overlap >= 0.7 * box.width * box.height:
-            return Cell(box, shaded=True, dark=lightness < 0.5)
-    return Cell(box)
+    """A cell is shaded when coloured fills cover most of it (one rectangle,
+    or one a line as LibreOffice paints paragraph shading)."""
+    area = max(box.width * box.height, 1.0)
+    covering = [(lightness, _overlap(box, fill)) for fill, lightness in fills if lightness < _WHITE]
+    covered = sum(overlap for _, overlap in covering)
+    if covered < 0.6 * area:
+        return Cell(box)
+    darkest = min(lightness for lightness, overlap in covering if overlap > 0)
+    return Cell(box, shaded=True, dark=darkest < 0.5)
 
 
 def _overlap(a: Box, b: Box) -> float:

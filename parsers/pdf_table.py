@@ -26,8 +26,16 @@ from dataclasses import dataclass, field
 
 from parsers.document import Entry, FlowLine, Line
 from parsers.pdf_columns import ColumnRow, column_layout, row_boxes
-from parsers.pdf_layout import Cell, PageLayout, TableGrid, TextLine, Word, fold, group_lines
-from parsers.pdf_text import Area, add_lines, area_for, finish, question_text
+from parsers.pdf_layout import Box, Cell, PageLayout, TableGrid, TextLine, Word, fold, group_lines
+from parsers.pdf_text import (
+    Area,
+    add_lines,
+    area_for,
+    finish,
+    question_text,
+    right_margin,
+    wraps,
+)
 
 _NUMBERED = re.compile(
     r"^(?:(?:section|part)\s+[A-Z0-9]{1,3}\b|\d{1,2}(?:\.\d{1,2})*[.)]?\s+\S|[A-Z][.)]\s+\S)",
@@ -77,6 +85,7 @@ class _Block:
     line: TextLine | None = None
     cells: list[tuple[Cell, list[Word]]] = field(default_factory=list)
     where: str = ""
+    spanned: bool = False  # the row has no cell in the table's first column
 
 
 class _Reader:
@@ -88,6 +97,8 @@ class _Reader:
         self.draft: Draft | None = None
         self.pending_label: tuple[str, str] | None = None
         self.title_open = True
+        self.after_break = False  # nothing read yet on this page
+        self.last_flow: TextLine | None = None  # geometry of the last flow line
 
     def close_draft(self) -> None:
         if self.draft is not None:
@@ -109,18 +120,42 @@ class _Reader:
             return
         if is_heading(line, page.body_size):
             self.heading(page, line.box.top, text)
+            self.last_flow = None
             return
         self.title_open = False
-        self.out.flow.append(FlowLine(text, emphasis=line.bold, source=f"page {page.number}"))
+        previous = self.out.flow[-1] if self.out.flow else None
+        if previous and self.last_flow and _paragraph_goes_on(page, self.last_flow, line):
+            joined = fold(f"{previous.text} {text}")
+            self.out.flow[-1] = FlowLine(
+                joined, emphasis=previous.emphasis and line.bold, source=previous.source
+            )
+        else:
+            self.out.flow.append(FlowLine(text, emphasis=line.bold, source=f"page {page.number}"))
+        self.last_flow = line
 
     def row(self, page: PageLayout, block: _Block) -> None:
         self.title_open = False
-        cells = [(c, ws) for c, ws in block.cells]
+        self.last_flow = None
+        cells = block.cells
+        if block.spanned:  # the label cell spans from the row above
+            if any(ws for _, ws in cells):
+                self.continue_draft(page, cells)
+            return
         if len(cells) == 1:
             self.single_cell(page, block, *cells[0])
             return
-        label_cell, label_words = cells[0]
-        answers = cells[1:]
+        for label, answers in _pairs(cells):
+            self.pair(page, block, label, answers)
+
+    def pair(
+        self,
+        page: PageLayout,
+        block: _Block,
+        label: tuple[Cell, list[Word]],
+        answers: list[tuple[Cell, list[Word]]],
+    ) -> None:
+        """A label cell and the answer cells beside it."""
+        label_cell, label_words = label
         question = question_text(label_words)
         answer_words = [w for _, ws in answers for w in ws]
         if question and not answer_words and _heading_words(label_words, page, label_cell):
@@ -129,6 +164,12 @@ class _Reader:
         if not question:
             if answer_words:
                 self.continue_draft(page, answers)
+            return
+        if self.after_break and self.draft is not None and question[:1].islower():
+            # Word split this row over the page break: the label goes on too
+            # ("Status at the time of the" / "incident (tick all that apply)").
+            self.draft.question = f"{self.draft.question} {question}"
+            self.continue_draft(page, answers)
             return
         self.start_draft(question, block.where, answers)
 
@@ -167,14 +208,56 @@ class _Reader:
         _fill_area(self.draft.area, answers)
 
 
+def _paragraph_goes_on(page: PageLayout, above: TextLine, line: TextLine) -> bool:
+    """``line`` is the next visual line of the paragraph ``above`` (it wrapped)."""
+    if (
+        abs(above.box.x0 - line.box.x0) > 2
+        or not 0 <= line.box.top - above.box.bottom < 0.6 * line.size
+    ):
+        return False
+    right = max(w.box.x1 for w in page.words)
+    return wraps(Area(right), above, line)
+
+
+def _pairs(
+    cells: list[tuple[Cell, list[Word]]],
+) -> list[tuple[tuple[Cell, list[Word]], list[tuple[Cell, list[Word]]]]]:
+    """Label and answer cells of a row: ``label | answer``, or two questions
+    side by side (``Name | ... | Role | ...``) when shaded label cells
+    alternate with plain answer cells."""
+    shading = [c.shaded for c, _ in cells]
+    alternating = all(shaded == (i % 2 == 0) for i, shaded in enumerate(shading))
+    if len(cells) >= 4 and len(cells) % 2 == 0 and alternating:
+        return [(cells[i], [cells[i + 1]]) for i in range(0, len(cells), 2)]
+    return [(cells[0], cells[1:])]
+
+
 def _answer_area(answers: Sequence[tuple[Cell, list[Word]]]) -> Area:
-    cell, words = answers[0]
-    return area_for(cell.box, group_lines(words))
+    """One text area over all answer cells (a box column beside a text column)."""
+    boxes = [c.box for c, _ in answers]
+    union = Box(
+        min(b.x0 for b in boxes),
+        min(b.top for b in boxes),
+        max(b.x1 for b in boxes),
+        max(b.bottom for b in boxes),
+    )
+    return area_for(union, group_lines(w for _, ws in answers for w in ws))
 
 
 def _fill_area(area: Area, answers: Sequence[tuple[Cell, list[Word]]]) -> None:
-    for _, words in answers:
-        add_lines(area, group_lines(words))
+    lines = group_lines(w for _, ws in answers for w in ws)
+    add_lines(area, lines, [_line_right(line, answers, area.right) for line in lines])
+
+
+def _line_right(
+    line: TextLine, answers: Sequence[tuple[Cell, list[Word]]], default: float
+) -> float:
+    """The right margin of the cell a line ends in."""
+    last = line.words[-1]
+    for cell, words in answers:
+        if cell.box.contains(last.box.cx, last.box.cy, 0.0):
+            return right_margin(cell.box, [ln for ln in group_lines(words)])
+    return default
 
 
 def _heading_words(words: Sequence[Word], page: PageLayout, cell: Cell) -> bool:
@@ -188,12 +271,16 @@ def _heading_words(words: Sequence[Word], page: PageLayout, cell: Cell) -> bool:
 
 
 def is_heading(line: TextLine, body_size: float) -> bool:
-    """A short bold or larger line; numbered lines ("2. Referrer") need only one of those."""
+    """A short line set apart: numbered ("2. Referrer", "Section B – ...") and
+    bold or larger, or larger than the text around it.  A bold line that is
+    neither is a question in bold, not a heading; nor is a line ending in
+    "?" or ":"."""
     text = fold(line.text)
-    if not 2 <= len(text) <= 90 or text.endswith((",", ";")):
+    if not 2 <= len(text) <= 90 or text.endswith((",", ";", "?", ":")):
         return False
     larger = body_size > 0 and line.size >= body_size + 1.5
-    return line.bold or larger
+    numbered = bool(_NUMBERED.match(text))
+    return larger or (numbered and line.bold)
 
 
 def read_tables(pages: Sequence[PageLayout]) -> Reading:
@@ -202,11 +289,13 @@ def read_tables(pages: Sequence[PageLayout]) -> Reading:
     repeated = _repeated_margin_lines(pages)
     columns = _Columns()
     for page in pages:
+        reader.after_break = True
         for block in _blocks(page, repeated, columns):
             if block.line is not None:
                 reader.flow_line(page, block.line)
             else:
                 reader.row(page, block)
+            reader.after_break = False
     reader.close_draft()
     return reader.out
 
@@ -239,6 +328,7 @@ def _blocks(page: PageLayout, repeated: set[str], columns: _Columns) -> list[_Bl
             table.rows[ri][0].box.top,
             cells=[(c, in_cells.get((ti, ri, id(c)), [])) for c in table.rows[ri]],
             where=f"page {page.number}, table {ti + 1}, row {ri + 1}",
+            spanned=table.rows[ri][0].box.x0 > table.box.x0 + 2,
         )
         for ti, table in enumerate(page.tables)
         for ri in range(len(table.rows))

@@ -28,6 +28,10 @@ _SPACE = 0.28  # a space is about this many ems wide in text fonts (when not mea
 # A line that ends a sentence followed by one that starts a new one was most
 # likely ended by the writer, even where the next word would not have fitted.
 _SENTENCE_END = re.compile(r"[.!?:]['\")\]’”]*$")
+_PLACEHOLDER = re.compile(
+    r"^(?:click or tap|click|tap) (?:here )?to enter (?:a )?(?:text|date)\.?$|^choose an item\.?$",
+    re.IGNORECASE,
+)
 _SENTENCE_START = re.compile(r"^['\"(‘“]?[A-Z0-9•\-–]")
 
 
@@ -62,9 +66,14 @@ def area_for(box: Box | None, lines: Sequence[TextLine]) -> Area:
     if box is None:
         right = max((ln.box.x1 for ln in lines), default=0.0)
         return Area(right, space)
+    return Area(right_margin(box, lines), space)
+
+
+def right_margin(box: Box, lines: Sequence[TextLine]) -> float:
+    """Where text wraps in ``box``: its right edge less the padding seen on the left."""
     left = min((ln.box.x0 for ln in lines), default=box.x0 + 2)
     pad = min(max(left - box.x0, 1.0), 8.0)
-    return Area(box.x1 - pad, space)
+    return box.x1 - pad
 
 
 def _space_width(lines: Sequence[TextLine]) -> float:
@@ -78,19 +87,25 @@ def _space_width(lines: Sequence[TextLine]) -> float:
     return statistics.median(gaps) if gaps else 0.0
 
 
-def add_lines(area: Area, lines: Sequence[TextLine]) -> None:
-    """Append visual ``lines`` (top to bottom) to ``area``, joining wraps."""
-    for line in lines:
+def add_lines(area: Area, lines: Sequence[TextLine], rights: Sequence[float] | None = None) -> None:
+    """Append visual ``lines`` (top to bottom) to ``area``, joining wraps.
+
+    ``rights`` gives each line's own right margin where the lines stand in
+    cells of different widths (an option grid nested in an answer cell).
+    """
+    for index, line in enumerate(lines):
         joins = wraps(area, area.last_line, line)
-        for index, segment in enumerate(_segments(line.words)):
-            _add_segment(area, segment, joins and index == 0)
+        for number, segment in enumerate(_segments(line.words)):
+            _add_segment(area, segment, joins and number == 0)
         area.last_line = line
+        if rights is not None:
+            area.right = rights[index]
 
 
 def _add_segment(area: Area, words: list[Word], joins: bool) -> None:
     mark = words[0].mark if words and words[0].mark else None
     body = words[1:] if mark else words
-    bold = all(w.bold for w in body) if body else False
+    bold = all(w.emphatic for w in body) if body else False
     if mark is None and joins and area.pieces and body:
         last = area.pieces[-1]
         last.words.extend(_unhyphenate(last.words, body))
@@ -146,9 +161,13 @@ def _marks_after(words: Sequence[Word]) -> list[list[Word]]:
 
 
 def finish(area: Area) -> tuple[Line, ...]:
-    """The area's logical lines; bold lines among plain ones carry emphasis."""
+    """The area's logical lines; bold lines among plain ones carry emphasis.
+
+    Word's grey placeholder of an empty content control ("Click or tap here
+    to enter text.") is printed into the PDF; it is not an answer.
+    """
     texts = [(p.text(), p.bold) for p in area.pieces]
-    texts = [(t, b) for t, b in texts if t]
+    texts = [(t, b) for t, b in texts if t and not _PLACEHOLDER.match(t)]
     some_plain = any(not b for _, b in texts)
     return tuple(Line(t, emphasis=b and some_plain) for t, b in texts)
 
