@@ -42,6 +42,7 @@ P, R, T, TBL, TR, TC, SDT = w("p"), w("r"), w("t"), w("tbl"), w("tr"), w("tc"), 
 SDT_CONTENT, SDT_PR = w("sdtContent"), w("sdtPr")
 ALT, CHOICE, FALLBACK = f"{{{MC}}}AlternateContent", f"{{{MC}}}Choice", f"{{{MC}}}Fallback"
 VAL = w("val")
+TXBX = w("txbxContent")
 
 # Children of a paragraph or run that never hold displayed text.
 _SKIP_INLINE = {w("pPr"), w("rPr"), w("del"), w("moveFrom"), w("proofErr"), w("commentReference")}
@@ -85,6 +86,7 @@ class Walker:
     notes: set[str] = field(default_factory=set)
     _fields: list[_Field] = field(default_factory=list)
     _hints: list[str] = field(default_factory=list)
+    _boxes: list[Para | Table] = field(default_factory=list)  # text boxes met in a paragraph
     _depth: int = 0
 
     # -- work limits ---------------------------------------------------------
@@ -103,6 +105,8 @@ class Walker:
             self.tick()
             if child.tag == P:
                 out.append(self.paragraph(child))
+                out.extend(self._boxes)
+                self._boxes = []
             elif child.tag == TBL:
                 out.append(self.table(child))
             elif child.tag == SDT:
@@ -141,6 +145,8 @@ class Walker:
         trpr = tr.find(w("trPr"))
         row = Row(header=trpr is not None and trpr.find(w("tblHeader")) is not None)
         for tc in _unwrap(tr, TC):
+            if _merged_away(tc):
+                continue
             self._fields.clear()  # a field never spans cells; a broken one must not hide text
             row.cells.append(self._cell(tc))
         return row
@@ -207,7 +213,17 @@ class Walker:
 
     # -- runs ----------------------------------------------------------------
     def _run(self, r: etree._Element, para: Para, style_id: str | None) -> None:
+        self.tick()
         rpr = r.find(w("rPr"))
+        if _hidden(rpr):
+            # Hidden text (17.3.2.41) is not on the page; its field characters
+            # still open and close fields, so only those are read.
+            for child in r:
+                if child.tag == w("fldChar"):
+                    self._field_char(child, para)
+                elif child.tag == w("instrText") and self._fields:
+                    self._fields[-1].instr += child.text or ""
+            return
         emphasis = run_emphasis(rpr, style_id, self.styles)
         font = _symbol_font(rpr)
         for child in r:
@@ -229,8 +245,20 @@ class Walker:
                 self._field_char(child, para)
             elif tag == w("instrText") and self._fields:
                 self._fields[-1].instr += child.text or ""
-            elif tag == ALT:
-                self._run(_choice(child), para, style_id)
+            elif tag in (w("drawing"), w("pict"), ALT):
+                self._text_boxes(child)
+
+    def _text_boxes(self, node: etree._Element) -> None:
+        """Text boxes anchored in a run (``w:txbxContent``, 17.17.1.1), read after it."""
+        scope = _choice(node) if node.tag == ALT else node
+        fields, self._fields = self._fields, []
+        try:
+            for box in scope.iter(TXBX):
+                if not any(a.tag == TXBX for a in _ancestors(box, scope)):
+                    found = self.blocks(box)  # may reset self._boxes: read it first
+                    self._boxes.extend(found)
+        finally:
+            self._fields = fields
 
     def _emit(self, para: Para, text: str, emphasis: bool, hint: str | None = None) -> None:
         if text and self._visible():
@@ -365,6 +393,28 @@ def _unwrap(parent: etree._Element, tag: str) -> list[etree._Element]:
         elif child.tag == ALT:
             out.extend(_unwrap(_choice(child), tag))
     return out
+
+
+def _ancestors(node: etree._Element, scope: etree._Element) -> list[etree._Element]:
+    out = []
+    for ancestor in node.iterancestors():
+        if ancestor is scope:
+            break
+        out.append(ancestor)
+    return out
+
+
+def _hidden(rpr: etree._Element | None) -> bool:
+    if rpr is None:
+        return False
+    vanish = rpr.find(w("vanish"))
+    return vanish is not None and vanish.get(VAL) in _TRUE
+
+
+def _merged_away(tc: etree._Element) -> bool:
+    """A cell continuing a legacy horizontal merge (``w:hMerge``, 17.4.22)."""
+    merge = tc.find(f"{w('tcPr')}/{w('hMerge')}")
+    return merge is not None and merge.get(VAL) in (None, "continue")
 
 
 def _deleted_row(tr: etree._Element) -> bool:

@@ -424,6 +424,33 @@ def test_it_marks_emphasis_from_a_character_style() -> None:
     )
 
 
+def test_it_leaves_out_hidden_text() -> None:
+    hidden = '<w:r><w:rPr><w:vanish/></w:rPr><w:t xml:space="preserve">(guidance) </w:t></w:r>'
+    assert texts(entry(body(one_row("Surname", para(hidden + run("Lomax")))), "Surname")) == [
+        "Lomax"
+    ]
+
+
+def test_it_reads_a_text_box_after_the_paragraph_that_holds_it() -> None:
+    box = (
+        '<w:r><w:pict><v:shape xmlns:v="urn:schemas-microsoft-com:vml"><v:textbox>'
+        f"<w:txbxContent>{para(run('Request for a Child Safeguarding Practice Review'))}"
+        "</w:txbxContent></v:textbox></v:shape></w:pict></w:r>"
+    )
+    doc = body(para(run("Sankey Valley Partnership") + box), para(run("Please complete.")))
+    assert [line.text for line in doc.flow] == [
+        "Sankey Valley Partnership",
+        "Request for a Child Safeguarding Practice Review",
+        "Please complete.",
+    ]
+
+
+def test_it_skips_cells_that_continue_a_horizontal_merge() -> None:
+    gone = "<w:tc><w:tcPr><w:hMerge/></w:tcPr><w:p/></w:tc>"
+    row = cell(para(run("Surname")), 3000, fill="DCE6F1") + cell(para(run("Lomax")), 3000) + gone
+    assert texts(entry(body(table([row], (3000, 3000, 3000))), "Surname")) == ["Lomax"]
+
+
 # -- the published examples ---------------------------------------------------------------
 def attachment(example: str) -> bytes:
     path = EXAMPLES / f"{example}.eml"
