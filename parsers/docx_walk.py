@@ -134,7 +134,7 @@ class Walker:
             raise ParseError(Reason.TOO_LARGE, "tables nested too deep")
         self.tables += 1
         table = Table(number=self.tables)
-        for tr in _unwrap(tbl, TR):
+        for tr, _ in _unwrap(tbl, TR):
             if _deleted_row(tr):
                 continue
             table.rows.append(self._row(tr))
@@ -144,11 +144,15 @@ class Walker:
     def _row(self, tr: etree._Element) -> Row:
         trpr = tr.find(w("trPr"))
         row = Row(header=trpr is not None and trpr.find(w("tblHeader")) is not None)
-        for tc in _unwrap(tr, TC):
+        for tc, name in _unwrap(tr, TC):
             if _merged_away(tc):
                 continue
             self._fields.clear()  # a field never spans cells; a broken one must not hide text
-            row.cells.append(self._cell(tc))
+            pushed = self._push_hint(name)
+            try:
+                row.cells.append(self._cell(tc))
+            finally:
+                self._pop_hint(pushed)
         return row
 
     def _cell(self, tc: etree._Element) -> Cell:
@@ -378,20 +382,22 @@ def _choice(alt: etree._Element) -> etree._Element:
     return node if node is not None else etree.Element(CHOICE)
 
 
-def _unwrap(parent: etree._Element, tag: str) -> list[etree._Element]:
-    """Rows of a table (or cells of a row), through sdt/customXml wrappers."""
-    out: list[etree._Element] = []
+def _unwrap(
+    parent: etree._Element, tag: str, name: str | None = None
+) -> list[tuple[etree._Element, str | None]]:
+    """Rows of a table (or cells of a row) through sdt/customXml wrappers,
+    each with the name of the innermost content control around it."""
+    out: list[tuple[etree._Element, str | None]] = []
     for child in parent:
         if child.tag == tag:
-            out.append(child)
+            out.append((child, name))
         elif child.tag == SDT:
-            content = child.find(SDT_CONTENT)
-            if content is not None:
-                out.extend(_unwrap(content, tag))
+            control = _Control.of(child)
+            out.extend(_unwrap(control.content, tag, control.name or name))
         elif child.tag in (w("customXml"), w("ins"), w("moveTo")):
-            out.extend(_unwrap(child, tag))
+            out.extend(_unwrap(child, tag, name))
         elif child.tag == ALT:
-            out.extend(_unwrap(_choice(child), tag))
+            out.extend(_unwrap(_choice(child), tag, name))
     return out
 
 

@@ -424,6 +424,14 @@ def test_it_marks_emphasis_from_a_character_style() -> None:
     )
 
 
+def test_it_names_an_answer_by_the_content_control_around_its_cell() -> None:
+    answer = cell(para(run("Lomax")), 6000)
+    wrapped = f'<w:sdt><w:sdtPr><w:tag w:val="child_surname"/></w:sdtPr><w:sdtContent>{answer}'
+    row = cell(para(run("Surname")), 3000, fill="DCE6F1") + wrapped + "</w:sdtContent></w:sdt>"
+    found = entry(body(table([row], (3000, 6000))), "Surname")
+    assert (texts(found), found.key_hint) == (["Lomax"], "child_surname")
+
+
 def test_it_leaves_out_hidden_text() -> None:
     hidden = '<w:r><w:rPr><w:vanish/></w:rPr><w:t xml:space="preserve">(guidance) </w:t></w:r>'
     assert texts(entry(body(one_row("Surname", para(hidden + run("Lomax")))), "Surname")) == [
