@@ -40,6 +40,7 @@ test: install
 	$(BIN)/pytest
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(POSTGRES_URL)'.rsplit('/', 1)[0] + '/postgres', connect_timeout=3).close()" 2>/dev/null; then \
 		$(MAKE) --no-print-directory test-postgres; \
+	elif [ "$$CI" = true ]; then echo "PostgreSQL not reachable at $(POSTGRES_URL) (CI=true: failing)"; exit 1; \
 	else echo "PostgreSQL not reachable at $(POSTGRES_URL): store tests ran on SQLite only"; fi
 
 test-postgres: install

@@ -289,7 +289,8 @@ def advance_unfinished(run: Run) -> None:
         if run.stop.is_set():
             log.info("poll_stopping")
             return
-        message = InboundMessage.objects.filter(pk=pk, state__in=UNFINISHED).first()
+        # raw is read only by the parse step (deferred: loaded on first use there)
+        message = InboundMessage.objects.defer("raw").filter(pk=pk, state__in=UNFINISHED).first()
         if message is not None:
             advance(message, run)
         run.keep_lease()

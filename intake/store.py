@@ -13,14 +13,15 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
-from email.headerregistry import Address
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
 
 import structlog
 from django.db import IntegrityError, transaction
 
-from intake.mailbox.base import FetchedMessage
+from intake.mailbox.base import FetchedMessage, header_block
 from intake.models import InboundMessage
 from parsers.limits import Limits
 
@@ -44,12 +45,16 @@ class Stored:
 
 
 def read_envelope(raw: bytes) -> Envelope:
-    """The few header fields we keep on the row; never raises, whatever the bytes."""
-    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+    """The few header fields we keep on the row; never raises, whatever the bytes.
+
+    Only the header block is parsed: the body (megabytes of base64) is not
+    needed here, and the parsers read it later.
+    """
+    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(header_block(raw))
     return Envelope(
         message_id=_message_id(headers.get("Message-ID")),
         sender=_sender(headers.get_all("From") or []),
-        subject=_subject(raw),
+        subject=_subject(headers.get("Subject")),
         date=_date(headers.get("Date")),
     )
 
@@ -64,12 +69,15 @@ def _sender(values: list[object]) -> str:
     return next((address for _name, address in pairs if "@" in address), "")[:320]
 
 
-def _subject(raw: bytes) -> str:
-    try:  # the modern policy decodes RFC 2047 encoded words; it may trip on junk
-        value = BytesHeaderParser(policy=policy.default).parsebytes(raw).get("Subject")
-        return str(value or "")[:2000]
-    except Exception:  # noqa: BLE001 - a broken header is data, not our failure
+def _subject(value: object) -> str:
+    """The subject with RFC 2047 encoded words decoded; as written when they are broken."""
+    if value is None:
         return ""
+    text = str(value)
+    try:
+        return str(make_header(decode_header(text)))[:2000]
+    except (HeaderParseError, LookupError, UnicodeDecodeError, ValueError):
+        return text[:2000]
 
 
 def _date(value: object) -> datetime | None:
@@ -88,16 +96,15 @@ def store_message(
     mailbox: str, folder: str, uidvalidity: int, fetched: FetchedMessage, limits: Limits
 ) -> Stored:
     """Commit ``fetched`` unless it is already stored; see the module docstring."""
-    located = InboundMessage.objects.filter(
+    rows = InboundMessage.objects.defer("raw")
+    located = rows.filter(
         mailbox=mailbox, folder=folder, uidvalidity=uidvalidity, uid=fetched.uid
     ).first()
     if located is not None:
         return Stored(located, created=False)
     envelope = read_envelope(fetched.raw)
     digest = content_hash(fetched.raw)
-    same = InboundMessage.objects.filter(
-        mailbox=mailbox, message_id=envelope.message_id, sha256=digest
-    ).first()
+    same = rows.filter(mailbox=mailbox, message_id=envelope.message_id, sha256=digest).first()
     if same is not None:
         _relocate(same, folder, uidvalidity, fetched.uid)
         return Stored(same, created=False)
@@ -160,11 +167,3 @@ def _relocate(message: InboundMessage, folder: str, uidvalidity: int, uid: int) 
     ).update(uidvalidity=uidvalidity, uid=uid)
     if moved:
         log.info("message_relocated", message_id=message.pk)
-
-
-def sender_domain(address: str) -> str:
-    """The domain of an address (for counting without logging the address)."""
-    try:
-        return Address(addr_spec=address).domain.lower()
-    except (ValueError, IndexError):
-        return ""

@@ -24,7 +24,6 @@ class Migration(migrations.Migration):
                 ('uid', models.BigIntegerField()),
                 ('message_id', models.CharField(blank=True, max_length=998)),
                 ('sha256', models.CharField(max_length=64)),
-                ('raw', models.BinaryField()),
                 ('size', models.BigIntegerField()),
                 ('headers_only', models.BooleanField(default=False)),
                 ('sender', models.CharField(blank=True, max_length=320)),
@@ -41,6 +40,7 @@ class Migration(migrations.Migration):
                 ('parked_from', models.CharField(blank=True, max_length=16)),
                 ('created', models.DateTimeField(auto_now_add=True)),
                 ('updated', models.DateTimeField(auto_now=True)),
+                ('raw', models.BinaryField()),
             ],
             options={
                 'indexes': [models.Index(fields=['mailbox', 'state', 'next_attempt_at'], name='intake_inbo_mailbox_2e0e15_idx')],
@@ -84,15 +84,15 @@ class Migration(migrations.Migration):
             name='Attachment',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='intake.inboundmessage')),
                 ('path', models.CharField(max_length=1000)),
                 ('filename', models.CharField(blank=True, max_length=255)),
                 ('media_type', models.CharField(blank=True, max_length=255)),
                 ('size', models.BigIntegerField()),
                 ('sha256', models.CharField(max_length=64)),
-                ('data', models.BinaryField()),
                 ('parse_status', models.CharField(blank=True, max_length=16)),
                 ('reason', models.CharField(blank=True, max_length=64)),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='intake.inboundmessage')),
+                ('data', models.BinaryField()),
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('message', 'path'), name='attachment_unique_path')],

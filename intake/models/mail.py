@@ -37,7 +37,6 @@ class InboundMessage(models.Model):
     uid = models.BigIntegerField()
     message_id = models.CharField(max_length=998, blank=True)  # without <>; "" when missing
     sha256 = models.CharField(max_length=64)
-    raw = models.BinaryField()
     size = models.BigIntegerField()  # of the whole message, even when only headers are kept
     headers_only = models.BooleanField(default=False)  # above the hard size limit
     sender = models.CharField(max_length=320, blank=True)  # address only, for display
@@ -54,6 +53,9 @@ class InboundMessage(models.Model):
     parked_from = models.CharField(max_length=16, blank=True)  # the state it was parked in
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    # Last, because SQLite reads a row's columns in order and must walk a large
+    # value's overflow pages to reach any column stored after it.
+    raw = models.BinaryField()  # the message exactly as fetched (its header only when headers_only)
 
     class Meta:
         constraints = [
@@ -79,9 +81,9 @@ class Attachment(models.Model):
     media_type = models.CharField(max_length=255, blank=True)
     size = models.BigIntegerField()
     sha256 = models.CharField(max_length=64)
-    data = models.BinaryField()
     parse_status = models.CharField(max_length=16, blank=True)  # "" | read | failed
     reason = models.CharField(max_length=64, blank=True)  # parsers.errors.Reason when failed
+    data = models.BinaryField()  # last, as InboundMessage.raw
 
     # No uniqueness on path: two attachments may carry the same name.  A retried
     # parse deletes the message's attachments before writing them again.

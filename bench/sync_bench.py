@@ -1,0 +1,185 @@
+"""First sync of N messages from a private Dovecot, against a raw imapclient fetch.
+
+    .venv/bin/python bench/sync_bench.py [-n 1000] [--full] [--database-url URL]
+
+APPENDs N fictional referral emails (50-150 KB each: a DOCX form built from
+the schema, a small PDF letter, padding as "correspondence") to a fresh
+Dovecot account, then, in the same run:
+
+1. fetches them all with imapclient alone (SELECT, UID SEARCH, UID FETCH
+   BODY.PEEK[] in batches), the floor for any IMAP client in Python;
+2. runs the service's first sync (`intake.pipeline.poll_mailbox`): store
+   only, or with ``--full`` the whole pipeline (assess, decide, reply, file).
+
+It prints messages per second for both, the ratio, and peak memory
+(tracemalloc's peak of Python allocations during the sync, and the process's
+maximum resident set size).  The store is a fresh SQLite file unless
+``--database-url`` names another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import date
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def build_messages(count: int, seed: int = 7) -> list[bytes]:
+    """``count`` fictional referral emails of 50-150 KB, reproducibly."""
+    from intake.config import load_config
+    from intake.seed import answers, build_form_docx
+    from parsers.schema import load_schemas
+
+    config = load_config(ROOT / "config" / "intake.toml")
+    form = load_schemas(Path(config.forms_dir))["cspr_referral"]
+    docx = build_form_docx(form, answers(form, date.today()))
+    pdf = _letter_pdf()
+    rng = random.Random(seed)
+    messages = []
+    for n in range(count):
+        target = rng.randint(50_000, 150_000)
+        padding = max(0, int((target - len(docx) * 1.37 - len(pdf) * 1.37 - 2000) / 1.37))
+        messages.append(_message(n, docx, pdf, rng.randbytes(padding)))
+    return messages
+
+
+def _letter_pdf() -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer, pagesize=A4)
+    for line, text in enumerate(["Westshire Example Academy", "Letter about a fictional pupil", "Dear colleague,"]):
+        page.drawString(72, 770 - 18 * line, text)
+    page.save()
+    return buffer.getvalue()
+
+
+def _message(n: int, docx: bytes, pdf: bytes, padding: bytes) -> bytes:
+    message = EmailMessage()
+    message["From"] = f"Referrer {n} <referrer{n}@school.example>"
+    message["To"] = "referrals@westshire-sp.example"
+    message["Subject"] = f"CSPR referral {n}"
+    message["Date"] = formatdate()
+    message["Message-ID"] = make_msgid(domain="school.example")
+    message.set_content("Please find our referral attached.\n")
+    docx_type = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
+    message.add_attachment(docx, maintype=docx_type[0], subtype=docx_type[1], filename="CSPR referral.docx")
+    message.add_attachment(pdf, maintype="application", subtype="pdf", filename="Letter.pdf")
+    if padding:
+        message.add_attachment(padding, maintype="application", subtype="octet-stream", filename="notes.bin")
+    return message.as_bytes()
+
+
+def raw_fetch(account, batch_size: int) -> tuple[int, float]:
+    """imapclient alone: every message's bytes, in batches; (count, seconds)."""
+    start = time.perf_counter()
+    client = account.client()
+    client.select_folder("INBOX", readonly=True)
+    uids = client.search("ALL")
+    total = 0
+    for i in range(0, len(uids), batch_size):
+        fetched = client.fetch(uids[i : i + batch_size], ["BODY.PEEK[]"])
+        total += sum(1 for data in fetched.values() if data.get(b"BODY[]"))
+    client.logout()
+    return total, time.perf_counter() - start
+
+
+def setup_django(database_url: str | None, folder: Path) -> None:
+    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    from intake.logging import configure_logging
+
+    configure_logging(stream=open(os.devnull, "w"), force=True)  # noqa: SIM115 - measure work, not logging
+    call_command("migrate", verbosity=0)
+
+
+def service_sync(account, folder: Path, batch_size: int, full: bool):
+    """The service's first sync; returns (PollResult, seconds, tracemalloc peak bytes)."""
+    from intake import pipeline
+    from intake.config import parse_config
+
+    os.environ["INTAKE_BENCH_PASSWORD"] = account.password
+    mailbox = {
+        "name": "bench", "kind": "imap", "host": "127.0.0.1", "port": account.server.port,
+        "security": "none", "username": account.username, "password_env": "INTAKE_BENCH_PASSWORD",
+    }
+    config = parse_config(
+        {"mailboxes": [mailbox], "schedule": {"batch_size": batch_size},
+         "replies": {"outbox_dir": str(folder / "outbox")}}
+    )
+    if not full:
+        pipeline.advance_unfinished = lambda run: None  # store only: the sync is what is measured
+    tracemalloc.start()
+    start = time.perf_counter()
+    result = pipeline.poll_mailbox(config.mailboxes[0], config)
+    seconds = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return result, seconds, peak
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", "--messages", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--full", action="store_true", help="run the whole pipeline, not only the store")
+    parser.add_argument("--database-url", help="store URL (default: a fresh SQLite file)")
+    args = parser.parse_args()
+
+    from tests.servers.dovecot import start_dovecot
+
+    folder = Path(tempfile.mkdtemp(prefix="intake-bench-"))
+    setup_django(args.database_url, folder)
+    server = start_dovecot()
+    if isinstance(server, str):
+        print(f"cannot run: {server}", file=sys.stderr)
+        return 1
+    try:
+        return run(server, folder, args)
+    finally:
+        server.stop()
+
+
+def run(server, folder: Path, args: argparse.Namespace) -> int:
+    account = server.new_account()
+    messages = build_messages(args.messages)
+    megabytes = sum(map(len, messages)) / 1e6
+    start = time.perf_counter()
+    account.append_many(messages)
+    append_seconds = time.perf_counter() - start
+    raw_count, raw_seconds = raw_fetch(account, args.batch_size)
+    result, sync_seconds, peak = service_sync(account, folder, args.batch_size, args.full)
+    maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    mode = "full pipeline" if args.full else "store only"
+    print(f"messages: {len(messages)} ({megabytes:.1f} MB, {megabytes * 1000 / len(messages):.0f} KB average)")
+    print(f"APPEND:                 {len(messages) / append_seconds:8.1f} messages/s")
+    print(f"raw imapclient fetch:   {raw_count / raw_seconds:8.1f} messages/s ({raw_seconds:.2f} s)")
+    print(f"service sync ({mode}): {result.fetched / sync_seconds:8.1f} messages/s ({sync_seconds:.2f} s)")
+    print(f"ratio service/raw:      {raw_seconds / sync_seconds:8.2f} (1.00 = as fast as the raw fetch)")
+    print(f"peak memory:            {peak / 1e6:8.1f} MB traced during the sync; max RSS {maxrss_mb:.0f} MB")
+    print(f"result: stored {result.stored}, duplicates {result.duplicates}, filed {result.filed}, "
+          f"errors {result.errors}, parked {result.parked}")
+    return 0 if result.stored == len(messages) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
