@@ -26,8 +26,10 @@ because the referrer may already have it.  A timeout or dropped connection
 
 A 4xx reply, a timeout or a refused connection before DATA retries the same
 row (same bytes, same Message-ID) with exponential backoff
-(``config.retry``); after ``max_attempts`` it is ``failed``.  A 5xx reply
-parks it as ``failed`` at once.  Writing to the outbox folder has no window:
+(``config.retry``); after ``max_attempts`` it is ``failed``.  A 5xx reply to
+MAIL, RCPT or DATA parks it as ``failed`` at once; a refusal while
+connecting (TLS, AUTH) is the service's problem, not the reply's, and is
+retried like a 4xx.  Writing to the outbox folder has no window:
 the file is named after the row and replaced atomically, so a rerun after a
 crash rewrites the same file.
 
@@ -170,7 +172,20 @@ def _send_one(row_id: int, config: Any, now: datetime, worker: str, report: Send
     except SendError as exc:
         _record_failure(row, exc, config, report)
         return
+    except Exception as exc:  # a bug or an odd library error: never block the other rows
+        log.exception("reply_send_error", outbound_id=row_id, error=type(exc).__name__)
+        _record_failure(row, _unexpected(row_id, exc), config, report)
+        return
     (report.sent if sent else report.skipped).append(row_id)
+
+
+def _unexpected(row_id: int, exc: Exception) -> SendError:
+    """Classify an error no handler expected: unknown outcome once DATA may have begun."""
+    state = OutboundEmail.objects.filter(pk=row_id).values_list("state", flat=True).first()
+    during_data = state == OutboundEmail.State.SENDING
+    return SendError(
+        f"unexpected: {type(exc).__name__}", retryable=not during_data, after_data=during_data
+    )
 
 
 def _mark_sent(row: OutboundEmail, config: Any) -> None:
@@ -266,7 +281,9 @@ def _connect(config: Any) -> smtplib.SMTP:
             client.login(smtp.username, os.environ.get(smtp.password_env, ""))
         return client
     except smtplib.SMTPResponseException as exc:
-        raise _response_error("connect", exc.smtp_code, retryable_5xx=False) from exc
+        # Refused before any message was named (greeting, TLS, AUTH): our side's
+        # problem, not this reply's, so it is retried until an administrator fixes it.
+        raise SendError(f"connect: {exc.smtp_code}", retryable=True) from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise SendError(f"connect: {type(exc).__name__}", retryable=True) from exc
 
@@ -299,10 +316,9 @@ def _data(client: smtplib.SMTP, raw: bytes) -> None:
         raise _response_error("DATA", code)
 
 
-def _response_error(step: str, code: int, retryable_5xx: bool = False) -> SendError:
+def _response_error(step: str, code: int) -> SendError:
     # RFC 5321 §4.2.1: 4yz is transient (try again), 5yz is permanent.
-    transient = 400 <= code < 500
-    return SendError(f"{step}: {code}", retryable=transient or retryable_5xx)
+    return SendError(f"{step}: {code}", retryable=400 <= code < 500)
 
 
 # --- the outbox folder -------------------------------------------------------

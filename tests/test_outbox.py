@@ -280,3 +280,23 @@ def test_it_does_not_send_when_the_password_is_wrong(make_config, monkeypatch):
         assert row.last_error.startswith("connect")
     finally:
         server.stop()
+
+
+def test_it_retries_an_unexpected_error_before_data_without_blocking_other_replies(
+    smtp,
+    smtp_server,  # noqa: F811
+    monkeypatch,
+):
+    first, second = queue(smtp), queue(smtp, accepted(to="other@agency.example"))
+    real = outbox._envelope
+
+    def odd(client: Any, sender: str, recipients: list[str]) -> None:
+        if recipients[0] == first.recipient:
+            raise ValueError("a library surprise")
+        real(client, sender, recipients)
+
+    monkeypatch.setattr(outbox, "_envelope", odd)
+    report = send_due(smtp)
+    assert report.retrying == [first.pk] and report.sent == [second.pk]
+    first.refresh_from_db()
+    assert first.state == "pending" and first.last_error == "unexpected: ValueError"
