@@ -62,7 +62,9 @@ def _letter_pdf() -> bytes:
 
     buffer = io.BytesIO()
     page = canvas.Canvas(buffer, pagesize=A4)
-    for line, text in enumerate(["Westshire Example Academy", "Letter about a fictional pupil", "Dear colleague,"]):
+    for line, text in enumerate(
+        ["Westshire Example Academy", "Letter about a fictional pupil", "Dear colleague,"]
+    ):
         page.drawString(72, 770 - 18 * line, text)
     page.save()
     return buffer.getvalue()
@@ -77,10 +79,14 @@ def _message(n: int, docx: bytes, pdf: bytes, padding: bytes) -> bytes:
     message["Message-ID"] = make_msgid(domain="school.example")
     message.set_content("Please find our referral attached.\n")
     docx_type = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
-    message.add_attachment(docx, maintype=docx_type[0], subtype=docx_type[1], filename="CSPR referral.docx")
+    message.add_attachment(
+        docx, maintype=docx_type[0], subtype=docx_type[1], filename="CSPR referral.docx"
+    )
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename="Letter.pdf")
     if padding:
-        message.add_attachment(padding, maintype="application", subtype="octet-stream", filename="notes.bin")
+        message.add_attachment(
+            padding, maintype="application", subtype="octet-stream", filename="notes.bin"
+        )
     return message.as_bytes()
 
 
@@ -119,12 +125,20 @@ def service_sync(account, folder: Path, batch_size: int, full: bool):
 
     os.environ["INTAKE_BENCH_PASSWORD"] = account.password
     mailbox = {
-        "name": "bench", "kind": "imap", "host": "127.0.0.1", "port": account.server.port,
-        "security": "none", "username": account.username, "password_env": "INTAKE_BENCH_PASSWORD",
+        "name": "bench",
+        "kind": "imap",
+        "host": "127.0.0.1",
+        "port": account.server.port,
+        "security": "none",
+        "username": account.username,
+        "password_env": "INTAKE_BENCH_PASSWORD",
     }
     config = parse_config(
-        {"mailboxes": [mailbox], "schedule": {"batch_size": batch_size},
-         "replies": {"outbox_dir": str(folder / "outbox")}}
+        {
+            "mailboxes": [mailbox],
+            "schedule": {"batch_size": batch_size},
+            "replies": {"outbox_dir": str(folder / "outbox")},
+        }
     )
     if not full:
         pipeline.advance_unfinished = lambda run: None  # store only: the sync is what is measured
@@ -141,7 +155,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--messages", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=50)
-    parser.add_argument("--full", action="store_true", help="run the whole pipeline, not only the store")
+    parser.add_argument(
+        "--full", action="store_true", help="run the whole pipeline, not only the store"
+    )
     parser.add_argument("--database-url", help="store URL (default: a fresh SQLite file)")
     args = parser.parse_args()
 
@@ -170,14 +186,22 @@ def run(server, folder: Path, args: argparse.Namespace) -> int:
     result, sync_seconds, peak = service_sync(account, folder, args.batch_size, args.full)
     maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     mode = "full pipeline" if args.full else "store only"
-    print(f"messages: {len(messages)} ({megabytes:.1f} MB, {megabytes * 1000 / len(messages):.0f} KB average)")
-    print(f"APPEND:                 {len(messages) / append_seconds:8.1f} messages/s")
-    print(f"raw imapclient fetch:   {raw_count / raw_seconds:8.1f} messages/s ({raw_seconds:.2f} s)")
-    print(f"service sync ({mode}): {result.fetched / sync_seconds:8.1f} messages/s ({sync_seconds:.2f} s)")
-    print(f"ratio service/raw:      {raw_seconds / sync_seconds:8.2f} (1.00 = as fast as the raw fetch)")
-    print(f"peak memory:            {peak / 1e6:8.1f} MB traced during the sync; max RSS {maxrss_mb:.0f} MB")
-    print(f"result: stored {result.stored}, duplicates {result.duplicates}, filed {result.filed}, "
-          f"errors {result.errors}, parked {result.parked}")
+    average_kb = megabytes * 1000 / len(messages)
+    print(f"messages: {len(messages)} ({megabytes:.1f} MB, {average_kb:.0f} KB average)")
+    print(f"APPEND:               {len(messages) / append_seconds:8.1f} messages/s")
+    print(f"raw imapclient fetch: {raw_count / raw_seconds:8.1f} messages/s ({raw_seconds:.2f} s)")
+    print(
+        f"service ({mode}):  {result.fetched / sync_seconds:8.1f} messages/s ({sync_seconds:.2f} s)"
+    )
+    print(
+        f"ratio service/raw:    {raw_seconds / sync_seconds:8.2f} (1.00 = as fast as the raw fetch)"
+    )
+    print(f"peak memory:          {peak / 1e6:8.1f} MB traced during the sync")
+    print(f"max RSS:              {maxrss_mb:8.0f} MB (whole process, including the APPEND)")
+    print(
+        f"result: stored {result.stored}, duplicates {result.duplicates}, filed {result.filed}, "
+        f"errors {result.errors}, parked {result.parked}"
+    )
     return 0 if result.stored == len(messages) else 1
 
 

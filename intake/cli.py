@@ -57,27 +57,42 @@ def build_parser() -> argparse.ArgumentParser:
         description="Safeguarding referral intake: mailbox to cases, exactly once.",
     )
     parser.add_argument(
-        "--config", metavar="PATH", help="configuration file (default: $INTAKE_CONFIG or config/intake.toml)"
+        "--config",
+        metavar="PATH",
+        help="configuration file (default: $INTAKE_CONFIG or config/intake.toml)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add(commands, "migrate", "create or update the database tables", cmd_migrate)
     user = _add(commands, "createuser", "add a person who may sign in", cmd_createuser)
     user.add_argument("username")
-    user.add_argument("--role", choices=("team", "admin"), default="team", help="team (default) or admin")
-    user.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    user.add_argument(
+        "--role", choices=("team", "admin"), default="team", help="team (default) or admin"
+    )
+    user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
     _add(commands, "worker", "poll the mailboxes on schedule until SIGTERM/SIGINT", cmd_worker)
     poll = _add(commands, "poll", "poll every mailbox once, then exit", cmd_poll)
-    poll.add_argument("--once", action="store_true", help="one poll, then exit (the only mode; for cron)")
+    poll.add_argument(
+        "--once", action="store_true", help="one poll, then exit (the only mode; for cron)"
+    )
     serve = _add(commands, "serve", "run the web process (gunicorn)", cmd_serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=2)
     check_config = _add(commands, "check-config", "validate the configuration", cmd_check_config)
-    check_config.add_argument("--connect", action="store_true", help="also log in to each mailbox and list its folders")
+    check_config.add_argument(
+        "--connect", action="store_true", help="also log in to each mailbox and list its folders"
+    )
     check = _add(commands, "check", "assess one message with no side effects", cmd_check)
     check.add_argument("message", metavar="MESSAGE.eml")
     check.add_argument("--json", action="store_true", help="print the outcome as JSON")
-    _add(commands, "seed", "put example referral emails in the local Maildir (first run only)", cmd_seed)
+    _add(
+        commands,
+        "seed",
+        "put example referral emails in the local Maildir (first run only)",
+        cmd_seed,
+    )
     return parser
 
 
@@ -137,8 +152,9 @@ def cmd_poll(args: argparse.Namespace, config: IntakeConfig) -> int:
     for r in results:
         state = "skipped (another worker holds the lease)" if r.skipped else (r.error or "ok")
         print(
-            f"{r.mailbox}: {state}; fetched {r.fetched}, stored {r.stored}, duplicates {r.duplicates}, "
-            f"decided {r.decided}, filed {r.filed}, errors {r.errors}, parked {r.parked}"
+            f"{r.mailbox}: {state}; fetched {r.fetched}, stored {r.stored}, "
+            f"duplicates {r.duplicates}, decided {r.decided}, filed {r.filed}, "
+            f"errors {r.errors}, parked {r.parked}"
         )
     return 1 if any(r.error for r in results) else 0
 
@@ -148,13 +164,23 @@ def cmd_serve(args: argparse.Namespace, config: IntakeConfig) -> int:
     from django.core.management import call_command
 
     if not settings.SECRET_KEY:
-        print("intake serve: DJANGO_SECRET_KEY is not set (or set DJANGO_DEBUG=1 for development)", file=sys.stderr)
+        print(
+            "intake serve: DJANGO_SECRET_KEY is not set (or set DJANGO_DEBUG=1 for development)",
+            file=sys.stderr,
+        )
         return 2
     call_command("collectstatic", interactive=False, verbosity=0)
     argv = [
-        sys.executable, "-m", "gunicorn", "config.wsgi:application",
-        "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers),
-        "--access-logfile", "-",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"{args.host}:{args.port}",
+        "--workers",
+        str(args.workers),
+        "--access-logfile",
+        "-",
     ]
     sys.stdout.flush()
     os.execv(sys.executable, argv)  # gunicorn takes over this process (signals, exit code)
@@ -192,15 +218,25 @@ def cmd_check(args: argparse.Namespace, config: IntakeConfig) -> int:
     try:
         raw = Path(args.message).read_bytes()
     except OSError as exc:
-        print(f"intake check: cannot read {args.message}: {exc.strerror or type(exc).__name__}", file=sys.stderr)
+        print(
+            f"intake check: cannot read {args.message}: {exc.strerror or type(exc).__name__}",
+            file=sys.stderr,
+        )
         return 2
     try:
         with _stdout_to_stderr():
             outcome = assess_message(raw, config).as_outcome()
-    except Exception as exc:  # noqa: BLE001 - the promise is a clean error, never a traceback
-        print(f"intake check: could not assess {args.message}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    except Exception as exc:
+        print(
+            f"intake check: could not assess {args.message}: {type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
         return 1
-    print(json.dumps(outcome, indent=2, ensure_ascii=False) if args.json else describe_outcome(outcome))
+    print(
+        json.dumps(outcome, indent=2, ensure_ascii=False)
+        if args.json
+        else describe_outcome(outcome)
+    )
     return 0
 
 
@@ -229,11 +265,14 @@ def describe_outcome(outcome: dict[str, Any]) -> str:
         "invalid:   "
         + (", ".join(f"{i['field']} ({i['reason']})" for i in outcome.get("invalid") or []) or "-"),
         f"flags:     {', '.join(outcome.get('flags') or []) or '-'}",
-        "deadlines: " + (", ".join(f"{k} {v}" for k, v in (outcome.get("deadlines") or {}).items()) or "-"),
+        "deadlines: "
+        + (", ".join(f"{k} {v}" for k, v in (outcome.get("deadlines") or {}).items()) or "-"),
         f"reply:     {reply['kind'] + ' to ' + reply['to'] if reply else '-'}",
     ]
     lines += ["reasons:"] + [f"  - {reason}" for reason in outcome.get("reasons") or []]
-    lines += ["fields:"] + [f"  {k}: {_one_line(v)}" for k, v in (outcome.get("fields") or {}).items()]
+    lines += ["fields:"] + [
+        f"  {k}: {_one_line(v)}" for k, v in (outcome.get("fields") or {}).items()
+    ]
     return "\n".join(lines)
 
 
@@ -247,7 +286,11 @@ def cmd_seed(args: argparse.Namespace, config: IntakeConfig) -> int:
     from intake.seed import seed_maildir
 
     count = seed_maildir(config)
-    print(f"seeded {count} example emails" if count else "nothing to seed (already seeded, or no Maildir mailbox)")
+    print(
+        f"seeded {count} example emails"
+        if count
+        else "nothing to seed (already seeded, or no Maildir mailbox)"
+    )
     return 0
 
 

@@ -209,7 +209,9 @@ def parse_config(data: Mapping[str, Any], shown: str = "intake.toml") -> IntakeC
     _check_rules(built["rules"], shown)
     built["replies"] = _check_replies(built["replies"], root, shown)
     _check_smtp(built["smtp"], built["replies"], shown)
-    _check_positive(built["cases"].resubmission_window_days, shown, "cases.resubmission_window_days")
+    _check_positive(
+        built["cases"].resubmission_window_days, shown, "cases.resubmission_window_days"
+    )
     mailboxes = _mailboxes(data.get("mailboxes", []), root, shown)
     forms_dir = _string(data.get("forms_dir", "config/forms"), shown, "forms_dir")
     return IntakeConfig(
@@ -232,7 +234,9 @@ def _resolve(root: Path, value: str) -> str:
     return str(root / value) if value else ""
 
 
-def _reject_unknown(table: Mapping[str, Any], allowed: tuple[str, ...], shown: str, where: str) -> None:
+def _reject_unknown(
+    table: Mapping[str, Any], allowed: tuple[str, ...], shown: str, where: str
+) -> None:
     for key in table:
         if key not in allowed:
             name = f"{where}.{key}" if where else key
@@ -397,10 +401,16 @@ def _imap_mailbox(mailbox: MailboxConfig, root: Path, shown: str, where: str) ->
             raise ConfigError(shown, f"{where}.{key}", "is required for an imap mailbox")
     _one_of(mailbox.security, ("tls", "starttls", "none"), shown, f"{where}.security")
     if mailbox.security == "none" and mailbox.host not in LOOPBACK_HOSTS:
-        raise ConfigError(shown, f"{where}.security", "none is only allowed for 127.0.0.1 or localhost")
+        raise ConfigError(
+            shown, f"{where}.security", "none is only allowed for 127.0.0.1 or localhost"
+        )
     _one_of(mailbox.auth, ("password", "oauth2"), shown, f"{where}.auth")
     if mailbox.auth == "password" and not mailbox.password_env:
-        raise ConfigError(shown, f"{where}.password_env", "names the environment variable holding the password; it is required")
+        raise ConfigError(
+            shown,
+            f"{where}.password_env",
+            "names the environment variable holding the password; it is required",
+        )
     port = mailbox.port or (993 if mailbox.security == "tls" else 143)
     _check_port(port, shown, f"{where}.port")
     return dataclasses.replace(mailbox, port=port, ca_file=_resolve(root, mailbox.ca_file))

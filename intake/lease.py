@@ -46,9 +46,9 @@ def acquire(mailbox: str, folder: str, owner: str, ttl_seconds: int) -> MailboxS
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner)
     with transaction.atomic():
         rows = MailboxState.objects.filter(pk=state.pk)
-        if connection.features.has_select_for_update_skip_locked:
-            if not rows.select_for_update(skip_locked=True).exists():
-                return None  # another worker is claiming it this very moment
+        skip_locked = connection.features.has_select_for_update_skip_locked
+        if skip_locked and not rows.select_for_update(skip_locked=True).exists():
+            return None  # another worker is claiming it this very moment
         taken = rows.filter(free).update(
             lease_owner=owner, lease_until=now + timedelta(seconds=ttl_seconds)
         )

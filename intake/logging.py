@@ -19,9 +19,27 @@ import structlog
 
 PERSONAL_KEYS = frozenset(
     {
-        "sender", "recipient", "to", "from", "from_", "cc", "bcc", "reply_to", "address",
-        "email", "subject", "body", "text", "name", "filename", "value", "values", "fields",
-        "raw", "password", "username",
+        "sender",
+        "recipient",
+        "to",
+        "from",
+        "from_",
+        "cc",
+        "bcc",
+        "reply_to",
+        "address",
+        "email",
+        "subject",
+        "body",
+        "text",
+        "name",
+        "filename",
+        "value",
+        "values",
+        "fields",
+        "raw",
+        "password",
+        "username",
     }
 )
 CONTEXT_KEYS = ("message_id", "mailbox", "step")
@@ -29,7 +47,9 @@ REDACTED = "[redacted]"
 _configured = False
 
 
-def redact_personal_data(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def redact_personal_data(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """Replace values of personal keys (see `PERSONAL_KEYS`) with ``[redacted]``."""
     for key in event:
         if key.lower() in PERSONAL_KEYS:
@@ -37,14 +57,18 @@ def redact_personal_data(_logger: Any, _method: str, event: MutableMapping[str, 
     return event
 
 
-def add_context_keys(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def add_context_keys(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """Make sure every line has message_id, mailbox and step, even as ``None``."""
     for key in CONTEXT_KEYS:
         event.setdefault(key, None)
     return event
 
 
-def configure_logging(*, stream: TextIO | None = None, force: bool = False, json: bool | None = None) -> None:
+def configure_logging(
+    *, stream: TextIO | None = None, force: bool = False, json: bool | None = None
+) -> None:
     """Configure structlog once per process (settings calls this; the CLI may call
     it first to send logs to stderr).  JSON lines unless ``stream`` is a terminal."""
     global _configured
@@ -52,7 +76,9 @@ def configure_logging(*, stream: TextIO | None = None, force: bool = False, json
         return
     stream = stream or sys.stdout
     as_json = not stream.isatty() if json is None else json
-    renderer: Any = structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -71,8 +97,14 @@ def configure_logging(*, stream: TextIO | None = None, force: bool = False, json
 
 
 @contextmanager
-def bind_message(*, message_id: int | None = None, mailbox: str | None = None, step: str | None = None) -> Iterator[None]:
+def bind_message(
+    *, message_id: int | None = None, mailbox: str | None = None, step: str | None = None
+) -> Iterator[None]:
     """Carry message_id/mailbox/step on every log line inside the block."""
-    values = {k: v for k, v in (("message_id", message_id), ("mailbox", mailbox), ("step", step)) if v is not None}
+    values = {
+        k: v
+        for k, v in (("message_id", message_id), ("mailbox", mailbox), ("step", step))
+        if v is not None
+    }
     with structlog.contextvars.bound_contextvars(**values):
         yield

@@ -176,7 +176,9 @@ def poll_mailbox(
     return result
 
 
-def process_pending(config: IntakeConfig, *, stop: threading.Event | None = None) -> list[PollResult]:
+def process_pending(
+    config: IntakeConfig, *, stop: threading.Event | None = None
+) -> list[PollResult]:
     """Advance the unfinished messages of every mailbox, fetching nothing new."""
     return [poll_mailbox(m, config, stop=stop, sync=False) for m in config.mailboxes]
 
@@ -205,18 +207,25 @@ def _poll_with_lease(
         try:
             with open_mailbox(mailbox_cfg) as box:
                 run = Run(config, mailbox_cfg, box, state, owner, result, stop)
-                run.uidvalidity = sync_folder(run) if sync else box.folder_state(mailbox_cfg.folder).uidvalidity
+                run.uidvalidity = (
+                    sync_folder(run) if sync else box.folder_state(mailbox_cfg.folder).uidvalidity
+                )
                 advance_unfinished(run)
         except (MailboxError, LeaseLost) as exc:
             failure = classify(exc)
             result.error, result.errors = failure.reason, result.errors + 1
-            MailboxState.objects.filter(pk=state.pk).update(last_poll_at=started, last_error=failure.reason)
+            MailboxState.objects.filter(pk=state.pk).update(
+                last_poll_at=started, last_error=failure.reason
+            )
             log.warning("poll_failed", error_code=failure.reason, error=type(exc).__name__)
             return
         MailboxState.objects.filter(pk=state.pk).update(
             last_poll_at=started, last_poll_ok_at=timezone.now(), last_error=""
         )
-        log.info("poll_finished", **{k: v for k, v in dataclasses.asdict(result).items() if k != "mailbox"})
+        log.info(
+            "poll_finished",
+            **{k: v for k, v in dataclasses.asdict(result).items() if k != "mailbox"},
+        )
 
 
 # -- sync: new mail into the store ----------------------------------------------
@@ -241,7 +250,9 @@ def sync_folder(run: Run) -> int:
         folder, after_uid=after_uid, batch_size=run.config.schedule.batch_size, max_bytes=hard_limit
     )
     for message in fetched:
-        stored = store_message(run.mailbox.name, folder, current.uidvalidity, message, run.config.limits)
+        stored = store_message(
+            run.mailbox.name, folder, current.uidvalidity, message, run.config.limits
+        )
         _count_stored(run.result, stored.created, stored.message)
         _save_sync_point(run, current.uidvalidity, message.uid)
         run.keep_lease()
@@ -311,7 +322,7 @@ def advance(message: InboundMessage, run: Run) -> None:
                     record_failure(message, exc, run)
                     return
                 raise  # the mailbox, not the message: end this poll, count nothing
-            except Exception as exc:  # noqa: BLE001 - classified, recorded and logged below
+            except Exception as exc:
                 record_failure(message, exc, run)
                 return
         message.refresh_from_db()
@@ -341,13 +352,17 @@ def step_parse(message: InboundMessage, run: Run) -> None:
     with transaction.atomic():
         message.attachments.all().delete()  # a retried parse replaces, never adds
         Attachment.objects.bulk_create(_attachment_rows(message, attachments, assessment))
-        _transition(message, State.RECEIVED, State.PARSED, assessment=dataclasses.asdict(assessment))
+        _transition(
+            message, State.RECEIVED, State.PARSED, assessment=dataclasses.asdict(assessment)
+        )
 
 
 def _attachment_rows(
     message: InboundMessage, attachments: list[AttachmentData], assessment: Any
 ) -> list[Attachment]:
-    failed = {e.get("filename"): e.get("reason", "") for e in getattr(assessment, "attachment_errors", [])}
+    failed = {
+        e.get("filename"): e.get("reason", "") for e in getattr(assessment, "attachment_errors", [])
+    }
     form = getattr(assessment, "form_attachment", None)
     rows = []
     for item in attachments:
@@ -408,7 +423,7 @@ STEPS: dict[str, tuple[str, Callable[[InboundMessage, Run], None]]] = {
 
 
 def backoff_seconds(config: IntakeConfig, attempts: int) -> int:
-    """Wait before attempt ``attempts + 1``: doubling from retry.backoff_seconds, capped at an hour."""
+    """Seconds before attempt ``attempts + 1``: doubling from retry.backoff_seconds, to 1 hour."""
     return int(min(config.retry.backoff_seconds * 2 ** (attempts - 1), MAX_BACKOFF_SECONDS))
 
 
@@ -426,7 +441,11 @@ def record_failure(message: InboundMessage, exc: BaseException, run: Run) -> Non
         else timezone.now() + timedelta(seconds=backoff_seconds(run.config, attempts)),
     }
     if park:
-        changes |= {"state": State.PARKED, "parked_reason": failure.reason, "parked_from": message.state}
+        changes |= {
+            "state": State.PARKED,
+            "parked_reason": failure.reason,
+            "parked_from": message.state,
+        }
     InboundMessage.objects.filter(pk=message.pk, state=message.state).update(**changes)
     run.result.errors += 1
     run.result.parked += int(park)

@@ -42,7 +42,11 @@ TEXT_ANSWERS = {
     "notifier_name": "Sam Sample",
     "notifier_role": "Head of Service",
 }
-CHOICES = {"incident_outcome": "seriously_harmed", "sin_submitted": "not_known", "police_investigation": "no"}
+CHOICES = {
+    "incident_outcome": "seriously_harmed",
+    "sin_submitted": "not_known",
+    "police_investigation": "no",
+}
 LEAVE_BLANK = {"child_age", "child_nhs_number", "date_of_death", "sin_date", "panel_reference"}
 
 
@@ -65,15 +69,26 @@ def seed_maildir(config: IntakeConfig, today: date | None = None) -> int:
 
 def example_emails(config: IntakeConfig, today: date) -> list[bytes]:
     """A complete referral, an incomplete one, and a general enquiry."""
-    to = config.service.our_addresses[0] if config.service.our_addresses else "referrals@example.org"
+    to = (
+        config.service.our_addresses[0] if config.service.our_addresses else "referrals@example.org"
+    )
     schemas = load_schemas(Path(config.forms_dir))
     form = schemas.get("cspr_referral") or next(iter(schemas.values()))
     complete = answers(form, today)
-    incomplete = {k: v for k, v in complete.items() if k not in ("referrer_phone", "incident_summary")}
+    incomplete = {
+        k: v for k, v in complete.items() if k not in ("referrer_phone", "incident_summary")
+    }
     return [
         _email(to, "CSPR referral", "Please find our referral attached.", form, complete, 1),
         _email(to, "Referral form", "Referral attached, thanks.", form, incomplete, 2),
-        _email(to, "Question about the referral process", "How long does a Rapid Review take?", None, {}, 3),
+        _email(
+            to,
+            "Question about the referral process",
+            "How long does a Rapid Review take?",
+            None,
+            {},
+            3,
+        ),
     ]
 
 
@@ -136,7 +151,9 @@ def _email(
     if form is not None:
         data = build_form_docx(form, values)
         maintype, subtype = DOCX_TYPE.split("/")
-        message.add_attachment(data, maintype=maintype, subtype=subtype, filename="CSPR referral form.docx")
+        message.add_attachment(
+            data, maintype=maintype, subtype=subtype, filename="CSPR referral form.docx"
+        )
     return message.as_bytes()
 
 

@@ -10,6 +10,7 @@ content hash, for example after a UIDVALIDITY reset renumbered the folder.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -64,7 +65,7 @@ def _message_id(value: object) -> str:
     return text.strip("<>").strip()[:998]
 
 
-def _sender(values: list[object]) -> str:
+def _sender(values: Sequence[object]) -> str:
     pairs = getaddresses([str(v) for v in values])
     return next((address for _name, address in pairs if "@" in address), "")[:320]
 

@@ -43,7 +43,7 @@ class Worker:
             close_old_connections()
             try:
                 poll_all(self.config, stop=self.stop)
-            except Exception as exc:  # noqa: BLE001 - the next run must still happen
+            except Exception as exc:
                 log.error(
                     "poll_crashed",
                     error=type(exc).__name__,

@@ -95,7 +95,9 @@ def make_config(tmp_path: Path) -> Callable[..., IntakeConfig]:
 
 
 @pytest.fixture
-def imap_config(make_config: Callable[..., IntakeConfig], imap_account: ImapAccount) -> IntakeConfig:
+def imap_config(
+    make_config: Callable[..., IntakeConfig], imap_account: ImapAccount
+) -> IntakeConfig:
     return make_config(mailboxes=[imap_mailbox_table(imap_account)])
 
 

@@ -15,14 +15,22 @@ from intake import cli
 from intake.config import PROJECT_ROOT
 from intake.models import InboundMessage
 
-EXAMPLES = Path(os.environ.get("INTAKE_EXAMPLES", PROJECT_ROOT.parent / "shared" / "forms" / "examples"))
+EXAMPLES = Path(
+    os.environ.get("INTAKE_EXAMPLES", PROJECT_ROOT.parent / "shared" / "forms" / "examples")
+)
 COMMANDS = ["migrate", "createuser", "worker", "poll", "serve", "check-config", "check", "seed"]
 
 
-def run_intake(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run_intake(
+    *args: str, env: dict[str, str] | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "intake.cli", *args],
-        capture_output=True, text=True, input=stdin, timeout=120, cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=120,
+        cwd=PROJECT_ROOT,
         env={**os.environ, **(env or {})},
     )
 
@@ -34,10 +42,10 @@ def maildir_config(tmp_path: Path, extra: str = "") -> Path:
 [[mailboxes]]
 name = "referrals"
 kind = "maildir"
-path = "{tmp_path / 'Maildir'}"
+path = "{tmp_path / "Maildir"}"
 
 [replies]
-outbox_dir = "{tmp_path / 'outbox'}"
+outbox_dir = "{tmp_path / "outbox"}"
 {extra}
 """
     )
@@ -54,11 +62,15 @@ def test_it_offers_help_on_every_sub_command(command, capsys):
 
 def test_it_prints_a_configuration_error_in_one_line_and_exits_2(tmp_path):
     bad = tmp_path / "intake.toml"
-    bad.write_text('[[mailboxes]]\nname = "r"\nkind = "imap"\nhost = "h"\nusername = "u"\npassword_env = "P"\nport = 0\n')
-    bad.write_text(bad.read_text().replace("port = 0", "port = 99999"))
+    bad.write_text(
+        '[[mailboxes]]\nname = "r"\nkind = "imap"\nhost = "h"\n'
+        'username = "u"\npassword_env = "P"\nport = 99999\n'
+    )
     done = run_intake("check-config", env={"INTAKE_CONFIG": str(bad)})
     assert done.returncode == 2
-    assert done.stderr.strip().endswith("intake.toml: mailboxes[0].port: must be a whole number from 1 to 65535")
+    assert done.stderr.strip().endswith(
+        "intake.toml: mailboxes[0].port: must be a whole number from 1 to 65535"
+    )
     assert "Traceback" not in done.stderr + done.stdout
 
 
@@ -77,7 +89,15 @@ def test_it_prints_an_outcome_for_every_example_without_a_traceback(capfd):
         out, err = capfd.readouterr()
         assert code == 0, f"{eml.name}: {err}"
         outcome = json.loads(out)
-        assert set(outcome) >= {"decision", "form_type", "fields", "missing", "invalid", "reply", "reasons"}
+        assert set(outcome) >= {
+            "decision",
+            "form_type",
+            "fields",
+            "missing",
+            "invalid",
+            "reply",
+            "reasons",
+        }
         assert "Traceback" not in err
 
 

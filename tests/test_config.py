@@ -24,7 +24,10 @@ def error_of(data: dict) -> str:
 
 def imap(**overrides) -> dict:
     return {
-        "name": "referrals", "kind": "imap", "host": "imap.example.org", "username": "u",
+        "name": "referrals",
+        "kind": "imap",
+        "host": "imap.example.org",
+        "username": "u",
         "password_env": "PW",
     } | overrides
 
@@ -39,7 +42,9 @@ def test_it_loads_the_embedded_default_configuration():
 
 def test_it_names_file_key_and_problem_for_a_bad_port():
     message = error_of({"mailboxes": [imap(port=70000)]})
-    assert message == "config/intake.toml: mailboxes[0].port: must be a whole number from 1 to 65535"
+    assert (
+        message == "config/intake.toml: mailboxes[0].port: must be a whole number from 1 to 65535"
+    )
 
 
 def test_it_rejects_an_unknown_key_and_lists_the_allowed_ones():
@@ -53,11 +58,15 @@ def test_it_rejects_an_unknown_section():
 
 
 def test_it_rejects_a_value_of_the_wrong_type():
-    assert error_of({"schedule": {"poll_seconds": "60"}}).endswith("schedule.poll_seconds: must be a whole number")
+    assert error_of({"schedule": {"poll_seconds": "60"}}).endswith(
+        "schedule.poll_seconds: must be a whole number"
+    )
 
 
 def test_it_refuses_plain_text_imap_except_on_loopback():
-    assert "mailboxes[0].security: none is only allowed" in error_of({"mailboxes": [imap(security="none")]})
+    assert "mailboxes[0].security: none is only allowed" in error_of(
+        {"mailboxes": [imap(security="none")]}
+    )
     config = parse_config({"mailboxes": [imap(security="none", host="127.0.0.1")]})
     assert config.mailboxes[0].port == 143
 
@@ -71,15 +80,21 @@ def test_it_requires_the_name_of_the_password_variable_not_the_password():
     assert "mailboxes[0].password_env: names the environment variable" in error_of(
         {"mailboxes": [imap(password_env="")]}
     )
-    assert "mailboxes[0].password: unknown key" in error_of({"mailboxes": [imap(password="hunter2")]})
+    assert "mailboxes[0].password: unknown key" in error_of(
+        {"mailboxes": [imap(password="hunter2")]}
+    )
 
 
 def test_it_rejects_two_mailboxes_with_one_name():
-    assert "mailboxes[1].name: 'referrals' is used twice" in error_of({"mailboxes": [imap(), imap()]})
+    assert "mailboxes[1].name: 'referrals' is used twice" in error_of(
+        {"mailboxes": [imap(), imap()]}
+    )
 
 
 def test_it_requires_a_path_for_a_maildir_mailbox():
-    assert "mailboxes[0].path: is required" in error_of({"mailboxes": [{"name": "m", "kind": "maildir"}]})
+    assert "mailboxes[0].path: is required" in error_of(
+        {"mailboxes": [{"name": "m", "kind": "maildir"}]}
+    )
 
 
 def test_it_builds_the_parser_limits_from_the_limits_table():
@@ -90,7 +105,10 @@ def test_it_builds_the_parser_limits_from_the_limits_table():
 
 def test_it_lets_database_url_win_over_the_store_url(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@db.example/intake")
-    assert parse_config({"store": {"url": "sqlite:///x.sqlite3"}}).store.url == "postgresql://u@db.example/intake"
+    assert (
+        parse_config({"store": {"url": "sqlite:///x.sqlite3"}}).store.url
+        == "postgresql://u@db.example/intake"
+    )
 
 
 def test_it_rejects_a_store_url_it_cannot_use(monkeypatch):
@@ -106,14 +124,24 @@ def test_it_resolves_relative_paths_against_intake_home(monkeypatch, tmp_path):
 
 
 def test_it_checks_reply_and_smtp_settings():
-    assert "replies.transport: must be one of outbox, smtp" in error_of({"replies": {"transport": "pigeon"}})
-    assert "smtp.host: is required when replies.transport is smtp" in error_of({"replies": {"transport": "smtp"}})
-    assert "smtp.security: none is only allowed" in error_of({"smtp": {"host": "mail.example.org", "security": "none"}})
+    assert "replies.transport: must be one of outbox, smtp" in error_of(
+        {"replies": {"transport": "pigeon"}}
+    )
+    assert "smtp.host: is required when replies.transport is smtp" in error_of(
+        {"replies": {"transport": "smtp"}}
+    )
+    assert "smtp.security: none is only allowed" in error_of(
+        {"smtp": {"host": "mail.example.org", "security": "none"}}
+    )
 
 
 def test_it_rejects_an_unknown_form_type_and_time_zone():
-    assert "rules.accept_forms[0]: must be one of" in error_of({"rules": {"accept_forms": ["tax_return"]}})
-    assert "service.timezone: is not a known time zone" in error_of({"service": {"timezone": "Mars/Olympus"}})
+    assert "rules.accept_forms[0]: must be one of" in error_of(
+        {"rules": {"accept_forms": ["tax_return"]}}
+    )
+    assert "service.timezone: is not a known time zone" in error_of(
+        {"service": {"timezone": "Mars/Olympus"}}
+    )
 
 
 def test_it_says_which_file_is_not_valid_toml(tmp_path):

@@ -61,7 +61,9 @@ def test_it_copies_and_expunges_only_that_uid_on_a_server_without_move(imap_acco
     client.logout()
     with open_mailbox(mailbox_cfg(imap_account)) as box:
         real = box.client.has_capability
-        monkeypatch.setattr(box.client, "has_capability", lambda name: name != "MOVE" and real(name))
+        monkeypatch.setattr(
+            box.client, "has_capability", lambda name: name != "MOVE" and real(name)
+        )
         box.file("INBOX", 1, "Processed")
     assert imap_account.uids("INBOX") == [2]
     assert imap_account.uids("Processed") == [1]
@@ -101,7 +103,10 @@ def test_it_refuses_a_wrong_password_without_retrying(imap_account, monkeypatch)
 
 def test_it_speaks_implicit_tls_with_a_named_ca_file(imap_account):
     cfg = mailbox_cfg(
-        imap_account, host="localhost", port=imap_account.server.tls_port, security="tls",
+        imap_account,
+        host="localhost",
+        port=imap_account.server.tls_port,
+        security="tls",
         ca_file=str(imap_account.server.ca_file),
     )
     with open_mailbox(cfg) as box:
@@ -109,13 +114,20 @@ def test_it_speaks_implicit_tls_with_a_named_ca_file(imap_account):
 
 
 def test_it_speaks_starttls(imap_account):
-    cfg = mailbox_cfg(imap_account, host="localhost", security="starttls", ca_file=str(imap_account.server.ca_file))
+    cfg = mailbox_cfg(
+        imap_account,
+        host="localhost",
+        security="starttls",
+        ca_file=str(imap_account.server.ca_file),
+    )
     with open_mailbox(cfg) as box:
         assert "INBOX" in box.list_folders()
 
 
 def test_it_rejects_a_certificate_it_cannot_verify(imap_account):
-    cfg = mailbox_cfg(imap_account, host="localhost", port=imap_account.server.tls_port, security="tls")
+    cfg = mailbox_cfg(
+        imap_account, host="localhost", port=imap_account.server.tls_port, security="tls"
+    )
     with pytest.raises(MailboxError) as raised:
         open_mailbox(cfg).open()
     assert raised.value.reason == "tls_certificate_rejected"

@@ -40,7 +40,9 @@ def test_it_stores_and_files_every_message_on_the_first_sync(imap_account, make_
     assert MailboxState.objects.get().last_uid == 120
 
 
-def test_it_picks_up_new_mail_between_polls_and_fetches_nothing_twice(imap_config, imap_account, fake_steps):
+def test_it_picks_up_new_mail_between_polls_and_fetches_nothing_twice(
+    imap_config, imap_account, fake_steps
+):
     imap_account.append(build_email(1))
     poll(imap_config)
     imap_account.append(build_email(2))
@@ -60,7 +62,9 @@ def test_it_processes_a_message_a_person_already_read_once(imap_config, imap_acc
     assert len(fake_steps.assessed) == 2
 
 
-def test_it_files_a_message_read_by_a_person_while_it_waited_for_a_retry(imap_config, imap_account, fake_steps):
+def test_it_files_a_message_read_by_a_person_while_it_waited_for_a_retry(
+    imap_config, imap_account, fake_steps
+):
     imap_account.append(build_email(1))
     fake_steps.fail_assess = lambda raw: RuntimeError("not today")
     poll(imap_config)
@@ -75,7 +79,9 @@ def test_it_files_a_message_read_by_a_person_while_it_waited_for_a_retry(imap_co
     assert_each_filed_once(imap_account, 1)
 
 
-def test_it_files_exactly_once_after_a_crash_between_storing_and_filing(imap_config, imap_account, fake_steps, monkeypatch):
+def test_it_files_exactly_once_after_a_crash_between_storing_and_filing(
+    imap_config, imap_account, fake_steps, monkeypatch
+):
     class Killed(BaseException):
         pass
 
@@ -97,7 +103,9 @@ def test_it_files_exactly_once_after_a_crash_between_storing_and_filing(imap_con
     assert_each_filed_once(imap_account, 3)
 
 
-def test_it_loses_nothing_when_the_connection_drops_mid_fetch(imap_account, make_config, fake_steps, monkeypatch):
+def test_it_loses_nothing_when_the_connection_drops_mid_fetch(
+    imap_account, make_config, fake_steps, monkeypatch
+):
     imap_account.append_many([build_email(n) for n in range(10)])
     config = make_config(mailboxes=[_table(imap_account)], schedule={"batch_size": 3})
     real_store = pipeline.store_message
@@ -118,7 +126,9 @@ def test_it_loses_nothing_when_the_connection_drops_mid_fetch(imap_account, make
     assert_each_filed_once(imap_account, 10)
 
 
-def test_it_neither_loses_nor_duplicates_anything_when_uidvalidity_is_reset(imap_config, imap_account, dovecot, fake_steps):
+def test_it_neither_loses_nor_duplicates_anything_when_uidvalidity_is_reset(
+    imap_config, imap_account, dovecot, fake_steps
+):
     for n in range(4):
         imap_account.append(build_email(n))
     fake_steps.fail_apply = lambda message: RuntimeError("decisions down")
@@ -134,7 +144,9 @@ def test_it_neither_loses_nor_duplicates_anything_when_uidvalidity_is_reset(imap
     assert_each_filed_once(imap_account, 5)
 
 
-def test_it_polls_each_message_once_when_two_pollers_start_together(imap_account, make_config, fake_steps, transactional_db):
+def test_it_polls_each_message_once_when_two_pollers_start_together(
+    imap_account, make_config, fake_steps, transactional_db
+):
     imap_account.append_many([build_email(n) for n in range(30)])
     config = make_config(mailboxes=[_table(imap_account)], schedule={"batch_size": 5})
     barrier = threading.Barrier(2)
@@ -167,7 +179,9 @@ def test_it_creates_the_processed_folder_when_it_is_missing(imap_config, imap_ac
     assert_each_filed_once(imap_account, 1)
 
 
-def test_it_records_a_malformed_message_and_processes_the_rest(imap_config, imap_account, fake_steps):
+def test_it_records_a_malformed_message_and_processes_the_rest(
+    imap_config, imap_account, fake_steps
+):
     junk = b"this is not\r\n an email\x00\xff\r\n"
     imap_account.append(build_email(1))
     imap_account.append(junk)

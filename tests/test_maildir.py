@@ -16,7 +16,9 @@ from tests.conftest import build_email
 
 @pytest.fixture
 def box(tmp_path):
-    cfg = parse_config({"mailboxes": [{"name": "m", "kind": "maildir", "path": str(tmp_path / "Maildir")}]})
+    cfg = parse_config(
+        {"mailboxes": [{"name": "m", "kind": "maildir", "path": str(tmp_path / "Maildir")}]}
+    )
     with open_mailbox(cfg.mailboxes[0]) as opened:
         yield opened
 

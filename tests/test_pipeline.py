@@ -67,7 +67,9 @@ def test_it_fetches_only_new_mail_on_the_next_poll(config, fake_steps, email_fac
     assert MailboxState.objects.get().last_uid == 3
 
 
-def test_it_stores_nothing_new_when_the_same_message_arrives_twice(config, fake_steps, email_factory):
+def test_it_stores_nothing_new_when_the_same_message_arrives_twice(
+    config, fake_steps, email_factory
+):
     raw = email_factory(1)
     deliver(config, raw, raw)
     result = poll(config)
@@ -75,7 +77,9 @@ def test_it_stores_nothing_new_when_the_same_message_arrives_twice(config, fake_
     assert InboundMessage.objects.count() == 1
 
 
-def test_it_uses_the_content_hash_alone_when_message_id_is_missing(config, fake_steps, email_factory):
+def test_it_uses_the_content_hash_alone_when_message_id_is_missing(
+    config, fake_steps, email_factory
+):
     raw = email_factory(1, message_id=None)
     deliver(config, raw, raw, email_factory(2, message_id=None))
     poll(config)
@@ -83,7 +87,9 @@ def test_it_uses_the_content_hash_alone_when_message_id_is_missing(config, fake_
     assert set(InboundMessage.objects.values_list("message_id", flat=True)) == {""}
 
 
-def test_it_records_a_failed_step_and_retries_it_after_the_backoff(config, fake_steps, email_factory):
+def test_it_records_a_failed_step_and_retries_it_after_the_backoff(
+    config, fake_steps, email_factory
+):
     deliver(config, email_factory(1))
     fake_steps.fail_assess = lambda raw: RuntimeError("boom")
     result = poll(config)
@@ -116,7 +122,9 @@ def test_it_parks_a_message_after_the_last_attempt(config, fake_steps, email_fac
     assert folder_count(config, "INBOX") == 1  # parked mail stays where a person finds it
 
 
-def test_it_parks_a_malformed_message_at_once_and_processes_the_rest(config, fake_steps, email_factory):
+def test_it_parks_a_malformed_message_at_once_and_processes_the_rest(
+    config, fake_steps, email_factory
+):
     junk = b"\x00\xff not an email at all \x80\n"
     deliver(config, email_factory(1), junk, email_factory(2))
     fake_steps.fail_assess = lambda raw: ParseError(Reason.CORRUPT) if raw == junk else None
@@ -127,7 +135,9 @@ def test_it_parks_a_malformed_message_at_once_and_processes_the_rest(config, fak
     assert InboundMessage.objects.get(state=State.PARKED).parked_reason == "corrupt"
 
 
-def test_it_parks_a_message_over_the_size_limit_without_dropping_it(make_config, fake_steps, email_factory):
+def test_it_parks_a_message_over_the_size_limit_without_dropping_it(
+    make_config, fake_steps, email_factory
+):
     config = make_config(limits={"max_message_bytes": 2000})
     deliver(config, email_factory(1, attachment=b"x" * 3000), email_factory(2))
     result = poll(config)
@@ -137,7 +147,9 @@ def test_it_parks_a_message_over_the_size_limit_without_dropping_it(make_config,
     assert (result.stored, result.filed, result.parked) == (2, 1, 1)
 
 
-def test_it_keeps_only_the_header_of_a_message_over_the_hard_limit(make_config, fake_steps, email_factory):
+def test_it_keeps_only_the_header_of_a_message_over_the_hard_limit(
+    make_config, fake_steps, email_factory
+):
     config = make_config(limits={"max_message_bytes": 1000})
     deliver(config, email_factory(1, attachment=b"x" * 10_000))
     poll(config)
@@ -147,7 +159,9 @@ def test_it_keeps_only_the_header_of_a_message_over_the_hard_limit(make_config, 
     assert len(bytes(big.raw)) < 1000 < big.size
 
 
-def test_it_finishes_a_message_stored_before_a_crash_and_files_it_once(config, fake_steps, email_factory, monkeypatch):
+def test_it_finishes_a_message_stored_before_a_crash_and_files_it_once(
+    config, fake_steps, email_factory, monkeypatch
+):
     class Killed(BaseException):
         """Stands for the process dying: nothing catches it."""
 
@@ -169,7 +183,9 @@ def test_it_finishes_a_message_stored_before_a_crash_and_files_it_once(config, f
     assert (folder_count(config, "INBOX"), folder_count(config, "Processed")) == (0, 1)
 
 
-def test_it_files_once_when_the_crash_came_after_the_move(config, fake_steps, email_factory, monkeypatch):
+def test_it_files_once_when_the_crash_came_after_the_move(
+    config, fake_steps, email_factory, monkeypatch
+):
     deliver(config, email_factory(1))
     real_transition = pipeline._transition
 
@@ -190,7 +206,10 @@ def test_it_files_once_when_the_crash_came_after_the_move(config, fake_steps, em
 def test_it_skips_a_mailbox_whose_lease_another_worker_holds(config, fake_steps, email_factory):
     deliver(config, email_factory(1))
     MailboxState.objects.create(
-        mailbox="referrals", folder="INBOX", lease_owner="other", lease_until=timezone.now() + timedelta(minutes=5)
+        mailbox="referrals",
+        folder="INBOX",
+        lease_owner="other",
+        lease_until=timezone.now() + timedelta(minutes=5),
     )
     result = poll(config)
     assert result.skipped
@@ -200,13 +219,18 @@ def test_it_skips_a_mailbox_whose_lease_another_worker_holds(config, fake_steps,
 def test_it_takes_over_a_lease_that_has_expired(config, fake_steps, email_factory):
     deliver(config, email_factory(1))
     MailboxState.objects.create(
-        mailbox="referrals", folder="INBOX", lease_owner="dead", lease_until=timezone.now() - timedelta(seconds=1)
+        mailbox="referrals",
+        folder="INBOX",
+        lease_owner="dead",
+        lease_until=timezone.now() - timedelta(seconds=1),
     )
     assert poll(config).stored == 1
     assert MailboxState.objects.get().lease_owner == ""
 
 
-def test_it_finishes_the_message_in_hand_when_asked_to_stop(config, fake_steps, email_factory, monkeypatch):
+def test_it_finishes_the_message_in_hand_when_asked_to_stop(
+    config, fake_steps, email_factory, monkeypatch
+):
     deliver(config, email_factory(1), email_factory(2))
     stop = threading.Event()
     original = fake_steps.assess
@@ -218,7 +242,10 @@ def test_it_finishes_the_message_in_hand_when_asked_to_stop(config, fake_steps, 
     monkeypatch.setattr(pipeline, "assess", assess_then_stop)
     result = pipeline.poll_mailbox(config.mailboxes[0], config, stop=stop)
     assert result.filed == 1
-    assert sorted(InboundMessage.objects.values_list("state", flat=True)) == [State.FILED, State.RECEIVED]
+    assert sorted(InboundMessage.objects.values_list("state", flat=True)) == [
+        State.FILED,
+        State.RECEIVED,
+    ]
 
 
 def test_it_calls_the_outbox_once_per_poll(config, fake_steps, email_factory):
@@ -230,13 +257,17 @@ def test_it_calls_the_outbox_once_per_poll(config, fake_steps, email_factory):
 def test_it_reports_an_unreachable_mailbox_without_raising(make_config, fake_steps, tmp_path):
     blocker = tmp_path / "file-not-dir"
     blocker.write_text("")
-    config = make_config(mailboxes=[{"name": "referrals", "kind": "maildir", "path": str(blocker / "x")}])
+    config = make_config(
+        mailboxes=[{"name": "referrals", "kind": "maildir", "path": str(blocker / "x")}]
+    )
     result = poll(config)
     assert result.error == "mailbox_unavailable"
     assert MailboxState.objects.get().last_error == "mailbox_unavailable"
 
 
-def test_it_treats_a_missing_assess_implementation_as_a_retryable_error(config, email_factory, monkeypatch):
+def test_it_treats_a_missing_assess_implementation_as_a_retryable_error(
+    config, email_factory, monkeypatch
+):
     monkeypatch.setattr(pipeline, "assess", _raiser(NotImplementedError()))
     deliver(config, email_factory(1))
     poll(config)

@@ -31,12 +31,18 @@ def fetched(uid: int, raw: bytes, **kwargs) -> FetchedMessage:
 
 
 def test_it_commits_the_raw_bytes_and_envelope():
-    raw = build_email(1, subject="=?utf-8?q?R=C3=A9f=C3=A9rral?=", message_id="<abc@agency.example>")
+    raw = build_email(
+        1, subject="=?utf-8?q?R=C3=A9f=C3=A9rral?=", message_id="<abc@agency.example>"
+    )
     stored = store_message("referrals", "INBOX", 7, fetched(3, raw), LIMITS)
     row = InboundMessage.objects.get()
     assert stored.created
     assert bytes(row.raw) == raw
-    assert (row.message_id, row.sender, row.subject) == ("abc@agency.example", "referrer1@agency.example", "Référral")
+    assert (row.message_id, row.sender, row.subject) == (
+        "abc@agency.example",
+        "referrer1@agency.example",
+        "Référral",
+    )
     assert (row.uidvalidity, row.uid, row.received_at, row.state) == (7, 3, WHEN, "received")
 
 
@@ -67,8 +73,12 @@ def test_it_does_not_move_a_filed_message_to_a_new_uid():
 
 
 def test_it_keeps_two_different_messages_that_share_a_message_id():
-    store_message("referrals", "INBOX", 7, fetched(1, build_email(1, message_id="<same@x>")), LIMITS)
-    store_message("referrals", "INBOX", 7, fetched(2, build_email(2, message_id="<same@x>")), LIMITS)
+    store_message(
+        "referrals", "INBOX", 7, fetched(1, build_email(1, message_id="<same@x>")), LIMITS
+    )
+    store_message(
+        "referrals", "INBOX", 7, fetched(2, build_email(2, message_id="<same@x>")), LIMITS
+    )
     assert InboundMessage.objects.count() == 2
 
 
@@ -77,18 +87,32 @@ def test_it_enforces_uniqueness_in_the_database_itself():
     row = InboundMessage.objects.get()
     with pytest.raises(IntegrityError), transaction.atomic():
         InboundMessage.objects.create(
-            mailbox="referrals", folder="INBOX", uidvalidity=7, uid=1, sha256="other", raw=b"", size=0
+            mailbox="referrals",
+            folder="INBOX",
+            uidvalidity=7,
+            uid=1,
+            sha256="other",
+            raw=b"",
+            size=0,
         )
     with pytest.raises(IntegrityError), transaction.atomic():
         InboundMessage.objects.create(
-            mailbox="referrals", folder="INBOX", uidvalidity=7, uid=2, message_id=row.message_id,
-            sha256=row.sha256, raw=b"", size=0,
+            mailbox="referrals",
+            folder="INBOX",
+            uidvalidity=7,
+            uid=2,
+            message_id=row.message_id,
+            sha256=row.sha256,
+            raw=b"",
+            size=0,
         )
 
 
 def test_it_parks_a_message_over_the_limit_on_arrival():
     raw = build_email(1, attachment=b"x" * 3000)
-    row = store_message("referrals", "INBOX", 7, fetched(1, raw), Limits(max_message_bytes=1000)).message
+    row = store_message(
+        "referrals", "INBOX", 7, fetched(1, raw), Limits(max_message_bytes=1000)
+    ).message
     assert (row.state, row.parked_reason, row.headers_only) == ("parked", "too_large", False)
 
 
@@ -136,7 +160,9 @@ def test_it_gives_the_lease_to_exactly_one_of_many_racing_threads():
 
 
 def test_it_keeps_audit_events_append_only():
-    event = AuditEvent.objects.create(verb="message_stored", object_type="inbound_message", object_id="1")
+    event = AuditEvent.objects.create(
+        verb="message_stored", object_type="inbound_message", object_id="1"
+    )
     with pytest.raises(ValueError):
         event.save()
     with pytest.raises(ValueError):

@@ -29,10 +29,10 @@ poll_seconds = 1
 [[mailboxes]]
 name = "referrals"
 kind = "maildir"
-path = "{tmp_path / 'Maildir'}"
+path = "{tmp_path / "Maildir"}"
 
 [replies]
-outbox_dir = "{tmp_path / 'outbox'}"
+outbox_dir = "{tmp_path / "outbox"}"
 """
     )
     return path
@@ -56,12 +56,27 @@ def test_it_polls_on_schedule_and_exits_cleanly_on_sigterm(tmp_path):
         "DATABASE_URL": f"sqlite:///{database}",
     }
     intake = [sys.executable, "-m", "intake.cli"]
-    subprocess.run([*intake, "migrate"], env=env, cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=120)
-    subprocess.run([*intake, "seed"], env=env, cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [*intake, "migrate"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    subprocess.run(
+        [*intake, "seed"], env=env, cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=120
+    )
     worker = subprocess.Popen(
-        [*intake, "worker"], env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [*intake, "worker"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
+
         def polled_ok() -> bool:
             with sqlite3.connect(database) as db:
                 row = db.execute("select last_poll_ok_at from intake_mailboxstate").fetchone()
@@ -101,4 +116,8 @@ def test_it_finishes_the_poll_in_hand_before_returning(make_config, fake_steps, 
     thread.start()
     thread.join(timeout=30)
     assert not thread.is_alive()
-    assert sorted(InboundMessage.objects.values_list("state", flat=True)) == ["filed", "received", "received"]
+    assert sorted(InboundMessage.objects.values_list("state", flat=True)) == [
+        "filed",
+        "received",
+        "received",
+    ]

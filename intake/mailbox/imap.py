@@ -16,12 +16,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import itertools
 import os
 import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -68,18 +70,19 @@ class ImapMailbox:
             return
         try:
             client.logout()
-        except Exception:  # noqa: BLE001 - closing must never raise; the socket goes anyway
-            try:
+        except Exception:  # closing must never raise: drop the socket instead
+            with contextlib.suppress(Exception):
                 client.shutdown()
-            except Exception:  # noqa: BLE001
-                pass
 
     def __enter__(self) -> Self:
         self.open()
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -111,7 +114,9 @@ class ImapMailbox:
             raise MailboxAuthError("oauth2 login is not available yet", reason="auth_not_available")
         password = os.environ.get(self.cfg.password_env)
         if password is None:
-            raise MailboxAuthError(f"${self.cfg.password_env} is not set", reason="password_missing")
+            raise MailboxAuthError(
+                f"${self.cfg.password_env} is not set", reason="password_missing"
+            )
         try:
             client.login(self.cfg.username, password)
         except LoginError as exc:
@@ -126,10 +131,8 @@ class ImapMailbox:
     def _drop(self) -> None:
         client, self.client, self._selected = self.client, None, None
         if client is not None:
-            try:
+            with contextlib.suppress(Exception):  # the connection is already broken
                 client.shutdown()
-            except Exception:  # noqa: BLE001 - the connection is already broken
-                pass
 
     def _call(self, operation: Callable[[IMAPClient], T]) -> T:
         """Run ``operation`` with a live client, reconnecting after network errors."""
@@ -141,7 +144,9 @@ class ImapMailbox:
                 if attempt >= self.retries:
                     raise MailboxError(type(exc).__name__, reason="connection_lost") from exc
                 delay = min(self.backoff * 2**attempt, MAX_BACKOFF_SECONDS)
-                log.warning("imap_reconnecting", attempt=attempt + 1, error=type(exc).__name__, delay=delay)
+                log.warning(
+                    "imap_reconnecting", attempt=attempt + 1, error=type(exc).__name__, delay=delay
+                )
                 self._sleep(delay)
             except imaplib.IMAP4.error as exc:
                 raise MailboxError(type(exc).__name__, reason="imap_command_failed") from exc
@@ -182,7 +187,9 @@ class ImapMailbox:
             wanted = sorted(set(uids))
         for start in range(0, len(wanted), batch_size):
             chunk = wanted[start : start + batch_size]
-            yield from self._call(lambda c, chunk=chunk: self._fetch_chunk(c, folder, chunk, max_bytes))
+            yield from self._call(
+                partial(self._fetch_chunk, folder=folder, chunk=chunk, max_bytes=max_bytes)
+            )
 
     def _uids_after(self, client: IMAPClient, folder: str, after_uid: int) -> list[int]:
         self._select(client, folder, readonly=True)
@@ -196,12 +203,18 @@ class ImapMailbox:
     ) -> list[FetchedMessage]:
         self._select(client, folder, readonly=True)
         sizes = client.fetch(chunk, ["RFC822.SIZE", "INTERNALDATE"])
-        whole = [u for u in chunk if u in sizes and (max_bytes is None or sizes[u][b"RFC822.SIZE"] <= max_bytes)]
+        whole = [
+            u
+            for u in chunk
+            if u in sizes and (max_bytes is None or sizes[u][b"RFC822.SIZE"] <= max_bytes)
+        ]
         heads = [u for u in chunk if u in sizes and u not in whole]
         bodies = client.fetch(whole, ["BODY.PEEK[]"]) if whole else {}
         headers = client.fetch(heads, ["BODY.PEEK[HEADER]"]) if heads else {}
         found = [_fetched(u, sizes[u], bodies[u], b"BODY[]", False) for u in whole if u in bodies]
-        found += [_fetched(u, sizes[u], headers[u], b"BODY[HEADER]", True) for u in heads if u in headers]
+        found += [
+            _fetched(u, sizes[u], headers[u], b"BODY[HEADER]", True) for u in heads if u in headers
+        ]
         return sorted(found, key=lambda m: m.uid)
 
     def file(self, folder: str, uid: int, target_folder: str) -> None:
@@ -243,7 +256,9 @@ class ImapMailbox:
         return [name for _flags, _delimiter, name in self._call(lambda c: c.list_folders())]
 
 
-def _fetched(uid: int, meta: dict[bytes, Any], data: dict[bytes, Any], key: bytes, headers_only: bool) -> FetchedMessage:
+def _fetched(
+    uid: int, meta: dict[bytes, Any], data: dict[bytes, Any], key: bytes, headers_only: bool
+) -> FetchedMessage:
     return FetchedMessage(
         uid=uid,
         raw=bytes(data[key]),

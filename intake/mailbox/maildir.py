@@ -61,7 +61,10 @@ class MaildirMailbox:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -111,7 +114,9 @@ class MaildirMailbox:
     def append(self, folder: str, raw: bytes, flags: Iterable[str] = ("\\Seen",)) -> None:
         box = self._folder(folder, create=True)
         key = box.add(raw)  # bytes are written as they are (a Message would be re-serialised)
-        letters = "".join(sorted(IMAP_TO_MAILDIR_FLAGS[f] for f in flags if f in IMAP_TO_MAILDIR_FLAGS))
+        letters = "".join(
+            sorted(IMAP_TO_MAILDIR_FLAGS[f] for f in flags if f in IMAP_TO_MAILDIR_FLAGS)
+        )
         if letters:  # flagged mail lives in cur/ with its flags after ":2," (the Maildir spec)
             os.rename(_path_of(box, key), Path(box._path) / "cur" / f"{key}:2,{letters}")
 
@@ -133,7 +138,9 @@ class MaildirMailbox:
             return root.add_folder(folder)
         return root.get_folder(folder)
 
-    def _read(self, box: mailbox.Maildir, key: str, uid: int, max_bytes: int | None) -> FetchedMessage | None:
+    def _read(
+        self, box: mailbox.Maildir, key: str, uid: int, max_bytes: int | None
+    ) -> FetchedMessage | None:
         try:
             path = _path_of(box, key)
             stat = os.stat(path)
@@ -161,7 +168,7 @@ def _path_of(box: mailbox.Maildir, key: str) -> str:
     # mailbox.Maildir keeps its key -> file table private; _lookup is how its own
     # get_file() finds a message, and it refreshes the table when a file moved
     # between new/ and cur/ (a person's mail client marking it read).
-    return os.path.join(box._path, box._lookup(key))
+    return os.path.join(box._path, box._lookup(key))  # type: ignore[attr-defined]
 
 
 def _load_uidlist(path: Path) -> UidList:

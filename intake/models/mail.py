@@ -58,7 +58,7 @@ class InboundMessage(models.Model):
     raw = models.BinaryField()  # the message exactly as fetched (its header only when headers_only)
 
     class Meta:
-        constraints = [
+        constraints = [  # noqa: RUF012 - Django Meta options are plain lists
             models.UniqueConstraint(
                 fields=["mailbox", "folder", "uidvalidity", "uid"], name="inbound_unique_location"
             ),
@@ -66,7 +66,7 @@ class InboundMessage(models.Model):
                 fields=["mailbox", "message_id", "sha256"], name="inbound_unique_content"
             ),
         ]
-        indexes = [models.Index(fields=["mailbox", "state", "next_attempt_at"])]
+        indexes = [models.Index(fields=["mailbox", "state", "next_attempt_at"])]  # noqa: RUF012
 
     def __str__(self) -> str:
         return f"message {self.pk} ({self.mailbox} uid {self.uid}, {self.state})"
@@ -75,7 +75,9 @@ class InboundMessage(models.Model):
 class Attachment(models.Model):
     """One attachment of a message (``path`` says where, e.g. ``Referral.zip/form.pdf``)."""
 
-    message = models.ForeignKey(InboundMessage, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        InboundMessage, on_delete=models.CASCADE, related_name="attachments"
+    )
     path = models.CharField(max_length=1000)
     filename = models.CharField(max_length=255, blank=True)
     media_type = models.CharField(max_length=255, blank=True)
@@ -110,7 +112,7 @@ class MailboxState(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [
+        constraints = [  # noqa: RUF012
             models.UniqueConstraint(fields=["mailbox", "folder"], name="mailbox_state_unique")
         ]
 
@@ -134,7 +136,7 @@ class AuditEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        indexes = [models.Index(fields=["object_type", "object_id"])]  # noqa: RUF012
 
     def __str__(self) -> str:
         return f"{self.verb} {self.object_type} {self.object_id}"
@@ -142,7 +144,7 @@ class AuditEvent(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None:
             raise ValueError("audit events are append-only")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValueError("audit events are append-only")

@@ -45,7 +45,9 @@ class ImapAccount:
     def append(self, raw: bytes, folder: str = "INBOX", flags: tuple[str, ...] = ()) -> None:
         self.append_many([raw], folder, flags)
 
-    def append_many(self, raws: list[bytes], folder: str = "INBOX", flags: tuple[str, ...] = ()) -> None:
+    def append_many(
+        self, raws: list[bytes], folder: str = "INBOX", flags: tuple[str, ...] = ()
+    ) -> None:
         client = self.client()
         try:
             if not client.folder_exists(folder):
@@ -149,9 +151,22 @@ class DovecotServer:
             return
         subprocess.run(
             [
-                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                "-keyout", str(self.root / "key.pem"), "-out", str(self.ca_file),
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-keyout",
+                str(self.root / "key.pem"),
+                "-out",
+                str(self.ca_file),
             ],
             check=True,
             capture_output=True,
