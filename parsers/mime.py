@@ -111,7 +111,8 @@ def _parse_whole(raw: bytes, limits: Limits) -> ParsedMessage:
     bodies = _BodyPicker()
     unpacker = Unpacker(limits)
     unpacker.walk_message(msg, "", 1, bodies)
-    defects = [type(d).__name__ for d in msg.defects] + bodies.defects + unpacker.defects
+    defects = [type(d).__name__ for d in msg.defects] + header_defects(msg)
+    defects += bodies.defects + unpacker.defects
     text = bodies.text or html_to_text(bodies.html)
     attachments = _flag_inline(unpacker.parts, bodies.html)
     attached = None if part_type(msg) == "multipart/report" else unpacker.attached_sender
@@ -180,6 +181,32 @@ def addresses(msg: Message, name: str) -> list[tuple[str, str]]:
     except Exception:
         return []
     return [(decode_words(n), a.strip()) for n, a in pairs if a and a.strip()]
+
+
+_CHECKED_HEADERS = ("from", "sender", "reply-to", "to", "cc", "date", "message-id")
+
+
+def header_defects(msg: Message) -> list[str]:
+    """Defects RFC 5322's grammar finds in the headers people rely on.
+
+    compat32 keeps headers as text and finds none; the modern header
+    classes (``policy.default``) parse each value and list what is wrong
+    (``InvalidHeaderDefect``, ``ObsoleteHeaderDefect``...).  Never raises.
+    """
+    found = []
+    for name in _CHECKED_HEADERS:
+        try:
+            values = msg.get_all(name) or []
+        except Exception:
+            continue
+        for value in values:
+            try:
+                header = policy.default.header_factory(name, _raw_header_text(value))
+            except Exception:
+                found.append(f"header_unparseable:{name}")
+                continue
+            found.extend(type(d).__name__ for d in header.defects)
+    return found
 
 
 def _raw_header_text(value: str | Header) -> str:

@@ -268,6 +268,8 @@ def mime_leaves(msg: Message, defects: list[str], level: int = 0) -> Iterator[Me
         return
     payload = msg.get_payload()
     if isinstance(payload, list) and part_type(msg).startswith("multipart/"):
+        if level:  # the top level's own defects are collected by the caller
+            defects.extend(type(d).__name__ for d in getattr(msg, "defects", []))
         for sub in payload:
             if isinstance(sub, Message):
                 yield from mime_leaves(sub, defects, level + 1)
@@ -333,7 +335,9 @@ class Unpacker:
                 self._take_message(inner, name, declared, prefix, depth)
                 return
         if isinstance(payload, list):  # message/delivery-status and friends
-            data = b"".join(message_bytes(m) for m in payload if isinstance(m, Message))
+            blocks = [m for m in payload if isinstance(m, Message)]
+            self.defects.extend(type(d).__name__ for m in blocks for d in m.defects)
+            data = b"".join(message_bytes(m) for m in blocks)
         else:
             data = decode_payload(leaf, self.defects)
         self.take(data, name, declared, prefix, depth, cid=content_id(leaf))
@@ -415,6 +419,7 @@ class Unpacker:
         """An attached message's own text is a covering note, not a form."""
         if self.attached_sender is None:
             self.attached_sender = sender_address(inner)
+        self.defects.extend(type(d).__name__ for d in getattr(inner, "defects", []))
         self.walk_message(inner, prefix, depth, _BodyTaker())
 
     def _open_zip(self, data: bytes, prefix: str, depth: int) -> None:

@@ -25,7 +25,8 @@ from tests.builders import mime_builder as build
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 NOT_MAIL = {"LICENSE", "NOTICE", "SHA256SUMS", "SOURCE.md", "README.md"}
-# Generous per message: the whole corpus takes a few seconds on 2 cores.
+# Generous for MIME parsing and unpacking, which take milliseconds a message.
+# (Reading documents is bounded by the sandbox in service, not timed here.)
 SECONDS_PER_MESSAGE = 10.0
 LIMITS = Limits(max_seconds=SECONDS_PER_MESSAGE)
 
@@ -66,8 +67,8 @@ def test_it_answers_for_every_corpus_message_with_known_reasons_only(path: Path)
     for raw in messages_in(path):
         start = time.monotonic()
         parsed = parse_message(raw, LIMITS)
-        assert_known_outcomes(parsed)
         assert time.monotonic() - start < SECONDS_PER_MESSAGE
+        assert_known_outcomes(parsed)
 
 
 @pytest.mark.skipif(not CORPORA.is_dir(), reason=f"no corpora at {CORPORA} (../shared/corpora)")

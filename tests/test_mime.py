@@ -314,3 +314,24 @@ def test_it_stops_at_hostile_mime_nesting() -> None:
 
 def test_it_strips_tags_but_keeps_lines_in_html_to_text() -> None:
     assert html_to_text("<div>One<br>Two</div><script>x()</script>") == "One\nTwo"
+
+
+@pytest.mark.parametrize(
+    ("header", "defect"),
+    [
+        (b"From: Sam <sam@example.org", "InvalidHeaderDefect"),
+        (b"Date: yesterday", "InvalidDateDefect"),
+        (b"From: sam@", "header_unparseable:from"),
+    ],
+)
+def test_it_records_what_is_wrong_with_a_header_people_rely_on(header: bytes, defect: str) -> None:
+    assert defect in parse(build.raw_message(header + b"\n\nbody")).defects
+
+
+def test_it_records_the_defects_of_nested_parts() -> None:
+    raw = build.raw_message(
+        b'From: a@example.org\nContent-Type: multipart/mixed; boundary="outer"\n\n'
+        b'--outer\nContent-Type: multipart/alternative; boundary="lost"\n\nno boundary here\n'
+        b"--outer--\n"
+    )
+    assert "StartBoundaryNotFoundDefect" in parse(raw).defects
