@@ -189,6 +189,22 @@ def test_it_reads_a_real_tnef_with_an_umlaut_name() -> None:
 
 
 @needs_corpora
+def test_it_unpacks_a_message_embedded_in_a_winmail_dat() -> None:
+    blob = (CORPORA / "mimekit" / "tnef" / "christmas.tnef").read_bytes()
+    parsed = parse(build.outlook_tnef_blob(blob))
+    nested = [a for a in parsed.attachments if a.depth == 3]
+    assert [a.media_type for a in nested] == [sniff.JPEG]
+    assert nested[0].path.startswith("winmail.dat/Untitled Attachment/")
+
+
+@needs_corpora
+def test_it_reads_a_winmail_dat_with_bad_checksums() -> None:
+    blob = (CORPORA / "tnefparse" / "examples" / "bad_checksum.tnef").read_bytes()
+    parsed = parse(build.outlook_tnef_blob(blob))
+    assert [a.path for a in parsed.attachments] == ["winmail.dat", "winmail.dat/image001.png"]
+
+
+@needs_corpora
 def test_it_unpacks_an_outlook_msg_and_the_msg_inside_it() -> None:
     data = CORPORA / "msgreader" / "SampleFiles" / "EmailWithInnerMailAndAttachments.msg"
     parsed = parse(build.outlook_with_msg(data.read_bytes(), "Referral.msg"))
