@@ -241,9 +241,14 @@ def names_in(subject: str, names: Sequence[str]) -> bool:
 def reply_subject(
     original_subject: str, neutral: str, reference: str | None, names: Sequence[str]
 ) -> str:
-    """``Re: <original> [WSP-2026-0007]``, or a neutral subject if the original names the child."""
+    """``Re: <original> [WSP-2026-0007]``, or the neutral subject with the reference.
+
+    The referrer's subject is kept only when we know the child's names and
+    none of them is in it: with no form read (an unreadable attachment, a
+    form without names) we cannot tell, so the neutral subject is used.
+    """
     subject = " ".join(original_subject.split())
-    if not subject or names_in(subject, names):
+    if not subject or not any(n.strip() for n in names) or names_in(subject, names):
         subject = neutral
     elif not re.match(r"^re\s*:", subject, re.IGNORECASE):
         subject = f"Re: {subject}"

@@ -147,15 +147,18 @@ def test_it_honours_a_reply_to_in_a_trusted_domain():
     assert reply_recipient(msg, ["agency.example"]) == "safeguarding.team@health.agency.example"
 
 
+NAMES = ["Aaron-James", "Reynolds"]
+
+
 def test_it_threads_with_re_and_our_reference():
-    assert (
-        reply_subject("CSPR referral", "n", "WSP-2026-0007", [])
-        == "Re: CSPR referral [WSP-2026-0007]"
-    )
-    assert reply_subject("RE: Referral", "n", "WSP-2026-0007", []) == "RE: Referral [WSP-2026-0007]"
-    assert (
-        reply_subject("Re: x [WSP-2026-0007]", "n", "WSP-2026-0007", []) == "Re: x [WSP-2026-0007]"
-    )
+    ref = "WSP-2026-0007"
+    assert reply_subject("CSPR referral", "n", ref, NAMES) == "Re: CSPR referral [WSP-2026-0007]"
+    assert reply_subject("RE: Referral", "n", ref, NAMES) == "RE: Referral [WSP-2026-0007]"
+    assert reply_subject("Re: x [WSP-2026-0007]", "n", ref, NAMES) == "Re: x [WSP-2026-0007]"
+
+
+def test_it_uses_the_neutral_subject_when_it_cannot_know_the_childs_name():
+    assert reply_subject("Referral for Jayne Lee", "Neutral", None, []) == "Neutral"
 
 
 @pytest.mark.parametrize(
@@ -168,7 +171,7 @@ def test_it_never_puts_the_childs_name_in_a_subject(subject):
 
 
 def test_it_keeps_a_subject_where_a_name_is_only_part_of_a_word():
-    assert reply_subject("Leeds referral", "n", None, ["Lee"]) == "Re: Leeds referral"
+    assert reply_subject("Leeds referral", "n", None, ["Jayne", "Lee"]) == "Re: Leeds referral"
 
 
 def build(**kwargs):
@@ -179,6 +182,7 @@ def build(**kwargs):
         CONFIG,
         to="jo.bloggs@agency.example",
         reference="WSP-2026-0007",
+        names=NAMES,
         **kwargs,
     )
 
