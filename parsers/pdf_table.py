@@ -174,19 +174,28 @@ class _Reader:
         self.start_draft(question, block.where, answers)
 
     def single_cell(self, page: PageLayout, block: _Block, cell: Cell, words: list[Word]) -> None:
+        """A row of one cell: a heading band, a label above its answer, the
+        answer under such a label, or text."""
         lines = group_lines(words)
-        if not lines:
-            return
         text = question_text(words)
+        pending = self.pending_label
+        if not lines:
+            if pending is not None and not cell.shaded:  # a question left blank
+                self.pending_label = None
+                self.start_draft(pending[0], pending[1], [(cell, words)])
+            return
         if _heading_words(words, page, cell):
             self.heading(page, block.top, text)
+        elif cell.shaded and pending is not None and (self.after_break or text[:1].islower()):
+            self.pending_label = (f"{pending[0]} {text}", pending[1])  # the label ran on
         elif cell.shaded:
+            if pending is not None:
+                self.start_draft(pending[0], pending[1], [])
             self.close_draft()
             self.pending_label = (text, block.where)
-        elif self.pending_label is not None:
-            question, where = self.pending_label
+        elif pending is not None:
             self.pending_label = None
-            self.start_draft(question, where, [(cell, words)])
+            self.start_draft(pending[0], pending[1], [(cell, words)])
         else:
             for line in lines:
                 self.flow_line(page, line)
@@ -196,7 +205,7 @@ class _Reader:
     ) -> None:
         self.close_draft()
         self.pending_label = None
-        area = _answer_area(answers)
+        area = _answer_area(answers) if answers else Area(0.0)
         self.draft = Draft(question, self.section, where, area)
         _fill_area(area, answers)
 
@@ -245,6 +254,11 @@ def _answer_area(answers: Sequence[tuple[Cell, list[Word]]]) -> Area:
 
 
 def _fill_area(area: Area, answers: Sequence[tuple[Cell, list[Word]]]) -> None:
+    if not answers:
+        return
+    if area.right <= 0:  # the answer began blank: its cell comes only now
+        fresh = _answer_area(answers)
+        area.right, area.space = fresh.right, fresh.space
     lines = group_lines(w for _, ws in answers for w in ws)
     add_lines(area, lines, [_line_right(line, answers, area.right) for line in lines])
 
