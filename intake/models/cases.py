@@ -23,7 +23,7 @@ class ReferenceCounter(models.Model):
     last = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
+        constraints = [  # noqa: RUF012 - Django Meta options are plain lists
             models.UniqueConstraint(fields=["prefix", "year"], name="reference_counter_unique")
         ]
 
@@ -68,10 +68,10 @@ class Referral(models.Model):
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [
+        constraints = [  # noqa: RUF012 - Django Meta options are plain lists
             models.UniqueConstraint(fields=["year", "sequence"], name="referral_unique_sequence")
         ]
-        indexes = [
+        indexes = [  # noqa: RUF012 - Django Meta options are plain lists
             models.Index(fields=["referrer_email", "child_key", "created"]),
             models.Index(fields=["status", "rapid_review_due"]),
         ]
@@ -101,10 +101,10 @@ class Submission(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
+        constraints = [  # noqa: RUF012 - Django Meta options are plain lists
             models.UniqueConstraint(fields=["message"], name="submission_unique_message")
         ]
-        ordering = ["created", "pk"]
+        ordering = ["created", "pk"]  # noqa: RUF012
 
     def __str__(self) -> str:
         return f"submission {self.pk}"
@@ -165,10 +165,10 @@ class OutboundEmail(models.Model):
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [
+        constraints = [  # noqa: RUF012 - Django Meta options are plain lists
             models.UniqueConstraint(fields=["message", "kind"], name="outbound_unique_kind")
         ]
-        indexes = [
+        indexes = [  # noqa: RUF012 - Django Meta options are plain lists
             models.Index(fields=["state", "next_attempt_at"]),
             models.Index(fields=["recipient", "created"]),
         ]
