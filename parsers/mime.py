@@ -96,6 +96,9 @@ def parse_message(raw: bytes, limits: Limits) -> ParsedMessage:
     if len(raw) > limits.max_message_bytes:
         log.info("message_too_large", size=len(raw))
         return _headers_only(raw, [Reason.TOO_LARGE.value])
+    if _part_flood(raw, limits):
+        log.info("message_part_flood", size=len(raw))
+        return _headers_only(raw, [Reason.TOO_MANY_PARTS.value])
     try:
         return _parse_whole(raw, limits)
     except RecursionError:
@@ -104,6 +107,17 @@ def parse_message(raw: bytes, limits: Limits) -> ParsedMessage:
     except Exception as exc:  # the last line of defence: we must answer
         log.exception("message_unparseable", size=len(raw))
         return _headers_only(raw, [f"unparseable:{type(exc).__name__}"])
+
+
+def _part_flood(raw: bytes, limits: Limits) -> bool:
+    """True when ``raw`` holds far more boundary lines than parts are allowed.
+
+    The stdlib builds every part in memory before we can count them, so a
+    message of a million empty parts is refused from a cheap count of lines
+    that could be boundaries (RFC 2046 5.1.1: a delimiter line starts "--").
+    """
+    ceiling = max(1000, limits.max_parts * 10)
+    return raw.count(b"\n--") > ceiling
 
 
 def _parse_whole(raw: bytes, limits: Limits) -> ParsedMessage:

@@ -335,3 +335,13 @@ def test_it_records_the_defects_of_nested_parts() -> None:
         b"--outer--\n"
     )
     assert "StartBoundaryNotFoundDefect" in parse(raw).defects
+
+
+def test_it_refuses_a_flood_of_parts_before_building_them() -> None:
+    parts = b"".join(b"--b\nContent-Type: text/plain\n\nx\n" for _ in range(5000))
+    head = b'From: a@example.org\nContent-Type: multipart/mixed; boundary="b"\n\n'
+    raw = head + parts + b"--b--\n"
+    parsed = parse(build.raw_message(raw), Limits(max_parts=50))
+    assert parsed.from_addr == "a@example.org"
+    assert parsed.attachments == []
+    assert Reason.TOO_MANY_PARTS.value in parsed.defects
