@@ -87,6 +87,7 @@ class Para:
 class Cell:
     paras: list[Para] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)  # nested, in order
+    blocks: list[Para | Table] = field(default_factory=list)  # both, in reading order
     span: int = 1
     vmerge_continue: bool = False
     shaded: bool = False

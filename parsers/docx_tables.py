@@ -76,7 +76,9 @@ class TableReader:
 
     def _single(self, table: Table, i: int, cell: Cell, nxt: Row | None) -> int:
         """A row of one (merged) cell: section title, question, or free text."""
-        self._nested(cell)
+        if any(not _is_option_grid(t) for t in cell.tables):
+            self._container(cell, f"table {table.number}, row {i + 1}")
+            return 1
         text = _first_line(cell)
         if not text:
             return 1
@@ -96,6 +98,28 @@ class TableReader:
             return 1
         self.flow.extend(FlowLine(line.text, False, line.emphasis, source) for line in _lines(cell))
         return 1
+
+    def _container(self, cell: Cell, source: str) -> None:
+        """A cell used as a page: headings, paragraphs and tables of questions."""
+        for k, block in enumerate(cell.blocks):
+            if isinstance(block, Table):
+                if _is_option_grid(block):
+                    continue
+                self.read(block)
+                continue
+            before_table = any(isinstance(b, Table) for b in cell.blocks[k + 1 : k + 2])
+            for raw in block.lines:
+                text = raw.text
+                if not text:
+                    continue
+                if (
+                    block.outline
+                    or SECTION_TITLE.match(text)
+                    or (before_table and raw.emphasised() and len(text) <= 80)
+                ):
+                    self._set_section(text, source)
+                else:
+                    self.flow.append(FlowLine(text, False, raw.emphasised(), source))
 
     def _columns(self, table: Table, i: int) -> int:
         """A row of labels over one or more rows of answers."""

@@ -164,7 +164,8 @@ class Walker:
             vmerge = tcpr.find(w("vMerge"))
             cell.vmerge_continue = vmerge is not None and vmerge.get(VAL) in (None, "continue")
             cell.shaded = _shaded(tcpr.find(w("shd")))
-        for block in self.blocks(tc):
+        cell.blocks = self.blocks(tc)
+        for block in cell.blocks:
             if isinstance(block, Table):
                 cell.tables.append(block)
             else:

@@ -416,6 +416,18 @@ def test_it_reads_questions_in_a_table_nested_in_a_cell() -> None:
     )
 
 
+def test_it_reads_a_whole_form_laid_out_inside_one_big_cell() -> None:
+    inner = table(
+        [cell(para(run("Name")), 2000, fill="DCE6F1") + cell(para(run("Ivy Lomax")), 3000)],
+        (2000, 3000),
+    )
+    page = para(run("Section B – Referrer", bold=True)) + inner + para(run("Thank you."))
+    doc = body(table([cell(page + "<w:p/>", 9000)], (9000,)))
+    found = entry(doc, "Name")
+    assert (texts(found), found.section) == (["Ivy Lomax"], "Section B – Referrer")
+    assert "Thank you." in [line.text for line in doc.flow]
+
+
 def test_it_marks_emphasis_from_a_character_style() -> None:
     answer = para(run("☐ Yes", style="Strong")) + para(run("☐ No"))
     assert entry(body(one_row("Agreed?", answer)), "Agreed?").answer == (
