@@ -383,3 +383,11 @@ def test_it_writes_an_audit_trail_of_ids_and_codes_only(config):
     assert [verb for verb, _ in events] == ["message_decided", "referral_opened", "reply_queued"]
     text = json.dumps([detail for _, detail in events])
     assert REFERRER not in text and "child" not in text
+
+
+def test_it_never_deletes_a_case_its_submissions_or_its_replies(config):
+    apply_assessment(make_message(), accepted(), config)
+    for record in (Referral.objects.get(), Submission.objects.get(), OutboundEmail.objects.get()):
+        with pytest.raises(ValueError):
+            record.delete()
+    assert (Referral.objects.count(), Submission.objects.count()) == (1, 1)

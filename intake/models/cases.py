@@ -109,6 +109,9 @@ class Submission(models.Model):
     def __str__(self) -> str:
         return f"submission {self.pk}"
 
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ValueError("submissions are never deleted")
+
 
 class OutboundEmail(models.Model):
     """One reply, exactly as it will be (or was) sent, and how far sending got.
