@@ -33,7 +33,7 @@ from tests.servers.smtp import smtp_server  # noqa: F401 (a fixture)
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT.parent / "shared" / "forms" / "examples"
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def config_tables(account: Any, smtp_port: int) -> dict[str, Any]:
