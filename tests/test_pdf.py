@@ -143,9 +143,12 @@ def test_it_takes_the_title_from_the_top_of_page_one(flat_sin: Document) -> None
 
 def test_it_marks_section_headings_in_the_flow(flat_sin: Document) -> None:
     headings = [f.text for f in flat_sin.flow if f.heading]
-    assert [
-        h for h in headings if h[0].isdigit()
-    ] == ["1. Notifier", "2. Notification", "3. The child", "4. The incident"]
+    assert [h for h in headings if h[0].isdigit()] == [
+        "1. Notifier",
+        "2. Notification",
+        "3. The child",
+        "4. The incident",
+    ]
 
 
 def test_it_drops_the_footer_repeated_on_every_page(flat_sin: Document) -> None:
@@ -453,3 +456,90 @@ def test_it_rejoins_a_word_broken_at_a_hyphen(incomplete_from_word: Document) ->
         "The case meets the criteria for a rapid review because a non-mobile infant has "
         "life-threatening injuries."
     )
+
+
+WORD_STYLES = (
+    "typed",
+    "legacy_fields",
+    "wingdings",
+    "highlight_choice",
+    "tracked_changes",
+    "content_controls",
+    "merged_layout",
+    "paragraphs",
+)
+
+
+@pytest.fixture(scope="module")
+def from_word() -> dict[str, Document]:
+    """The SIN filled in several Word styles, each saved as PDF by LibreOffice."""
+    _need_soffice()
+    docx_builder = pytest.importorskip("tests.builders.docx_builder")
+    docs = [docx_builder.filled_docx(SIN, SIN_ANSWERS, style) for style in WORD_STYLES]
+    pdfs = pdf_builder.pdfs_from_docx(docs)
+    return {style: read(pdf) for style, pdf in zip(WORD_STYLES, pdfs, strict=True)}
+
+
+def test_it_reads_a_typed_word_form_saved_as_pdf(from_word: dict[str, Document]) -> None:
+    doc = from_word["typed"]
+    assert texts(find(doc, "Name", "1. Notifier")) == ("Björn Łopez",)
+    assert texts(find(doc, "Gender")) == SIN_GENDER
+    assert texts(find(doc, "Case outline")) == OUTLINE_LINES
+
+
+def test_it_reads_word_legacy_check_boxes_drawn_as_crossed_squares(
+    from_word: dict[str, Document],
+) -> None:
+    reasons = find(
+        from_word["legacy_fields"], "Reason for notification (more than one box may be ticked)"
+    )
+    assert texts(reasons) == SIN_REASONS
+
+
+def test_it_reads_wingdings_boxes_moved_into_the_private_use_area(
+    from_word: dict[str, Document],
+) -> None:
+    assert texts(find(from_word["wingdings"], "Gender")) == SIN_GENDER
+
+
+def test_it_marks_a_highlighted_choice_as_emphasis(from_word: dict[str, Document]) -> None:
+    gender = find(from_word["highlight_choice"], "Gender").answer
+    assert [line.text for line in gender if line.emphasis] == ["☐ Female"]
+
+
+def test_it_leaves_out_text_struck_through_as_a_tracked_deletion(
+    from_word: dict[str, Document],
+) -> None:
+    doc = from_word["tracked_changes"]
+    assert texts(find(doc, "Name", "1. Notifier")) == ("Björn Łopez",)
+    assert "to follow" not in doc.all_text()
+
+
+def test_it_drops_the_placeholder_of_an_empty_content_control(
+    from_word: dict[str, Document],
+) -> None:
+    doc = from_word["content_controls"]
+    assert texts(find(doc, "Notification reference")) == ()
+    assert "Click or tap" not in doc.all_text()
+
+
+def test_it_reads_two_questions_side_by_side_in_one_row(from_word: dict[str, Document]) -> None:
+    doc = from_word["merged_layout"]
+    assert texts(find(doc, "Forename(s)")) == ("Zoë",)
+    assert texts(find(doc, "Surname")) == ("Ní Bhriain",)
+
+
+def test_it_reads_options_in_a_grid_nested_in_the_answer_cell(
+    from_word: dict[str, Document],
+) -> None:
+    reasons = find(
+        from_word["merged_layout"], "Reason for notification (more than one box may be ticked)"
+    )
+    assert texts(reasons) == SIN_REASONS
+
+
+def test_it_rejoins_running_text_that_wrapped(from_word: dict[str, Document]) -> None:
+    flow = [f.text for f in from_word["paragraphs"].flow]
+    assert "Role: Director of Children's Services" in flow
+    assert "☒ Female" in flow
+    assert OUTLINE_LINES[0] in flow  # two lines on the page
