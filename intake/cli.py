@@ -41,7 +41,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     setup_django()
     handler: Handler = args.handler
-    return handler(args, config)
+    from intake.errors import MailboxError
+
+    try:
+        return handler(args, config)
+    except MailboxError as exc:
+        print(f"intake {args.command}: mailbox error: {exc.reason}", file=sys.stderr)
+        return 1
 
 
 def setup_django() -> None:

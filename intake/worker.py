@@ -10,6 +10,7 @@ polling one mailbox at once.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import traceback
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from types import FrameType
 
 import structlog
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from django.db import close_old_connections, connection
 
@@ -53,9 +55,14 @@ class Worker:
                 connection.close()
 
     def request_stop(self, signum: int, _frame: FrameType | None = None) -> None:
+        """Signal handler: stop after the message in hand.  A second signal (Ctrl-C
+        reaches the whole process group, then ``make run`` sends SIGTERM) is a no-op."""
+        if self.stop.is_set():
+            return
         log.info("worker_stopping", signal=signal.Signals(signum).name)
         self.stop.set()
-        self.scheduler.shutdown(wait=False)
+        with contextlib.suppress(SchedulerNotRunningError):  # a signal before start()
+            self.scheduler.shutdown(wait=False)
 
     def run(self) -> int:
         self.scheduler.add_job(

@@ -49,6 +49,7 @@ class MaildirMailbox:
 
     def open(self) -> None:
         try:
+            Path(self.cfg.path).parent.mkdir(parents=True, exist_ok=True)
             self.root = mailbox.Maildir(self.cfg.path, factory=None, create=True)
         except OSError as exc:
             raise MailboxError(f"maildir not usable: {type(exc).__name__}") from exc
