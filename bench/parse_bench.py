@@ -143,10 +143,11 @@ def run_batch(batch: list[bytes], workers: int) -> None:
     from parsers.limits import Limits
     from parsers.mime import parse_message
     from parsers.sandbox import SandboxPool
+    from parsers.unpack import AttachmentPart
 
     limits = Limits()
     start = time.perf_counter()
-    parts = []
+    parts: list[AttachmentPart] = []
     for raw in batch:
         parts.extend(p for p in parse_message(raw, limits).attachments if is_document(p))
     mime_seconds = time.perf_counter() - start

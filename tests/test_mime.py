@@ -227,7 +227,8 @@ def test_it_flags_an_image_the_html_body_shows_by_cid_as_inline() -> None:
     msg["From"] = "a@example.org"
     msg.set_content("see logo")
     msg.add_alternative('<p>logo <img src="cid:logo1@example.org"></p>', subtype="html")
-    html_part = msg.get_payload()[1]
+    html_part = msg.get_body(preferencelist=("html",))
+    assert isinstance(html_part, EmailMessage)
     html_part.add_related(
         b"\x89PNG\r\n\x1a\n" + bytes(20), "image", "png", cid="<logo1@example.org>"
     )
