@@ -93,7 +93,7 @@ class TableReader:
             return 2
         if self._label_in_cell(cell, source):
             return 1
-        if _label_like(cell) and len(cell.raw_lines()) == 1:
+        if len(cell.raw_lines()) == 1 and (_label_like(cell) or _title_over_pairs(text, nxt)):
             self._set_section(text, source)
             return 1
         self.flow.extend(FlowLine(line.text, False, line.emphasis, source) for line in _lines(cell))
@@ -137,7 +137,7 @@ class TableReader:
             return used
         answers = [c for c in table.rows[i + 1].cells if not c.vmerge_continue]
         for label, answer in zip(labels, answers, strict=True):
-            self._add(_first_line(label), _lines(answer), _src(table, i), answer)
+            self._add(_question(label), _lines(answer), _src(table, i), answer)
         return 2
 
     def _pairs(self, table: Table, i: int, cells: list[Cell]) -> None:
@@ -147,9 +147,9 @@ class TableReader:
                 self._extend_last(_lines(answer))
             elif answer is None or not _has_content(answer):
                 if not self._label_in_cell(label, source, split_colon=answer is None):
-                    self._add(_first_line(label), _lines(label)[1:], source, answer)
+                    self._add(_question(label), (), source, answer)
             else:
-                self._add(_first_line(label), _lines(answer), source, answer)
+                self._add(_question(label), _lines(answer), source, answer)
             for cell in (label, answer):
                 if cell is not None:
                     self._nested(cell)
@@ -274,6 +274,11 @@ def _has_content(cell: Cell) -> bool:
     return bool(cell.text) or any(t.rows for t in cell.tables)
 
 
+def _question(cell: Cell) -> str:
+    """A label cell's text as one line (a printed label may wrap onto two)."""
+    return fold(" ".join(line.text for line in cell.raw_lines()))
+
+
 def _first_line(cell: Cell) -> str:
     raws = cell.raw_lines()
     return raws[0].text if raws else ""
@@ -302,6 +307,13 @@ def _is_header(row: Row, index: int) -> bool:
     """'Question | Answer' rows: every cell a generic column heading."""
     texts = [fold(c.text).lower().rstrip(":") for c in row.cells if c.text]
     return len(texts) >= 2 and all(t in _HEADER_WORDS for t in texts)
+
+
+def _title_over_pairs(text: str, nxt: Row | None) -> bool:
+    """A short plain line across the table, over rows of questions: a title."""
+    if nxt is None or len(text) > 60 or text.endswith((".", "?", ":")):
+        return False
+    return len([c for c in nxt.cells if not c.vmerge_continue]) >= 2
 
 
 def _single_cell(row: Row | None) -> Cell | None:

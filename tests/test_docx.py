@@ -396,6 +396,21 @@ def test_it_takes_a_section_title_from_a_merged_row_for_the_rows_below() -> None
     assert found.section == "Section B – Details of the person making the referral"
 
 
+def test_it_takes_a_plain_line_across_the_table_as_the_title_of_the_rows_below() -> None:
+    rows = [
+        cell(para(run("Details of the child")), 9000, span=2),
+        cell(para(run("Surname")), 3000) + cell(para(run("Lomax")), 6000),
+    ]
+    assert entry(body(table(rows, (3000, 6000))), "Surname").section == "Details of the child"
+
+
+def test_it_joins_a_label_printed_over_two_lines_into_one_question() -> None:
+    label = para(run("Date of birth")) + para(run("(if known)"))
+    row = cell(label, 3000, fill="DCE6F1") + cell("<w:p/>", 6000)
+    found = entry(body(table([row], (3000, 6000))), "Date of birth (if known)")
+    assert found.answer == ()
+
+
 def test_it_splits_a_label_and_answer_typed_into_one_merged_cell() -> None:
     rows = [cell(para(run("Name: Jane Smith")), 9000, span=2)]
     assert texts(entry(body(table(rows, (3000, 6000))), "Name")) == ["Jane Smith"]
