@@ -515,9 +515,12 @@ def _sections(schema: FormSchema, style: str, rng: random.Random) -> list[_Secti
 
 def label_of(spec: FieldSpec, style: str, rng: random.Random) -> str:
     """The question as printed: the schema's wording, or an alias in ``other_wording``."""
-    if style == "other_wording" and spec.aliases and rng.random() < 0.7:
-        return rng.choice(spec.aliases)
-    return spec.question
+    if style != "other_wording":
+        return spec.question
+    label = rng.choice(spec.aliases) if spec.aliases and rng.random() < 0.7 else spec.question
+    if rng.random() < 0.3 and not label.endswith(("?", ")")):
+        label += ":"  # many forms print a colon after each label
+    return label
 
 
 def _answer(writer: _Writer, spec: FieldSpec) -> str:
