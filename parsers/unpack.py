@@ -14,7 +14,10 @@ kept with ``error`` set to a `Reason` code, and the unpacking goes on.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import quopri
 import re
 import zipfile
 from collections.abc import Callable, Iterator
@@ -331,6 +334,10 @@ class Unpacker:
         payload = leaf.get_payload()
         if declared in _RFC822 and isinstance(payload, list) and payload:
             inner = payload[0]
+            encoded = _encoded_message(leaf, inner)
+            if encoded is not None:
+                self.take(encoded, name, declared, prefix, depth)
+                return
             if isinstance(inner, Message):
                 self._take_message(inner, name, declared, prefix, depth)
                 return
@@ -556,6 +563,25 @@ class _BodyTaker:
             return False
         self.taken.add(kind)
         return True
+
+
+def _encoded_message(leaf: Message, inner: object) -> bytes | None:
+    """The bytes of an attached message sent base64 or quoted-printable.
+
+    RFC 2046 5.2.1 forbids encoding message/rfc822, but some clients do it;
+    the stdlib then parses the encoded text as if it were the message.
+    Returns None for an attached message sent as it should be.
+    """
+    cte = header_text(leaf, "content-transfer-encoding").lower()
+    if cte not in ("base64", "quoted-printable") or not isinstance(inner, Message):
+        return None
+    text = message_bytes(inner)
+    try:
+        if cte == "base64":
+            return base64.b64decode(b"".join(text.split()), validate=False)
+        return quopri.decodestring(text)
+    except (ValueError, binascii.Error):
+        return None
 
 
 def _disposition(part: Message) -> str:

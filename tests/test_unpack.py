@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import random
 import zipfile
@@ -153,6 +154,17 @@ def test_it_unpacks_an_eml_sent_as_a_binary_attachment() -> None:
     parsed = parse(build.outlook([("CSPR referral.eml", inner)]))
     assert paths(parsed) == ["CSPR referral.eml", "CSPR referral.eml/Form.pdf"]
     assert parsed.forwarded_from == build.SENDER[1]
+
+
+def test_it_unpacks_an_attached_message_sent_base64_against_rfc2046() -> None:
+    inner = base64.encodebytes(build.gmail([("Form.pdf", PDF)]))
+    raw = build.raw_message(
+        b'From: a@example.org\nContent-Type: multipart/mixed; boundary="zz"\n\n'
+        b"--zz\nContent-Type: text/plain\n\nsee attached\n"
+        b"--zz\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n"
+        b'Content-Disposition: attachment; filename="Referral.eml"\n\n' + inner + b"--zz--\n"
+    )
+    assert paths(parse(raw)) == ["Referral.eml", "Referral.eml/Form.pdf"]
 
 
 def test_it_names_an_attached_message_after_its_subject_when_it_has_no_name() -> None:
