@@ -37,7 +37,7 @@ from pypdf import PasswordType
 from parsers.document import Document
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
-from parsers.pdf_acroform import has_form_widgets, read_acroform
+from parsers.pdf_acroform import has_form_widgets, read_acroform, widget_bands
 from parsers.pdf_layout import PageLayout, read_page
 from parsers.pdf_table import read_tables
 
@@ -81,7 +81,9 @@ def read_pdf(data: bytes, filename: str, limits: Limits) -> Document:
 
 def _read_fillable(doc: Document, reader: pypdf.PdfReader, pages: list[PageLayout]) -> None:
     """Answers from the fields; title, headings and running text from the pages."""
-    reading = read_tables(pages)
+    with _library_errors("acroform"):
+        beside = widget_bands(reader)
+    reading = read_tables(pages, beside)
     with _library_errors("acroform"):
         doc.entries = read_acroform(reader, pages, reading.headings)
     doc.title, doc.flow = reading.title, reading.flow

@@ -24,7 +24,7 @@ above) the widget, else the field's name; ``key_hint`` the full field name
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,7 @@ import pypdf
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from parsers.document import CHECKED, UNCHECKED, Entry, Line
-from parsers.pdf_layout import Box, PageLayout, Word, fold, group_lines, words_in
+from parsers.pdf_layout import Box, PageLayout, TextLine, Word, fold, group_lines, words_in
 from parsers.pdf_table import Heading, section_at
 from parsers.pdf_text import question_text
 
@@ -118,6 +118,23 @@ def read_acroform(
         entries.append(_entry(group, layouts, headings))
         index += len(group)
     return entries
+
+
+def widget_bands(reader: pypdf.PdfReader) -> Callable[[PageLayout, TextLine], bool]:
+    """A test for lines level with a field's widget: labels and options,
+    which the fields already answer, so not running text."""
+    boxes: dict[int, list[Box]] = {}
+    for f in _collect_fields(reader):
+        for w in f.widgets:
+            boxes.setdefault(w.page, []).append(w.box)
+
+    def beside(page: PageLayout, line: TextLine) -> bool:
+        return any(
+            min(b.bottom, line.box.bottom) - max(b.top, line.box.top) > 0.4 * line.box.height
+            for b in boxes.get(page.number, ())
+        )
+
+    return beside
 
 
 def _collect_fields(reader: pypdf.PdfReader) -> list[Field]:
@@ -410,24 +427,44 @@ def _wrapped_below(
 
 
 def _label_left(widget: Widget, layout: PageLayout | None) -> str:
-    """The label of a field with no tooltip: its row's label cell, text left of it, or above."""
+    """The label of a field with no tooltip: its row's label cell, the text
+    left of it (with the lines it wrapped onto), or the line above it.
+
+    "" when the text beside the widget is the wrapped end of a label that
+    began higher up: the widget belongs to the question above (the second
+    box of a column of check boxes).
+    """
     if layout is None:
         return ""
     from_cell = _row_label(widget, layout)
     if from_cell:
         return from_cell
     box = widget.box
-    band = Box(0, box.top - 2, box.x0 + 1, min(box.bottom, box.top + 14) + 2)
-    left = [w for w in words_in(layout.words, band) if w.mark is None]
-    if left:
-        lines = group_lines(left)
-        return fold(" ".join(ln.text for ln in lines))
-    above = Box(box.x0 - 2, box.top - 16, box.x1, box.top + 1)
-    return fold(
-        " ".join(
-            ln.text for ln in group_lines(w for w in words_in(layout.words, above) if not w.mark)
-        )
-    )
+    left_words = [w for w in layout.words if w.mark is None and w.box.x1 <= box.x0 + 1]
+    lines = group_lines(left_words)
+    top_band = Box(0, box.top - 2, box.x0 + 1, min(box.bottom, box.top + 14) + 2)
+    start = next((i for i, ln in enumerate(lines) if top_band.contains(ln.box.x0, ln.box.cy)), None)
+    if start is None:
+        above = Box(box.x0 - 2, box.top - 16, box.x1, box.top + 1)
+        return question_text([w for w in words_in(layout.words, above) if not w.mark])
+    edge = max(ln.box.x1 for ln in lines)
+    if start > 0 and _label_wraps(lines[start - 1], lines[start], edge):
+        return ""
+    picked = [lines[start]]
+    for line in lines[start + 1 :]:
+        if not _label_wraps(picked[-1], line, edge):
+            break
+        picked.append(line)
+    return fold(" ".join(ln.text for ln in picked))
+
+
+def _label_wraps(above: TextLine, line: TextLine, edge: float) -> bool:
+    """``line`` carries on the label ``above``: same start, close under it,
+    and the label column was full."""
+    size = max(line.size, 4.0)
+    if abs(above.box.x0 - line.box.x0) > 2 or not 0 <= line.box.top - above.box.bottom < 0.6 * size:
+        return False
+    return above.box.x1 + 0.3 * size + line.words[0].box.width > edge
 
 
 def _row_label(widget: Widget, layout: PageLayout) -> str:

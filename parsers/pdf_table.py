@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from parsers.document import Entry, FlowLine, Line
@@ -297,14 +297,20 @@ def is_heading(line: TextLine, body_size: float) -> bool:
     return larger or (numbered and line.bold)
 
 
-def read_tables(pages: Sequence[PageLayout]) -> Reading:
-    """Entries, flow lines, headings and title of flattened ``pages``."""
+def read_tables(
+    pages: Sequence[PageLayout], beside_field: Callable[[PageLayout, TextLine], bool] | None = None
+) -> Reading:
+    """Entries, flow lines, headings and title of flattened ``pages``.
+
+    ``beside_field`` tells the lines printed beside a form field (its label,
+    its options): in a fillable form they are not running text.
+    """
     reader = _Reader()
     repeated = _repeated_margin_lines(pages)
     columns = _Columns()
     for page in pages:
         reader.after_break = True
-        for block in _blocks(page, repeated, columns):
+        for block in _blocks(page, repeated, columns, beside_field):
             if block.line is not None:
                 reader.flow_line(page, block.line)
             else:
@@ -314,7 +320,12 @@ def read_tables(pages: Sequence[PageLayout]) -> Reading:
     return reader.out
 
 
-def _blocks(page: PageLayout, repeated: set[str], columns: _Columns) -> list[_Block]:
+def _blocks(
+    page: PageLayout,
+    repeated: set[str],
+    columns: _Columns,
+    beside_field: Callable[[PageLayout, TextLine], bool] | None,
+) -> list[_Block]:
     """The page's table rows and outside lines, top to bottom."""
     cells = [
         (ti, ri, cell)
@@ -347,6 +358,9 @@ def _blocks(page: PageLayout, repeated: set[str], columns: _Columns) -> list[_Bl
         for ti, table in enumerate(page.tables)
         for ri in range(len(table.rows))
     ]
+    if beside_field is not None:
+        kept = [ln for ln in group_lines(outside) if not beside_field(page, ln)]
+        outside = [w for ln in kept for w in ln.words]
     blocks.extend(_outside_blocks(page, outside, repeated, columns))
     blocks.sort(key=lambda b: b.top)
     return blocks

@@ -253,6 +253,23 @@ def test_it_finds_the_printed_labels_of_fields_without_tooltips() -> None:
     assert texts(find(doc, "Case outline")) == OUTLINE_LINES
 
 
+def test_it_finds_labels_beside_fields_when_no_table_is_drawn() -> None:
+    data = pdf_builder.acroform_pdf(
+        SIN, SIN_ANSWERS, names="meaningless", tooltips=False, ruled=False
+    )
+    doc = read(data)
+    assert texts(find(doc, WRAPPED_LABEL, "2. Notification")) == ("20/10/2026",)
+    assert (
+        texts(find(doc, "Reason for notification (more than one box may be ticked)")) == SIN_REASONS
+    )
+    assert texts(find(doc, "Status at the time of the incident (tick all that apply)"))[3] == (
+        "☒ Looked after child"
+    )
+    # The labels are answered by the fields: they are not left as running text
+    # for the form matcher to misread as answers.
+    assert "Notification reference" not in [f.text for f in doc.flow]
+
+
 def test_it_reads_a_blank_fillable_form_as_unanswered_not_as_every_option_chosen() -> None:
     doc = read(pdf_builder.acroform_pdf(SIN, {}))
     assert texts(find(doc, "Gender")) == ("☐ Male", "☐ Female", "☐ Other", "☐ Not known")

@@ -185,6 +185,7 @@ LOOKS = {
     "printed": Look(band=True, marks="drawn"),
     "norules": Look(rules=False, shade=False),
     "acroform": Look(band=True, marks="widgets"),
+    "acroform_plain": Look(rules=False, shade=False, marks="widgets"),
 }
 
 
@@ -196,12 +197,18 @@ def flattened_pdf(schema: FormSchema, answers: Answers, style: str = "word") -> 
 
 
 def acroform_pdf(
-    schema: FormSchema, answers: Answers, names: str = "keys", tooltips: bool = True
+    schema: FormSchema,
+    answers: Answers,
+    names: str = "keys",
+    tooltips: bool = True,
+    ruled: bool = True,
 ) -> bytes:
-    """The fillable form with its fields holding ``answers``."""
+    """The fillable form with its fields holding ``answers``; ``ruled=False``
+    draws no table around the fields (another producer's layout)."""
     pages = _Pages(schema)
     naming = _Names(names, tooltips)
-    _draw_form(pages, _rows(schema, answers), LOOKS["acroform"], naming)
+    look = LOOKS["acroform" if ruled else "acroform_plain"]
+    _draw_form(pages, _rows(schema, answers), look, naming)
     return _set_values(pages.finish(), naming.unicode_values)
 
 
