@@ -6,6 +6,8 @@ import datetime as dt
 from email.message import EmailMessage
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from parsers import sniff
 from parsers.errors import Reason
@@ -346,3 +348,33 @@ def test_it_refuses_a_flood_of_parts_before_building_them() -> None:
     assert parsed.from_addr == "a@example.org"
     assert parsed.attachments == []
     assert Reason.TOO_MANY_PARTS.value in parsed.defects
+
+
+FILENAME_TEXT = (
+    st.text(
+        alphabet=st.characters(
+            whitelist_categories=("L", "N"), whitelist_characters=" -_()&'+,–’é"
+        ),
+        min_size=1,
+        max_size=90,
+    )
+    .map(lambda s: s.strip(" .") + ".pdf")
+    .filter(lambda name: name != ".pdf")
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=FILENAME_TEXT)
+def test_it_gives_back_any_file_name_a_standard_client_encoded(name: str) -> None:
+    msg = EmailMessage()
+    msg["From"] = "a@example.org"
+    msg.set_content("see attached")
+    msg.add_attachment(PDF, maintype="application", subtype="pdf", filename=name)
+    assert parse(msg.as_bytes()).attachments[0].filename == name
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=FILENAME_TEXT)
+def test_it_gives_back_any_file_name_outlook_encoded_as_rfc2047(name: str) -> None:
+    parsed = parse(build.outlook([(name, PDF)], encoded_names=True))
+    assert parsed.attachments[0].filename == name
