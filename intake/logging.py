@@ -74,6 +74,7 @@ def configure_logging(
     global _configured
     if _configured and not force:
         return
+    explicit = stream
     stream = stream or sys.stdout
     as_json = not stream.isatty() if json is None else json
     renderer: Any = (
@@ -90,7 +91,8 @@ def configure_logging(
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        # file=None follows sys.stdout as it is at each call (tests capture it)
+        logger_factory=structlog.PrintLoggerFactory(file=explicit),
         cache_logger_on_first_use=False,
     )
     _configured = True

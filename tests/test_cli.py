@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from intake import cli
 from intake.config import PROJECT_ROOT
 from intake.models import InboundMessage
+from tests.conftest import build_email
 
 EXAMPLES = Path(
     os.environ.get("INTAKE_EXAMPLES", PROJECT_ROOT.parent / "shared" / "forms" / "examples")
@@ -103,7 +104,6 @@ def test_it_prints_an_outcome_for_every_example_without_a_traceback(capfd):
 
 def test_it_prints_a_readable_outcome_without_json(capfd, tmp_path):
     eml = tmp_path / "enquiry.eml"
-    from tests.conftest import build_email
 
     eml.write_bytes(build_email(1, subject="A question"))
     assert cli.main(["check", str(eml)]) == 0
@@ -164,3 +164,29 @@ def test_it_seeds_only_on_the_first_run(tmp_path, monkeypatch, capsys):
     cli.main(["seed"])
     assert "nothing to seed" in capsys.readouterr().out
     assert len(list((tmp_path / "Maildir" / "new").iterdir())) == 3
+
+
+@pytest.mark.integration
+def test_it_logs_in_to_an_imap_mailbox_and_lists_its_folders(
+    tmp_path, imap_account, monkeypatch, capsys
+):
+    imap_account.append(build_email(1), folder="Processed")
+    path = tmp_path / "intake.toml"
+    path.write_text(
+        f"""
+[[mailboxes]]
+name = "referrals"
+kind = "imap"
+host = "127.0.0.1"
+port = {imap_account.server.port}
+security = "none"
+username = "{imap_account.username}"
+password_env = "INTAKE_TEST_IMAP_PASSWORD"
+"""
+    )
+    monkeypatch.setenv("INTAKE_CONFIG", str(path))
+    assert cli.main(["check-config", "--connect"]) == 0
+    assert "referrals: connected; folders: " in capsys.readouterr().out
+    monkeypatch.setenv("INTAKE_TEST_IMAP_PASSWORD", "wrong")
+    assert cli.main(["check-config", "--connect"]) == 1
+    assert "referrals: cannot connect: mailbox_auth_failed" in capsys.readouterr().err
