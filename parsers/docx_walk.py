@@ -368,12 +368,29 @@ class _Control:
         if box is not None:
             state = box.find(f"{{{W14}}}checked")
             checked = state is not None and state.get(f"{{{W14}}}val") in ("1", "true")
-        return cls(
-            content if content is not None else empty,
-            name or None,
-            plc is not None and plc.get(VAL) in _TRUE,
-            checked,
-        )
+        body = content if content is not None else empty
+        showing = plc is not None and plc.get(VAL) in _TRUE
+        return cls(body, name or None, showing or _placeholder_text(body), checked)
+
+
+# Word's own placeholder texts: other editors (LibreOffice, Google Docs) drop
+# ``w:showingPlcHdr`` when they save, and leave these as if they were typed.
+_PLACEHOLDERS = {
+    "click or tap here to enter text.",
+    "click here to enter text.",
+    "click or tap to enter a date.",
+    "click here to enter a date.",
+    "choose an item.",
+    "choose a building block.",
+}
+
+
+def _placeholder_text(content: etree._Element) -> bool:
+    for run_props in content.iter(w("rStyle")):
+        if (run_props.get(VAL) or "").lower() == "placeholdertext":
+            return True
+    shown = " ".join("".join(t.text or "" for t in content.iter(T)).split()).lower()
+    return shown in _PLACEHOLDERS
 
 
 def _choice(alt: etree._Element) -> etree._Element:

@@ -171,6 +171,16 @@ def test_it_reads_a_content_control_showing_its_placeholder_as_empty() -> None:
     assert (other.answer, other.key_hint) == ((), "child_other_names")
 
 
+def test_it_reads_words_placeholder_text_as_empty_after_another_editor_saved_it() -> None:
+    # LibreOffice keeps the placeholder's words but drops w:showingPlcHdr.
+    control = (
+        '<w:sdt><w:sdtPr><w:alias w:val="Other names used"/><w:text/></w:sdtPr>'
+        f"<w:sdtContent>{run('Click or tap here to enter text.')}</w:sdtContent></w:sdt>"
+    )
+    found = entry(body(one_row("Other names used", para(control))), "Other names used")
+    assert (found.answer, found.key_hint) == ((), "Other names used")
+
+
 def test_it_reads_legacy_form_fields() -> None:
     doc = form("legacy_fields")
     assert texts(entry(doc, "Status at the time of the incident (tick all that apply)")) == (
