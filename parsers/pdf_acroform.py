@@ -351,13 +351,21 @@ def _check_line(f: Field, layout: _FormPage | None) -> Line:
 
 
 def _question(f: Field, layouts: dict[int, _FormPage]) -> tuple[str, bool]:
-    """The question a field answers, and whether it came from the form itself."""
-    if f.tooltip:
-        return f.tooltip, True
+    """The question a field answers, and whether it came from the form itself.
+
+    A tick box whose tooltip is only its own option's text (as PDF editors
+    make them: "Child in need") takes its question from the page instead.
+    """
     widget = f.widgets[0]
     page = layouts.get(widget.page)
+    if f.tooltip and not (f.kind == "check" and _names_option(f.tooltip, widget, page)):
+        return f.tooltip, True
     label = _label_left(widget, page.layout) if page else ""
-    return (label, True) if label else (f.name, False)
+    return (label, True) if label else (f.tooltip or f.name, False)
+
+
+def _names_option(tooltip: str, widget: Widget, page: _FormPage | None) -> bool:
+    return tooltip.casefold() == _label_right(widget, page).casefold()
 
 
 def _label_right(widget: Widget, page: _FormPage | None) -> str:

@@ -253,6 +253,16 @@ def test_it_finds_the_printed_labels_of_fields_without_tooltips() -> None:
     assert texts(find(doc, "Case outline")) == OUTLINE_LINES
 
 
+def test_it_asks_the_page_for_the_question_of_boxes_whose_tooltip_is_their_option() -> None:
+    doc = read(
+        pdf_builder.acroform_pdf(SIN, SIN_ANSWERS, names="meaningless", box_tooltips="option")
+    )
+    assert (
+        texts(find(doc, "Reason for notification (more than one box may be ticked)")) == SIN_REASONS
+    )
+    assert not [e for e in doc.entries if e.question == "Death of a looked after child"]
+
+
 def test_it_finds_labels_beside_fields_when_no_table_is_drawn() -> None:
     data = pdf_builder.acroform_pdf(
         SIN, SIN_ANSWERS, names="meaningless", tooltips=False, ruled=False

@@ -8,7 +8,9 @@ the tests are fictional.
 * `acroform_pdf` - the fillable form with its fields filled in: text fields,
   radio groups, check boxes named ``<key>__<option>`` with the question as
   tooltip; ``names="meaningless"`` gives ``Text1``/``Check Box7`` names, and
-  ``tooltips=False`` drops the tooltips so only the printed labels tell.
+  ``tooltips=False`` drops the tooltips so only the printed labels tell;
+  ``box_tooltips="option"`` gives each check box its option's text as
+  tooltip, as PDF editors' automatic field detection does.
 * `flattened_pdf` - the form with the answers drawn on the page:
   ``style="word"`` (saved as PDF from Word: headings as paragraphs, shaded
   label cells, ticks as ZapfDingbats glyphs), ``"printed"`` (a printed
@@ -201,12 +203,13 @@ def acroform_pdf(
     answers: Answers,
     names: str = "keys",
     tooltips: bool = True,
+    box_tooltips: str = "question",
     ruled: bool = True,
 ) -> bytes:
     """The fillable form with its fields holding ``answers``; ``ruled=False``
     draws no table around the fields (another producer's layout)."""
     pages = _Pages(schema)
-    naming = _Names(names, tooltips)
+    naming = _Names(names, tooltips, box_tooltips)
     look = LOOKS["acroform" if ruled else "acroform_plain"]
     _draw_form(pages, _rows(schema, answers), look, naming)
     return _set_values(pages.finish(), naming.unicode_values)
@@ -234,8 +237,9 @@ def _set_values(pdf: bytes, values: Mapping[str, str]) -> bytes:
 class _Names:
     """Field names as the published form has them, or an editor's ``Text1``."""
 
-    def __init__(self, scheme: str, tooltips: bool) -> None:
+    def __init__(self, scheme: str, tooltips: bool, box_tooltips: str = "question") -> None:
         self.scheme, self.tooltips, self.count = scheme, tooltips, 0
+        self.box_tooltips = box_tooltips
         self.unicode_values: dict[str, str] = {}  # set after drawing, see `_set_values`
 
     def text(self, spec: FieldSpec) -> str:
@@ -253,7 +257,9 @@ class _Names:
         self.count += 1
         return f"{spec.key}__{option.key}" if self.scheme == "keys" else f"Check Box{self.count}"
 
-    def tooltip(self, spec: FieldSpec) -> str | None:
+    def tooltip(self, spec: FieldSpec, option: Option | None = None) -> str | None:
+        if option is not None and self.box_tooltips == "option":
+            return " ".join(option.label)
         return spec.question if self.tooltips else None
 
 
@@ -383,7 +389,8 @@ def _draw_mark(
     c = pages.canvas
     if look.marks == "widgets":
         form = c.acroForm
-        common = {"x": x, "y": y - 1.5, "size": BOX, "tooltip": names.tooltip(row.spec)}
+        box_option = None if row.radio else option
+        common = {"x": x, "y": y - 1.5, "size": BOX, "tooltip": names.tooltip(row.spec, box_option)}
         if row.radio:
             export = names.export(row.spec, option, index)
             form.radio(name=group, value=export, selected=option.ticked, borderWidth=0.5, **common)
