@@ -29,6 +29,7 @@ import multiprocessing
 import os
 import queue
 import resource
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -122,6 +123,9 @@ def _worker_main(conn: Connection, reader_path: str, initializer: str | None) ->
     """Loop in the child: receive (index, part, limits), send a DocumentResult."""
     if initializer:
         _load_function(initializer)()
+    else:
+        # Never stdout: a command such as ``intake check --json`` owns it.
+        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     _warm_up()
     reader = _load_reader(reader_path)
     conn.send(_READY)
@@ -232,6 +236,7 @@ class SandboxPool:
     a path, is called with no arguments when a worker starts: the service
     passes the function that configures structlog, so workers log the same
     way as the parent (a forkserver child does not run Django's settings).
+    Without one, workers log with structlog's defaults to stderr.
     """
 
     def __init__(

@@ -168,3 +168,14 @@ def test_it_reads_inline_with_the_same_result_shape() -> None:
     )
     assert results[0].document is not None
     assert (results[1].reason, results[1].detail) == (Reason.CORRUPT, "KeyError")
+
+
+def test_it_keeps_worker_logs_off_stdout(capfd: pytest.CaptureFixture[str]) -> None:
+    # "spawn": a new child inherits this test's captured descriptors (the shared
+    # forkserver still holds those of the test that started it).
+    with SandboxPool(size=1, reader=HOOKS, context="spawn") as sandbox:
+        [result] = sandbox.read_documents([make_part("bug.pdf")], FAST)
+    out, err = capfd.readouterr()
+    assert result.reason is Reason.CORRUPT
+    assert "reader_crashed" not in out
+    assert "reader_crashed" in err
