@@ -6,3 +6,6 @@ __all__ = ["Attachment", "AuditEvent", "InboundMessage", "MailboxState"]
 
 # --- cases (owned by the decisions helper): keep this line; do not remove ---
 from .cases import *  # noqa: F403  (Referral, Submission, OutboundEmail, ...)
+
+# --- review (owned by the web helper): the team's notes and message reviews ---
+from .review import *  # noqa: E402, F403  (CaseNote, MessageReview)
