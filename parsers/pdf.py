@@ -37,9 +37,10 @@ from pypdf import PasswordType
 from parsers.document import Document
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
-from parsers.pdf_acroform import has_form_widgets, read_acroform, widget_bands
+from parsers.pdf_acroform import has_answers, has_form_widgets, read_acroform, widget_bands
 from parsers.pdf_layout import PageLayout, read_page
 from parsers.pdf_table import read_tables
+from parsers.pdf_typed import add_typed_answers, typed_words, widget_boxes
 
 log = structlog.get_logger(__name__)
 
@@ -68,9 +69,16 @@ def read_pdf(data: bytes, filename: str, limits: Limits) -> Document:
     doc = Document(kind="pdf", filename=filename, pages=page_count)
     with _library_errors("acroform"):
         fillable = has_form_widgets(reader)
-    if fillable:
+        typed = typed_words(reader)
+        # Typed over a fillable form that was left empty: read the page.
+        use_fields = fillable and (not typed or has_answers(reader))
+        boxes = widget_boxes(reader) if fillable and not use_fields else {}
+    if use_fields:
         _read_fillable(doc, reader, pages)
     else:
+        if typed:
+            add_typed_answers(pages, typed, boxes)
+            doc.notes.append("typed_annotations")
         _require_text(pages)
         reading = read_tables(pages)
         doc.title, doc.entries, doc.flow = reading.title, reading.entries, reading.flow

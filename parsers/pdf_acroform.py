@@ -120,6 +120,19 @@ def read_acroform(
     return entries
 
 
+def has_answers(reader: pypdf.PdfReader) -> bool:
+    """True when any field holds a value (text, a choice, a box that is on)."""
+    for f in _collect_fields(reader):
+        if f.kind in ("text", "choice") and _text_lines(f.value):
+            return True
+        value = _name(f.value) if f.value is not None else "Off"
+        if f.kind in ("radio", "check") and (
+            value not in ("Off", "") or any(w.appearance not in (None, "Off") for w in f.widgets)
+        ):
+            return True
+    return False
+
+
 def widget_bands(reader: pypdf.PdfReader) -> Callable[[PageLayout, TextLine], bool]:
     """A test for lines level with a field's widget: labels and options,
     which the fields already answer, so not running text."""

@@ -164,7 +164,7 @@ def read_page(page: Any, number: int) -> PageLayout:
     words = [w for raw in raw_words for w in _split_marks(_word(raw))]
     boxes = _tick_boxes(page)
     fills = [_fill(r) for r in page.rects if r.get("fill")]
-    words = _apply_boxes(words, boxes)
+    words = apply_boxes(words, boxes)
     words = _highlighted(words, page.rects)
     # Tick boxes drawn as squares would split an answer cell into a grid of
     # their own (box | text), so tables are found from the long rules only.
@@ -318,7 +318,7 @@ def _same_box(a: Box, b: Box) -> bool:
     return abs(a.x0 - b.x0) < 1 and abs(a.top - b.top) < 1 and abs(a.x1 - b.x1) < 1
 
 
-def _apply_boxes(words: list[Word], boxes: Sequence[tuple[Box, bool]]) -> list[Word]:
+def apply_boxes(words: list[Word], boxes: Sequence[tuple[Box, bool]]) -> list[Word]:
     """Each drawn box becomes a mark word; a glyph or letter inside it ticks it."""
     inside: dict[int, list[Word]] = {i: [] for i in range(len(boxes))}
     rest: list[Word] = []

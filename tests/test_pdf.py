@@ -280,6 +280,20 @@ def test_it_finds_labels_beside_fields_when_no_table_is_drawn() -> None:
     assert "Notification reference" not in [f.text for f in doc.flow]
 
 
+def test_it_reads_answers_typed_over_an_empty_fillable_form() -> None:
+    doc = read(pdf_builder.typed_over_pdf(SIN, SIN_ANSWERS))
+    assert "typed_annotations" in doc.notes
+    assert texts(find(doc, "Name", "1. Notifier")) == ("Björn Łopez",)
+    assert texts(find(doc, "Gender")) == SIN_GENDER  # an X typed over the box
+    assert (
+        texts(find(doc, "Reason for notification (more than one box may be ticked)")) == SIN_REASONS
+    )
+    assert texts(find(doc, "Home address (including postcode)")) == (
+        "12 Bridge Street",
+        "Warrington WA1 2AB",
+    )
+
+
 def test_it_reads_a_blank_fillable_form_as_unanswered_not_as_every_option_chosen() -> None:
     doc = read(pdf_builder.acroform_pdf(SIN, {}))
     assert texts(find(doc, "Gender")) == ("☐ Male", "☐ Female", "☐ Other", "☐ Not known")

@@ -416,6 +416,44 @@ def _draw_mark(
         c.drawString(x, y, "✘" if option.ticked else "❏")
 
 
+def typed_over_pdf(schema: FormSchema, answers: Answers) -> bytes:
+    """The fillable form left empty, with the answers typed over it as
+    FreeText annotations ("Add text" in Edge, Preview's text box) and an
+    ``X`` typed over each chosen box."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.annotations import FreeText
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(acroform_pdf(schema, {}))))
+    specs = {spec.key: spec for spec in schema.fields}
+    for number, page in enumerate(writer.pages):
+        for ref in list(page.get("/Annots", [])):
+            widget = ref.get_object()
+            name = str(widget.get("/T") or widget["/Parent"].get_object().get("/T"))
+            typed = _typed_text(specs, answers, name, widget)
+            if typed:
+                x0, y0, x1, y1 = (float(v) for v in widget["/Rect"])
+                rect = (x0, y0, max(x1, x0 + 40), y1) if typed == "X" else (x0, y0, x1, y1)
+                note = FreeText(text=typed, rect=rect, font_size="8pt", border_color=None)
+                writer.add_annotation(number, note)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _typed_text(specs: Mapping[str, FieldSpec], answers: Answers, name: str, widget: object) -> str:
+    key, _, option = name.partition("__")
+    value = answers.get(key)
+    if key not in specs or not value:
+        return ""
+    if option:  # a check box
+        return "X" if option in value else ""
+    if specs[key].options:  # a radio button: its on-state names the option
+        states = [str(s).lstrip("/") for s in widget["/AP"]["/N"]]  # type: ignore[index]
+        chosen = [value] if isinstance(value, str) else list(value)
+        return "X" if any(s in chosen for s in states) else ""
+    return str(value)
+
+
 def scanned_pdf(pages: int = 1) -> bytes:
     """Pages that are only pictures of a form: no text layer at all."""
     from PIL import Image, ImageDraw
