@@ -8,4 +8,4 @@ __all__ = ["Attachment", "AuditEvent", "InboundMessage", "MailboxState"]
 from .cases import *  # noqa: F403  (Referral, Submission, OutboundEmail, ...)
 
 # --- review (owned by the web helper): the team's notes and message reviews ---
-from .review import *  # noqa: E402, F403  (CaseNote, MessageReview)
+from .review import *  # noqa: F403  (CaseNote, MessageReview)
