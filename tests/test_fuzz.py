@@ -150,3 +150,16 @@ def test_it_reads_or_cleanly_refuses_a_damaged_docx(case: int) -> None:
 def test_it_reads_or_cleanly_refuses_a_damaged_pdf(case: int) -> None:
     data = mutants(2000 + case, documents("pdf"), 1)[0]
     assert_reads_or_fails_cleanly(data)
+
+
+CORPORA = SHARED.parent / "corpora"
+
+
+@pytest.mark.skipif(not CORPORA.is_dir(), reason=f"no corpora at {CORPORA}")
+def test_it_unpacks_damaged_outlook_items_and_winmail_dats_without_raising() -> None:
+    items = [p.read_bytes() for p in sorted((CORPORA / "msgreader").rglob("*.msg"))]
+    blobs = [p.read_bytes() for p in sorted(CORPORA.rglob("*.tnef"))]
+    for i, data in enumerate(mutants(3000, items, 15) + mutants(3001, blobs, 15)):
+        raw = build.outlook_with_msg(data) if i < 15 else build.outlook_tnef_blob(data)
+        container = parse_message(raw, LIMITS).attachments[0]
+        assert container.error in (None, Reason.CORRUPT)
