@@ -52,6 +52,7 @@ DEFAULT_READER = "parsers.documents:read_document"
 # (slow on a busy machine) never counts against a document's time limit.
 _READY = "ready"
 STARTUP_SECONDS = 120.0
+DOCUMENTS_PER_WORKER = 500
 Reader = Callable[[AttachmentPart, Limits], Document]
 # Modules a worker imports before its first document, so none pays for them.
 _WARM_MODULES = ("parsers.documents", "parsers.docx", "parsers.pdf")
@@ -177,6 +178,7 @@ class _Worker:
         self.process.start()
         child_end.close()
         self.ready = False
+        self.documents = 0
 
     def wait_ready(self) -> None:
         """Block until the worker has imported the readers (raises if it never does).
@@ -281,6 +283,9 @@ class SandboxPool:
                 self._retire(worker, kill=True)
                 worker = self._start_worker()
             result, reusable = worker.run(index, part, limits)
+            worker.documents += 1
+            # Readers' caches only grow: start afresh now and then.
+            reusable = reusable and worker.documents < DOCUMENTS_PER_WORKER
         finally:
             if not reusable:
                 log.info("reader_worker_replaced", pid=worker.process.pid)
