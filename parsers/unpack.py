@@ -443,20 +443,14 @@ class Unpacker:
                 try:
                     member = read_member(zf, info.filename, self.limits, cap)
                 except ParseError as exc:  # this member only: the others may hold the form
-                    self._fail(
-                        self._add(
-                            b"",
-                            name or self._made_up_name(""),
-                            "",
-                            sniff.UNKNOWN,
-                            prefix,
-                            depth,
-                            None,
-                        ),
-                        exc.reason,
-                    )
+                    self._add_refused(name, exc.reason, prefix, depth)
                     continue
                 self.take(member, name, "", prefix, depth)
+
+    def _add_refused(self, name: str | None, reason: Reason, prefix: str, depth: int) -> None:
+        """List a member that was not taken out, with why (its bytes are not kept)."""
+        name = name or self._made_up_name(sniff.UNKNOWN)
+        self._fail(self._add(b"", name, "", sniff.UNKNOWN, prefix, depth, None), reason)
 
     def _open_msg(self, data: bytes, prefix: str, depth: int) -> None:
         import extract_msg
