@@ -35,6 +35,7 @@ from parsers.unpack import (
     AttachmentPart,
     Unpacker,
     attachment_filename,
+    crash_site,
     decode_bytes,
     decode_payload,
     decode_words,
@@ -105,7 +106,9 @@ def parse_message(raw: bytes, limits: Limits) -> ParsedMessage:
         log.warning("message_too_deep", size=len(raw))
         return _headers_only(raw, [Reason.TOO_DEEP.value])
     except Exception as exc:  # the last line of defence: we must answer
-        log.exception("message_unparseable", size=len(raw))
+        log.error(
+            "message_unparseable", size=len(raw), error=type(exc).__name__, at=crash_site(exc)
+        )
         return _headers_only(raw, [f"unparseable:{type(exc).__name__}"])
 
 

@@ -43,7 +43,7 @@ import structlog
 from parsers.document import Document
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
-from parsers.unpack import AttachmentPart
+from parsers.unpack import AttachmentPart, crash_site
 
 log = structlog.get_logger(__name__)
 
@@ -86,7 +86,9 @@ def read_one(index: int, part: AttachmentPart, limits: Limits, reader: Reader) -
     except RecursionError:
         return _failed(index, part, Reason.CORRUPT, "RecursionError", start)
     except Exception as exc:  # a reader bug on strange input: the file is what it is
-        log.warning("reader_crashed", error=type(exc).__name__, sha256=part.sha256[:16])
+        log.warning(
+            "reader_crashed", error=type(exc).__name__, at=crash_site(exc), sha256=part.sha256[:16]
+        )
         return _failed(index, part, Reason.CORRUPT, type(exc).__name__, start)
     seconds = time.perf_counter() - start
     return DocumentResult(index, part.filename, document, None, "", seconds)

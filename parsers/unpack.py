@@ -121,6 +121,20 @@ def _charset_candidates(charset: str | None) -> list[str]:
     return names
 
 
+def crash_site(exc: BaseException) -> str:
+    """Where an exception was raised ("tnef.py:212"), for logs.
+
+    Logged instead of the traceback: exception messages from parsers quote
+    the bytes they choked on, which may be personal data.
+    """
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    if frame is None:
+        return "?"
+    return f"{frame.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.tb_lineno}"
+
+
 def fix_surrogates(text: str) -> str:
     """Undo the stdlib's surrogate escapes of raw 8-bit header bytes.
 
@@ -402,8 +416,9 @@ class Unpacker:
         except MemoryError:
             self._fail(index, Reason.MEMORY)
         except Exception as exc:  # third-party unpackers raise anything on damaged files
+            kind = self.parts[index].media_type
             log.info(
-                "container_unreadable", kind=self.parts[index].media_type, error=type(exc).__name__
+                "container_unreadable", kind=kind, error=type(exc).__name__, at=crash_site(exc)
             )
             self._fail(index, Reason.CORRUPT)
 
