@@ -7,6 +7,8 @@
 * a flattened form (saved as PDF from Word, printed, "Microsoft Print to
   PDF"): the answers are rebuilt from the drawn tables (`parsers.pdf_table`)
   or, with no ruling, from the text columns (`parsers.pdf_columns`);
+* answers typed over a PDF with a viewer's text tool (FreeText
+  annotations, `parsers.pdf_typed`), read in place like printed text;
 * anything else with text (a letter): its lines, as `FlowLine`s.
 
 Every failure is a `ParseError`: ``encrypted`` (an open password we do not

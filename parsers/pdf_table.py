@@ -7,13 +7,19 @@ module rebuilds the entries from that geometry:
 
 * a row with a label cell and an answer cell is one `Entry`; the label is
   read as one line however it wrapped, the answer keeps its lines;
-* a row whose label cell is empty continues the entry above it (a row that
-  Word split over a page break, or a long answer carried onto the next page);
+* a row whose label cell is empty, or whose first column is spanned from
+  the row above, continues the entry above it (a row that Word split over
+  a page break, a long answer carried onto the next page, an option grid
+  nested in the answer cell); so does the first row of a page whose label
+  starts in lower case (the label itself ran over the break);
+* shaded label cells alternating with answer cells are several questions
+  side by side; a "Question | Answer" heading row is not a question;
 * a single dark or bold numbered band (``1. About this referral``) is a
   section heading; a single shaded cell followed by a single plain cell is
   a question above its answer;
 * everything outside the tables is `FlowLine`s, in reading order, without the
-  header and footer lines repeated on every page;
+  header and footer lines repeated on every page, a wrapped paragraph
+  joined into one line;
 * a page without ruled tables is read by columns (`parsers.pdf_columns`).
 """
 
@@ -165,6 +171,8 @@ class _Reader:
             if answer_words:
                 self.continue_draft(page, answers)
             return
+        if _is_header_row(question, answer_words):
+            return
         if self.after_break and self.draft is not None and question[:1].islower():
             # Word split this row over the page break: the label goes on too
             # ("Status at the time of the" / "incident (tick all that apply)").
@@ -226,6 +234,15 @@ def _paragraph_goes_on(page: PageLayout, above: TextLine, line: TextLine) -> boo
         return False
     right = max(w.box.x1 for w in page.words)
     return wraps(Area(right), above, line)
+
+
+_HEADER_WORDS = {"question", "questions", "answer", "answers", "response", "details", "information"}
+
+
+def _is_header_row(question: str, answer_words: Sequence[Word]) -> bool:
+    """A table's column headings ("Question | Answer"), not a question."""
+    answer = fold(" ".join(w.text for w in answer_words)).lower()
+    return question.lower().rstrip(":") in _HEADER_WORDS and answer.rstrip(":") in _HEADER_WORDS
 
 
 def _pairs(
@@ -317,6 +334,10 @@ def read_tables(
                 reader.row(page, block)
             reader.after_break = False
     reader.close_draft()
+    if not reader.out.title and pages:
+        # The form's title stood in a table: take the first lines of page 1.
+        first = group_lines(w for w in pages[0].words if w.mark is None)
+        reader.out.title = [fold(ln.text) for ln in first[:_TITLE_LINES]]
     return reader.out
 
 
