@@ -88,12 +88,18 @@ class ParsedMessage:
         return self.message
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def parse_message(raw: bytes, limits: Limits) -> ParsedMessage:
     """Parse ``raw`` (RFC 5322 bytes), unpacking attachments within ``limits``.
 
     Never raises on bad input.  A message over ``limits.max_message_bytes``
     gives its headers only, with the defect ``too_large``.
     """
+    if raw.startswith(UTF8_BOM):
+        # Some tools save .eml files with a byte-order mark; before it, no header parses.
+        raw = raw[len(UTF8_BOM) :]
     if len(raw) > limits.max_message_bytes:
         log.info("message_too_large", size=len(raw))
         return _headers_only(raw, [Reason.TOO_LARGE.value])

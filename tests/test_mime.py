@@ -378,3 +378,9 @@ def test_it_gives_back_any_file_name_a_standard_client_encoded(name: str) -> Non
 def test_it_gives_back_any_file_name_outlook_encoded_as_rfc2047(name: str) -> None:
     parsed = parse(build.outlook([(name, PDF)], encoded_names=True))
     assert parsed.attachments[0].filename == name
+
+
+def test_it_reads_the_headers_of_a_message_saved_with_a_byte_order_mark():
+    raw = b"\xef\xbb\xbfFrom: a@example.org\r\nSubject: Hello\r\n\r\nBody\r\n"
+    parsed = parse_message(raw, Limits())
+    assert parsed.from_addr == "a@example.org" and parsed.subject == "Hello"
