@@ -8,6 +8,7 @@ gone; boxes as ☒/☐), but not yet folded.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from parsers.docx_glyphs import has_box, normalise_boxes, typed_ticks
 
 _SPACES = re.compile(r"[^\S\n]+")
 _BOXES = "☒☐"
+_SEPARATORS = " \t/|,;"
 
 
 def fold(text: str) -> str:
@@ -35,6 +37,7 @@ class Piece:
 @dataclass
 class RawLine:
     pieces: list[Piece] = field(default_factory=list)
+    struck: bool = False  # struck-through words were left out of this line
 
     @property
     def raw_text(self) -> str:
@@ -52,15 +55,28 @@ class RawLine:
 
     def segments(self) -> list[RawLine]:
         """The line cut before each box: one segment per inline option."""
-        out: list[RawLine] = [RawLine()]
+        out: list[RawLine] = [RawLine(struck=self.struck)]
         for piece in self.pieces:
             for i, part in enumerate(re.split(f"(?=[{_BOXES}])", piece.text)):
                 if not part:
                     continue
                 if i > 0 or (part[0] in _BOXES and out[-1].text):
-                    out.append(RawLine())
+                    out.append(RawLine(struck=self.struck))
                 out[-1].pieces.append(Piece(part, piece.emphasis, piece.hint))
         return [seg for seg in out if seg.text]
+
+    def emphasis_groups(self) -> list[RawLine]:
+        """ "Yes / No" with one word in bold: one line a word, separators dropped."""
+        out: list[RawLine] = []
+        for piece in self.pieces:
+            if not out or out[-1].pieces[-1].emphasis != piece.emphasis:
+                out.append(RawLine(struck=self.struck))
+            out[-1].pieces.append(piece)
+        for line in out:
+            line.pieces = [
+                Piece(p.text.strip(_SEPARATORS), p.emphasis, p.hint) for p in line.pieces
+            ]
+        return [line for line in out if line.text]
 
 
 @dataclass
@@ -133,16 +149,40 @@ def answer_lines(raws: list[RawLine]) -> tuple[Line, ...]:
     flags = [r.emphasised() for r in raws]
     mixed = any(flags) and not all(flags)
     lines = [
-        Line(fold(typed_ticks(r.raw_text, near)), emphasis=mixed and flag)
+        Line(_cleaned(typed_ticks(r.raw_text, near), r.struck), emphasis=mixed and flag)
         for r, flag in zip(raws, flags, strict=True)
     ]
     return tuple(line for line in lines if line.text)
 
 
+def _split_at_separators(raw: RawLine) -> bool:
+    """Every change of emphasis in the line falls at a "/" or "|"."""
+    pieces = [p for p in raw.pieces if p.text.strip()]
+    changes = [
+        (a.text.rstrip(), b.text.lstrip())
+        for a, b in itertools.pairwise(pieces)
+        if a.emphasis != b.emphasis
+    ]
+    return bool(changes) and all(
+        left.endswith(("/", "|")) or right.startswith(("/", "|")) for left, right in changes
+    )
+
+
+def _cleaned(text: str, struck: bool) -> str:
+    """Folded; with words struck out, the separators left dangling go too."""
+    text = fold(text)
+    return text.strip(_SEPARATORS + "–-") if struck else text
+
+
 def _split_mixed(raws: list[RawLine]) -> list[RawLine]:
     out: list[RawLine] = []
     for raw in raws:
-        segments = raw.segments()
+        if has_box(raw.text):
+            segments = raw.segments()
+        elif _split_at_separators(raw):  # "Yes / No", one of them marked
+            segments = raw.emphasis_groups()
+        else:
+            segments = [raw]
         if len(segments) > 1 and len({s.emphasised() for s in segments}) > 1:
             out.extend(segments)
         elif raw.text:

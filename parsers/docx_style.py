@@ -74,6 +74,19 @@ def _outline(node: etree._Element | None) -> bool:
 
 def run_emphasis(rpr: etree._Element | None, para_style: str | None, styles: Styles) -> bool:
     """True when the run shows bold, underline, highlight, shading or colour."""
+    layers = _layers(rpr, para_style, styles)
+    return any(_first(layers, prop) for prop in _PROPS)
+
+
+def run_struck(rpr: etree._Element | None, para_style: str | None, styles: Styles) -> bool:
+    """True when the run is struck through: "delete as appropriate" on paper."""
+    layers = _layers(rpr, para_style, styles)
+    return any(_first_on(layers, prop) for prop in ("strike", "dstrike"))
+
+
+def _layers(
+    rpr: etree._Element | None, para_style: str | None, styles: Styles
+) -> list[etree._Element]:
     layers: list[etree._Element] = []
     if rpr is not None:
         layers.append(rpr)
@@ -81,7 +94,15 @@ def run_emphasis(rpr: etree._Element | None, para_style: str | None, styles: Sty
         if rstyle is not None:
             layers.extend(_rprs(styles.chain(rstyle.get(VAL))))
     layers.extend(_rprs(styles.chain(para_style)))
-    return any(_first(layers, prop) for prop in _PROPS)
+    return layers
+
+
+def _first_on(layers: list[etree._Element], prop: str) -> bool:
+    for layer in layers:
+        node = layer.find(w(prop))
+        if node is not None:
+            return _on(node)
+    return False
 
 
 def _rprs(chain: list[etree._Element]) -> list[etree._Element]:

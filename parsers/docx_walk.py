@@ -25,7 +25,7 @@ from parsers.docx_glyphs import (
     symbol_text,
 )
 from parsers.docx_model import Cell, Para, Piece, Row, Table
-from parsers.docx_style import Styles, run_emphasis
+from parsers.docx_style import Styles, run_emphasis, run_struck
 from parsers.errors import ParseError, Reason
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -220,9 +220,13 @@ class Walker:
     def _run(self, r: etree._Element, para: Para, style_id: str | None) -> None:
         self.tick()
         rpr = r.find(w("rPr"))
-        if _hidden(rpr):
-            # Hidden text (17.3.2.41) is not on the page; its field characters
-            # still open and close fields, so only those are read.
+        struck = run_struck(rpr, style_id, self.styles)
+        if struck or _hidden(rpr):
+            # Hidden text (17.3.2.41) is not on the page, and struck-through
+            # text is "deleted as appropriate"; their field characters still
+            # open and close fields, so only those are read.
+            if struck and self._visible() and any(t.text for t in r.iter(T)):
+                para.lines[-1].struck = True
             for child in r:
                 if child.tag == w("fldChar"):
                     self._field_char(child, para)

@@ -139,6 +139,12 @@ def test_it_keeps_what_is_left_when_the_other_options_were_deleted() -> None:
     assert texts(entry(form("deleted_options"), "Gender")) == ["Female"]
 
 
+def test_it_leaves_out_the_options_struck_through() -> None:
+    doc = form("struck_out")
+    assert texts(entry(doc, "Gender")) == ["☐ Female"]
+    assert texts(entry(doc, "Has the safeguarding lead agreed to this referral?")) == ["☐ Yes"]
+
+
 @pytest.mark.parametrize("style", ["bold_choice", "highlight_choice"])
 def test_it_marks_the_one_option_set_apart_when_no_box_is_ticked(style: str) -> None:
     doc = form(style)
@@ -451,6 +457,26 @@ def test_it_reads_a_whole_form_laid_out_inside_one_big_cell() -> None:
     found = entry(doc, "Name")
     assert (texts(found), found.section) == (["Ivy Lomax"], "Section B – Referrer")
     assert "Thank you." in [line.text for line in doc.flow]
+
+
+def test_it_leaves_out_options_struck_through_as_deleted_as_appropriate() -> None:
+    struck = '<w:r><w:rPr><w:strike/></w:rPr><w:t xml:space="preserve">Yes / </w:t></w:r>'
+    doc = body(one_row("Agreed?", para(struck + run("No"))))
+    assert texts(entry(doc, "Agreed?")) == ["No"]
+
+
+def test_it_splits_slash_separated_options_when_one_is_marked_out() -> None:
+    answer = para(run("Yes / ") + run("No", bold=True) + run(" / Not known"))
+    assert entry(body(one_row("Police?", answer)), "Police?").answer == (
+        Line("Yes"),
+        Line("No", emphasis=True),
+        Line("Not known"),
+    )
+
+
+def test_it_keeps_a_line_whole_when_part_of_it_is_bold_without_separators() -> None:
+    answer = para(run("Ivy ") + run("Lomax", bold=True))
+    assert entry(body(one_row("Name", answer)), "Name").answer == (Line("Ivy Lomax"),)
 
 
 def test_it_marks_emphasis_from_a_character_style() -> None:

@@ -26,6 +26,8 @@ Styles (`STYLES`):
 ``yes_beside``            ``☐ Male – yes``
 ``kept_boxes``            the options not chosen deleted, the box left empty
 ``deleted_options``       the options not chosen deleted, boxes too
+``struck_out``            the options not chosen struck through ("delete as
+                          appropriate"), every box left empty
 ``bold_choice``           every box empty, the chosen option in bold
 ``highlight_choice``      every box empty, the chosen option highlighted
 ``content_controls``      check-box, plain-text, rich-text, drop-down and
@@ -79,6 +81,7 @@ STYLES = (
     "yes_beside",
     "kept_boxes",
     "deleted_options",
+    "struck_out",
     "bold_choice",
     "highlight_choice",
     "content_controls",
@@ -110,6 +113,7 @@ def run(
     font: str | None = None,
     underline: bool = False,
     style: str | None = None,
+    strike: bool = False,
 ) -> str:
     props = []
     if style:
@@ -118,6 +122,8 @@ def run(
         props.append(f'<w:rFonts w:ascii="{font}" w:hAnsi="{font}" w:eastAsia="{font}"/>')
     if bold:
         props.append("<w:b/>")
+    if strike:
+        props.append("<w:strike/>")
     if underline:
         props.append('<w:u w:val="single"/>')
     if highlight:
@@ -405,6 +411,12 @@ def _no_box(w: _Writer, label: str, chosen: bool) -> str:
     return run(label)
 
 
+def _struck(w: _Writer, label: str, chosen: bool) -> str:
+    if chosen:
+        return box_run(EMPTY) + run(f" {label}")
+    return run(EMPTY, font=BOX_FONT, strike=True) + run(f" {label}", strike=True)
+
+
 def _bold(w: _Writer, label: str, chosen: bool) -> str:
     return box_run(EMPTY) + run(" ") + run(label, bold=chosen)
 
@@ -419,6 +431,7 @@ _OPTION_STYLES: dict[str, Callable[[_Writer, str, bool], str]] = {
     "yes_beside": _yes_beside,
     "kept_boxes": _kept_box,
     "deleted_options": _no_box,
+    "struck_out": _struck,
     "bold_choice": _bold,
     "highlight_choice": _highlight,
 }
