@@ -154,7 +154,9 @@ def _library_errors(stage: str) -> Iterator[None]:
     except Exception as exc:
         if _is_password_error(exc):
             raise ParseError(Reason.ENCRYPTED, "needs a password to open") from exc
-        log.warning("pdf_unreadable", stage=stage, error=type(exc).__name__, exc_info=True)
+        # The type only: a parser's message can quote bytes of the file, and
+        # the file is a referral full of personal data.
+        log.warning("pdf_unreadable", stage=stage, error=type(exc).__name__)
         raise ParseError(Reason.CORRUPT, f"{stage}: {type(exc).__name__}") from exc
 
 

@@ -348,6 +348,30 @@ def _blocks(
     beside_field: Callable[[PageLayout, TextLine], bool] | None,
 ) -> list[_Block]:
     """The page's table rows and outside lines, top to bottom."""
+    in_cells, outside = _assign_words(page)
+    blocks = [
+        _Block(
+            table.rows[ri][0].box.top,
+            cells=[(c, in_cells.get((ti, ri, id(c)), [])) for c in table.rows[ri]],
+            where=f"page {page.number}, table {ti + 1}, row {ri + 1}",
+            spanned=table.rows[ri][0].box.x0 > table.box.x0 + 2,
+        )
+        for ti, table in enumerate(page.tables)
+        for ri in range(len(table.rows))
+    ]
+    if beside_field is not None:
+        kept = [ln for ln in group_lines(outside) if not beside_field(page, ln)]
+        outside = [w for ln in kept for w in ln.words]
+    blocks.extend(_outside_blocks(page, outside, repeated, columns))
+    blocks.sort(key=lambda b: b.top)
+    return blocks
+
+
+def _assign_words(
+    page: PageLayout,
+) -> tuple[dict[tuple[int, int, int], list[Word]], list[Word]]:
+    """Each word to the table cell holding its centre (keyed by table, row and
+    cell), or to the words outside every table."""
     cells = [
         (ti, ri, cell)
         for ti, table in enumerate(page.tables)
@@ -369,22 +393,7 @@ def _blocks(
             outside.append(word)
         else:
             in_cells.setdefault(hit, []).append(word)
-    blocks = [
-        _Block(
-            table.rows[ri][0].box.top,
-            cells=[(c, in_cells.get((ti, ri, id(c)), [])) for c in table.rows[ri]],
-            where=f"page {page.number}, table {ti + 1}, row {ri + 1}",
-            spanned=table.rows[ri][0].box.x0 > table.box.x0 + 2,
-        )
-        for ti, table in enumerate(page.tables)
-        for ri in range(len(table.rows))
-    ]
-    if beside_field is not None:
-        kept = [ln for ln in group_lines(outside) if not beside_field(page, ln)]
-        outside = [w for ln in kept for w in ln.words]
-    blocks.extend(_outside_blocks(page, outside, repeated, columns))
-    blocks.sort(key=lambda b: b.top)
-    return blocks
+    return in_cells, outside
 
 
 @dataclass
