@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -54,6 +55,7 @@ for _noisy in ("pypdf", "pdfminer"):
 _HEADER_WINDOW = 1024  # readers accept "%PDF-" anywhere in the first KiB
 _TRAILER_WINDOW = 4096  # "%%EOF" ends every complete file (ISO 32000-1 §7.5.5)
 _MIN_TEXT_CHARS = 20  # fewer letters than this on image pages: a scan
+_CID = re.compile(r"\(cid:\d+\)")
 
 
 def read_pdf(data: bytes, filename: str, limits: Limits) -> Document:
@@ -130,10 +132,16 @@ def _layout(data: bytes, page_count: int) -> list[PageLayout]:
 
 
 def _require_text(pages: list[PageLayout]) -> None:
-    letters = sum(len(w.text) for p in pages for w in p.words if w.mark is None)
+    """Refuse pictures of pages, and text whose letters cannot be decoded
+    (glyphs with no Unicode, which pdfminer writes as ``(cid:12)``)."""
+    texts = [w.text for p in pages for w in p.words if w.mark is None]
+    letters = sum(len(t) for t in texts)
+    undecoded = sum(len(m) for t in texts for m in _CID.findall(t))
     images = sum(p.image_count for p in pages)
     if letters == 0 or (letters < _MIN_TEXT_CHARS and images > 0):
         raise ParseError(Reason.NO_TEXT_LAYER, f"{images} images, {letters} letters")
+    if undecoded > letters / 2:
+        raise ParseError(Reason.NO_TEXT_LAYER, "the text cannot be decoded")
 
 
 @contextmanager

@@ -433,6 +433,47 @@ def test_it_does_not_guess_at_a_scan() -> None:
     assert reason_for(pdf_builder.scanned_pdf(pages=2)) is Reason.NO_TEXT_LAYER
 
 
+def hand_made_pdf(content: bytes, font: bytes) -> bytes:
+    """A one-page PDF written byte by byte, for fonts reportlab will not make."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        font,
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.writelines(b"%010d 00000 n \n" % offset for offset in offsets)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1))
+    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
+    return out.getvalue()
+
+
+def test_it_does_not_guess_at_text_whose_letters_cannot_be_decoded() -> None:
+    # A composite font with no ToUnicode map: the codes say nothing.
+    font = (
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /Custom /Encoding /Identity-H"
+        b" /DescendantFonts [<< /Type /Font /Subtype /CIDFontType2 /BaseFont /Custom"
+        b" /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> >>] >>"
+    )
+    content = b"BT /F1 12 Tf 72 720 Td <0012001300140015001600170018> Tj ET"
+    assert reason_for(hand_made_pdf(content, font)) is Reason.NO_TEXT_LAYER
+
+
+def test_it_reads_a_hand_made_pdf_with_a_standard_font() -> None:
+    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+    content = b"BT /F1 12 Tf 72 720 Td (Dear Colleagues,) Tj ET"
+    assert read(hand_made_pdf(content, font)).flow[0].text == "Dear Colleagues,"
+
+
 # --- tick glyphs of symbol fonts ---------------------------------------------------
 
 
