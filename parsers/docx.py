@@ -24,6 +24,7 @@ import zipfile
 import docx
 import structlog
 from docx.opc.constants import CONTENT_TYPE as CT
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.exceptions import PackageNotFoundError
 from docx.opc.package import OpcPackage
 from docx.opc.part import PartFactory
@@ -45,7 +46,20 @@ OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # MS-OFFCRYPTO 2.3.4: an encrypted OOXML file is an OLE2 file holding the
 # streams "EncryptionInfo" and "EncryptedPackage" (names stored UTF-16LE).
 _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
-_OTHER_FORMATS = (b"%PDF", b"{\\rtf", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"<html", b"<!DOC")
+# Other formats sent with a .docx name: PDF, RTF, images, HTML, Word 2003 XML.
+_OTHER_FORMATS = (
+    b"%PDF",
+    b"{\\rtf",
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"GIF8",
+    b"<html",
+    b"<!DOC",
+    b"<?xml",
+)
+# ISO 29500 Strict packages use these namespaces; python-docx reads only
+# the Transitional ones Word saves by default.
+_STRICT = b"purl.oclc.org/ooxml"
 _DTD_MARKERS = tuple(
     marker.encode(codec)
     for marker in ("<!DOCTYPE", "<!ENTITY")
@@ -85,6 +99,7 @@ def read_docx(data: bytes, filename: str, limits: Limits) -> Document:
         raise ParseError(Reason.CORRUPT, "no document body")
     doc = Document(kind="docx", filename=filename)
     _assemble(doc, walker.blocks(body))
+    doc.title.extend(_header_lines(part, walker))
     doc.notes.extend(sorted(walker.notes))
     doc.pages = _page_count(data, limits)
     log.info(
@@ -112,6 +127,10 @@ def check_package(data: bytes, limits: Limits) -> None:
     with open_zip(data, limits) as zf:
         for name in member_names(zf):
             _check_part(zf, name, limits)
+        names = set(member_names(zf))
+        rels = read_member(zf, "_rels/.rels", limits) if "_rels/.rels" in names else b""
+    if _STRICT in rels:
+        raise ParseError(Reason.UNSUPPORTED_FORMAT, "Strict Open XML document")
 
 
 def _check_part(zf: zipfile.ZipFile, name: str, limits: Limits) -> None:
@@ -215,6 +234,26 @@ def _is_heading(para: Para, text: str, bold_title: bool) -> bool:
     if SECTION_TITLE.match(text):
         return True
     return bold_title and len(text) <= 80 and ": " not in text
+
+
+def _header_lines(part: DocumentPart, walker: Walker) -> list[str]:
+    """The page header's lines: some forms print their title only there."""
+    lines: list[str] = []
+    for rel in part.rels.values():
+        if rel.is_external or rel.reltype != RT.HEADER:
+            continue
+        element = getattr(rel.target_part, "element", None)
+        if element is None:
+            continue
+        for block in walker.blocks(element):
+            paras = [block] if isinstance(block, Para) else _table_paras(block)
+            lines.extend(raw.text for p in paras for raw in p.lines if raw.text)
+    unique = list(dict.fromkeys(line for line in lines if len(line) <= 150))
+    return unique[:TITLE_LINES]
+
+
+def _table_paras(table: Table) -> list[Para]:
+    return [p for row in table.rows for cell in row.cells for p in cell.paras]
 
 
 def _title_from_table(doc: Document, table: Table) -> None:

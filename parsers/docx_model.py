@@ -16,13 +16,18 @@ from parsers.document import Line
 from parsers.docx_glyphs import has_box, normalise_boxes, typed_ticks
 
 _SPACES = re.compile(r"[^\S\n]+")
+_LEADERS = re.compile(r"_{3,}|\.{4,}|…{2,}")
 _BOXES = "☒☐"
 _SEPARATORS = " \t/|,;"
 
 
 def fold(text: str) -> str:
-    """Runs of spaces and tabs (any Unicode space) as one space, trimmed."""
-    return _SPACES.sub(" ", text).strip()
+    """Runs of spaces and tabs (any Unicode space) as one space, trimmed.
+
+    Fill-in leaders ("Name: ________", "Date ........") are printed blanks,
+    not answers, so they go too.
+    """
+    return _SPACES.sub(" ", _LEADERS.sub(" ", text)).strip()
 
 
 @dataclass

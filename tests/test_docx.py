@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import docx
 import pytest
 
 from parsers.document import Document, Entry, Line
@@ -493,6 +495,21 @@ def test_it_names_an_answer_by_the_content_control_around_its_cell() -> None:
     row = cell(para(run("Surname")), 3000, fill="DCE6F1") + wrapped + "</w:sdtContent></w:sdt>"
     found = entry(body(table([row], (3000, 6000))), "Surname")
     assert (texts(found), found.key_hint) == (["Lomax"], "child_surname")
+
+
+def test_it_drops_fill_in_leaders() -> None:
+    doc = body(para(run("Name: Ivy Lomax________")), one_row("Date", para(run("........"))))
+    assert [line.text for line in doc.flow] == ["Name: Ivy Lomax"]
+    assert entry(doc, "Date").answer == ()
+
+
+def test_it_adds_a_page_headers_lines_to_the_title() -> None:
+    document = docx.Document()
+    document.sections[0].header.paragraphs[0].text = "CSPR Referral Form"
+    document.add_paragraph("Please complete every section.")
+    out = io.BytesIO()
+    document.save(out)
+    assert read(out.getvalue()).title == ["Please complete every section.", "CSPR Referral Form"]
 
 
 def test_it_leaves_out_hidden_text() -> None:

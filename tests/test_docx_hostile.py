@@ -126,6 +126,20 @@ def test_it_calls_a_pdf_named_docx_unsupported() -> None:
     assert reason(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n") == Reason.UNSUPPORTED_FORMAT
 
 
+def test_it_calls_word_2003_xml_unsupported() -> None:
+    assert reason(b'<?xml version="1.0"?><w:wordDocument/>') == Reason.UNSUPPORTED_FORMAT
+
+
+def test_it_calls_a_strict_open_xml_package_unsupported() -> None:
+    with zipfile.ZipFile(io.BytesIO(FORM)) as zf:
+        rels = zf.read("_rels/.rels")
+    strict = rels.replace(
+        b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument",
+        b"http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument",
+    )
+    assert reason(rezip(FORM, {"_rels/.rels": strict})) == Reason.UNSUPPORTED_FORMAT
+
+
 def test_it_calls_random_bytes_corrupt() -> None:
     assert reason(random.Random(5).randbytes(5000)) == Reason.CORRUPT
 
