@@ -249,15 +249,21 @@ def sync_folder(run: Run) -> int:
     fetched = run.box.fetch(
         folder, after_uid=after_uid, batch_size=run.config.schedule.batch_size, max_bytes=hard_limit
     )
-    for message in fetched:
+    last_uid = after_uid
+    for count, message in enumerate(fetched, start=1):
         stored = store_message(
             run.mailbox.name, folder, current.uidvalidity, message, run.config.limits
         )
         _count_stored(run.result, stored.created, stored.message)
-        _save_sync_point(run, current.uidvalidity, message.uid)
-        run.keep_lease()
+        last_uid = message.uid
+        if count % run.config.schedule.batch_size == 0:
+            # Once a batch: a crash re-fetches at most one batch, which the store's
+            # location key turns into duplicates, not new rows.
+            _save_sync_point(run, current.uidvalidity, last_uid)
+            run.keep_lease()
         if run.stop.is_set():
             break
+    _save_sync_point(run, current.uidvalidity, last_uid)
     return current.uidvalidity
 
 

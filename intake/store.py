@@ -21,6 +21,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 import structlog
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from intake.mailbox.base import FetchedMessage, header_block
 from intake.models import InboundMessage
@@ -97,18 +98,16 @@ def store_message(
     mailbox: str, folder: str, uidvalidity: int, fetched: FetchedMessage, limits: Limits
 ) -> Stored:
     """Commit ``fetched`` unless it is already stored; see the module docstring."""
-    rows = InboundMessage.objects.defer("raw")
-    located = rows.filter(
-        mailbox=mailbox, folder=folder, uidvalidity=uidvalidity, uid=fetched.uid
-    ).first()
-    if located is not None:
-        return Stored(located, created=False)
     envelope = read_envelope(fetched.raw)
     digest = content_hash(fetched.raw)
-    same = rows.filter(mailbox=mailbox, message_id=envelope.message_id, sha256=digest).first()
-    if same is not None:
-        _relocate(same, folder, uidvalidity, fetched.uid)
-        return Stored(same, created=False)
+    here = Q(folder=folder, uidvalidity=uidvalidity, uid=fetched.uid)
+    same = Q(message_id=envelope.message_id, sha256=digest)
+    # One query for both keys: this runs once per message of a first sync.
+    seen = InboundMessage.objects.defer("raw").filter(here | same, mailbox=mailbox).first()
+    if seen is not None:
+        if (seen.folder, seen.uidvalidity, seen.uid) != (folder, uidvalidity, fetched.uid):
+            _relocate(seen, folder, uidvalidity, fetched.uid)
+        return Stored(seen, created=False)
     try:
         with transaction.atomic():
             message = _create(mailbox, folder, uidvalidity, fetched, envelope, digest, limits)
@@ -163,8 +162,13 @@ def _relocate(message: InboundMessage, folder: str, uidvalidity: int, uid: int) 
         return
     if (message.uidvalidity, message.uid) == (uidvalidity, uid):
         return
-    moved = InboundMessage.objects.filter(
-        pk=message.pk, uidvalidity=message.uidvalidity, uid=message.uid
-    ).update(uidvalidity=uidvalidity, uid=uid)
+    try:
+        with transaction.atomic():
+            moved = InboundMessage.objects.filter(
+                pk=message.pk, uidvalidity=message.uidvalidity, uid=message.uid
+            ).update(uidvalidity=uidvalidity, uid=uid)
+    except IntegrityError:  # another row already stands there: leave both as they are
+        log.warning("message_relocation_refused", message_id=message.pk)
+        return
     if moved:
         log.info("message_relocated", message_id=message.pk)
