@@ -1,5 +1,30 @@
-"""URLs of the review pages (filled in as the pages land)."""
+"""URLs of the review pages.  Ids and references only: no personal data in a URL."""
 
-from django.urls import URLPattern
+from django.contrib.auth import views as auth_views
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from intake.web import actions, downloads, views
+
+urlpatterns = [
+    path("", views.queue_page, name="queue"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="intake/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),  # POST only (Django 5)
+    path("cases/<str:reference>/", views.case_page, name="case"),
+    path("cases/<str:reference>/assign", actions.assign, name="case_assign"),
+    path("cases/<str:reference>/status", actions.change_status, name="case_status"),
+    path("cases/<str:reference>/notes", actions.add_note, name="case_note"),
+    path("messages/<int:pk>/", views.message_page, name="message"),
+    path("messages/<int:pk>/review", actions.mark_reviewed, name="message_review"),
+    path("messages/<int:pk>/original.eml", downloads.original, name="message_original"),
+    path(
+        "messages/<int:pk>/attachments/<int:attachment_pk>",
+        downloads.attachment,
+        name="attachment",
+    ),
+]

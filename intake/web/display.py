@@ -1,0 +1,101 @@
+"""Small pure helpers for showing records: labels, initials, urgency, safe file names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+
+from intake.assess import schemas_in
+from intake.deadlines import add_working_days
+from parsers.schema import FormSchema, SchemaError
+
+DUE_SOON_WORKING_DAYS = 3
+
+STATUS_LABELS = {
+    "accepted": "Accepted",
+    "awaiting_resubmission": "Returned: awaiting resubmission",
+    "needs_review": "Needs review",
+    "closed": "Closed",
+}
+DECISION_LABELS = {
+    "accepted": "Accepted",
+    "incomplete": "Incomplete (returned)",
+    "needs_review": "Needs review",
+    "ignored": "Ignored (automatic mail)",
+    "": "Not decided yet",
+}
+FLAG_LABELS = {"late_notification": "Late notification"}
+
+
+def schemas() -> dict[str, FormSchema]:
+    """The configured form schemas; empty when the folder cannot be read (pages still work)."""
+    try:
+        return schemas_in(str(settings.INTAKE.forms_dir))
+    except SchemaError:
+        return {}
+
+
+def form_title(form_type: str, known: Mapping[str, FormSchema] | None = None) -> str:
+    """The form's printed title, or its key when the schema is unknown ("" for no form)."""
+    schema = (known if known is not None else schemas()).get(form_type)
+    return schema.title if schema is not None else form_type
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+def decision_label(decision: str) -> str:
+    return DECISION_LABELS.get(decision, decision)
+
+
+def flag_label(flag: str) -> str:
+    return FLAG_LABELS.get(flag, flag.replace("_", " ").capitalize())
+
+
+def initials(fields: Mapping[str, Any]) -> str:
+    """The child's initials ("J. S."), the most of a name a list page shows; "" when unknown."""
+    letters = []
+    for key in ("child_forenames", "child_surname"):
+        value = fields.get(key)
+        if isinstance(value, str) and value.strip():
+            letters.append(value.strip()[0].upper() + ".")
+    return " ".join(letters)
+
+
+def urgency(due: date | None, today: date, status: str = "accepted") -> str:
+    """``overdue``, ``soon`` (within 3 working days) or "" for a case's Rapid Review date.
+
+    Only open cases are urgent: a closed case's date is history.
+    """
+    if due is None or status == "closed":
+        return ""
+    if due < today:
+        return "overdue"
+    if due <= add_working_days(today, DUE_SOON_WORKING_DAYS):
+        return "soon"
+    return ""
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+-]+")
+
+
+def safe_filename(name: str, fallback: str) -> str:
+    """A file name safe to offer for download: no folders, controls, quotes or odd characters.
+
+    Accents are folded to ASCII, anything else unusual becomes ``_``; a name
+    that ends up empty, hidden (leading dot) or over-long falls back to
+    ``fallback`` (which keeps the original's extension when it has a safe one).
+    """
+    base = re.split(r"[\\/]", name)[-1]
+    folded = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
+    cleaned = _UNSAFE.sub("_", folded).strip(" ._")
+    if cleaned and len(cleaned) <= 150 and not cleaned.startswith("."):
+        return cleaned
+    suffix = re.search(r"\.[A-Za-z0-9]{1,8}$", folded)
+    return fallback + (suffix.group(0) if suffix else "")

@@ -1,0 +1,194 @@
+"""The processed queue: what needs a person, in tabs, with the counts the team watches.
+
+A row never carries a child's name: the reference, the child's initials at
+most, and codes.  Message rows (no case) say why they wait: the parked
+reason or the decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from intake.models import InboundMessage, Referral, Submission
+from intake.web import display
+
+
+@dataclass(frozen=True)
+class Tab:
+    key: str
+    title: str
+    hint: str
+
+
+TABS = (
+    Tab("needs_review", "Needs review", "Cases and messages a person must decide on"),
+    Tab("incomplete", "Incomplete", "Returned to the referrer, awaiting resubmission"),
+    Tab("accepted", "Accepted", "Open cases, by Rapid Review due date"),
+    Tab("ignored", "Ignored", "Automatic mail: out-of-office replies, bounces, lists"),
+    Tab("all", "All cases", "Every case, newest first"),
+)
+TAB_KEYS = tuple(t.key for t in TABS)
+
+
+@dataclass
+class Row:
+    """One line of the queue: a case or a message without one."""
+
+    url: str
+    label: str  # the reference, or "Message 12"
+    is_case: bool
+    initials: str = ""
+    form: str = ""
+    received: date | datetime | None = None
+    status: str = ""
+    due: date | None = None
+    urgency: str = ""  # overdue | soon | ""
+    assignee: str = ""
+    flags: list[str] = field(default_factory=list)
+    why: str = ""  # for messages: the parked reason or the decision's first reason
+
+
+CASE_FIELDS = (
+    "reference",
+    "form_type",
+    "status",
+    "fields",
+    "flags",
+    "received_on",
+    "rapid_review_due",
+    "created",
+    "assignee__username",
+)
+MESSAGE_FIELDS = (
+    "pk",
+    "received_at",
+    "created",
+    "state",
+    "decision",
+    "assessment",
+    "parked_reason",
+    "error_code",
+    "mailbox",
+)
+
+
+def case_rows(referrals: QuerySet[Referral], today: date) -> list[Row]:
+    """Rows for ``referrals`` (read without their blobs), in the queryset's order."""
+    known = display.schemas()
+    rows = []
+    for r in referrals.values(*CASE_FIELDS):
+        rows.append(
+            Row(
+                url=reverse("case", args=[r["reference"]]),
+                label=r["reference"],
+                is_case=True,
+                initials=display.initials(r["fields"] or {}),
+                form=display.form_title(r["form_type"], known),
+                received=r["received_on"] or timezone.localdate(r["created"]),
+                status=display.status_label(r["status"]),
+                due=r["rapid_review_due"],
+                urgency=display.urgency(r["rapid_review_due"], today, r["status"]),
+                assignee=r["assignee__username"] or "",
+                flags=[display.flag_label(f) for f in r["flags"] or []],
+            )
+        )
+    return rows
+
+
+def message_rows(messages: QuerySet[InboundMessage]) -> list[Row]:
+    """Rows for messages without a case; ``why`` is a code or the assessment's first reason."""
+    rows = []
+    for m in messages.values(*MESSAGE_FIELDS):
+        rows.append(
+            Row(
+                url=reverse("message", args=[m["pk"]]),
+                label=f"Message {m['pk']}",
+                is_case=False,
+                form=display.form_title((m["assessment"] or {}).get("form_type") or ""),
+                received=m["received_at"] or m["created"],
+                status=_message_status(m),
+                why=_message_why(m),
+            )
+        )
+    return rows
+
+
+def _message_status(m: dict[str, Any]) -> str:
+    if m["state"] == InboundMessage.State.PARKED:
+        return "Parked: a step failed"
+    return display.decision_label(m["decision"])
+
+
+def _message_why(m: dict[str, Any]) -> str:
+    if m["state"] == InboundMessage.State.PARKED:
+        return f"error: {m['parked_reason'] or m['error_code'] or 'unknown'}"
+    reasons = (m["assessment"] or {}).get("reasons") or []
+    return str(reasons[0]) if reasons else ""
+
+
+def waiting_messages() -> QuerySet[InboundMessage]:
+    """Messages a person must look at that no case will show: needs_review without a
+    case, and every parked message; those already marked reviewed are done."""
+    in_a_case = Submission.objects.values("message_id")
+    needs_review = Q(decision=InboundMessage.Decision.NEEDS_REVIEW) & ~Q(pk__in=in_a_case)
+    return InboundMessage.objects.filter(
+        needs_review | Q(state=InboundMessage.State.PARKED), review__isnull=True
+    )
+
+
+def ignored_messages() -> QuerySet[InboundMessage]:
+    return InboundMessage.objects.filter(decision=InboundMessage.Decision.IGNORED)
+
+
+def cases_in(tab: str) -> QuerySet[Referral]:
+    """The cases of ``tab`` in the order the team works them."""
+    status = Referral.Status
+    if tab == "needs_review":
+        return Referral.objects.filter(status=status.NEEDS_REVIEW).order_by("-created")
+    if tab == "incomplete":
+        return Referral.objects.filter(status=status.AWAITING_RESUBMISSION).order_by("-created")
+    if tab == "accepted":
+        return Referral.objects.filter(status=status.ACCEPTED).order_by(
+            F("rapid_review_due").asc(nulls_last=True), "created"
+        )
+    return Referral.objects.order_by("-created")
+
+
+def rows_for(tab: str, today: date) -> list[Row]:
+    """Every row of ``tab``: cases, and for the message tabs the messages, newest first."""
+    newest_first = "-received_at", "-pk"
+    if tab == "ignored":
+        return message_rows(ignored_messages().order_by(*newest_first))
+    rows = case_rows(cases_in(tab), today)
+    if tab == "needs_review":
+        rows += message_rows(waiting_messages().order_by(*newest_first))
+        rows.sort(key=_received_key, reverse=True)
+    return rows
+
+
+def _received_key(row: Row) -> datetime:
+    value = row.received
+    if isinstance(value, datetime):
+        return value
+    day = value or date.min
+    return timezone.make_aware(datetime(day.year, day.month, day.day))
+
+
+def counts() -> dict[str, int]:
+    """How many rows each tab has."""
+    status = Referral.Status
+    pairs = Referral.objects.order_by().values_list("status").annotate(n=Count("pk"))
+    by_status = {key: n for key, n in pairs}
+    return {
+        "needs_review": by_status.get(status.NEEDS_REVIEW, 0) + waiting_messages().count(),
+        "incomplete": by_status.get(status.AWAITING_RESUBMISSION, 0),
+        "accepted": by_status.get(status.ACCEPTED, 0),
+        "ignored": ignored_messages().count(),
+        "all": sum(by_status.values()),
+    }

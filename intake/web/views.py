@@ -1,0 +1,120 @@
+"""The review pages: the queue, a case, a message.  Each look at a case or a message
+is audited; every page is behind `reviewer_required` (login, role, no-store)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from intake.models import InboundMessage, Referral, Submission
+from intake.web import audit, case, display, queue
+from intake.web.forms import AssignForm, NoteForm, ReviewForm, StatusForm
+from intake.web.permissions import reviewer_required
+from parsers.mime import parse_message
+
+ROWS_PER_PAGE = 50
+
+
+@require_GET
+@reviewer_required
+def queue_page(request: HttpRequest) -> HttpResponse:
+    """``/?tab=...&page=...``: one tab of the queue, with every tab's count."""
+    tab = request.GET.get("tab", "needs_review")
+    if tab not in queue.TAB_KEYS:
+        tab = "needs_review"
+    today = timezone.localdate()
+    page = Paginator(queue.rows_for(tab, today), ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    counts = queue.counts()
+    tabs = [(t, counts[t.key]) for t in queue.TABS]
+    current = next(t for t in queue.TABS if t.key == tab)
+    context = {"tabs": tabs, "tab": current, "page": page, "today": today}
+    return render(request, "intake/queue.html", context)
+
+
+@require_GET
+@reviewer_required
+def case_page(request: HttpRequest, reference: str) -> HttpResponse:
+    """``/cases/<reference>/``: everything about one case; the look is audited."""
+    referral = get_object_or_404(Referral.objects.select_related("assignee"), reference=reference)
+    audit.record(request.user, "viewed", audit.REFERRAL, referral.pk)
+    return render(request, "intake/case.html", case_context(referral))
+
+
+def case_context(referral: Referral) -> dict[str, Any]:
+    known = display.schemas()
+    submissions = case.submission_views(referral)
+    message_ids = [s.message.pk for s in submissions]
+    replies = list(case.replies_of(referral, message_ids))
+    trail = case.audit_trail(
+        {
+            audit.REFERRAL: [referral.pk],
+            audit.MESSAGE: message_ids,
+            "outbound_email": [r.pk for r in replies],
+        }
+    )
+    today = timezone.localdate()
+    return {
+        "referral": referral,
+        "form_title": display.form_title(referral.form_type, known),
+        "status_label": display.status_label(referral.status),
+        "flags": [display.flag_label(f) for f in referral.flags or []],
+        "urgency": display.urgency(referral.rapid_review_due, today, referral.status),
+        "sections": case.answers_by_section(referral, known.get(referral.form_type)),
+        "submissions": submissions,
+        "replies": replies,
+        "notes": list(referral.notes.select_related("author")),
+        "trail": [(e, case.detail_text(e.detail)) for e in trail],
+        "assign_form": AssignForm(initial={"expected_assignee": referral.assignee_id}),
+        "status_form": StatusForm(initial={"status": referral.status, "current": referral.status}),
+        "note_form": NoteForm(),
+    }
+
+
+@require_GET
+@reviewer_required
+def message_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """``/messages/<id>/``: one message's envelope, decision, text and attachments."""
+    message = get_object_or_404(InboundMessage, pk=pk)
+    audit.record(request.user, "viewed", audit.MESSAGE, message.pk)
+    return render(request, "intake/message.html", message_context(message))
+
+
+def message_context(message: InboundMessage) -> dict[str, Any]:
+    assessment = message.assessment or {}
+    submission = Submission.objects.filter(message=message).select_related("referral").first()
+    replies = list(message.replies.defer("raw").order_by("created", "pk"))
+    trail = case.audit_trail(
+        {audit.MESSAGE: [message.pk], "outbound_email": [r.pk for r in replies]}
+    )
+    review = message.review if hasattr(message, "review") else None
+    return {
+        "message": message,
+        "decision_label": display.decision_label(message.decision),
+        "reasons": [str(r) for r in assessment.get("reasons") or []],
+        "attachment_errors": assessment.get("attachment_errors") or [],
+        "form_title": display.form_title(assessment.get("form_type") or ""),
+        "body": body_text(message),
+        "attachments": list(message.attachments.defer("data").order_by("pk")),
+        "referral": submission.referral if submission else None,
+        "replies": replies,
+        "review": review,
+        "review_form": ReviewForm(),
+        "trail": [(e, case.detail_text(e.detail)) for e in trail],
+    }
+
+
+def body_text(message: InboundMessage) -> str:
+    """The message's text body (the HTML body's text when it has no plain part).
+
+    Shown escaped, in a ``<pre>``: mail is never rendered as HTML here.
+    """
+    if message.headers_only:
+        return ""
+    parsed = parse_message(bytes(message.raw or b""), settings.INTAKE.limits)
+    return parsed.text_body
