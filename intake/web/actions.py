@@ -15,7 +15,7 @@ from intake.models import CaseNote, InboundMessage, MessageReview, Referral
 from intake.web import audit
 from intake.web.display import status_label
 from intake.web.forms import AssignForm, NoteForm, ReviewForm, StatusForm
-from intake.web.permissions import reviewer_required
+from intake.web.permissions import reviewer, reviewer_required
 
 CHANGED_MEANWHILE = "Someone else changed this case while you were looking. Check and try again."
 
@@ -84,7 +84,7 @@ def add_note(request: HttpRequest, reference: str) -> HttpResponse:
         return redirect("case", reference)
     with transaction.atomic():
         note = CaseNote.objects.create(
-            referral=referral, author=request.user, text=form.cleaned_data["text"]
+            referral=referral, author=reviewer(request), text=form.cleaned_data["text"]
         )
         audit.record(request.user, "note_added", audit.REFERRAL, referral.pk, note=note.pk)
     messages.success(request, "Note added.")
@@ -103,7 +103,7 @@ def mark_reviewed(request: HttpRequest, pk: int) -> HttpResponse:
     with transaction.atomic():
         review, created = MessageReview.objects.get_or_create(
             message=message,
-            defaults={"reviewed_by": request.user, "note": form.cleaned_data["note"]},
+            defaults={"reviewed_by": reviewer(request), "note": form.cleaned_data["note"]},
         )
         if created:
             audit.record(

@@ -14,6 +14,8 @@ from typing import Any
 
 import structlog
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
@@ -61,3 +63,11 @@ def reviewer_required(view: View) -> View:
 def _path_name(request: HttpRequest) -> str:
     match = request.resolver_match
     return match.url_name or "" if match is not None else ""
+
+
+def reviewer(request: HttpRequest) -> User:
+    """The signed-in user of a request that `reviewer_required` let through."""
+    user = request.user
+    if not isinstance(user, User):  # never: the decorator sent anonymous users away
+        raise PermissionDenied
+    return user
