@@ -94,10 +94,11 @@ def message(**fields: Any) -> InboundMessage:
 
 def attachment(of: InboundMessage, **fields: Any) -> Attachment:
     data = fields.pop("data", b"%PDF-1.4 fictional\n")
+    filename = fields.get("filename", "referral.pdf")
     values: dict[str, Any] = {
         "message": of,
-        "path": "referral.pdf",
-        "filename": "referral.pdf",
+        "path": filename,
+        "filename": filename,
         "media_type": "application/pdf",
         "size": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),

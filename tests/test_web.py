@@ -296,7 +296,7 @@ def test_it_shows_every_submission_reply_and_the_audit_trail(team):
     assert first.subject in html and first.sender in html
     assert "We have your referral &lt;b&gt;thanks&lt;/b&gt;." in html
     assert "Late notification" in html
-    assert "viewed" in html  # this very look is in the trail
+    assert "<td>Viewed</td>" in html  # this very look is in the trail
 
 
 def test_it_records_who_viewed_a_case(team, team_user):
@@ -325,6 +325,13 @@ def test_it_assigns_a_case_to_the_signed_in_user_and_records_it(team, team_user)
     assert case.assignee == team_user
     [event] = events("assigned", "referral", case.pk)
     assert (event.actor, event.detail) == (team_user, {"previous": None, "to": team_user.pk})
+
+
+def test_it_names_who_a_case_was_assigned_to_in_its_history(team, team_user):
+    case = factories.referral()
+    team.post(reverse("case_assign", args=[case.reference]), {"action": "assign_me"})
+    html = team.get(reverse("case", args=[case.reference])).content.decode()
+    assert f"previous: nobody, to: {team_user.username}" in html
 
 
 def test_it_unassigns_a_case(team, team_user):

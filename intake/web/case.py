@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
 from intake.models import Attachment, AuditEvent, InboundMessage, OutboundEmail, Referral
@@ -156,6 +157,44 @@ def audit_trail(objects: Mapping[str, Sequence[int]]) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(where).select_related("actor").order_by("at", "pk")
 
 
-def detail_text(detail: Mapping[str, Any]) -> str:
+USER_KEYS = ("previous", "to")  # detail keys of assignment events that hold user ids
+
+
+@dataclass
+class TrailRow:
+    at: datetime
+    who: str
+    what: str
+    record: str
+    detail: str
+
+
+def trail_rows(events: Iterable[AuditEvent]) -> list[TrailRow]:
+    """Events as the history table shows them; user ids in assignments become usernames."""
+    events = list(events)
+    ids = {e.detail.get(k) for e in events for k in USER_KEYS if isinstance(e.detail, dict)}
+    names = dict(
+        User.objects.filter(pk__in=[i for i in ids if isinstance(i, int)]).values_list(
+            "pk", "username"
+        )
+    )
+    return [
+        TrailRow(
+            at=e.at,
+            who=e.actor.get_username() if e.actor else "the service",
+            what=display.verb_label(e.verb),
+            record=display.record_label(e.object_type, e.object_id),
+            detail=detail_text(e.detail, names),
+        )
+        for e in events
+    ]
+
+
+def detail_text(detail: Mapping[str, Any], usernames: Mapping[int, str]) -> str:
     """An event's detail (ids and codes only) as ``key: value`` pairs."""
-    return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(detail.items()))
+    parts = []
+    for key, value in sorted(detail.items()):
+        if key in USER_KEYS:
+            value = usernames.get(value, "nobody") if value is not None else "nobody"
+        parts.append(f"{key.replace('_', ' ')}: {value}")
+    return ", ".join(parts)

@@ -30,6 +30,26 @@ DECISION_LABELS = {
     "": "Not decided yet",
 }
 FLAG_LABELS = {"late_notification": "Late notification"}
+# The names the team uses in lists; a form not named here shows its printed title.
+SHORT_FORM_NAMES = {
+    "cspr_referral": "CSPR referral",
+    "serious_incident_notification": "Serious incident notification",
+}
+VERB_LABELS = {
+    "viewed": "Viewed",
+    "downloaded": "Downloaded",
+    "assigned": "Assigned",
+    "unassigned": "Unassigned",
+    "status_changed": "Status changed",
+    "note_added": "Note added",
+    "message_reviewed": "Marked reviewed",
+    "message_decided": "Decided",
+    "referral_opened": "Case opened",
+    "referral_joined": "Message joined the case",
+    "reply_queued": "Reply queued",
+    "reply_suppressed": "Reply held back (sender limit)",
+}
+RECORD_LABELS = {"referral": "case", "inbound_message": "message", "outbound_email": "reply"}
 
 
 def schemas() -> dict[str, FormSchema]:
@@ -44,6 +64,19 @@ def form_title(form_type: str, known: Mapping[str, FormSchema] | None = None) ->
     """The form's printed title, or its key when the schema is unknown ("" for no form)."""
     schema = (known if known is not None else schemas()).get(form_type)
     return schema.title if schema is not None else form_type
+
+
+def short_form_name(form_type: str, known: Mapping[str, FormSchema] | None = None) -> str:
+    """What a list calls the form: a short name, else its printed title."""
+    return SHORT_FORM_NAMES.get(form_type) or form_title(form_type, known)
+
+
+def verb_label(verb: str) -> str:
+    return VERB_LABELS.get(verb, verb.replace("_", " ").capitalize())
+
+
+def record_label(object_type: str, object_id: str) -> str:
+    return f"{RECORD_LABELS.get(object_type, object_type)} {object_id}"
 
 
 def status_label(status: str) -> str:

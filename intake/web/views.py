@@ -69,7 +69,7 @@ def case_context(referral: Referral) -> dict[str, Any]:
         "submissions": submissions,
         "replies": replies,
         "notes": list(referral.notes.select_related("author")),
-        "trail": [(e, case.detail_text(e.detail)) for e in trail],
+        "trail": case.trail_rows(trail),
         "assign_form": AssignForm(initial={"expected_assignee": referral.assignee_id}),
         "status_form": StatusForm(initial={"status": referral.status, "current": referral.status}),
         "note_form": NoteForm(),
@@ -105,7 +105,7 @@ def message_context(message: InboundMessage) -> dict[str, Any]:
         "replies": replies,
         "review": review,
         "review_form": ReviewForm(),
-        "trail": [(e, case.detail_text(e.detail)) for e in trail],
+        "trail": case.trail_rows(trail),
     }
 
 
