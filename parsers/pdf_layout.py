@@ -163,7 +163,7 @@ def read_page(page: Any, number: int) -> PageLayout:
     )
     words = [w for raw in raw_words for w in _split_marks(_word(raw))]
     boxes = _tick_boxes(page)
-    fills = [_fill(r) for r in page.rects if r.get("fill")]
+    fills = [_fill(r) for r in page.rects if r.get("fill") and not _is_highlight(r)]
     words = apply_boxes(words, boxes)
     words = _highlighted(words, page.rects)
     # Tick boxes drawn as squares would split an answer cell into a grid of
@@ -209,9 +209,12 @@ def _unstruck(page: Any) -> Any:
 
 
 def _not_small_shape(obj: dict[str, Any]) -> bool:
-    """False for a tick-box-sized square or circle (and a cross drawn in one)."""
+    """False for a tick-box-sized square or circle (and a cross drawn in one)
+    and for a highlighter band: neither is a table rule."""
     if obj.get("object_type") not in ("rect", "curve", "line"):
         return True
+    if obj.get("object_type") == "rect" and _is_highlight(obj):
+        return False
     width = float(obj["x1"]) - float(obj["x0"])
     height = float(obj["bottom"]) - float(obj["top"])
     return not (_BOX_MIN - 1 <= width <= _BOX_MAX and _BOX_MIN - 1 <= height <= _BOX_MAX)
@@ -339,13 +342,18 @@ def apply_boxes(words: list[Word], boxes: Sequence[tuple[Box, bool]]) -> list[Wo
     return rest
 
 
+def _is_highlight(rect: dict[str, Any]) -> bool:
+    """A line-high band of a strong colour: Word's highlighter, not shading."""
+    return (
+        bool(rect.get("fill"))
+        and _saturation(rect.get("non_stroking_color")) >= 0.4
+        and float(rect["bottom"]) - float(rect["top"]) < 25
+    )
+
+
 def _highlighted(words: list[Word], rects: Iterable[dict[str, Any]]) -> list[Word]:
-    """Words on a line-high band of a strong colour (Word's highlighter)."""
-    bands = [
-        _obj_box(r)
-        for r in rects
-        if r.get("fill") and _saturation(r.get("non_stroking_color")) >= 0.4 and r["height"] < 25
-    ]
+    """Words drawn over a highlighter band."""
+    bands = [_obj_box(r) for r in rects if _is_highlight(r)]
     if not bands:
         return words
     return [

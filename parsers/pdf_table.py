@@ -204,6 +204,8 @@ class _Reader:
         elif pending is not None:
             self.pending_label = None
             self.start_draft(pending[0], pending[1], [(cell, words)])
+        elif self.after_break and self.draft is not None:  # the answer ran over the page
+            self.continue_draft(page, [(cell, words)])
         else:
             for line in lines:
                 self.flow_line(page, line)
