@@ -43,6 +43,7 @@ class Piece:
 class RawLine:
     pieces: list[Piece] = field(default_factory=list)
     struck: bool = False  # struck-through words were left out of this line
+    _memo: tuple[int, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def raw_text(self) -> str:
@@ -51,7 +52,10 @@ class RawLine:
 
     @property
     def text(self) -> str:
-        return fold(self.raw_text)
+        # Read often while tables are classified: kept until a piece is added.
+        if self._memo is None or self._memo[0] != len(self.pieces):
+            self._memo = (len(self.pieces), fold(self.raw_text))
+        return self._memo[1]
 
     def emphasised(self) -> bool:
         """Every visible character (boxes aside) is bold/highlighted/..."""
@@ -71,16 +75,16 @@ class RawLine:
         return [seg for seg in out if seg.text]
 
     def emphasis_groups(self) -> list[RawLine]:
-        """ "Yes / No" with one word in bold: one line a word, separators dropped."""
+        """Options written "Yes / No", one in bold: a line an option, no separators."""
         out: list[RawLine] = []
         for piece in self.pieces:
             if not out or out[-1].pieces[-1].emphasis != piece.emphasis:
                 out.append(RawLine(struck=self.struck))
-            out[-1].pieces.append(piece)
+            out[-1].pieces.append(Piece(piece.text, piece.emphasis, piece.hint))
         for line in out:
-            line.pieces = [
-                Piece(p.text.strip(_SEPARATORS), p.emphasis, p.hint) for p in line.pieces
-            ]
+            first, last = line.pieces[0], line.pieces[-1]
+            first.text = first.text.lstrip(_SEPARATORS)
+            last.text = last.text.rstrip(_SEPARATORS)
         return [line for line in out if line.text]
 
 

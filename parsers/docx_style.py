@@ -28,6 +28,7 @@ class Styles:
     """Style id -> (name, element), from ``word/styles.xml``."""
 
     by_id: dict[str, etree._Element] = field(default_factory=dict)
+    _props: dict[str, dict[str, bool | str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, root: etree._Element | None) -> Styles:
@@ -57,6 +58,19 @@ class Styles:
             style_id = based.get(VAL) if based is not None else None
         return out
 
+    def props(self, style_id: str | None) -> dict[str, bool | str]:
+        """Run properties the style sets, its base styles' included (cached)."""
+        key = style_id or ""
+        if key not in self._props:
+            merged: dict[str, bool | str] = {}
+            for style in reversed(self.chain(style_id)):
+                rpr = style.find(w("rPr"))
+                if rpr is not None:
+                    merged.update(_props(rpr))
+            merged.pop("rStyle", None)
+            self._props[key] = merged
+        return self._props[key]
+
     def is_heading(self, p: etree._Element, style_id: str | None) -> bool:
         """Heading n, Title, Subtitle, or any outline level (17.3.1.20)."""
         name = self.name(style_id).lower()
@@ -72,50 +86,50 @@ def _outline(node: etree._Element | None) -> bool:
     return node is not None and (node.get(VAL) or "9") not in ("9",)
 
 
+@dataclass(frozen=True)
+class RunLook:
+    """How a run is shown: set apart (bold, underline, ...) and/or struck through."""
+
+    emphasis: bool = False
+    struck: bool = False
+
+
+def run_look(rpr: etree._Element | None, para_style: str | None, styles: Styles) -> RunLook:
+    """Direct formatting over the character style over the paragraph style."""
+    props = dict(styles.props(para_style))
+    if rpr is not None:
+        direct = _props(rpr)
+        rstyle = direct.pop("rStyle", None)
+        if isinstance(rstyle, str):
+            props.update(styles.props(rstyle))
+        props.update(direct)
+    return RunLook(
+        emphasis=any(props.get(name) is True for name in _EMPHASIS),
+        struck=props.get("strike") is True or props.get("dstrike") is True,
+    )
+
+
 def run_emphasis(rpr: etree._Element | None, para_style: str | None, styles: Styles) -> bool:
-    """True when the run shows bold, underline, highlight, shading or colour."""
-    layers = _layers(rpr, para_style, styles)
-    return any(_first(layers, prop) for prop in _PROPS)
+    return run_look(rpr, para_style, styles).emphasis
 
 
 def run_struck(rpr: etree._Element | None, para_style: str | None, styles: Styles) -> bool:
-    """True when the run is struck through: "delete as appropriate" on paper."""
-    layers = _layers(rpr, para_style, styles)
-    return any(_first_on(layers, prop) for prop in ("strike", "dstrike"))
+    return run_look(rpr, para_style, styles).struck
 
 
-def _layers(
-    rpr: etree._Element | None, para_style: str | None, styles: Styles
-) -> list[etree._Element]:
-    layers: list[etree._Element] = []
-    if rpr is not None:
-        layers.append(rpr)
-        rstyle = rpr.find(w("rStyle"))
-        if rstyle is not None:
-            layers.extend(_rprs(styles.chain(rstyle.get(VAL))))
-    layers.extend(_rprs(styles.chain(para_style)))
-    return layers
-
-
-def _first_on(layers: list[etree._Element], prop: str) -> bool:
-    for layer in layers:
-        node = layer.find(w(prop))
-        if node is not None:
-            return _on(node)
-    return False
-
-
-def _rprs(chain: list[etree._Element]) -> list[etree._Element]:
-    return [node for s in chain if (node := s.find(w("rPr"))) is not None]
-
-
-def _first(layers: list[etree._Element], prop: str) -> bool:
-    """The nearest layer that sets ``prop`` decides."""
-    for layer in layers:
-        node = layer.find(w(prop))
-        if node is not None:
-            return _PROPS[prop](node)
-    return False
+def _props(rpr: etree._Element) -> dict[str, bool | str]:
+    """The properties an ``w:rPr`` sets, read in one pass over its children."""
+    out: dict[str, bool | str] = {}
+    for child in rpr:
+        tag = child.tag
+        if not isinstance(tag, str) or not tag.startswith(_W_PREFIX):
+            continue
+        name = tag[len(_W_PREFIX) :]
+        if name == "rStyle":
+            out[name] = child.get(VAL) or ""
+        elif name in _READERS:
+            out[name] = _READERS[name](child)
+    return out
 
 
 def _on(node: etree._Element) -> bool:
@@ -138,10 +152,14 @@ def _coloured(node: etree._Element) -> bool:
     return (node.get(VAL) or "auto").lower() not in _PLAIN_COLOURS
 
 
-_PROPS = {
+_W_PREFIX = f"{{{W}}}"
+_READERS = {
     "b": _on,
     "u": _underlined,
     "highlight": _highlighted,
     "shd": _shaded,
     "color": _coloured,
+    "strike": _on,
+    "dstrike": _on,
 }
+_EMPHASIS = ("b", "u", "highlight", "shd", "color")

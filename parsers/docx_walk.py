@@ -25,7 +25,7 @@ from parsers.docx_glyphs import (
     symbol_text,
 )
 from parsers.docx_model import Cell, Para, Piece, Row, Table
-from parsers.docx_style import Styles, run_emphasis, run_struck
+from parsers.docx_style import Styles, run_look
 from parsers.errors import ParseError, Reason
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -220,7 +220,8 @@ class Walker:
     def _run(self, r: etree._Element, para: Para, style_id: str | None) -> None:
         self.tick()
         rpr = r.find(w("rPr"))
-        struck = run_struck(rpr, style_id, self.styles)
+        look = run_look(rpr, style_id, self.styles)
+        struck = look.struck
         if struck or _hidden(rpr):
             # Hidden text (17.3.2.41) is not on the page, and struck-through
             # text is "deleted as appropriate"; their field characters still
@@ -233,7 +234,7 @@ class Walker:
                 elif child.tag == w("instrText") and self._fields:
                     self._fields[-1].instr += child.text or ""
             return
-        emphasis = run_emphasis(rpr, style_id, self.styles)
+        emphasis = look.emphasis
         font = _symbol_font(rpr)
         for child in r:
             tag = child.tag

@@ -468,7 +468,7 @@ def test_it_leaves_out_options_struck_through_as_deleted_as_appropriate() -> Non
 
 
 def test_it_splits_slash_separated_options_when_one_is_marked_out() -> None:
-    answer = para(run("Yes / ") + run("No", bold=True) + run(" / Not known"))
+    answer = para(run("Yes / ") + run("No", bold=True) + run(" / Not") + run(" known"))
     assert entry(body(one_row("Police?", answer)), "Police?").answer == (
         Line("Yes"),
         Line("No", emphasis=True),
