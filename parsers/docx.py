@@ -21,7 +21,6 @@ import re
 import time
 import zipfile
 
-import docx
 import structlog
 from docx.opc.constants import CONTENT_TYPE as CT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
@@ -275,6 +274,3 @@ def _page_count(data: bytes, limits: Limits) -> int:
         return 0
     found = re.search(rb"<(?:\w+:)?Pages>\s*(\d{1,5})\s*<", app)
     return int(found.group(1)) if found else 0
-
-
-__all__ = ["check_package", "docx", "read_docx"]

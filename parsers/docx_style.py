@@ -109,14 +109,6 @@ def run_look(rpr: etree._Element | None, para_style: str | None, styles: Styles)
     )
 
 
-def run_emphasis(rpr: etree._Element | None, para_style: str | None, styles: Styles) -> bool:
-    return run_look(rpr, para_style, styles).emphasis
-
-
-def run_struck(rpr: etree._Element | None, para_style: str | None, styles: Styles) -> bool:
-    return run_look(rpr, para_style, styles).struck
-
-
 def _props(rpr: etree._Element) -> dict[str, bool | str]:
     """The properties an ``w:rPr`` sets, read in one pass over its children."""
     out: dict[str, bool | str] = {}

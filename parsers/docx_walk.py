@@ -221,18 +221,8 @@ class Walker:
         self.tick()
         rpr = r.find(w("rPr"))
         look = run_look(rpr, style_id, self.styles)
-        struck = look.struck
-        if struck or _hidden(rpr):
-            # Hidden text (17.3.2.41) is not on the page, and struck-through
-            # text is "deleted as appropriate"; their field characters still
-            # open and close fields, so only those are read.
-            if struck and self._visible() and any(t.text for t in r.iter(T)):
-                para.lines[-1].struck = True
-            for child in r:
-                if child.tag == w("fldChar"):
-                    self._field_char(child, para)
-                elif child.tag == w("instrText") and self._fields:
-                    self._fields[-1].instr += child.text or ""
+        if look.struck or _hidden(rpr):
+            self._unseen_run(r, para, look.struck)
             return
         emphasis = look.emphasis
         font = _symbol_font(rpr)
@@ -257,6 +247,18 @@ class Walker:
                 self._fields[-1].instr += child.text or ""
             elif tag in (w("drawing"), w("pict"), ALT):
                 self._text_boxes(child)
+
+    def _unseen_run(self, r: etree._Element, para: Para, struck: bool) -> None:
+        """Hidden text (17.3.2.41) is not on the page, and struck-through text
+        is "deleted as appropriate"; their field characters still open and
+        close fields, so only those are read."""
+        if struck and self._visible() and any(t.text for t in r.iter(T)):
+            para.lines[-1].struck = True
+        for child in r:
+            if child.tag == w("fldChar"):
+                self._field_char(child, para)
+            elif child.tag == w("instrText") and self._fields:
+                self._fields[-1].instr += child.text or ""
 
     def _text_boxes(self, node: etree._Element) -> None:
         """Text boxes anchored in a run (``w:txbxContent``, 17.17.1.1), read after it."""
