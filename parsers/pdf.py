@@ -69,7 +69,7 @@ def read_pdf(data: bytes, filename: str, limits: Limits) -> Document:
         raise ParseError(Reason.CORRUPT, "truncated: no end-of-file marker")
     reader = _open_pypdf(data)
     page_count = _page_count(reader, limits)
-    pages = _layout(data, page_count)
+    pages = _layout(data, page_count, reader)
     doc = Document(kind="pdf", filename=filename, pages=page_count)
     with _library_errors("acroform"):
         fillable = has_form_widgets(reader)
@@ -121,14 +121,38 @@ def _page_count(reader: pypdf.PdfReader, limits: Limits) -> int:
     return count
 
 
-def _layout(data: bytes, page_count: int) -> list[PageLayout]:
-    """Every page laid out once, freeing pdfminer's caches as it goes."""
+def _layout(data: bytes, page_count: int, reader: pypdf.PdfReader) -> list[PageLayout]:
+    """Every page laid out once; a page a viewer turned (``/Rotate``) so its
+    text runs sideways is laid out again as it was written."""
+    pages = _layout_pages(data, page_count)
+    if any(p.sideways for p in pages):
+        with _library_errors("rotate"):
+            upright = _layout_pages(_unrotated(reader), page_count)
+        pages = [
+            u if p.sideways and not u.sideways else p for p, u in zip(pages, upright, strict=False)
+        ]
+    return pages
+
+
+def _layout_pages(data: bytes, page_count: int) -> list[PageLayout]:
+    """Lay out each page, freeing pdfminer's caches as it goes."""
     pages: list[PageLayout] = []
     with _library_errors("layout"), pdfplumber.open(io.BytesIO(data), password="") as pdf:
         for number, page in enumerate(pdf.pages[:page_count], start=1):
             pages.append(read_page(page, number))
             page.close()
     return pages
+
+
+def _unrotated(reader: pypdf.PdfReader) -> bytes:
+    """The document with every page's /Rotate removed (and no encryption)."""
+    writer = pypdf.PdfWriter(clone_from=reader)
+    for page in writer.pages:
+        if "/Rotate" in page:
+            del page["/Rotate"]
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def _require_text(pages: list[PageLayout]) -> None:

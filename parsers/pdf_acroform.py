@@ -164,7 +164,13 @@ def _collect_fields(reader: pypdf.PdfReader) -> list[Field]:
                     continue
                 by_id[key] = made
             by_id[key].widgets.append(_widget(annot, page, number))
-    return [f for f in by_id.values() if f.widgets]
+    fields = [f for f in by_id.values() if f.widgets]
+    for f in fields:
+        # Check boxes sharing one name with different on-states behave as
+        # radio buttons (how some editors make "Yes / No").
+        if f.kind == "check" and len({w.on_state for w in f.widgets}) > 1:
+            f.kind = "radio"
+    return fields
 
 
 def _field(terminal: DictionaryObject) -> Field | None:

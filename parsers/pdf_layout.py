@@ -154,6 +154,7 @@ class PageLayout:
     tables: list[TableGrid] = field(default_factory=list)
     body_size: float = 0.0
     image_count: int = 0
+    sideways: bool = False  # most letters run up or down the page
 
 
 def read_page(page: Any, number: int) -> PageLayout:
@@ -179,6 +180,7 @@ def read_page(page: Any, number: int) -> PageLayout:
         tables=[t for t in tables if t.rows],
         body_size=statistics.mode(round(s, 1) for s in sizes) if sizes else 0.0,
         image_count=len(page.images),
+        sideways=_mostly_sideways(page.chars),
     )
 
 
@@ -206,6 +208,12 @@ def _unstruck(page: Any) -> Any:
         return not any(low <= b.cy <= high and b.x0 <= middle <= b.x1 for b in near)
 
     return page.filter(keep)
+
+
+def _mostly_sideways(chars: Sequence[dict[str, Any]]) -> bool:
+    """More letters not upright than upright: the page is shown turned."""
+    upright = sum(1 for c in chars if c.get("upright", True))
+    return len(chars) - upright > upright
 
 
 def _not_small_shape(obj: dict[str, Any]) -> bool:

@@ -168,6 +168,21 @@ def test_it_joins_an_answer_that_runs_onto_the_next_page(style: str) -> None:
     assert doc.pages == 3
 
 
+def test_it_reads_pages_a_viewer_turned_sideways() -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(
+        clone_from=PdfReader(io.BytesIO(pdf_builder.flattened_pdf(SIN, SIN_ANSWERS)))
+    )
+    for page in writer.pages:
+        page.rotate(90)
+    turned = io.BytesIO()
+    writer.write(turned)
+    doc = read(turned.getvalue())
+    assert texts(find(doc, "Name", "1. Notifier")) == ("Björn Łopez",)
+    assert texts(find(doc, "Gender")) == SIN_GENDER
+
+
 # --- fillable forms (AcroForm) ----------------------------------------------------
 
 
