@@ -243,8 +243,8 @@ def sync_folder(run: Run) -> int:
             log.warning("uidvalidity_changed", old=run.state.uidvalidity, new=current.uidvalidity)
         after_uid = 0
         _save_sync_point(run, current.uidvalidity, 0)
-    if current.uidnext - 1 <= after_uid:
-        return current.uidvalidity  # nothing new: no need even to search
+    # UIDNEXT is not trusted to skip the search: RFC 3501 §2.3.1.1 calls it a
+    # prediction, and a server that reports it late would hide new mail.
     hard_limit = run.config.limits.max_message_bytes * HARD_LIMIT_FACTOR
     fetched = run.box.fetch(
         folder, after_uid=after_uid, batch_size=run.config.schedule.batch_size, max_bytes=hard_limit
