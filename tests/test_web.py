@@ -198,6 +198,19 @@ def test_it_keeps_child_names_off_the_list_but_shows_initials(team):
     assert "A. T." in html
 
 
+def test_it_keeps_attachment_names_in_reasons_off_the_list(team):
+    factories.message(
+        decision="needs_review",
+        assessment={
+            "decision": "needs_review",
+            "reasons": ["attachment 'Alex Testchild.pdf' could not be read: encrypted"],
+        },
+    )
+    html = team.get(reverse("queue")).content.decode()
+    assert "Testchild" not in html
+    assert "attachment … could not be read: encrypted" in html
+
+
 def test_it_sorts_accepted_cases_by_due_date_and_highlights_the_urgent_ones(team):
     today = timezone.localdate()
     later = factories.referral(rapid_review_due=today + timedelta(days=60))

@@ -140,6 +140,20 @@ def submission_views(referral: Referral) -> list[SubmissionView]:
     ]
 
 
+@dataclass
+class ReplyView:
+    reply: OutboundEmail
+    kind: str
+    state: str
+
+
+def reply_views(replies: Iterable[OutboundEmail]) -> list[ReplyView]:
+    return [
+        ReplyView(r, display.reply_kind_label(r.kind), display.reply_state_label(r.state))
+        for r in replies
+    ]
+
+
 def replies_of(referral: Referral, message_ids: Sequence[int]) -> QuerySet[OutboundEmail]:
     """The case's replies, and any reply to one of its messages, oldest first."""
     return (

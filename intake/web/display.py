@@ -49,6 +49,19 @@ VERB_LABELS = {
     "reply_queued": "Reply queued",
     "reply_suppressed": "Reply held back (sender limit)",
 }
+REPLY_KIND_LABELS = {
+    "incomplete_return": "Incomplete return",
+    "acknowledgement": "Acknowledgement",
+    "unreadable_attachment": "Unreadable attachment",
+}
+REPLY_STATE_LABELS = {
+    "pending": "Waiting to be sent",
+    "sending": "Being sent",
+    "sent": "Sent",
+    "failed": "Failed: a person must decide",
+    "suppressed": "Not sent (sender limit)",
+    "uncertain": "Uncertain: may have been delivered",
+}
 RECORD_LABELS = {"referral": "case", "inbound_message": "message", "outbound_email": "reply"}
 
 
@@ -69,6 +82,14 @@ def form_title(form_type: str, known: Mapping[str, FormSchema] | None = None) ->
 def short_form_name(form_type: str, known: Mapping[str, FormSchema] | None = None) -> str:
     """What a list calls the form: a short name, else its printed title."""
     return SHORT_FORM_NAMES.get(form_type) or form_title(form_type, known)
+
+
+def reply_kind_label(kind: str) -> str:
+    return REPLY_KIND_LABELS.get(kind, kind)
+
+
+def reply_state_label(state: str) -> str:
+    return REPLY_STATE_LABELS.get(state, state)
 
 
 def verb_label(verb: str) -> str:
@@ -113,6 +134,16 @@ def urgency(due: date | None, today: date, status: str = "accepted") -> str:
     if due <= add_working_days(today, DUE_SOON_WORKING_DAYS):
         return "soon"
     return ""
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_FORM_WHY = re.compile(r"^.+?: (\d+ of \d+ questions)")
+
+
+def list_reason(reason: str) -> str:
+    """A decision's reason fit for a list page: quoted names (attachments' file names,
+    which may name a child) become "…", and a form's file name before its score goes."""
+    return _FORM_WHY.sub(r"\1", _QUOTED.sub("…", reason))
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+-]+")

@@ -129,7 +129,7 @@ def _message_why(m: dict[str, Any]) -> str:
     if m["state"] == InboundMessage.State.PARKED:
         return f"error: {m['parked_reason'] or m['error_code'] or 'unknown'}"
     reasons = (m["assessment"] or {}).get("reasons") or []
-    return str(reasons[0]) if reasons else ""
+    return display.list_reason(str(reasons[0])) if reasons else ""
 
 
 def waiting_messages() -> QuerySet[InboundMessage]:
