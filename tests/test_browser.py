@@ -17,6 +17,7 @@ from intake.deadlines import add_working_days
 from intake.models import AuditEvent, CaseNote, Referral
 from tests import factories
 from tests.servers import browser
+from tests.test_web_pipeline import processed  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -121,3 +122,19 @@ def test_it_serves_the_stylesheet(page, live_server):
     response = page.request.get(live_server.url + "/static/intake/review.css")
     assert response.status == 200
     assert ".row--overdue" in response.text()
+
+
+@pytest.mark.slow
+def test_it_shows_a_real_incomplete_referral_readably(page, live_server, processed):  # noqa: F811
+    from playwright.sync_api import expect
+
+    factories.user("team", username="jo")
+    case = Referral.objects.get(submissions__message=processed["referral-incomplete"])
+    sign_in(page, live_server.url, "jo")
+    page.get_by_role("link", name=re.compile(r"^Incomplete")).click()
+    page.get_by_role("link", name=case.reference).click()
+    expect(page.locator("tr.answer--missing").first).to_be_visible()
+    expect(page.get_by_role("cell", name="Incomplete return")).to_be_visible()
+    page.get_by_text("Read the reply").first.click()  # <details> open without JavaScript
+    expect(page.locator("pre.mail-text").first).to_be_visible()
+    page.screenshot(path="/tmp/intake-browser-real-case.png", full_page=True)

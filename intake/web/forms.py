@@ -7,6 +7,9 @@ from __future__ import annotations
 from django import forms
 
 from intake.models import Referral
+from intake.web.display import status_label
+
+STATUS_CHOICES = [(value, status_label(value)) for value in Referral.Status.values]
 
 NOTE_MAX_CHARS = 5000
 
@@ -17,8 +20,8 @@ class AssignForm(forms.Form):
 
 
 class StatusForm(forms.Form):
-    status = forms.ChoiceField(label="New status", choices=Referral.Status.choices)
-    current = forms.ChoiceField(choices=Referral.Status.choices, widget=forms.HiddenInput)
+    status = forms.ChoiceField(label="New status", choices=STATUS_CHOICES)
+    current = forms.ChoiceField(choices=STATUS_CHOICES, widget=forms.HiddenInput)
 
 
 class NoteForm(forms.Form):
