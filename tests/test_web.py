@@ -252,6 +252,17 @@ def test_it_lists_automatic_mail_under_ignored_so_nothing_is_invisible(team):
     assert "automatic mail (auto-submitted)" in html
 
 
+def test_it_pages_a_long_tab_fifty_rows_at_a_time(team):
+    for _ in range(52):
+        factories.message(decision="ignored", assessment={"decision": "ignored", "reasons": []})
+    first = team.get(reverse("queue") + "?tab=ignored")
+    assert len(first.context["page"].object_list) == 50
+    assert 'href="?tab=ignored&amp;page=2"' in first.content.decode()
+    second = team.get(reverse("queue") + "?tab=ignored&page=2")
+    assert len(second.context["page"].object_list) == 2
+    assert team.get(reverse("queue") + "?tab=ignored&page=x").status_code == 200
+
+
 def test_it_lists_every_case_under_all_cases_with_counts_per_tab(team):
     factories.referral()
     factories.referral(status=Referral.Status.CLOSED)

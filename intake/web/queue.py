@@ -7,10 +7,12 @@ reason or the decision.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -78,11 +80,11 @@ MESSAGE_FIELDS = (
 )
 
 
-def case_rows(referrals: QuerySet[Referral], today: date) -> list[Row]:
-    """Rows for ``referrals`` (read without their blobs), in the queryset's order."""
+def case_rows(referrals: Iterable[dict[str, Any]], today: date) -> list[Row]:
+    """Rows for referrals read as ``.values(*CASE_FIELDS)``, in the order given."""
     known = display.schemas()
     rows = []
-    for r in referrals.values(*CASE_FIELDS):
+    for r in referrals:
         rows.append(
             Row(
                 url=reverse("case", args=[r["reference"]]),
@@ -101,10 +103,11 @@ def case_rows(referrals: QuerySet[Referral], today: date) -> list[Row]:
     return rows
 
 
-def message_rows(messages: QuerySet[InboundMessage]) -> list[Row]:
-    """Rows for messages without a case; ``why`` is a code or the assessment's first reason."""
+def message_rows(messages: Iterable[dict[str, Any]]) -> list[Row]:
+    """Rows for messages read as ``.values(*MESSAGE_FIELDS)`` (never their raw bytes);
+    ``why`` is the parked reason's code or the assessment's first reason."""
     rows = []
-    for m in messages.values(*MESSAGE_FIELDS):
+    for m in messages:
         rows.append(
             Row(
                 url=reverse("message", args=[m["pk"]]),
@@ -160,16 +163,29 @@ def cases_in(tab: str) -> QuerySet[Referral]:
     return Referral.objects.order_by("-created")
 
 
-def rows_for(tab: str, today: date) -> list[Row]:
-    """Every row of ``tab``: cases, and for the message tabs the messages, newest first."""
-    newest_first = "-received_at", "-pk"
-    if tab == "ignored":
-        return message_rows(ignored_messages().order_by(*newest_first))
-    rows = case_rows(cases_in(tab), today)
+NEWEST_FIRST = ("-received_at", "-pk")
+
+
+def page_of(tab: str, today: date, number: Any, per_page: int) -> Page[Row]:
+    """Page ``number`` of ``tab`` (a bad number gives the nearest page).
+
+    Single-table tabs are paged in the database, so a year of ignored mail
+    is never read at once; "Needs review" mixes cases and messages, sorted
+    newest first in memory (it is the short list a person clears daily).
+    """
     if tab == "needs_review":
-        rows += message_rows(waiting_messages().order_by(*newest_first))
+        rows = case_rows(cases_in(tab).values(*CASE_FIELDS), today)
+        rows += message_rows(waiting_messages().order_by(*NEWEST_FIRST).values(*MESSAGE_FIELDS))
         rows.sort(key=_received_key, reverse=True)
-    return rows
+        return Paginator(rows, per_page).get_page(number)
+    if tab == "ignored":
+        values = ignored_messages().order_by(*NEWEST_FIRST).values(*MESSAGE_FIELDS)
+        page = Paginator(values, per_page).get_page(number)
+        page.object_list = message_rows(page.object_list)
+        return page
+    page = Paginator(cases_in(tab).values(*CASE_FIELDS), per_page).get_page(number)
+    page.object_list = case_rows(page.object_list, today)
+    return page
 
 
 def _received_key(row: Row) -> datetime:

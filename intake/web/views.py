@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -29,7 +28,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
     if tab not in queue.TAB_KEYS:
         tab = "needs_review"
     today = timezone.localdate()
-    page = Paginator(queue.rows_for(tab, today), ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    page = queue.page_of(tab, today, request.GET.get("page"), ROWS_PER_PAGE)
     counts = queue.counts()
     tabs = [(t, counts[t.key]) for t in queue.TABS]
     current = next(t for t in queue.TABS if t.key == tab)
