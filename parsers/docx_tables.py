@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from parsers.document import Entry, FlowLine, Line
+from parsers.document import CHECKED, UNCHECKED, Entry, FlowLine, Line
 from parsers.docx_glyphs import has_box
 from parsers.docx_model import Cell, Piece, RawLine, Row, Table, answer_lines, fold
 
@@ -87,6 +87,10 @@ class TableReader:
         if _is_section_title(cell) and not (below is not None and text.endswith(("?", ":"))):
             self._set_section(text, source)
             return 1
+        options = _tick_rows(table, i + 1, cell.shaded)
+        if options:
+            self._add(_question(cell), options, source, None)
+            return 1 + len(options)
         answer_below = below is not None and not _label_like(below)
         if answer_below and _label_like(cell) and len(cell.raw_lines()) == 1:
             self._add(text, _lines(below), source, below)
@@ -307,6 +311,49 @@ def _is_header(row: Row, index: int) -> bool:
     """'Question | Answer' rows: every cell a generic column heading."""
     texts = [fold(c.text).lower().rstrip(":") for c in row.cells if c.text]
     return len(texts) >= 2 and all(t in _HEADER_WORDS for t in texts)
+
+
+_TICK_SYMBOLS = {"x", "✓", "✔", "☒", "☑", "✗", "✘", "■"}
+_MARK_SYMBOLS = _TICK_SYMBOLS | {"", "☐"}
+_TICK_WORDS = {"yes", "y", "ticked"}
+_MARK_WORDS = _TICK_WORDS | {"no", "n"}
+
+
+def _tick_rows(table: Table, start: int, shaded_question: bool) -> tuple[Line, ...]:
+    """Options a row each, ticked in a column of their own, under a question.
+
+    ``Child in need | X`` (or ``✓ | Child in need``) rows become ``☒ Child in
+    need`` lines.  It takes two such rows or more, and a tick among them, or
+    a shaded question over plain option rows (then none may be ticked).
+    """
+    lines: list[Line] = []
+    for row in table.rows[start:]:
+        cells = [c for c in row.cells if not c.vmerge_continue]
+        option = _option_and_mark(cells)
+        if option is None:
+            break
+        label, ticked = option
+        lines.append(Line(f"{CHECKED if ticked else UNCHECKED} {label}"))
+    ticks = sum(line.text.startswith(CHECKED) for line in lines)
+    return tuple(lines) if len(lines) >= 2 and (ticks or shaded_question) else ()
+
+
+def _option_and_mark(cells: list[Cell]) -> tuple[str, bool] | None:
+    """(option, ticked) for an option row; None for anything else, such as a
+    question ("Agreed? | Yes") or a shaded label beside its answer."""
+    if len(cells) != 2 or any(c.tables or c.shaded for c in cells):
+        return None
+    texts = [fold(c.text.replace("\n", " ")) for c in cells]
+    if any(t.endswith(("?", ":")) for t in texts):
+        return None
+    left, right = (t.lower() for t in texts)
+    if right in _MARK_SYMBOLS and left not in _MARK_SYMBOLS:
+        return texts[0], right in _TICK_SYMBOLS
+    if left in _MARK_SYMBOLS and right not in _MARK_SYMBOLS:
+        return texts[1], left in _TICK_SYMBOLS
+    if right in _MARK_WORDS and left not in _MARK_WORDS:
+        return texts[0], right in _TICK_WORDS
+    return None
 
 
 def _title_over_pairs(text: str, nxt: Row | None) -> bool:

@@ -141,6 +141,16 @@ def test_it_keeps_what_is_left_when_the_other_options_were_deleted() -> None:
     assert texts(entry(form("deleted_options"), "Gender")) == ["Female"]
 
 
+def test_it_reads_options_ticked_in_a_column_beside_them() -> None:
+    doc = form("tick_column")
+    assert texts(entry(doc, "Gender")) == GENDER_TICKED
+    assert texts(entry(doc, "Has the safeguarding lead agreed to this referral?")) == [
+        "☒ Yes",
+        "☐ No",
+    ]
+    assert entry(doc, "Ethnicity").section == "4. The child"
+
+
 def test_it_leaves_out_the_options_struck_through() -> None:
     doc = form("struck_out")
     assert texts(entry(doc, "Gender")) == ["☐ Female"]
@@ -427,6 +437,22 @@ def test_it_joins_a_label_printed_over_two_lines_into_one_question() -> None:
     row = cell(label, 3000, fill="DCE6F1") + cell("<w:p/>", 6000)
     found = entry(body(table([row], (3000, 6000))), "Date of birth (if known)")
     assert found.answer == ()
+
+
+def test_it_reads_options_ticked_in_a_column_of_their_own() -> None:
+    rows = [cell(para(run("Status (tick all that apply)")), 9000, fill="DCE6F1", span=2)]
+    for option, mark in (("Child in need", "X"), ("Early help", ""), ("Care leaver", "✓")):
+        rows.append(cell(para(run(option)), 6000) + cell(para(run(mark)) if mark else "", 3000))
+    rows.append(cell(para(run("Agreed?")), 6000) + cell(para(run("Yes")), 3000))
+    rows.append(cell(para(run("Ethnicity")), 6000, fill="DCE6F1") + cell(para(run("Other")), 3000))
+    doc = body(table(rows, (6000, 3000)))
+    assert texts(entry(doc, "Status (tick all that apply)")) == [
+        "☒ Child in need",
+        "☐ Early help",
+        "☒ Care leaver",
+    ]
+    assert texts(entry(doc, "Agreed?")) == ["Yes"]
+    assert texts(entry(doc, "Ethnicity")) == ["Other"]
 
 
 def test_it_splits_a_label_and_answer_typed_into_one_merged_cell() -> None:

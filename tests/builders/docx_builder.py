@@ -28,6 +28,8 @@ Styles (`STYLES`):
 ``deleted_options``       the options not chosen deleted, boxes too
 ``struck_out``            the options not chosen struck through ("delete as
                           appropriate"), every box left empty
+``tick_column``           the question across the table, an option a row,
+                          an X or ✓ typed in the cell beside the chosen ones
 ``bold_choice``           every box empty, the chosen option in bold
 ``highlight_choice``      every box empty, the chosen option highlighted
 ``content_controls``      check-box, plain-text, rich-text, drop-down and
@@ -82,6 +84,7 @@ STYLES = (
     "kept_boxes",
     "deleted_options",
     "struck_out",
+    "tick_column",
     "bold_choice",
     "highlight_choice",
     "content_controls",
@@ -550,12 +553,25 @@ def _table_blocks(writer: _Writer, sections: list[_Section]) -> list[str]:
             rows.append(_label_row("For office use: Ref No", "<w:p/>"))
         for spec in section.fields:
             label = label_of(spec, writer.style, writer.rng)
-            rows.append(_label_row(label, _answer(writer, spec)))
+            if writer.style == "tick_column" and spec.options:
+                rows.extend(_tick_column_rows(writer, spec, label))
+            else:
+                rows.append(_label_row(label, _answer(writer, spec)))
         if writer.style == "reordered" and i == len(sections) // 2:
             rows.append(_label_row("Preferred method of contact", para(run("Email"))))
         blocks.append(para(run(section.title), style="Heading2"))
         blocks.append(table(rows, (3572, 6066)))
     return blocks
+
+
+def _tick_column_rows(writer: _Writer, spec: FieldSpec, label: str) -> list[str]:
+    """The question across the table, then an option a row with a cell to tick."""
+    chosen = _chosen(writer.answers.get(spec.key))
+    rows = [cell(para(run(label)), 9638, fill=LABEL_FILL, span=2)]
+    for option in spec.options:
+        mark = writer.rng.choice(("X", "✓", "x")) if option.key in chosen else ""
+        rows.append(cell(para(run(option.label)), 3572) + cell(para(run(mark)), 6066))
+    return rows
 
 
 def _label_row(label: str, answer: str) -> str:
