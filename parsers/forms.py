@@ -125,6 +125,8 @@ def assign_questions(entries: Sequence[Entry], schema: FormSchema) -> dict[int, 
         section = match_section(entry.section, schema)
         for order, spec in enumerate(schema.fields):
             score = _question_score(entry, spec)
+            if score < QUESTION_THRESHOLD and section == spec.section:
+                score = max(score, containment_score(entry.question, spec.wordings))
             if score < QUESTION_THRESHOLD:
                 continue
             if section is not None:
@@ -187,6 +189,81 @@ def wording_score(question: str, wordings: Iterable[str]) -> float:
                     return 100.0
                 best = max(best, fuzz.ratio(a, w))
     return best
+
+
+_STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "of",
+        "to",
+        "for",
+        "in",
+        "on",
+        "at",
+        "by",
+        "with",
+        "and",
+        "or",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "when",
+        "where",
+        "how",
+        "has",
+        "have",
+        "had",
+        "does",
+        "do",
+        "did",
+        "this",
+        "that",
+        "these",
+        "those",
+        "any",
+        "please",
+        "if",
+        "known",
+        "your",
+        "you",
+        "their",
+        "there",
+        "it",
+        "its",
+    ]
+)
+
+
+def containment_score(question: str, wordings: Iterable[str]) -> float:
+    """A question that says one of the wordings in more words ("What is the
+    child's date of birth?" for "Date of birth"): 86 to 96, by how much of the
+    question the wording covers; 0 when some word of every wording is missing.
+
+    Only used within the field's own section, where a longer phrasing of a
+    question cannot be another question's.
+    """
+    asked = _content_words(question)
+    if not asked:
+        return 0.0
+    best = 0.0
+    for wording in wordings:
+        words = _content_words(_strip_brackets(wording))
+        if words and words <= asked:
+            best = max(best, 86.0 + 10.0 * len(words) / len(asked))
+    return best
+
+
+def _content_words(text: str) -> frozenset[str]:
+    return frozenset(w for w in comparable(text).split() if w not in _STOP_WORDS)
 
 
 def match_section(title: str, schema: FormSchema) -> str | None:

@@ -221,3 +221,21 @@ def test_it_does_not_read_the_forms_closing_instructions_as_an_answer(schemas):
     doc = Document("docx", "sin.docx", ["Serious Incident Notification"], [], flow)
     values = match_document(doc, schemas["serious_incident_notification"]).values
     assert values["case_outline"] == "Harriet was found unresponsive.\nParamedics started CPR."
+
+
+def test_it_reads_a_question_asked_in_more_words_within_its_section(schemas):
+    rows = [e for e in referral_entries() if e.question != "Date of birth"]
+    rows.append(entry("What is the child's date of birth?", "19/11/2025", section="The child"))
+    values = match_document(
+        Document("docx", "f.docx", TITLE, rows), schemas["cspr_referral"]
+    ).values
+    assert values["child_dob"] == "2025-11-19"
+
+
+def test_it_does_not_stretch_a_wording_across_sections(schemas):
+    rows = [e for e in referral_entries() if not (e.section == "Referrer" and e.question == "Name")]
+    rows.append(entry("Name of school", "Orford Primary", section="The child"))
+    values = match_document(
+        Document("docx", "f.docx", TITLE, rows), schemas["cspr_referral"]
+    ).values
+    assert "referrer_name" not in values
