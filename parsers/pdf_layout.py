@@ -297,9 +297,18 @@ def _tick_boxes(page: Any) -> list[tuple[Box, bool]]:
             )
         elif not any(_same_box(box, b) for b, _ in boxes):
             boxes.append((box, dark))
-    # A cross drawn with two lines (LibreOffice's legacy check box) ticks it.
-    crosses = [_obj_box(ln) for ln in page.lines]
-    return [(b, ticked or any(_within(c, b) for c in crosses)) for b, ticked in boxes]
+    # A cross drawn with two lines (LibreOffice's legacy check box: the lines
+    # have the box's own bounds) or a tick drawn as a path inside the box.
+    lines = [_obj_box(o) for o in page.lines]
+    paths = [_obj_box(o) for o in page.curves]
+    return [(b, ticked or _stroked_inside(b, lines, paths)) for b, ticked in boxes]
+
+
+def _stroked_inside(box: Box, lines: Sequence[Box], paths: Sequence[Box]) -> bool:
+    # Only diagonal lines: a box drawn as four separate sides is not ticked.
+    if any(_within(line, box) and line.width > 1 and line.height > 1 for line in lines):
+        return True
+    return any(_within(path, box) and not _same_box(path, box) for path in paths)
 
 
 def _obj_box(obj: dict[str, Any]) -> Box:
