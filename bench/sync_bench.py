@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -180,6 +181,8 @@ def main() -> int:
         return run(account, appended, folder, args)
     finally:
         server.stop()
+        shutil.rmtree(server.root, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def append_in_child(account, count: int) -> tuple[int, float, float]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
@@ -32,17 +33,22 @@ if not os.environ.get("DJANGO_SECRET_KEY"):
 
 
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None,
+) -> Iterator[None]:
     """A test database of this run's own, so parallel runs never share one."""
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
         folder = tempfile.mkdtemp(prefix="intake-test-db-")
         db.setdefault("TEST", {})["NAME"] = str(Path(folder) / "test.sqlite3")
+        yield
+        shutil.rmtree(folder, ignore_errors=True)
         return
     reason = unreachable_reason(db)
     if reason:
         server_missing(reason)
     db.setdefault("TEST", {})["NAME"] = f"test_intake_{os.getpid()}"
+    yield
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +58,7 @@ def dovecot() -> Iterator[DovecotServer]:
         server_missing(server)
     yield server
     server.stop()
+    shutil.rmtree(server.root, ignore_errors=True)
 
 
 @pytest.fixture
