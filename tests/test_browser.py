@@ -58,6 +58,10 @@ def test_it_lets_a_team_member_work_a_case_from_the_queue(page, live_server):
 
     sign_in(page, base, "casey")
     expect(page.get_by_role("heading", name="Referrals", level=1)).to_be_visible()
+    page.keyboard.press("Tab")  # a keyboard user's first stop: the skip link, shown on focus
+    skip = page.get_by_role("link", name="Skip to main content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
     page.get_by_role("link", name=re.compile(r"^Accepted")).click()
     overdue_row = page.locator("tr.row--overdue")
     expect(overdue_row).to_contain_text(overdue.reference)

@@ -143,6 +143,13 @@ def test_it_forbids_caching_every_page_of_case_data(team, page):
     assert "private" in response["Cache-Control"]
 
 
+def test_it_tells_the_browser_to_run_no_script_on_a_case_page(team):
+    case = factories.referral()
+    policy = team.get(reverse("case", args=[case.reference]))["Content-Security-Policy"]
+    assert "default-src 'none'" in policy
+    assert "script-src" not in policy
+
+
 def test_it_forbids_caching_the_refusal_page_too(client):
     client.force_login(factories.user(role=None))
     response = client.get(reverse("queue"))
@@ -539,6 +546,7 @@ def test_it_serves_an_attachment_to_save_never_to_render(team, team_user):
     assert response["Content-Disposition"] == 'attachment; filename="evil_name.html"'
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "no-store" in response["Cache-Control"]
+    assert response["Content-Security-Policy"].startswith("sandbox")
     [event] = events("downloaded", "inbound_message", message.pk)
     assert (event.actor, event.detail) == (team_user, {"attachment": found.pk})
 
