@@ -133,7 +133,7 @@ class _Pages:
         self.canvas = Canvas(self.buffer, pagesize=A4, invariant=True)
         self.canvas.setTitle(schema.title)
         self.page = 1
-        self.y = TOP
+        self.y: float = TOP
         self._title(schema)
 
     def _title(self, schema: FormSchema) -> None:
