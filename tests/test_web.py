@@ -100,12 +100,20 @@ def test_it_signs_a_team_member_in_with_a_password_and_opens_the_queue(client, t
     )
     assert response.status_code == 302
     assert response["Location"] == reverse("queue")
+    [event] = events("signed_in", "user", team_user.pk)
+    assert event.actor == team_user
 
 
 def test_it_does_not_sign_in_with_a_wrong_password(client, team_user):
-    response = client.post(reverse("login"), {"username": team_user.username, "password": "x"})
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        response = client.post(reverse("login"), {"username": team_user.username, "password": "x"})
     assert response.status_code == 200
     assert "_auth_user_id" not in client.session
+    assert "There is a problem" in response.content.decode()
+    assert [e["event"] for e in logs] == ["sign_in_failed"]
+    assert team_user.username not in repr(logs)
 
 
 def test_it_signs_out_only_by_post(team):
@@ -113,6 +121,7 @@ def test_it_signs_out_only_by_post(team):
     response = team.post(reverse("logout"))
     assert response.status_code == 302
     assert team.get(reverse("queue")).status_code == 302
+    assert AuditEvent.objects.filter(verb="signed_out", object_type="user").count() == 1
 
 
 def test_it_ends_sessions_after_eight_hours_and_at_browser_close(settings):

@@ -36,6 +36,8 @@ SHORT_FORM_NAMES = {
     "serious_incident_notification": "Serious incident notification",
 }
 VERB_LABELS = {
+    "signed_in": "Signed in",
+    "signed_out": "Signed out",
     "viewed": "Viewed",
     "downloaded": "Downloaded",
     "assigned": "Assigned",

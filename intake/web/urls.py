@@ -1,20 +1,13 @@
 """URLs of the review pages.  Ids and references only: no personal data in a URL."""
 
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from intake.web import actions, downloads, views
+from intake.web import actions, auth, downloads, views
 
 urlpatterns = [
     path("", views.queue_page, name="queue"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="intake/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),  # POST only (Django 5)
+    path("login/", auth.SignInView.as_view(), name="login"),
+    path("logout/", auth.SignOutView.as_view(), name="logout"),  # POST only (Django 5)
     path("cases/<str:reference>/", views.case_page, name="case"),
     path("cases/<str:reference>/assign", actions.assign, name="case_assign"),
     path("cases/<str:reference>/status", actions.change_status, name="case_status"),
