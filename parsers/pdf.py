@@ -15,7 +15,9 @@ Every failure is a `ParseError`: ``encrypted`` (an open password we do not
 have; a file protected only by an owner password is read), ``corrupt`` (not
 a PDF, truncated past repair), ``too_many_pages`` (over ``Limits.max_pages``,
 checked before any page is laid out) and ``no_text_layer`` (pictures of
-pages: a scan is never guessed at).
+pages, or glyphs with no Unicode: a scan is never guessed at).  Only the
+first 30 pages are laid out (noted as ``read_first_30_pages``): a form is
+never longer, and a long chronology beside it must not eat the time limit.
 
 Example::
 
@@ -55,6 +57,9 @@ for _noisy in ("pypdf", "pdfminer"):
 _HEADER_WINDOW = 1024  # readers accept "%PDF-" anywhere in the first KiB
 _TRAILER_WINDOW = 4096  # "%%EOF" ends every complete file (ISO 32000-1 §7.5.5)
 _MIN_TEXT_CHARS = 20  # fewer letters than this on image pages: a scan
+# Laying out a page costs pdfminer 0.1-0.3 s.  No form runs to 30 pages; a
+# long chronology attached beside the form is read only this far.
+_LAYOUT_PAGES = 30
 _CID = re.compile(r"\(cid:\d+\)")
 
 
@@ -69,8 +74,10 @@ def read_pdf(data: bytes, filename: str, limits: Limits) -> Document:
         raise ParseError(Reason.CORRUPT, "truncated: no end-of-file marker")
     reader = _open_pypdf(data)
     page_count = _page_count(reader, limits)
-    pages = _layout(data, page_count, reader)
+    pages = _layout(data, min(page_count, _LAYOUT_PAGES), reader)
     doc = Document(kind="pdf", filename=filename, pages=page_count)
+    if page_count > _LAYOUT_PAGES:
+        doc.notes.append(f"read_first_{_LAYOUT_PAGES}_pages")
     with _library_errors("acroform"):
         fillable = has_form_widgets(reader)
         typed = typed_words(reader)

@@ -444,6 +444,15 @@ def test_it_refuses_more_pages_than_the_limit_before_reading_them() -> None:
     assert reason_for(plain_pdf(pages=400), Limits(max_pages=100)) is Reason.TOO_MANY_PAGES
 
 
+def test_it_reads_only_the_first_pages_of_a_long_document() -> None:
+    started = time.monotonic()
+    doc = read(plain_pdf(pages=80))
+    assert time.monotonic() - started < 15
+    assert doc.pages == 80
+    assert "read_first_30_pages" in doc.notes
+    assert doc.flow[-1].text == "Page 30 of a letter about a referral."
+
+
 def test_it_does_not_guess_at_a_scan() -> None:
     assert reason_for(pdf_builder.scanned_pdf(pages=2)) is Reason.NO_TEXT_LAYER
 
