@@ -85,9 +85,9 @@ def test_it_lets_a_team_member_work_a_case_from_the_queue(page, live_server):
     assert overdue.assignee == member
     assert CaseNote.objects.get(referral=overdue).text == "Rapid Review meeting booked."
     verbs = set(
-        AuditEvent.objects.filter(actor=member, object_id=str(overdue.pk)).values_list(
-            "verb", flat=True
-        )
+        AuditEvent.objects.filter(
+            actor=member, object_type="referral", object_id=str(overdue.pk)
+        ).values_list("verb", flat=True)
     )
     assert verbs == {"viewed", "assigned", "note_added"}
 
