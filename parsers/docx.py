@@ -176,10 +176,13 @@ def _open_main_part(data: bytes) -> DocumentPart:
 
 
 def _styles_root(part: DocumentPart) -> etree._Element | None:
+    """The package's own styles part, or None (no default is made up)."""
     try:
-        return part._styles_part.element  # the package's own styles, never a default
-    except (KeyError, ValueError, AttributeError):
+        styles = part.part_related_by(RT.STYLES)
+    except KeyError:
         return None
+    element = getattr(styles, "element", None)
+    return element if isinstance(element, etree._Element) else None
 
 
 # -- putting the Document together ---------------------------------------------
