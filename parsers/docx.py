@@ -97,7 +97,10 @@ def read_docx(data: bytes, filename: str, limits: Limits) -> Document:
     if body is None:
         raise ParseError(Reason.CORRUPT, "no document body")
     doc = Document(kind="docx", filename=filename)
-    _assemble(doc, walker.blocks(body))
+    try:
+        _assemble(doc, walker.blocks(body))
+    except RecursionError as exc:  # XML nesting is capped by libxml2; this is the backstop
+        raise ParseError(Reason.TOO_LARGE, "elements nested too deep") from exc
     doc.title.extend(_header_lines(part, walker))
     doc.notes.extend(sorted(walker.notes))
     doc.pages = _page_count(data, limits)
@@ -124,17 +127,17 @@ def check_package(data: bytes, limits: Limits) -> None:
     if any(head.startswith(m.lower()) for m in _OTHER_FORMATS):
         raise ParseError(Reason.UNSUPPORTED_FORMAT, "not a Word document")
     with open_zip(data, limits) as zf:
-        for name in member_names(zf):
-            _check_part(zf, name, limits)
+        for info in zf.infolist():  # every member, a second one of the same name too
+            _check_part(zf, info, limits)
         names = set(member_names(zf))
         rels = read_member(zf, "_rels/.rels", limits) if "_rels/.rels" in names else b""
     if _STRICT in rels:
         raise ParseError(Reason.UNSUPPORTED_FORMAT, "Strict Open XML document")
 
 
-def _check_part(zf: zipfile.ZipFile, name: str, limits: Limits) -> None:
+def _check_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> None:
     """An XML part must not carry a DTD (billion laughs, external entities)."""
-    body = read_member(zf, name, limits, max_bytes=min(MAX_PART_BYTES, limits.max_unpacked_bytes))
+    body = read_member(zf, info, limits, max_bytes=min(MAX_PART_BYTES, limits.max_unpacked_bytes))
     start = body[:512].lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n")
     if not start.startswith(b"<") and not body.startswith((b"\xff\xfe", b"\xfe\xff")):
         return  # not XML (an image, a thumbnail)

@@ -88,7 +88,7 @@ def _ratio_too_high(unpacked: int, packed: int, limits: Limits) -> bool:
 
 
 def read_member(
-    zf: zipfile.ZipFile, name: str, limits: Limits, max_bytes: int | None = None
+    zf: zipfile.ZipFile, name: str | zipfile.ZipInfo, limits: Limits, max_bytes: int | None = None
 ) -> bytes:
     """Inflate one member, stopping as soon as it grows past a limit.
 
@@ -96,11 +96,12 @@ def read_member(
     the compression ratio is checked against what is really inflated, not
     what the archive declared.  Raises `ParseError`: ``unpacked_too_large``,
     ``compression_ratio``, ``encrypted``, or ``corrupt`` (bad CRC, broken
-    deflate stream, unsupported method, missing member).
+    deflate stream, unsupported method, missing member).  Pass the
+    `zipfile.ZipInfo` to read one of two members with the same name.
     """
     cap = limits.max_unpacked_bytes if max_bytes is None else max_bytes
     try:
-        info = zf.getinfo(name)
+        info = name if isinstance(name, zipfile.ZipInfo) else zf.getinfo(name)
         with zf.open(info) as stream:
             return _read_capped(stream, info, cap, limits)
     except KeyError as exc:

@@ -91,6 +91,19 @@ def test_it_refuses_a_dtd_in_a_part_other_than_the_document() -> None:
     assert reason(rezip(FORM, {"word/styles.xml": styles})) == Reason.FORBIDDEN_XML
 
 
+def test_it_checks_both_members_when_two_share_a_name() -> None:
+    with zipfile.ZipFile(io.BytesIO(FORM)) as zf:
+        good = zf.read("word/document.xml")
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(FORM)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            target.writestr(info, source.read(info))
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            target.writestr("word/document.xml", XXE)
+            target.writestr("word/document.xml", good)
+    assert reason(out.getvalue()) == Reason.FORBIDDEN_XML
+
+
 def test_it_refuses_a_dtd_hidden_in_utf16() -> None:
     part = XXE.replace(b"UTF-8", b"UTF-16").decode("utf-8").encode("utf-16")
     assert reason(rezip(FORM, {"word/document.xml": part})) == Reason.FORBIDDEN_XML
