@@ -16,8 +16,12 @@ the tests are fictional.
   label cells, ticks as ZapfDingbats glyphs), ``"printed"`` (a printed
   fillable PDF: heading bands, boxes drawn as squares and circles, ticks as
   ``✔`` glyphs inside them) and ``"norules"`` (no lines or shading at all).
+  ``ruled=False`` draws no table around the fields.
+* `typed_over_pdf` - the fillable form left empty, the answers typed over it
+  with a viewer's text tool (FreeText annotations), an ``X`` over each box.
 * `scanned_pdf` - a page that is only a picture.
-* `pdf_from_docx` - LibreOffice's conversion of a DOCX (``soffice``).
+* `pdf_from_docx` / `pdfs_from_docx` - LibreOffice's conversion of DOCX
+  files (``soffice``; several at once, as it starts slowly).
 
 Layout: A4, a label column of 190 pt and an answer column; long answers
 wrap, and a long answer that does not fit carries on to the next page in a
