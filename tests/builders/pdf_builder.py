@@ -10,13 +10,13 @@ the tests are fictional.
   tooltip; ``names="meaningless"`` gives ``Text1``/``Check Box7`` names, and
   ``tooltips=False`` drops the tooltips so only the printed labels tell;
   ``box_tooltips="option"`` gives each check box its option's text as
-  tooltip, as PDF editors' automatic field detection does.
+  tooltip, as PDF editors' automatic field detection does;
+  ``ruled=False`` draws no table around the fields.
 * `flattened_pdf` - the form with the answers drawn on the page:
   ``style="word"`` (saved as PDF from Word: headings as paragraphs, shaded
   label cells, ticks as ZapfDingbats glyphs), ``"printed"`` (a printed
   fillable PDF: heading bands, boxes drawn as squares and circles, ticks as
   ``✔`` glyphs inside them) and ``"norules"`` (no lines or shading at all).
-  ``ruled=False`` draws no table around the fields.
 * `typed_over_pdf` - the fillable form left empty, the answers typed over it
   with a viewer's text tool (FreeText annotations), an ``X`` over each box.
 * `scanned_pdf` - a page that is only a picture.
