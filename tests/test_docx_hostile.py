@@ -130,6 +130,13 @@ def test_it_calls_a_password_protected_word_file_encrypted() -> None:
     assert reason(fake) == Reason.ENCRYPTED
 
 
+def test_it_calls_a_form_encrypted_by_msoffcrypto_encrypted() -> None:
+    ooxml = pytest.importorskip("msoffcrypto.format.ooxml")
+    out = io.BytesIO()
+    ooxml.OOXMLFile(io.BytesIO(FORM)).encrypt("Referral2026", out)
+    assert reason(out.getvalue()) == Reason.ENCRYPTED
+
+
 def test_it_calls_a_legacy_doc_unsupported() -> None:
     legacy = OLE2_MAGIC + bytes(504) + "WordDocument".encode("utf-16-le") + bytes(4000)
     assert reason(legacy) == Reason.UNSUPPORTED_FORMAT
