@@ -149,6 +149,9 @@ class TableReader:
         for label, answer in _label_answer_pairs(cells):
             if label.vmerge_continue and self.entries:
                 self._extend_last(_lines(answer))
+            elif not _question(label):  # a logo or blank cell beside text: not a question
+                lines = _lines(answer)
+                self.flow.extend(FlowLine(ln.text, False, ln.emphasis, source) for ln in lines)
             elif answer is None or not _has_content(answer):
                 if not self._label_in_cell(label, source, split_colon=answer is None):
                     self._add(_question(label), (), source, answer)
@@ -159,7 +162,7 @@ class TableReader:
                     self._nested(cell)
 
     def _label_in_cell(self, cell: Cell, source: str, split_colon: bool = True) -> bool:
-        """ "Name:" with the answer on the lines below, or "Name: Jane Smith".
+        """A label cell holding its answer: "Name:" over it, or "Name: Jane Smith".
 
         The one-line form is only read where no answer cell stands beside the
         label: a printed label such as "For office use: Ref No" has one.

@@ -432,6 +432,13 @@ def test_it_takes_a_plain_line_across_the_table_as_the_title_of_the_rows_below()
     assert entry(body(table(rows, (3000, 6000))), "Surname").section == "Details of the child"
 
 
+def test_it_reads_text_beside_an_empty_logo_cell_as_running_text() -> None:
+    row = cell("<w:p/>", 2000) + cell(para(run("CSPR Referral Form")), 7000)
+    doc = body(table([row], (2000, 7000)))
+    assert (doc.entries, doc.title) == ([], ["CSPR Referral Form"])
+    assert [line.text for line in doc.flow] == ["CSPR Referral Form"]
+
+
 def test_it_joins_a_label_printed_over_two_lines_into_one_question() -> None:
     label = para(run("Date of birth")) + para(run("(if known)"))
     row = cell(label, 3000, fill="DCE6F1") + cell("<w:p/>", 6000)
