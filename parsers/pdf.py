@@ -32,6 +32,7 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import pdfplumber
@@ -39,11 +40,11 @@ import pypdf
 import structlog
 from pypdf import PasswordType
 
-from parsers.document import Document
+from parsers.document import UNCHECKED, Document, Entry
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
 from parsers.pdf_acroform import has_answers, has_form_widgets, read_acroform, widget_bands
-from parsers.pdf_layout import PageLayout, read_page
+from parsers.pdf_layout import Box, PageLayout, Word, read_page
 from parsers.pdf_table import read_tables
 from parsers.pdf_typed import add_typed_answers, typed_words, widget_boxes
 
@@ -83,9 +84,11 @@ def read_pdf(data: bytes, filename: str, limits: Limits) -> Document:
         typed = typed_words(reader)
         # Typed over a fillable form that was left empty: read the page.
         use_fields = fillable and (not typed or has_answers(reader))
-        boxes = widget_boxes(reader) if fillable and not use_fields else {}
+        boxes = widget_boxes(reader) if fillable else {}
     if use_fields:
         _read_fillable(doc, reader, pages)
+        if typed:
+            _fill_in_typed(doc, pages, typed, boxes)
     else:
         if typed:
             add_typed_answers(pages, typed, boxes)
@@ -107,6 +110,29 @@ def _read_fillable(doc: Document, reader: pypdf.PdfReader, pages: list[PageLayou
         doc.entries = read_acroform(reader, pages, reading.headings)
     doc.title, doc.flow = reading.title, reading.flow
     doc.notes.append("acroform")
+
+
+def _fill_in_typed(
+    doc: Document,
+    pages: list[PageLayout],
+    typed: dict[int, list[Word]],
+    boxes: dict[int, list[tuple[Box, bool]]],
+) -> None:
+    """Fields left empty whose answer was typed over the page instead."""
+    add_typed_answers(pages, typed, boxes)
+    over = {(e.section, e.question.casefold()): e for e in read_tables(pages).entries}
+    for index, entry in enumerate(doc.entries):
+        if not _unanswered(entry):
+            continue
+        found = over.get((entry.section, entry.question.casefold()))
+        if found is not None and not _unanswered(found):
+            doc.entries[index] = replace(entry, answer=found.answer, source=found.source)
+    doc.notes.append("typed_annotations")
+
+
+def _unanswered(entry: Entry) -> bool:
+    """No lines, or only boxes left empty."""
+    return all(line.text.startswith(UNCHECKED) for line in entry.answer)
 
 
 def _open_pypdf(data: bytes) -> pypdf.PdfReader:

@@ -309,6 +309,16 @@ def test_it_reads_answers_typed_over_an_empty_fillable_form() -> None:
     )
 
 
+def test_it_takes_answers_typed_over_fields_that_were_left_empty() -> None:
+    in_fields = {k: v for k, v in SIN_ANSWERS.items() if k not in ("child_surname", "child_gender")}
+    typed = {k: SIN_ANSWERS[k] for k in ("child_surname", "child_gender")}
+    doc = read(pdf_builder.typed_over_pdf(SIN, typed, in_fields=in_fields))
+    assert "acroform" in doc.notes
+    assert texts(find(doc, "Surname")) == ("Ní Bhriain",)
+    assert texts(find(doc, "Gender")) == SIN_GENDER
+    assert texts(find(doc, "Name", "1. Notifier")) == ("Björn Łopez",)
+
+
 def test_it_reads_a_blank_fillable_form_as_unanswered_not_as_every_option_chosen() -> None:
     doc = read(pdf_builder.acroform_pdf(SIN, {}))
     assert texts(find(doc, "Gender")) == ("☐ Male", "☐ Female", "☐ Other", "☐ Not known")

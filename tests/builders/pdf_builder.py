@@ -420,14 +420,14 @@ def _draw_mark(
         c.drawString(x, y, "✘" if option.ticked else "❏")
 
 
-def typed_over_pdf(schema: FormSchema, answers: Answers) -> bytes:
-    """The fillable form left empty, with the answers typed over it as
-    FreeText annotations ("Add text" in Edge, Preview's text box) and an
-    ``X`` typed over each chosen box."""
+def typed_over_pdf(schema: FormSchema, answers: Answers, in_fields: Answers | None = None) -> bytes:
+    """The fillable form with ``answers`` typed over it as FreeText
+    annotations ("Add text" in Edge, Preview's text box) and an ``X`` typed
+    over each chosen box; ``in_fields`` are typed into the fields proper."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.annotations import FreeText
 
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(acroform_pdf(schema, {}))))
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(acroform_pdf(schema, in_fields or {}))))
     specs = {spec.key: spec for spec in schema.fields}
     for number, page in enumerate(writer.pages):
         for ref in list(page.get("/Annots", [])):
