@@ -12,8 +12,12 @@ met in practice, all handled here:
 * vertically merged label cells (``w:vMerge``): the continued rows add
   their answer lines to the question above, never repeat it;
 * header rows ("Question | Answer") skipped;
+* options ticked in a column of their own under a question row
+  ("Child in need | X"), and boxes in cells of their own across a row
+  ("Gender | ☒ | Male | ☐ | Female");
 * nested tables: an option grid inside an answer cell is part of the answer;
-  a nested table of questions gives entries of its own.
+  a nested table of questions gives entries of its own; a cell used as a
+  whole page (headings, paragraphs, tables) is read in order.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from dataclasses import dataclass, field
 
 from parsers.document import CHECKED, UNCHECKED, Entry, FlowLine, Line
 from parsers.docx_glyphs import has_box
-from parsers.docx_model import Cell, Piece, RawLine, Row, Table, answer_lines, fold
+from parsers.docx_model import Cell, Para, Piece, RawLine, Row, Table, answer_lines, fold
 
 SECTION_TITLE = re.compile(
     r"^(?:(?:section|part)\s+[A-Z0-9]{1,3}\b|\d{1,2}[a-z]?[.)]\s+[A-Z]|[A-Z][.)]\s+[A-Z])",
@@ -226,12 +230,26 @@ def _label_answer_pairs(cells: list[Cell]) -> Iterator[tuple[Cell, Cell | None]]
 
 
 def _joined(cells: list[Cell]) -> Cell:
+    """Answer cells side by side as one cell.
+
+    Cells of one line each ("☒ | Male | ☐ | Female") read across as one
+    line, the way the eye reads them; longer ones are stacked.
+    """
     if len(cells) == 1:
         return cells[0]
     merged = Cell()
     for cell in cells:
-        merged.paras.extend(cell.paras)
         merged.tables.extend(cell.tables)
+    if all(len(c.raw_lines()) <= 1 for c in cells):
+        line = RawLine()
+        for raw in (r for c in cells for r in c.raw_lines()):
+            if line.pieces:
+                line.pieces.append(_space())
+            line.pieces.extend(raw.pieces)
+        merged.paras.append(Para(lines=[line]))
+        return merged
+    for cell in cells:
+        merged.paras.extend(cell.paras)
     return merged
 
 

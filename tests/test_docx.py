@@ -432,6 +432,13 @@ def test_it_takes_a_plain_line_across_the_table_as_the_title_of_the_rows_below()
     assert entry(body(table(rows, (3000, 6000))), "Surname").section == "Details of the child"
 
 
+def test_it_reads_boxes_and_options_in_cells_of_their_own_across_the_row() -> None:
+    cells = [("Gender", "DCE6F1"), ("☒", None), ("Male", None), ("☐", None), ("Female", None)]
+    row = "".join(cell(para(run(text)), 1500, fill=fill) for text, fill in cells)
+    doc = body(table([row], (1500,) * 5))
+    assert texts(entry(doc, "Gender")) == ["☒ Male ☐ Female"]
+
+
 def test_it_reads_text_beside_an_empty_logo_cell_as_running_text() -> None:
     row = cell("<w:p/>", 2000) + cell(para(run("CSPR Referral Form")), 7000)
     doc = body(table([row], (2000, 7000)))
