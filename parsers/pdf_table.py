@@ -36,6 +36,7 @@ from parsers.pdf_layout import Box, Cell, PageLayout, TableGrid, TextLine, Word,
 from parsers.pdf_text import (
     Area,
     add_lines,
+    add_option,
     area_for,
     finish,
     question_text,
@@ -61,6 +62,7 @@ class Draft:
     source: str
     area: Area
     key_hint: str | None = None
+    option_rows: bool = False  # its options stand one a row, a cell to tick beside each
 
     def entry(self) -> Entry:
         return Entry(self.question, self.section, finish(self.area), self.source, self.key_hint)
@@ -164,6 +166,8 @@ class _Reader:
         label_cell, label_words = label
         question = question_text(label_words)
         answer_words = [w for _, ws in answers for w in ws]
+        if self.option_row(block, label_cell, label_words, answer_words):
+            return
         if question and not answer_words and _heading_words(label_words, page, label_cell):
             self.heading(page, block.top, question)
             return
@@ -180,6 +184,24 @@ class _Reader:
             self.continue_draft(page, answers)
             return
         self.start_draft(question, block.where, answers)
+
+    def option_row(
+        self, block: _Block, label_cell: Cell, label_words: list[Word], answer_words: list[Word]
+    ) -> bool:
+        """Under a question set across the table, rows of ``option | tick
+        cell``: an X, ✓ or "yes" typed in the cell beside the chosen ones."""
+        tick = fold(" ".join(w.text for w in answer_words)).casefold()
+        if label_cell.shaded or not label_words or (tick and tick not in _TICKS):
+            return False
+        if self.pending_label is not None:
+            question, where = self.pending_label
+            self.start_draft(question, where, [])
+            assert self.draft is not None
+            self.draft.option_rows = True
+        if self.draft is None or not self.draft.option_rows:
+            return False
+        add_option(self.draft.area, label_words, ticked=bool(tick))
+        return True
 
     def single_cell(self, page: PageLayout, block: _Block, cell: Cell, words: list[Word]) -> None:
         """A row of one cell: a heading band, a label above its answer, the
@@ -238,6 +260,7 @@ def _paragraph_goes_on(page: PageLayout, above: TextLine, line: TextLine) -> boo
     return wraps(Area(right), above, line)
 
 
+_TICKS = {"x", "✓", "✔", "yes", "y", "☒", "☑", "√", "ticked"}
 _HEADER_WORDS = {"question", "questions", "answer", "answers", "response", "details", "information"}
 
 

@@ -21,13 +21,14 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from parsers.document import Line
+from parsers.document import CHECKED, UNCHECKED, Line
 from parsers.pdf_layout import Box, TextLine, Word, fold, group_lines
 
 _SPACE = 0.28  # a space is about this many ems wide in text fonts (when not measured)
-# A line that ends a sentence followed by one that starts a new one was most
+# A line that ends a sentence (or a bracket: "... incident)" above "Local
+# learning review") followed by one that starts with a capital was most
 # likely ended by the writer, even where the next word would not have fitted.
-_SENTENCE_END = re.compile(r"[.!?:]['\")\]’”]*$")
+_SENTENCE_END = re.compile(r"(?:[.!?:]['\")\]’”]*|\))$")
 _PLACEHOLDER = re.compile(
     r"^(?:click or tap|click|tap) (?:here )?to enter (?:a )?(?:text|date)\.?$|^choose an item\.?$",
     re.IGNORECASE,
@@ -158,6 +159,12 @@ def _marks_after(words: Sequence[Word]) -> list[list[Word]]:
     if current:
         segments.append(current)
     return segments
+
+
+def add_option(area: Area, words: Sequence[Word], ticked: bool) -> None:
+    """An option read from its own table row: ``☒ text`` or ``☐ text``."""
+    area.pieces.append(Piece([w for w in words if not w.mark], CHECKED if ticked else UNCHECKED))
+    area.last_line = None
 
 
 def finish(area: Area) -> tuple[Line, ...]:

@@ -576,6 +576,7 @@ def test_it_rejoins_a_word_broken_at_a_hyphen(incomplete_from_word: Document) ->
 
 WORD_STYLES = (
     "typed",
+    "tick_column",
     "legacy_fields",
     "wingdings",
     "highlight_choice",
@@ -601,6 +602,13 @@ def test_it_reads_a_typed_word_form_saved_as_pdf(from_word: dict[str, Document])
     assert texts(find(doc, "Name", "1. Notifier")) == ("Björn Łopez",)
     assert texts(find(doc, "Gender")) == SIN_GENDER
     assert texts(find(doc, "Case outline")) == OUTLINE_LINES
+
+
+def test_it_reads_options_a_row_each_with_a_cell_to_tick(from_word: dict[str, Document]) -> None:
+    doc = from_word["tick_column"]
+    reasons = find(doc, "Reason for notification (more than one box may be ticked)")
+    assert texts(reasons) == SIN_REASONS
+    assert texts(find(doc, "Gender")) == SIN_GENDER
 
 
 def test_it_reads_word_legacy_check_boxes_drawn_as_crossed_squares(
