@@ -202,12 +202,20 @@ def _assemble(doc: Document, blocks: list[Para | Table]) -> None:
 
 
 def _next_is_table(blocks: list[Para | Table], after: int) -> bool:
-    """Whether the next block with text (after index ``after``) is a table."""
+    """Whether what follows block ``after`` opens a new part of the form.
+
+    That is a table, a "Label: value" line or a styled heading: then a short
+    bold line before it is a title.  A bold line over plain lines is a
+    question with its answer below; bold lines stacked at the top are the
+    form's title, not its sections.
+    """
     for block in blocks[after:]:
         if isinstance(block, Table):
             return True
-        if block.text:
-            return False
+        raws = [r for r in block.lines if r.text]
+        if raws:
+            first = raws[0]
+            return block.outline or ":" in first.text[:60]
     return False
 
 
@@ -227,11 +235,8 @@ def _paragraph(
 
 
 def _is_heading(para: Para, text: str, bold_title: bool) -> bool:
-    """Heading styles; "4. The child"; a short bold line standing over a table.
-
-    A bold line followed by paragraphs is more often a question with its
-    answer below than a heading, so only one over a table counts.
-    """
+    """Heading styles; "4. The child"; a short bold line over a table or over
+    "Label: value" lines (see `_next_is_table`)."""
     if para.outline:
         return True
     if len(text) > 100 or text.endswith(("?", ":", ".", ",")) or "OFFICIAL" in text.upper():

@@ -224,6 +224,21 @@ def test_it_reads_wingdings_symbols_as_boxes() -> None:
     )
 
 
+def test_it_takes_a_bold_line_over_label_lines_as_a_heading_and_not_over_an_answer() -> None:
+    doc = body(
+        para(run("Referrer details", bold=True)),
+        para(run("Name: Ivy Lomax")),
+        para(run("Home address", bold=True)),
+        para(run("12 Orchard Lane")),
+    )
+    assert [(line.text, line.heading) for line in doc.flow] == [
+        ("Referrer details", True),
+        ("Name: Ivy Lomax", False),
+        ("Home address", False),
+        ("12 Orchard Lane", False),
+    ]
+
+
 def test_it_gives_answers_written_in_paragraphs_as_flow_lines() -> None:
     doc = form("paragraphs")
     lines = [line.text for line in doc.flow]
