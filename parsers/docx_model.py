@@ -16,6 +16,9 @@ from parsers.document import Line
 from parsers.docx_glyphs import has_box, normalise_boxes, typed_ticks
 
 _SPACES = re.compile(r"[^\S\n]+")
+# Zero-width spaces and joiners, the byte-order mark and soft hyphens: never
+# seen on the page, often pasted in from web pages and email.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 _LEADERS = re.compile(r"_{3,}|\.{4,}|…{2,}")
 _BOXES = "☒☐"
 _SEPARATORS = " \t/|,;"
@@ -27,7 +30,7 @@ def fold(text: str) -> str:
     Fill-in leaders ("Name: ________", "Date ........") are printed blanks,
     not answers, so they go too.
     """
-    return _SPACES.sub(" ", _LEADERS.sub(" ", text)).strip()
+    return _SPACES.sub(" ", _LEADERS.sub(" ", text.translate(_INVISIBLE))).strip()
 
 
 @dataclass

@@ -552,6 +552,11 @@ def test_it_names_an_answer_by_the_content_control_around_its_cell() -> None:
     assert (texts(found), found.key_hint) == (["Lomax"], "child_surname")
 
 
+def test_it_drops_characters_never_seen_on_the_page() -> None:
+    answer = para(run("\u200bIvy\u00a0Lo\u00admax\ufeff"))
+    assert texts(entry(body(one_row("Name", answer)), "Name")) == ["Ivy Lomax"]
+
+
 def test_it_drops_fill_in_leaders() -> None:
     doc = body(para(run("Name: Ivy Lomax________")), one_row("Date", para(run("........"))))
     assert [line.text for line in doc.flow] == ["Name: Ivy Lomax"]
