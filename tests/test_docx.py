@@ -302,6 +302,17 @@ def test_it_shows_tracked_changes_as_accepted() -> None:
     assert "to follow" not in doc.all_text()
 
 
+def test_it_reads_text_split_into_runs_with_words_editing_marks_between() -> None:
+    doc = form("word_noise")
+    assert texts(entry(doc, "Name", "2. Referrer")) == ["Ivy Lomax"]
+    assert texts(entry(doc, "Gender")) == GENDER_TICKED
+    assert texts(entry(doc, "Home address (including postcode)")) == [
+        "12 Orchard Lane",
+        "Great Sankey",
+        "WA5 3QT",
+    ]
+
+
 @pytest.mark.parametrize("style", STYLES)
 def test_it_reads_every_style_of_both_forms_quickly(style: str) -> None:
     for schema in (CSPR, SIN):

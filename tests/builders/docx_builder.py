@@ -45,6 +45,8 @@ Styles (`STYLES`):
                           an option grid nested in a cell, a header row
 ``line_breaks``           multi-line answers with ``w:br``, not paragraphs
 ``tracked_changes``       answers left as tracked insertions and deletions
+``word_noise``            text split into runs at odd places, with revision
+                          ids, proofing marks, bookmarks and page-break marks
 ========================  ===================================================
 """
 
@@ -96,6 +98,7 @@ STYLES = (
     "merged_layout",
     "line_breaks",
     "tracked_changes",
+    "word_noise",
 )
 
 PARTNERSHIP = "Warrington Safeguarding Partnership"
@@ -225,7 +228,30 @@ class _Writer:
             return self._tracked_text(lines)
         if self.style in ("line_breaks", "merged_layout") and len(lines) > 1:
             return para(br_run().join(run(line) for line in lines))
+        if self.style == "word_noise":
+            return "".join(para(self.noisy(line)) for line in lines)
         return "".join(para(run(line)) for line in lines)
+
+    def noisy(self, text: str) -> str:
+        """Text as Word stores it after editing: split into runs at odd places,
+        with revision ids, proofing marks, bookmarks and a rendered page break."""
+        cuts = sorted(self.rng.sample(range(1, len(text)), k=min(3, len(text) - 1)))
+        parts = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+        out = []
+        for i, part in enumerate(parts):
+            rsid = f"00{self.rng.randrange(16**6):06X}"
+            piece = run(part).replace("<w:r>", f'<w:r w:rsidR="{rsid}" w:rsidRPr="{rsid}">', 1)
+            noise = self.rng.choice(
+                (
+                    '<w:proofErr w:type="spellStart"/>',
+                    '<w:proofErr w:type="spellEnd"/>',
+                    f'<w:bookmarkStart w:id="{self.ids.take()}" w:name="_GoBack"/>',
+                    "<w:r><w:lastRenderedPageBreak/></w:r>",
+                    "",
+                )
+            )
+            out.append(piece if i == 0 else noise + piece)
+        return "".join(out)
 
     def _tracked_text(self, lines: list[str]) -> str:
         out = []
@@ -391,6 +417,8 @@ class _Writer:
 
 
 def _ticked_box(w: _Writer, label: str, chosen: bool) -> str:
+    if w.style == "word_noise":
+        return w.mark(chosen) + w.noisy(f" {label}")
     return w.mark(chosen) + run(f" {label}")
 
 
