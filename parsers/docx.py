@@ -67,6 +67,7 @@ _DTD_MARKERS = tuple(
 _XML_ENCODINGS = {"utf-8", "utf8", "utf-16", "utf-16le", "utf-16be", "us-ascii", "ascii"}
 _XML_ENCODINGS |= {"iso-8859-1", "latin1", "windows-1252", "cp1252"}
 _DECLARED = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+MAX_PARAGRAPHS = 60_000  # ~1,000 pages; a 20-page form has under 2,000
 MAX_PART_BYTES = 40 * 1024 * 1024  # one XML part; a 20-page form's document.xml is < 1 MB
 TITLE_LINES = 3
 
@@ -126,21 +127,28 @@ def check_package(data: bytes, limits: Limits) -> None:
     head = data[:16].lstrip().lower()
     if any(head.startswith(m.lower()) for m in _OTHER_FORMATS):
         raise ParseError(Reason.UNSUPPORTED_FORMAT, "not a Word document")
+    paragraphs = 0
     with open_zip(data, limits) as zf:
         for info in zf.infolist():  # every member, a second one of the same name too
-            _check_part(zf, info, limits)
+            paragraphs += _check_part(zf, info, limits)
+            if paragraphs > MAX_PARAGRAPHS:
+                # Refused before python-docx builds a tree of it: no form is this long.
+                raise ParseError(Reason.TOO_LARGE, "more paragraphs than any form has")
         names = set(member_names(zf))
         rels = read_member(zf, "_rels/.rels", limits) if "_rels/.rels" in names else b""
     if _STRICT in rels:
         raise ParseError(Reason.UNSUPPORTED_FORMAT, "Strict Open XML document")
 
 
-def _check_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> None:
-    """An XML part must not carry a DTD (billion laughs, external entities)."""
+def _check_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> int:
+    """An XML part must not carry a DTD (billion laughs, external entities).
+
+    Returns how many paragraphs the part holds, counted from its bytes.
+    """
     body = read_member(zf, info, limits, max_bytes=min(MAX_PART_BYTES, limits.max_unpacked_bytes))
     start = body[:512].lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n")
     if not start.startswith(b"<") and not body.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return  # not XML (an image, a thumbnail)
+        return 0  # not XML (an image, a thumbnail)
     if any(marker in body for marker in _DTD_MARKERS):
         log.warning("docx_refused", reason="dtd", part_len=len(body))
         raise ParseError(Reason.FORBIDDEN_XML, "a DTD or entity declaration in an XML part")
@@ -148,6 +156,7 @@ def _check_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> N
     if declared and declared.group(1).decode("ascii").lower() not in _XML_ENCODINGS:
         # An unusual encoding could spell "<!DOCTYPE" in bytes we did not search.
         raise ParseError(Reason.FORBIDDEN_XML, "XML part in an unexpected encoding")
+    return body.count(b"</w:p>") + body.count(b"<w:p/>")
 
 
 _PACKAGE_ERRORS = (

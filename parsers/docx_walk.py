@@ -50,7 +50,7 @@ _SKIP_INLINE = {w("pPr"), w("rPr"), w("del"), w("moveFrom"), w("proofErr"), w("c
 _BLOCK_WRAPPERS = {w("customXml"), w("ins"), w("moveTo"), w("smartTag")}
 _TRUE = {None, "1", "true", "on"}
 
-MAX_NODES = 400_000  # elements a form may hold; a 20-page form has ~20,000
+MAX_NODES = 200_000  # paragraphs, tables and runs; a 20-page form has ~5,000
 MAX_TABLE_DEPTH = 12
 
 

@@ -199,6 +199,14 @@ def test_it_refuses_tables_nested_past_any_real_form() -> None:
     assert reason(docx_from_body([xml])) == Reason.TOO_LARGE
 
 
+def test_it_refuses_a_document_longer_than_any_form_before_parsing_it() -> None:
+    rng = random.Random(3)
+    paras = "".join(para(run(rng.randbytes(8).hex())) for _ in range(61_000))
+    started = time.monotonic()
+    assert reason(docx_from_body([paras])) == Reason.TOO_LARGE
+    assert time.monotonic() - started < 1.5
+
+
 def test_it_reads_a_twenty_page_form_well_inside_the_time_limit() -> None:
     rows = [
         cell(para(run(f"Question {i}")), 3000, fill="DCE6F1")
