@@ -66,13 +66,21 @@ class RawLine:
         return bool(shown) and all(p.emphasis for p in shown)
 
     def segments(self) -> list[RawLine]:
-        """The line cut before each box: one segment per inline option."""
+        """The line cut into one segment per inline option.
+
+        "☐ Yes ☐ No" is cut before each box; "Yes ☐ No ☐" (boxes after
+        their words) after each box.
+        """
+        boxes_first = self.raw_text.lstrip()[:1] in _BOXES
+        pattern = f"(?=[{_BOXES}])" if boxes_first else f"(?<=[{_BOXES}])"
         out: list[RawLine] = [RawLine(struck=self.struck)]
         for piece in self.pieces:
-            for i, part in enumerate(re.split(f"(?=[{_BOXES}])", piece.text)):
+            for i, part in enumerate(re.split(pattern, piece.text)):
                 if not part:
                     continue
-                if i > 0 or (part[0] in _BOXES and out[-1].text):
+                starts = boxes_first and part[0] in _BOXES
+                ends = not boxes_first and out[-1].raw_text.rstrip()[-1:] in tuple(_BOXES)
+                if i > 0 or ((starts or ends) and out[-1].text):
                     out.append(RawLine(struck=self.struck))
                 out[-1].pieces.append(Piece(part, piece.emphasis, piece.hint))
         return [seg for seg in out if seg.text]

@@ -547,6 +547,15 @@ def test_it_keeps_a_line_whole_when_part_of_it_is_bold_without_separators() -> N
     assert entry(body(one_row("Name", answer)), "Name").answer == (Line("Ivy Lomax"),)
 
 
+def test_it_splits_options_with_boxes_after_their_words_when_one_is_bold() -> None:
+    answer = para(run("Yes ") + run("☐", font="MS Gothic") + run("   ") + run("No", bold=True))
+    answer = answer.replace("</w:p>", run(" ") + run("☐", font="MS Gothic") + "</w:p>")
+    assert entry(body(one_row("Agreed?", answer)), "Agreed?").answer == (
+        Line("Yes ☐"),
+        Line("No ☐", emphasis=True),
+    )
+
+
 def test_it_marks_emphasis_from_a_character_style() -> None:
     answer = para(run("☐ Yes", style="Strong")) + para(run("☐ No"))
     assert entry(body(one_row("Agreed?", answer)), "Agreed?").answer == (
