@@ -45,6 +45,7 @@ _WINGDINGS2 = {
 # Small squares and circles drawn as paths: a tick box is 5-16 pt across.
 _BOX_MIN, _BOX_MAX = 4.0, 16.0
 _WHITE = 0.92  # a fill lighter than this (all channels) counts as no shading
+BOX_FONT = "box"  # the font name of a tick box drawn as a shape
 _BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
 
 
@@ -355,7 +356,7 @@ def apply_boxes(words: list[Word], boxes: Sequence[tuple[Box, bool]]) -> list[Wo
     for i, (box, drawn_tick) in enumerate(boxes):
         ticked = drawn_tick or any(w.mark != UNCHECKED for w in inside[i])
         mark = CHECKED if ticked else UNCHECKED
-        rest.append(Word(mark, box, "box", box.height, mark))
+        rest.append(Word(mark, box, BOX_FONT, box.height, mark))
     return rest
 
 

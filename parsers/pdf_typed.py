@@ -19,7 +19,8 @@ from typing import Any
 import pypdf
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
-from parsers.pdf_layout import Box, PageLayout, Word, apply_boxes
+from parsers.document import CHECKED
+from parsers.pdf_layout import BOX_FONT, Box, PageLayout, Word, apply_boxes
 
 _FONT_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s+Tf")
 _DEFAULT_SIZE = 10.0
@@ -106,7 +107,14 @@ def _field_type(annot: DictionaryObject) -> Any:
 def add_typed_answers(
     pages: list[PageLayout], typed: dict[int, list[Word]], boxes: dict[int, list[tuple[Box, bool]]]
 ) -> None:
-    """Put typed text and the form's tick boxes onto the page layouts."""
+    """Put typed text and the form's tick boxes onto the page layouts; an X
+    typed over a box drawn on the page ticks it too."""
     for page in pages:
-        words = page.words + typed.get(page.number, [])
-        page.words = apply_boxes(words, boxes.get(page.number, []))
+        widgets = boxes.get(page.number, [])
+        drawn = [
+            (w.box, w.mark == CHECKED)
+            for w in page.words
+            if w.font == BOX_FONT and not any(b.contains(w.box.cx, w.box.cy) for b, _ in widgets)
+        ]
+        words = [w for w in page.words if w.font != BOX_FONT] + typed.get(page.number, [])
+        page.words = apply_boxes(words, [*drawn, *widgets])

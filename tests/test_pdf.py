@@ -309,6 +309,16 @@ def test_it_reads_answers_typed_over_an_empty_fillable_form() -> None:
     )
 
 
+def test_it_reads_answers_typed_over_a_printed_form_with_an_x_in_its_boxes() -> None:
+    doc = read(pdf_builder.typed_over_pdf(SIN, SIN_ANSWERS, printed=True))
+    assert "typed_annotations" in doc.notes
+    assert texts(find(doc, "Name", "1. Notifier")) == ("Björn Łopez",)
+    assert texts(find(doc, "Gender")) == SIN_GENDER
+    assert (
+        texts(find(doc, "Reason for notification (more than one box may be ticked)")) == SIN_REASONS
+    )
+
+
 def test_it_takes_answers_typed_over_fields_that_were_left_empty() -> None:
     in_fields = {k: v for k, v in SIN_ANSWERS.items() if k not in ("child_surname", "child_gender")}
     typed = {k: SIN_ANSWERS[k] for k in ("child_surname", "child_gender")}

@@ -420,16 +420,21 @@ def _draw_mark(
         c.drawString(x, y, "✘" if option.ticked else "❏")
 
 
-def typed_over_pdf(schema: FormSchema, answers: Answers, in_fields: Answers | None = None) -> bytes:
+def typed_over_pdf(
+    schema: FormSchema, answers: Answers, in_fields: Answers | None = None, printed: bool = False
+) -> bytes:
     """The fillable form with ``answers`` typed over it as FreeText
     annotations ("Add text" in Edge, Preview's text box) and an ``X`` typed
-    over each chosen box; ``in_fields`` are typed into the fields proper."""
+    over each chosen box; ``in_fields`` are typed into the fields proper.
+    ``printed=True`` types over a blank printed copy (no fields at all)."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.annotations import FreeText
 
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(acroform_pdf(schema, in_fields or {}))))
+    fillable = PdfReader(io.BytesIO(acroform_pdf(schema, in_fields or {})))
+    base = PdfReader(io.BytesIO(flattened_pdf(schema, {}, "printed"))) if printed else fillable
+    writer = PdfWriter(clone_from=base)
     specs = {spec.key: spec for spec in schema.fields}
-    for number, page in enumerate(writer.pages):
+    for number, page in enumerate(fillable.pages):
         for ref in list(page.get("/Annots", [])):
             widget = ref.get_object()
             name = str(widget.get("/T") or widget["/Parent"].get_object().get("/T"))
