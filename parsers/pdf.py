@@ -102,14 +102,25 @@ def read_pdf(data: bytes, filename: str, limits: Limits) -> Document:
 
 
 def _read_fillable(doc: Document, reader: pypdf.PdfReader, pages: list[PageLayout]) -> None:
-    """Answers from the fields; title, headings and running text from the pages."""
+    """Answers from the fields; title, headings and running text from the pages.
+
+    A flattened document that kept a few fields (a signature box, an "office
+    use" reference) is read from its tables, with those fields added.
+    """
     with _library_errors("acroform"):
         beside = widget_bands(reader)
     reading = read_tables(pages, beside)
     with _library_errors("acroform"):
-        doc.entries = read_acroform(reader, pages, reading.headings)
+        fields = read_acroform(reader, pages, reading.headings)
     doc.title, doc.flow = reading.title, reading.flow
-    doc.notes.append("acroform")
+    answered = [e for e in reading.entries if e.answer]
+    if len(fields) >= len(reading.entries) / 2 or not answered:
+        doc.entries = fields
+        doc.notes.append("acroform")
+        return
+    asked = {e.question.casefold() for e in reading.entries}
+    doc.entries = reading.entries + [e for e in fields if e.question.casefold() not in asked]
+    doc.notes.extend(["flattened", "some_fields"])
 
 
 def _fill_in_typed(

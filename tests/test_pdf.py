@@ -329,6 +329,41 @@ def test_it_takes_answers_typed_over_fields_that_were_left_empty() -> None:
     assert texts(find(doc, "Name", "1. Notifier")) == ("Björn Łopez",)
 
 
+def test_it_reads_a_flattened_form_that_kept_a_signature_field_from_its_tables() -> None:
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import (
+        ArrayObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        TextStringObject,
+    )
+
+    writer = PdfWriter(
+        clone_from=PdfReader(io.BytesIO(pdf_builder.flattened_pdf(SIN, SIN_ANSWERS)))
+    )
+    signature = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/Widget"),
+            NameObject("/FT"): NameObject("/Sig"),
+            NameObject("/T"): TextStringObject("Signature1"),
+            NameObject("/Rect"): ArrayObject([FloatObject(v) for v in (300, 40, 500, 70)]),
+        }
+    )
+    ref = writer._add_object(signature)
+    writer.pages[0][NameObject("/Annots")] = ArrayObject([ref])
+    writer._root_object[NameObject("/AcroForm")] = DictionaryObject(
+        {NameObject("/Fields"): ArrayObject([ref])}
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    doc = read(out.getvalue())
+    assert "flattened" in doc.notes
+    assert texts(find(doc, "Name", "1. Notifier")) == ("Björn Łopez",)
+    assert texts(find(doc, "Gender")) == SIN_GENDER
+
+
 def test_it_reads_a_blank_fillable_form_as_unanswered_not_as_every_option_chosen() -> None:
     doc = read(pdf_builder.acroform_pdf(SIN, {}))
     assert texts(find(doc, "Gender")) == ("☐ Male", "☐ Female", "☐ Other", "☐ Not known")
