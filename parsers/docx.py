@@ -32,6 +32,7 @@ from lxml import etree
 
 from parsers.document import Document, FlowLine
 from parsers.docx_model import Para, Table, answer_lines
+from parsers.docx_numbering import Numbering
 from parsers.docx_style import Styles
 from parsers.docx_tables import SECTION_TITLE, TableReader
 from parsers.docx_walk import W, Walker
@@ -93,7 +94,11 @@ def read_docx(data: bytes, filename: str, limits: Limits) -> Document:
     started = time.monotonic()
     check_package(data, limits)
     part = _open_main_part(data)
-    walker = Walker(Styles.of(_styles_root(part)), deadline=started + limits.max_seconds * 0.8)
+    walker = Walker(
+        Styles.of(_related_root(part, RT.STYLES)),
+        deadline=started + limits.max_seconds * 0.8,
+        numbering=Numbering.of(_related_root(part, RT.NUMBERING)),
+    )
     body = part.element.find(f"{{{W}}}body")
     if body is None:
         raise ParseError(Reason.CORRUPT, "no document body")
@@ -187,13 +192,13 @@ def _open_main_part(data: bytes) -> DocumentPart:
     return part
 
 
-def _styles_root(part: DocumentPart) -> etree._Element | None:
-    """The package's own styles part, or None (no default is made up)."""
+def _related_root(part: DocumentPart, reltype: str) -> etree._Element | None:
+    """The package's own styles or numbering part, or None (no default is made up)."""
     try:
-        styles = part.part_related_by(RT.STYLES)
+        related = part.part_related_by(reltype)
     except KeyError:
         return None
-    element = getattr(styles, "element", None)
+    element = getattr(related, "element", None)
     return element if isinstance(element, etree._Element) else None
 
 

@@ -25,6 +25,7 @@ from parsers.docx_glyphs import (
     symbol_text,
 )
 from parsers.docx_model import Cell, Para, Piece, Row, Table
+from parsers.docx_numbering import Numbering
 from parsers.docx_style import Styles, run_look
 from parsers.errors import ParseError, Reason
 
@@ -81,6 +82,7 @@ class Walker:
 
     styles: Styles
     deadline: float
+    numbering: Numbering = field(default_factory=Numbering)
     tables: int = 0
     nodes: int = 0
     notes: set[str] = field(default_factory=set)
@@ -178,6 +180,9 @@ class Walker:
         para = Para(style=self.styles.name(style_id), outline=self.styles.is_heading(p, style_id))
         if self._hints:
             para.controls.append(self._hints[-1])
+        bullet = self.numbering.box_for(p)
+        if bullet:  # a list bullet that is a box is part of what the line shows
+            para.add(Piece(f"{bullet} "))
         self.inline(p, para, style_id)
         # An instruction never runs past its paragraph: drop half-read fields.
         self._fields = [f for f in self._fields if f.result]

@@ -302,6 +302,15 @@ def test_it_shows_tracked_changes_as_accepted() -> None:
     assert "to follow" not in doc.all_text()
 
 
+def test_it_reads_list_bullets_that_are_boxes() -> None:
+    doc = form("bullet_boxes")
+    assert texts(entry(doc, "Gender")) == GENDER_TICKED
+    assert texts(entry(doc, "Has the safeguarding lead agreed to this referral?")) == [
+        "☒ Yes",
+        "☐ No",
+    ]
+
+
 def test_it_reads_text_split_into_runs_with_words_editing_marks_between() -> None:
     doc = form("word_noise")
     assert texts(entry(doc, "Name", "2. Referrer")) == ["Ivy Lomax"]

@@ -47,6 +47,8 @@ Styles (`STYLES`):
 ``tracked_changes``       answers left as tracked insertions and deletions
 ``word_noise``            text split into runs at odd places, with revision
                           ids, proofing marks, bookmarks and page-break marks
+``bullet_boxes``          options as a bulleted list whose bullet is a
+                          Wingdings box; the chosen ones' bullet a ticked box
 ========================  ===================================================
 """
 
@@ -60,6 +62,7 @@ from datetime import date, timedelta
 from xml.sax.saxutils import escape, quoteattr
 
 import docx
+from docx.document import Document as DocxDocument
 from docx.oxml import parse_xml
 
 from parsers.schema import FieldSpec, FormSchema, OptionSpec
@@ -99,6 +102,7 @@ STYLES = (
     "line_breaks",
     "tracked_changes",
     "word_noise",
+    "bullet_boxes",
 )
 
 PARTNERSHIP = "Warrington Safeguarding Partnership"
@@ -325,6 +329,8 @@ class _Writer:
         if self.style == "content_controls" and spec.type == "choice" and len(spec.options) > 2:
             return para(self._dropdown_control(spec, chosen))
         options = list(spec.options)
+        if self.style == "bullet_boxes":
+            return "".join(bullet_para(o.label, o.key in chosen) for o in options)
         if self.style in ("kept_boxes", "deleted_options") and chosen:
             options = [o for o in options if o.key in chosen]
         pieces = [self._option(o, o.key in chosen) for o in options]
@@ -508,15 +514,20 @@ def filled_docx(schema: FormSchema, answers: Answers, style: str = "typed", seed
     else:
         blocks += _table_blocks(writer, sections)
     blocks.append(para(run("Please send the completed form by secure email to the partnership.")))
-    return docx_from_body(blocks)
+    numbering = box_bullet_numbering() if style == "bullet_boxes" else []
+    return docx_from_body(blocks, numbering)
 
 
-def docx_from_body(blocks: Sequence[str]) -> bytes:
+def docx_from_body(blocks: Sequence[str], numbering: Sequence[str] = ()) -> bytes:
     """A DOCX (python-docx's default styles) whose body is ``blocks`` of WordprocessingML.
 
     The fragments use the ``w:`` and ``w14:`` prefixes without declaring them.
+    ``numbering`` adds ``w:abstractNum`` and ``w:num`` definitions to
+    ``word/numbering.xml``.
     """
     document = docx.Document()
+    if numbering:
+        _add_numbering(document, numbering)
     body = document.element.body
     end = body.find(f"{{{W_NS}}}sectPr")
     for element in parse_xml(f"<w:body {NS}>{''.join(blocks)}</w:body>"):
@@ -527,6 +538,49 @@ def docx_from_body(blocks: Sequence[str]) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def _add_numbering(document: DocxDocument, definitions: Sequence[str]) -> None:
+    root = document.part.numbering_part.element
+    first_num = root.find(f"{{{W_NS}}}num")
+    for element in parse_xml(f"<w:numbering {NS}>{''.join(definitions)}</w:numbering>"):
+        if element.tag == f"{{{W_NS}}}abstractNum" and first_num is not None:
+            first_num.addprevious(element)  # every abstractNum before the nums (17.9.20)
+        else:
+            root.append(element)
+
+
+# List bullets that are boxes: Wingdings U+F0A8 (◻) and U+F0FE (☑), as Word stores them.
+BOX_BULLETS = {EMPTY: ("901", "\uf0a8"), TICKED: ("902", "\uf0fe")}
+
+
+def box_bullet_numbering() -> list[str]:
+    """Two bullet lists for `bullet_para`: one with an empty box, one ticked."""
+    out = []
+    for num_id, char in BOX_BULLETS.values():
+        lvl = (
+            '<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="bullet"/>'
+            f'<w:lvlText w:val="{char}"/><w:lvlJc w:val="left"/>'
+            '<w:pPr><w:ind w:left="360" w:hanging="360"/></w:pPr>'
+            '<w:rPr><w:rFonts w:ascii="Wingdings" w:hAnsi="Wingdings" w:hint="default"/></w:rPr>'
+            "</w:lvl>"
+        )
+        out.append(
+            f'<w:abstractNum w:abstractNumId="{num_id}">'
+            f'<w:multiLevelType w:val="hybridMultilevel"/>{lvl}</w:abstractNum>'
+        )
+        out.append(f'<w:num w:numId="{num_id}"><w:abstractNumId w:val="{num_id}"/></w:num>')
+    return out
+
+
+def bullet_para(text: str, ticked: bool) -> str:
+    """A list paragraph whose bullet is a box (ticked or not)."""
+    num_id = BOX_BULLETS[TICKED if ticked else EMPTY][0]
+    props = (
+        '<w:pPr><w:pStyle w:val="ListParagraph"/>'
+        f'<w:numPr><w:ilvl w:val="0"/><w:numId w:val="{num_id}"/></w:numPr></w:pPr>'
+    )
+    return f"<w:p>{props}{run(text)}</w:p>"
 
 
 def _title_blocks(schema: FormSchema, style: str, rng: random.Random) -> list[str]:
