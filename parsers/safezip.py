@@ -47,7 +47,7 @@ def open_zip(data: bytes, limits: Limits) -> zipfile.ZipFile:
     directory), ``unpacked_too_large`` (too many members, or their declared
     sizes add up past ``limits.max_unpacked_bytes``), ``compression_ratio``
     (a member declares it expands more than ``limits.max_compression_ratio``
-    times) or ``encrypted`` (a password-protected member).
+    times) or ``encrypted`` (every member is password-protected).
     """
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -68,10 +68,13 @@ def _check_members(members: list[zipfile.ZipInfo], limits: Limits) -> None:
     if len(members) > limits.max_archive_members:
         log.info("zip_refused", reason="members", count=len(members))
         raise ParseError(Reason.UNPACKED_TOO_LARGE, f"{len(members)} members")
+    files = [m for m in members if not m.is_dir()]
+    if files and all(_encrypted(m) for m in files):
+        # One protected member among readable ones is refused when it is read
+        # (`read_member`), so a form beside it is not lost with it.
+        raise ParseError(Reason.ENCRYPTED, "password-protected zip")
     total = 0
     for info in members:
-        if info.flag_bits & _FLAG_ENCRYPTED or info.compress_type == _METHOD_AES:
-            raise ParseError(Reason.ENCRYPTED, "password-protected zip member")
         if _ratio_too_high(info.file_size, info.compress_size, limits):
             log.info("zip_refused", reason="ratio", size=info.file_size)
             raise ParseError(Reason.COMPRESSION_RATIO, "member expands too far")
@@ -79,6 +82,10 @@ def _check_members(members: list[zipfile.ZipInfo], limits: Limits) -> None:
     if total > limits.max_unpacked_bytes:
         log.info("zip_refused", reason="unpacked_size", size=total)
         raise ParseError(Reason.UNPACKED_TOO_LARGE, f"declares {total} bytes unpacked")
+
+
+def _encrypted(info: zipfile.ZipInfo) -> bool:
+    return bool(info.flag_bits & _FLAG_ENCRYPTED) or info.compress_type == _METHOD_AES
 
 
 def _ratio_too_high(unpacked: int, packed: int, limits: Limits) -> bool:

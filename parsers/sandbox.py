@@ -29,6 +29,7 @@ import multiprocessing
 import os
 import queue
 import resource
+import signal
 import sys
 import threading
 import time
@@ -124,6 +125,8 @@ def _load_function(path: str) -> Any:
 
 def _worker_main(conn: Connection, reader_path: str, initializer: str | None) -> None:
     """Loop in the child: receive (index, part, limits), send a DocumentResult."""
+    # Ctrl-C reaches the whole process group; the parent stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if initializer:
         _load_function(initializer)()
     else:

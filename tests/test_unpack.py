@@ -244,3 +244,12 @@ def test_it_marks_a_damaged_msg_as_corrupt() -> None:
     data = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600) + "__substg1.0_".encode("utf-16-le")
     parsed = parse(build.outlook_with_msg(data))
     assert parsed.attachments[0].error is Reason.CORRUPT
+
+
+def test_it_keeps_the_readable_members_of_a_zip_with_one_locked_member() -> None:
+    data = bytearray(build.zip_bytes([("Locked.docx", DOCX), ("Form.pdf", PDF)]))
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        data[data.find(signature) + offset] |= 0x01  # only the first member's headers
+    parsed = parse(build.outlook([("Referral.zip", bytes(data))]))
+    assert by_path(parsed, "Referral.zip/Form.pdf").error is None
+    assert by_path(parsed, "Referral.zip/Locked.docx").error is Reason.ENCRYPTED
