@@ -31,7 +31,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -100,29 +100,25 @@ def lease_seconds(config: IntakeConfig) -> int:
     return max(120, 3 * config.schedule.poll_seconds)
 
 
-# -- the hooks into the rest of the service (imported late: built by others) --
-def assess(raw: bytes, config: IntakeConfig) -> Any:
+# -- the hooks into the rest of the service (imported late: they import models) --
+def assess(raw: bytes, config: IntakeConfig, arrived: datetime | None = None) -> Any:
     """`intake.assess.assess_message`: what should happen to this message."""
     from intake.assess import assess_message
 
-    return assess_message(raw, config)
+    return assess_message(raw, config, arrived)
 
 
 def apply_assessment(message: InboundMessage, assessment: Any, config: IntakeConfig) -> None:
     """`intake.decisions.apply_assessment`: decision, case and reply rows."""
-    try:
-        from intake.decisions import apply_assessment as apply
-    except ModuleNotFoundError as exc:
-        raise NotImplementedError("intake.decisions is not built yet") from exc
+    from intake.decisions import apply_assessment as apply
+
     apply(message, assessment, config)
 
 
 def send_due(config: IntakeConfig) -> None:
     """`intake.outbox.send_due`: send replies waiting in the outbox."""
-    try:
-        from intake.outbox import send_due as send
-    except ModuleNotFoundError as exc:
-        raise NotImplementedError("intake.outbox is not built yet") from exc
+    from intake.outbox import send_due as send
+
     send(config)
 
 
@@ -190,6 +186,9 @@ def poll_all(config: IntakeConfig, *, stop: threading.Event | None = None) -> li
         if stop is not None and stop.is_set():
             break
         results.append(poll_mailbox(mailbox_cfg, config, stop=stop))
+    # The outbox owns its retries: a reply waiting for its backoff goes out on
+    # the next cycle whether or not new mail came in.
+    send_due(config)
     return results
 
 
@@ -353,7 +352,7 @@ def _transition(message: InboundMessage, old: str, new: str, **changes: Any) -> 
 def step_parse(message: InboundMessage, run: Run) -> None:
     """Assess the message and keep its attachments (no side effects beyond the row)."""
     raw = bytes(message.raw)
-    assessment = assess(raw, run.config)
+    assessment = assess(raw, run.config, message.received_at)
     attachments = read_attachments(raw, run.config.limits)
     with transaction.atomic():
         message.attachments.all().delete()  # a retried parse replaces, never adds

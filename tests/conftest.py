@@ -153,7 +153,7 @@ class FakeSteps:
         self.fail_assess: Callable[[bytes], BaseException | None] = lambda raw: None
         self.fail_apply: Callable[[InboundMessage], BaseException | None] = lambda message: None
 
-    def assess(self, raw: bytes, config: IntakeConfig) -> Assessment:
+    def assess(self, raw: bytes, config: IntakeConfig, arrived: object = None) -> Assessment:
         self.assessed.append(raw)
         error = self.fail_assess(raw)
         if error is not None:

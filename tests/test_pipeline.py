@@ -235,7 +235,7 @@ def test_it_finishes_the_message_in_hand_when_asked_to_stop(
     stop = threading.Event()
     original = fake_steps.assess
 
-    def assess_then_stop(raw, cfg):
+    def assess_then_stop(raw, cfg, arrived=None):
         stop.set()  # SIGTERM arrives while the first message is being read
         return original(raw, cfg)
 

@@ -106,7 +106,7 @@ def test_it_finishes_the_poll_in_hand_before_returning(make_config, fake_steps, 
     worker = Worker(config)
     original = fake_steps.assess
 
-    def assess_slowly(raw, cfg):
+    def assess_slowly(raw, cfg, arrived=None):
         worker.request_stop(signal.SIGTERM)  # the signal lands mid-poll
         return original(raw, cfg)
 
