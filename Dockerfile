@@ -15,11 +15,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --uid 10001 --user-group intake
 WORKDIR /app
 
-COPY pyproject.toml README.md ./
+COPY pyproject.toml constraints.txt README.md ./
 COPY parsers ./parsers
 COPY intake ./intake
 COPY config ./config
-RUN pip install . \
+RUN pip install -c constraints.txt . \
     && mkdir -p /app/var \
     && chown intake:intake /app/var
 

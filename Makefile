@@ -1,6 +1,6 @@
 # Referral intake: the two commands a newcomer needs.
 #   make run    install, migrate, seed the local Maildir, start worker + web; Ctrl-C stops both
-#   make test   the whole test suite (SQLite), then the store tests on PostgreSQL if one answers
+#   make test   lint (ruff, mypy), the whole test suite (SQLite), then the database tests on PostgreSQL
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
@@ -13,9 +13,9 @@ POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/intake
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -36,7 +36,7 @@ run: install
 	$(INTAKE) serve --host 127.0.0.1 --port 8000 & web=$$!; \
 	wait
 
-test: install
+test: install lint
 	$(BIN)/pytest
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(POSTGRES_URL)'.rsplit('/', 1)[0] + '/postgres', connect_timeout=3).close()" 2>/dev/null; then \
 		$(MAKE) --no-print-directory test-postgres; \
@@ -44,8 +44,10 @@ test: install
 	else echo "PostgreSQL not reachable at $(POSTGRES_URL): store tests ran on SQLite only"; fi
 
 test-postgres: install
-	DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest tests/test_store.py tests/test_pipeline.py tests/test_imap_polls.py
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest tests/test_store.py tests/test_pipeline.py tests/test_imap_polls.py \
+		tests/test_decisions.py tests/test_outbox.py tests/test_end_to_end.py tests/test_web.py
 
 lint: install
-	$(BIN)/ruff check intake config tests bench
-	$(BIN)/mypy intake config
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy parsers intake config
