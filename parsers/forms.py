@@ -108,10 +108,12 @@ def match_document(doc: Document, schema: FormSchema) -> FormMatch | None:
         f"{schema.title} found{', title matches' if named else ''}",
         questions_found=found,
     )
-    for index, spec in pairs.items():
-        answer = read_answer(entries[index], schema.field(spec))
-        if answer is not None:
-            match.answers[spec] = answer
+    by_field = {key: index for index, key in pairs.items()}
+    for spec in schema.fields:  # in the form's order, as people read it
+        if spec.key in by_field:
+            answer = read_answer(entries[by_field[spec.key]], spec)
+            if answer is not None:
+                match.answers[spec.key] = answer
     return match
 
 
