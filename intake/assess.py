@@ -22,7 +22,6 @@ Order of the rules, and why:
 
 from __future__ import annotations
 
-import email.utils
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -134,7 +133,7 @@ def assess_message(raw: bytes, config: Any, arrived: datetime | None = None) -> 
     match = extract_form(documents, schemas)
     failed_dmarc = bool(config.rules.check_dmarc) and _dmarc_failed(message, config)
     received_on = _received_on(message, config, arrived)
-    sender = reply_recipient(parsed, config.service.trusted_domains)
+    sender = _reply_recipient(message, config)
     if match is not None:
         result = _assess_form(match, schemas[match.form_type], received_on, sender)
     else:
@@ -279,6 +278,12 @@ def _dmarc_failed(message: Any, config: Any) -> bool:
     return dmarc_failed(message, config.rules.authserv_ids)
 
 
+def _reply_recipient(message: Any, config: Any) -> str | None:
+    from intake.replies import reply_recipient
+
+    return reply_recipient(message, config.service.trusted_domains)
+
+
 def _received_on(message: Any, config: Any, arrived: datetime | None) -> date:
     """The day, in UK time, the referral arrived (README: newest Received, else Date)."""
     from intake.deadlines import received_date
@@ -289,29 +294,3 @@ def _received_on(message: Any, config: Any, arrived: datetime | None) -> date:
     except ValueError:
         when = arrived or datetime.now(tz=zone)
         return when.astimezone(zone).date() if when.tzinfo else when.date()
-
-
-def reply_recipient(parsed: Any, trusted_domains: Sequence[str]) -> str | None:
-    """Where a reply to this message may go: the sender, never a stranger.
-
-    A ``Reply-To`` is honoured only when its domain is one of the trusted
-    domains (a referrer's agency may route replies to a team box); anything
-    else goes to the ``From`` address.  None when there is no usable address.
-    """
-    trusted = {d.lower().lstrip("@") for d in trusted_domains}
-    for address in parsed.reply_to or ():
-        domain = address.rpartition("@")[2].lower()
-        if _in_domains(domain, trusted) and _usable(address):
-            return str(address)
-    sender = parsed.from_addr or ""
-    return sender if _usable(sender) else None
-
-
-def _in_domains(domain: str, trusted: set[str]) -> bool:
-    return any(domain == d or domain.endswith("." + d) for d in trusted)
-
-
-def _usable(address: str) -> bool:
-    _name, addr = email.utils.parseaddr(address)
-    local, at, domain = addr.rpartition("@")
-    return bool(at and local and "." in domain and " " not in addr)

@@ -193,11 +193,42 @@ def cmd_serve(args: argparse.Namespace, config: IntakeConfig) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace, config: IntakeConfig) -> int:
+    problems = _form_and_reply_problems(config)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 2
     names = ", ".join(f"{m.name} ({m.kind})" for m in config.mailboxes) or "none"
     print(f"{config.source}: OK; mailboxes: {names}")
     if not args.connect:
         return 0
     return max((_check_mailbox(m) for m in config.mailboxes), default=0)
+
+
+def _form_and_reply_problems(config: IntakeConfig) -> list[str]:
+    """The form schemas and reply templates, checked as the worker will use them."""
+    from jinja2 import TemplateError
+
+    from intake.replies import KINDS, template_environment
+    from parsers.schema import SchemaError, load_schemas
+
+    problems: list[str] = []
+    try:
+        schemas = load_schemas(Path(config.forms_dir))
+        unknown = sorted(set(config.rules.accept_forms) - set(schemas))
+        if unknown:
+            problems.append(f"{config.source}: rules.accept_forms: no form schema for {unknown}")
+    except SchemaError as exc:
+        problems.append(str(exc))
+    env = template_environment(config.replies.templates_dir)
+    for kind in KINDS:
+        for suffix in ("subject.txt", "txt", "html"):
+            name = f"{kind}.{suffix}"
+            try:
+                env.get_template(name)
+            except TemplateError as exc:
+                problems.append(f"{config.replies.templates_dir}/{name}: {exc}")
+    return problems
 
 
 def _check_mailbox(mailbox: Any) -> int:

@@ -154,6 +154,11 @@ def unreadable_reason(code: str) -> str:
     return UNREADABLE_REASONS.get(code, "we could not read it")
 
 
+def template_environment(templates_dir: str | Path) -> SandboxedEnvironment:
+    """The sandboxed Jinja2 environment the replies are rendered in."""
+    return _environment(templates_dir)
+
+
 def _environment(templates_dir: str | Path) -> SandboxedEnvironment:
     env = SandboxedEnvironment(
         loader=FileSystemLoader(str(templates_dir)),

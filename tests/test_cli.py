@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -81,6 +82,28 @@ def test_it_confirms_a_good_configuration(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "OK; mailboxes: referrals (maildir)" in out
     assert "referrals: connected; folders: INBOX" in out
+
+
+def test_it_names_a_broken_reply_template_and_exits_2(tmp_path, capsys, monkeypatch):
+    templates = tmp_path / "replies"
+    shutil.copytree(PROJECT_ROOT / "config" / "replies", templates)
+    (templates / "acknowledgement.txt").write_text("Reference: {{ reply.reference ")
+    config = maildir_config(tmp_path, f'templates_dir = "{templates}"')
+    monkeypatch.setenv("INTAKE_CONFIG", str(config))
+    assert cli.main(["check-config"]) == 2
+    assert "acknowledgement.txt: unexpected end of template" in capsys.readouterr().err
+
+
+def test_it_names_a_mistake_in_a_form_schema_and_exits_2(tmp_path, capsys, monkeypatch):
+    forms = tmp_path / "forms"
+    shutil.copytree(PROJECT_ROOT / "config" / "forms", forms)
+    schema = forms / "cspr_referral.toml"
+    schema.write_text(schema.read_text().replace('type = "yesno"', 'type = "yes-no"', 1))
+    config = maildir_config(tmp_path)
+    config.write_text(f'forms_dir = "{forms}"\n' + config.read_text())
+    monkeypatch.setenv("INTAKE_CONFIG", str(config))
+    assert cli.main(["check-config"]) == 2
+    assert "cspr_referral.toml: fields[10].type: must be one of" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not EXAMPLES.is_dir(), reason="the shared examples folder is not here")
