@@ -145,15 +145,24 @@ def _prompt_password() -> str:
     return first
 
 
+def _start_readers() -> None:
+    """Start the parser sandbox with workers that log as this process does."""
+    from parsers.sandbox import get_pool
+
+    get_pool(initializer="intake.logging:configure_reader_logging")
+
+
 def cmd_worker(args: argparse.Namespace, config: IntakeConfig) -> int:
     from intake.worker import run_worker
 
+    _start_readers()
     return run_worker(config)
 
 
 def cmd_poll(args: argparse.Namespace, config: IntakeConfig) -> int:
     from intake.pipeline import poll_all
 
+    _start_readers()
     results = poll_all(config)
     for r in results:
         state = "skipped (another worker holds the lease)" if r.skipped else (r.error or "ok")

@@ -98,6 +98,12 @@ def configure_logging(
     _configured = True
 
 
+def configure_reader_logging() -> None:
+    """Logging in the parser sandbox's worker processes: the service's format, on
+    stderr (stdout may be a command's own answer, as for ``intake check --json``)."""
+    configure_logging(stream=sys.stderr)
+
+
 @contextmanager
 def bind_message(
     *, message_id: int | None = None, mailbox: str | None = None, step: str | None = None
