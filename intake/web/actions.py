@@ -20,6 +20,39 @@ from intake.web.permissions import reviewer, reviewer_required
 CHANGED_MEANWHILE = "Someone else changed this case while you were looking. Check and try again."
 
 
+def _set_if_unchanged(
+    request: HttpRequest,
+    referral: Referral,
+    *,
+    field: str,
+    expected: object,
+    new: object,
+    verb: str,
+    detail: dict[str, object],
+    success: str,
+) -> bool:
+    """Set ``referral.<field>`` to ``new`` only if it still holds ``expected``.
+
+    The compare-and-set, its `AuditEvent` (``verb`` with ``detail``) and the bump of
+    ``updated`` happen in one transaction; the audit is written only when the row
+    changed.  Then flashes ``success``, or `CHANGED_MEANWHILE` when someone else got
+    there first.  Returns whether the row changed.
+    """
+    # A filtered UPDATE, not read-then-save: two reviewers acting on the same page
+    # must not both succeed, and the loser must be told.
+    with transaction.atomic():
+        changed = Referral.objects.filter(pk=referral.pk, **{field: expected}).update(
+            **{field: new}, updated=timezone.now()
+        )
+        if changed:
+            audit.record(request.user, verb, audit.REFERRAL, referral.pk, **detail)
+    if changed:
+        messages.success(request, success)
+    else:
+        messages.error(request, CHANGED_MEANWHILE)
+    return bool(changed)
+
+
 @require_POST
 @reviewer_required
 def assign(request: HttpRequest, reference: str) -> HttpResponse:
@@ -31,17 +64,16 @@ def assign(request: HttpRequest, reference: str) -> HttpResponse:
         return redirect("case", reference)
     new = request.user.pk if form.cleaned_data["action"] == "assign_me" else None
     expected = form.cleaned_data["expected_assignee"]
-    with transaction.atomic():
-        changed = Referral.objects.filter(pk=referral.pk, assignee_id=expected).update(
-            assignee_id=new, updated=timezone.now()
-        )
-        if changed:
-            verb = "assigned" if new else "unassigned"
-            audit.record(request.user, verb, audit.REFERRAL, referral.pk, previous=expected, to=new)
-    if changed:
-        messages.success(request, "Assigned to you." if new else "The case is unassigned.")
-    else:
-        messages.error(request, CHANGED_MEANWHILE)
+    _set_if_unchanged(
+        request,
+        referral,
+        field="assignee_id",
+        expected=expected,
+        new=new,
+        verb="assigned" if new else "unassigned",
+        detail={"previous": expected, "to": new},
+        success="Assigned to you." if new else "The case is unassigned.",
+    )
     return redirect("case", reference)
 
 
@@ -58,18 +90,16 @@ def change_status(request: HttpRequest, reference: str) -> HttpResponse:
     if old == new:
         messages.info(request, "The status is unchanged.")
         return redirect("case", reference)
-    with transaction.atomic():
-        changed = Referral.objects.filter(pk=referral.pk, status=old).update(
-            status=new, updated=timezone.now()
-        )
-        if changed:
-            audit.record(
-                request.user, "status_changed", audit.REFERRAL, referral.pk, old=old, new=new
-            )
-    if changed:
-        messages.success(request, f"Status changed to {status_label(new)}.")
-    else:
-        messages.error(request, CHANGED_MEANWHILE)
+    _set_if_unchanged(
+        request,
+        referral,
+        field="status",
+        expected=old,
+        new=new,
+        verb="status_changed",
+        detail={"old": old, "new": new},
+        success=f"Status changed to {status_label(new)}.",
+    )
     return redirect("case", reference)
 
 
