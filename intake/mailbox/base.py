@@ -75,6 +75,33 @@ class Mailbox(Protocol):
         """Every folder's name."""
 
 
+class OpenCloseContext:
+    """The context-manager half of `Mailbox`, shared by the adapters.
+
+    ``with box:`` calls ``open()`` on entry and ``close()`` on exit, whether or not
+    the block raised; exceptions are never swallowed.  Subclasses provide ``open``
+    and ``close`` with the contracts `Mailbox` states.
+    """
+
+    def open(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 def header_block(raw: bytes) -> bytes:
     """The header section of a message: up to and including the first empty line."""
     for separator in (b"\r\n\r\n", b"\n\n"):

@@ -24,8 +24,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from imapclient import DELETED, IMAPClient
@@ -33,7 +32,7 @@ from imapclient.exceptions import LoginError
 
 from intake.config import MailboxConfig
 from intake.errors import MailboxAuthError, MailboxError, UidValidityChanged
-from intake.mailbox.base import FetchedMessage, FolderState
+from intake.mailbox.base import FetchedMessage, FolderState, OpenCloseContext
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -41,7 +40,7 @@ NETWORK_ERRORS = (imaplib.IMAP4.abort, OSError)  # OSError covers timeouts and r
 MAX_BACKOFF_SECONDS = 30.0
 
 
-class ImapMailbox:
+class ImapMailbox(OpenCloseContext):
     """`intake.mailbox.base.Mailbox` over IMAP4rev1."""
 
     def __init__(
@@ -73,18 +72,6 @@ class ImapMailbox:
         except Exception:  # closing must never raise: drop the socket instead
             with contextlib.suppress(Exception):
                 client.shutdown()
-
-    def __enter__(self) -> Self:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.cfg.ca_file or None)

@@ -20,12 +20,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from intake.config import MailboxConfig
 from intake.errors import MailboxError
-from intake.mailbox.base import FetchedMessage, FolderState, header_block
+from intake.mailbox.base import FetchedMessage, FolderState, OpenCloseContext, header_block
 
 UIDLIST = "intake-uidlist.json"
 UIDVALIDITY = "intake-uidvalidity"
@@ -40,7 +38,7 @@ class UidList:
     uids: dict[str, int] = field(default_factory=dict)  # Maildir key -> UID
 
 
-class MaildirMailbox:
+class MaildirMailbox(OpenCloseContext):
     """`intake.mailbox.base.Mailbox` over a Maildir++ folder tree."""
 
     def __init__(self, cfg: MailboxConfig) -> None:
@@ -56,18 +54,6 @@ class MaildirMailbox:
 
     def close(self) -> None:
         self.root = None
-
-    def __enter__(self) -> Self:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def folder_state(self, folder: str) -> FolderState:
         box = self._folder(folder)
