@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
 from parsers.safezip import member_names, open_zip, read_member
+from tests.builders.zips import mark_encrypted
 
 
 def make_zip(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -23,17 +24,6 @@ def make_zip(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> b
         for name, data in members.items():
             zf.writestr(name, data)
     return buf.getvalue()
-
-
-def mark_encrypted(data: bytes) -> bytes:
-    """Set bit 0 of the general purpose flag (APPNOTE 4.4.4) in every header."""
-    out = bytearray(data)
-    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
-        start = 0
-        while (pos := out.find(signature, start)) != -1:
-            out[pos + offset] |= 0x01
-            start = pos + 4
-    return bytes(out)
 
 
 def reason_of(data: bytes, limits: Limits | None = None) -> Reason:

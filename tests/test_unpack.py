@@ -16,6 +16,7 @@ from parsers.limits import Limits
 from parsers.mime import ParsedMessage, parse_message
 from parsers.unpack import AttachmentPart
 from tests.builders import mime_builder as build
+from tests.builders.zips import mark_encrypted
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 needs_corpora = pytest.mark.skipif(not CORPORA.is_dir(), reason="../shared/corpora missing")
@@ -41,17 +42,6 @@ def stored_zip(files: list[tuple[str, bytes]]) -> bytes:
         for name, data in files:
             zf.writestr(name, data)
     return buffer.getvalue()
-
-
-def encrypted(zip_data: bytes) -> bytes:
-    """Set APPNOTE 4.4.4 bit 0 (encrypted) in every local and central header."""
-    data = bytearray(zip_data)
-    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
-        start = 0
-        while (at := data.find(signature, start)) != -1:
-            data[at + offset] |= 0x01
-            start = at + 4
-    return bytes(data)
 
 
 # --- zip ---------------------------------------------------------------------------------
@@ -81,7 +71,7 @@ def test_it_refuses_a_zip_bomb_by_its_compression_ratio() -> None:
 
 
 def test_it_marks_a_password_protected_zip_as_encrypted() -> None:
-    locked = encrypted(build.zip_bytes([("Form.pdf", PDF)]))
+    locked = mark_encrypted(build.zip_bytes([("Form.pdf", PDF)]))
     parsed = parse(build.outlook([("Referral.zip", locked)]))
     assert by_path(parsed, "Referral.zip").error is Reason.ENCRYPTED
 
