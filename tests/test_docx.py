@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,9 +23,9 @@ from tests.builders.docx_builder import (
     run,
     table,
 )
+from tests.builders.examples import example_docx
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = Path("/work/shared/forms/examples")
 SCHEMAS = load_schemas(ROOT / "config" / "forms")
 CSPR = SCHEMAS["cspr_referral"]
 SIN = SCHEMAS["serious_incident_notification"]
@@ -629,23 +627,8 @@ def test_it_skips_cells_that_continue_a_horizontal_merge() -> None:
 
 
 # -- the published examples ---------------------------------------------------------------
-def attachment(example: str) -> bytes:
-    path = EXAMPLES / f"{example}.eml"
-    if not path.exists():
-        pytest.skip(f"example {path} is not on this machine")
-    with path.open("rb") as handle:
-        message = email.message_from_binary_file(handle, policy=email.policy.default)
-    for part in message.walk():
-        name = part.get_filename() or ""
-        if name.lower().endswith(".docx"):
-            data = part.get_payload(decode=True)
-            assert isinstance(data, bytes)
-            return data
-    raise AssertionError(f"no DOCX in {example}")
-
-
 def test_it_reads_the_incomplete_referral_example() -> None:
-    doc = read(attachment("referral-incomplete"))
+    doc = read(example_docx("referral-incomplete"))
     assert texts(entry(doc, "Type of review requested"))[0] == (
         "☒ Rapid Review (serious child safeguarding incident)"
     )
@@ -666,13 +649,13 @@ def test_it_reads_the_incomplete_referral_example() -> None:
 
 
 def test_it_reads_the_serious_incident_notification_example() -> None:
-    doc = read(attachment("with-correspondence"))
+    doc = read(example_docx("with-correspondence"))
     assert doc.title[1] == "Serious Incident Notification (partnership copy)"
     assert texts(entry(doc, "Surname", "3. The child")) == ["Barlow"]
     assert texts(entry(doc, "Date notified to the National Panel")) == ["4 Mar 2026"]
 
 
 def test_it_reads_the_forwarded_referral_example() -> None:
-    doc = read(attachment("forwarded-inline"))
+    doc = read(example_docx("forwarded-inline"))
     assert texts(entry(doc, "Date of death")) == ["11/11/26"]
     assert texts(entry(doc, "Name", "3. Safeguarding lead")) == ["Jordan Howells-Francis"]

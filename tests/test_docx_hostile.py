@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import email
-import email.policy
 import io
 import random
 import time
@@ -28,8 +26,8 @@ from tests.builders.docx_builder import (
     run,
     table,
 )
+from tests.builders.examples import example_docx
 
-EXAMPLES = Path("/work/shared/forms/examples")
 SCHEMA = load_schemas(Path(__file__).resolve().parent.parent / "config" / "forms")["cspr_referral"]
 FORM = filled_docx(SCHEMA, random_answers(SCHEMA, 1), "typed")
 XXE = (
@@ -58,20 +56,6 @@ def rezip(data: bytes, replace: dict[str, bytes]) -> bytes:
         for name, body in replace.items():
             target.writestr(name, body, compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
-
-
-def example_docx(example: str) -> bytes:
-    path = EXAMPLES / f"{example}.eml"
-    if not path.exists():
-        pytest.skip(f"example {path} is not on this machine")
-    with path.open("rb") as handle:
-        message = email.message_from_binary_file(handle, policy=email.policy.default)
-    for part in message.walk():
-        if (part.get_filename() or "").lower().endswith(".docx"):
-            data = part.get_payload(decode=True)
-            assert isinstance(data, bytes)
-            return data
-    raise AssertionError(f"no DOCX in {example}")
 
 
 def test_it_refuses_the_billion_laughs_example_without_expanding_it() -> None:
