@@ -101,6 +101,29 @@ def make_config(tmp_path: Path) -> Callable[..., IntakeConfig]:
     return build
 
 
+def maildir_config(tmp_path: Path, extra: str = "") -> Path:
+    """Write ``tmp_path/intake.toml`` for a subprocess (``INTAKE_CONFIG``) and return it.
+
+    One Maildir mailbox ``referrals`` at ``tmp_path/Maildir`` and the outbox at
+    ``tmp_path/outbox`` (as `make_config`); ``extra`` is TOML appended at the end,
+    inside the ``[replies]`` table unless it opens a table of its own.
+    """
+    path = tmp_path / "intake.toml"
+    path.write_text(
+        f"""
+[[mailboxes]]
+name = "referrals"
+kind = "maildir"
+path = "{tmp_path / "Maildir"}"
+
+[replies]
+outbox_dir = "{tmp_path / "outbox"}"
+{extra}
+"""
+    )
+    return path
+
+
 @pytest.fixture
 def imap_config(
     make_config: Callable[..., IntakeConfig], imap_account: ImapAccount

@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from intake import cli
 from intake.config import PROJECT_ROOT
 from intake.models import InboundMessage
-from tests.conftest import build_email
+from tests.conftest import build_email, maildir_config
 
 EXAMPLES = Path(
     os.environ.get("INTAKE_EXAMPLES", PROJECT_ROOT.parent / "shared" / "forms" / "examples")
@@ -35,23 +35,6 @@ def run_intake(
         cwd=PROJECT_ROOT,
         env={**os.environ, **(env or {})},
     )
-
-
-def maildir_config(tmp_path: Path, extra: str = "") -> Path:
-    path = tmp_path / "intake.toml"
-    path.write_text(
-        f"""
-[[mailboxes]]
-name = "referrals"
-kind = "maildir"
-path = "{tmp_path / "Maildir"}"
-
-[replies]
-outbox_dir = "{tmp_path / "outbox"}"
-{extra}
-"""
-    )
-    return path
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -9,33 +9,17 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from intake.config import PROJECT_ROOT
 from intake.models import InboundMessage
 from intake.worker import Worker
-from tests.conftest import build_email
+from tests.conftest import build_email, maildir_config
 
-
-def _config(tmp_path: Path) -> Path:
-    path = tmp_path / "intake.toml"
-    path.write_text(
-        f"""
-[schedule]
-poll_seconds = 1
-
-[[mailboxes]]
-name = "referrals"
-kind = "maildir"
-path = "{tmp_path / "Maildir"}"
-
-[replies]
-outbox_dir = "{tmp_path / "outbox"}"
-"""
-    )
-    return path
+# Its own table after [replies], so it leaves the replies settings alone; one second so the
+# test sees a poll without waiting for the default schedule.
+POLL_EVERY_SECOND = "[schedule]\npoll_seconds = 1"
 
 
 def _wait_for(predicate, seconds: float = 30) -> bool:
@@ -52,7 +36,7 @@ def test_it_polls_on_schedule_and_exits_cleanly_on_sigterm(tmp_path):
     database = tmp_path / "intake.sqlite3"
     env = {
         **os.environ,
-        "INTAKE_CONFIG": str(_config(tmp_path)),
+        "INTAKE_CONFIG": str(maildir_config(tmp_path, POLL_EVERY_SECOND)),
         "DATABASE_URL": f"sqlite:///{database}",
     }
     intake = [sys.executable, "-m", "intake.cli"]
