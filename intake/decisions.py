@@ -28,7 +28,6 @@ import email.message
 import email.policy
 import hashlib
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import date, timedelta
@@ -55,6 +54,7 @@ from intake.replies import (
     UnreadableAttachment,
     build_reply_message,
     child_names,
+    fold_accents,
     problems_by_section,
     render_reply,
     unreadable_reason,
@@ -132,8 +132,9 @@ def child_key(fields: Mapping[str, Any]) -> str:
 
 
 def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if c.isalnum())
+    # The replies' folding, so "the same name" means the same in both places;
+    # spaces and punctuation go too, as a hash has no words to break.
+    return "".join(c for c in fold_accents(text) if c.isalnum())
 
 
 def _file_case(message: InboundMessage, assessment: Assessment, config: Any) -> Referral | None:

@@ -28,6 +28,7 @@ import email.message
 import email.policy
 import email.utils
 import re
+import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -233,14 +234,54 @@ def child_names(values: Mapping[str, Any]) -> list[str]:
     return [str(values[k]) for k in keys if isinstance(values.get(k), str) and values[k].strip()]
 
 
+def fold_accents(text: str) -> str:
+    """``text`` in lower case without accents: "Zoë" -> "zoe".
+
+    One folding for every comparison of names (the subject check here and
+    `intake.decisions.child_key`), so a name is the same name however the
+    referrer accented or cased it.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# Anything that is not a letter or digit separates words; "_" too, because an
+# RFC 2047 Q-encoded word writes its spaces as "_" ("Zoe_Smith").
+_WORD_BREAK = re.compile(r"[\W_]+")
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in _WORD_BREAK.split(fold_accents(text)) if w]
+
+
 def names_in(subject: str, names: Sequence[str]) -> bool:
-    """True when any name, or any part of a name of 2+ letters, appears as a word."""
-    parts: set[str] = set()
+    """True when any name, or any part of a name of 2+ letters, appears as a word.
+
+    Case, accents and punctuation are ignored on both sides, so "Zoë" is
+    found in "Referral for ZOE" and "Smith" in "zoe_smith".
+    """
+    subject_words = _words(subject)
+    found = set(subject_words)
+    padded = f" {' '.join(subject_words)} "
     for name in names:
-        parts.add(name.strip())
-        parts.update(p for p in re.split(r"[\s\-,'’]+", name) if len(p) >= 2)
-    folded = subject.casefold()
-    return any(re.search(rf"(?<!\w){re.escape(p.casefold())}(?!\w)", folded) for p in parts if p)
+        name_words = _words(name)
+        if not name_words:
+            continue
+        if f" {' '.join(name_words)} " in padded:  # the whole name, initials included
+            return True
+        if any(len(w) >= 2 and w in found for w in name_words):
+            return True
+    return False
+
+
+def _undecoded(subject: str) -> bool:
+    """True when part of the subject could not be decoded, so we cannot read it for names.
+
+    An encoded word left as written (``=?x-bogus?q?Zoe_Smith?=``: an unknown
+    charset) or bytes replaced by U+FFFD (raw 8-bit or undecodable text) may
+    hide a name that `names_in` cannot see.
+    """
+    return "=?" in subject or "\ufffd" in subject
 
 
 def reply_subject(
@@ -250,10 +291,16 @@ def reply_subject(
 
     The referrer's subject is kept only when we know the child's names and
     none of them is in it: with no form read (an unreadable attachment, a
-    form without names) we cannot tell, so the neutral subject is used.
+    form without names) we cannot tell, so the neutral subject is used; the
+    same when part of the subject could not be decoded.
     """
     subject = " ".join(original_subject.split())
-    if not subject or not any(n.strip() for n in names) or names_in(subject, names):
+    if (
+        not subject
+        or not any(n.strip() for n in names)
+        or _undecoded(subject)
+        or names_in(subject, names)
+    ):
         subject = neutral
     elif not re.match(r"^re\s*:", subject, re.IGNORECASE):
         subject = f"Re: {subject}"

@@ -174,6 +174,59 @@ def test_it_keeps_a_subject_where_a_name_is_only_part_of_a_word():
     assert reply_subject("Leeds referral", "n", None, ["Jayne", "Lee"]) == "Re: Leeds referral"
 
 
+@pytest.mark.parametrize(
+    ("subject", "names"),
+    [
+        ("Referral for Zoe", ["Zoë"]),  # the form is accented, the subject is not
+        ("Referral for ZOË", ["Zoe"]),
+        ("Re: Renée O'Brien", ["Renee", "O'Brien"]),
+    ],
+)
+def test_it_finds_the_childs_name_whatever_its_accents(subject, names):
+    assert reply_subject(subject, "Neutral", None, names) == "Neutral"
+
+
+def test_it_treats_underscores_and_punctuation_as_word_breaks():
+    assert reply_subject("Referral_Zoe_Smith", "Neutral", None, ["Zoe", "Smith"]) == "Neutral"
+    assert reply_subject("Referral:Smith.", "Neutral", None, ["Zoe", "Smith"]) == "Neutral"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "=?x-bogus?q?Zoe_Smith?=",  # an unknown charset: kept as written
+        "=?x-bogus?b?Wm9lIFNtaXRo?=",  # the same in base64: no name to be seen
+        "Referral for Zo\ufffd",  # bytes that did not decode
+    ],
+)
+def test_it_uses_the_neutral_subject_when_the_subject_did_not_decode(subject):
+    result = reply_subject(subject, "Neutral", "WSP-2026-0007", ["Zoe", "Smith"])
+    assert result == "Neutral [WSP-2026-0007]"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"Subject: =?x-bogus?q?Zoe_Smith?=",
+        b"Subject: =?x-bogus?b?WmFyYQ==?=",
+        "Subject: Referral for Zoë".encode(),  # raw 8-bit, not encoded
+    ],
+)
+def test_it_keeps_an_undecodable_subject_out_of_the_reply(header):
+    raw = b"From: jo.bloggs@agency.example\r\nMessage-ID: <a@agency.example>\r\n"
+    sent = email.message_from_bytes(raw + header + b"\r\n\r\nForm.", policy=email.policy.compat32)
+    rendered = render_reply("acknowledgement", ReplyContext(service_name="WSP"), CONFIG)
+    msg = build_reply_message(
+        sent,
+        rendered,
+        CONFIG,
+        to="jo.bloggs@agency.example",
+        reference="WSP-2026-0007",
+        names=["Zoë", "Smith"],
+    )
+    assert msg["Subject"] == f"{rendered.subject} [WSP-2026-0007]"
+
+
 def build(**kwargs):
     rendered = render_reply("incomplete_return", incomplete_context(), CONFIG)
     return build_reply_message(
