@@ -10,14 +10,15 @@ content hash, for example after a UIDVALIDITY reset renumbered the folder.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
-from email.errors import HeaderParseError
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
+from typing import TypeVar
 
 import structlog
 from django.db import IntegrityError, transaction
@@ -30,6 +31,7 @@ from parsers.limits import Limits
 log = structlog.get_logger(__name__)
 HARD_LIMIT_FACTOR = 4  # above limits.max_message_bytes x this, only the header is kept
 State = InboundMessage.State
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,48 +48,95 @@ class Stored:
     created: bool  # False: seen before, nothing new was written
 
 
+BLANK_ENVELOPE = Envelope(message_id="", sender="", subject="", date=None)
+
+
 def read_envelope(raw: bytes) -> Envelope:
     """The few header fields we keep on the row; never raises, whatever the bytes.
 
     Only the header block is parsed: the body (megabytes of base64) is not
-    needed here, and the parsers read it later.
+    needed here, and the parsers read it later.  Each field is read on its
+    own, so one hostile header (a Date offset too large for a timedelta, an
+    encoded word naming a non-ASCII charset) costs that field only: raising
+    here would stop the whole poll at this message, every poll.
     """
-    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(header_block(raw))
+    try:
+        headers = BytesHeaderParser(policy=policy.compat32).parsebytes(header_block(raw))
+    except Exception as exc:  # the stdlib parser is lenient, but "never raises" is the contract
+        _log_unreadable("header", exc)
+        return BLANK_ENVELOPE
     return Envelope(
-        message_id=_message_id(headers.get("Message-ID")),
-        sender=_sender(headers.get_all("From") or []),
-        subject=_subject(headers.get("Subject")),
-        date=_date(headers.get("Date")),
+        message_id=_read("message_id", "", lambda: _message_id(headers.get("Message-ID"))),
+        sender=_read("sender", "", lambda: _sender(headers.get_all("From") or [])),
+        subject=_read("subject", "", lambda: _subject(headers.get("Subject"))),
+        date=_read("date", None, lambda: _date(headers.get("Date"))),
     )
 
 
+def _read(field: str, default: T, reader: Callable[[], T]) -> T:
+    try:
+        return reader()
+    except Exception as exc:  # any failure costs this field only; see read_envelope
+        _log_unreadable(field, exc)
+        return default
+
+
+def _log_unreadable(field: str, exc: Exception) -> None:
+    # The field name and the exception type only: the value is personal data.
+    log.warning("envelope_field_unreadable", field=field, error=type(exc).__name__)
+
+
+def _without_nul(text: str) -> str:
+    # PostgreSQL text cannot hold NUL (psycopg refuses it), so the insert would fail.
+    return text.replace("\x00", "")
+
+
 def _message_id(value: object) -> str:
-    text = str(value or "").strip()
+    text = _without_nul(str(value or "")).strip()
     return text.strip("<>").strip()[:998]
 
 
 def _sender(values: Sequence[object]) -> str:
     pairs = getaddresses([str(v) for v in values])
-    return next((address for _name, address in pairs if "@" in address), "")[:320]
+    address = next((address for _name, address in pairs if "@" in address), "")
+    # Not stripped but dropped: "victim\x00@x" must not become victim@x, the
+    # sender that cases are matched on.
+    return "" if "\x00" in address else address[:320]
 
 
 def _subject(value: object) -> str:
     """The subject with RFC 2047 encoded words decoded; as written when they are broken."""
     if value is None:
         return ""
-    text = str(value)
+    text = _without_nul(str(value))
     try:
-        return str(make_header(decode_header(text)))[:2000]
-    except (HeaderParseError, LookupError, UnicodeDecodeError, ValueError):
+        decoded = str(make_header(decode_header(text)))
+    except (MessageError, LookupError, UnicodeError, ValueError):
+        # MessageError covers HeaderParseError and CharsetError (=?\xff?q?x?=).
         return text[:2000]
+    return _without_nul(decoded)[:2000]  # an encoded word can hold a NUL too (=00)
 
 
 def _date(value: object) -> datetime | None:
     try:
         parsed = parsedate_to_datetime(str(value)) if value else None
-    except (TypeError, ValueError, IndexError):
-        return None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None  # OverflowError: an offset like +99999999999999999999
     return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+def _envelope_or_blank(raw: bytes) -> Envelope:
+    """A backstop: a message whose envelope cannot be read is still stored, bare.
+
+    Losing the message, or stopping every later poll at it, is worse than a
+    row without sender or subject; the parsers and the assessment still
+    read the raw bytes.
+    """
+    try:
+        return read_envelope(raw)
+    except Exception as exc:  # read_envelope should not raise; this keeps the poll going if it does
+        _log_unreadable("envelope", exc)
+        return BLANK_ENVELOPE
 
 
 def content_hash(raw: bytes) -> str:
@@ -98,7 +147,7 @@ def store_message(
     mailbox: str, folder: str, uidvalidity: int, fetched: FetchedMessage, limits: Limits
 ) -> Stored:
     """Commit ``fetched`` unless it is already stored; see the module docstring."""
-    envelope = read_envelope(fetched.raw)
+    envelope = _envelope_or_blank(fetched.raw)
     digest = content_hash(fetched.raw)
     here = Q(folder=folder, uidvalidity=uidvalidity, uid=fetched.uid)
     same = Q(message_id=envelope.message_id, sha256=digest)

@@ -121,6 +121,58 @@ def test_it_reads_an_envelope_from_bytes_that_are_not_an_email():
     assert (envelope.message_id, envelope.sender, envelope.date) == ("", "", None)
 
 
+HOSTILE_HEADERS = {
+    # A Date offset too large for a timedelta: parsedate_to_datetime raises OverflowError.
+    "date_overflow": b"Date: Mon, 1 Jan 2020 00:00:00 +99999999999999999999\r\nSubject: x\r\n",
+    # An encoded word naming a non-ASCII charset: make_header raises CharsetError.
+    "subject_charset": b"Subject: =?\xff?q?x?=\r\n",
+    # PostgreSQL text refuses NUL; SQLite would keep it.
+    "nul_bytes": b"Subject: a\x00b\r\nMessage-ID: <m\x00id@x.example>\r\n",
+    "nul_encoded_word": b"Subject: =?utf-8?q?a=00b?=\r\n",
+}
+
+
+@pytest.mark.parametrize("header", HOSTILE_HEADERS.values(), ids=HOSTILE_HEADERS.keys())
+def test_it_stores_a_message_with_a_hostile_header_and_the_next_one_too(header):
+    bad = b"From: Someone <someone@agency.example>\r\n" + header + b"\r\nHello.\r\n"
+    first = store_message("referrals", "INBOX", 7, fetched(1, bad), LIMITS)
+    second = store_message("referrals", "INBOX", 7, fetched(2, build_email(2)), LIMITS)
+    assert first.created and second.created
+    row = InboundMessage.objects.get(uid=1)
+    assert (bytes(row.raw), row.state, row.sender) == (bad, "received", "someone@agency.example")
+    assert "\x00" not in row.subject + row.message_id
+    assert InboundMessage.objects.get(uid=2).subject == "CSPR referral 2"
+
+
+def test_it_keeps_the_other_fields_when_one_header_is_unreadable():
+    envelope = read_envelope(
+        b"Date: Mon, 1 Jan 2020 00:00:00 +99999999999999999999\r\n"
+        b"Subject: =?\xff?q?x?=\r\nMessage-ID: <a@x.example>\r\n\r\n"
+    )
+    assert (envelope.message_id, envelope.date) == ("a@x.example", None)
+    assert envelope.subject.endswith("?q?x?=")  # as written: its charset is unusable
+
+
+def test_it_drops_a_sender_with_a_nul_rather_than_stripping_it():
+    # Stripped, "victim\x00@x" would become another person's address, the one
+    # that cases are matched on.
+    envelope = read_envelope(b"From: <victim\x00@agency.example>\r\n\r\n")
+    assert envelope.sender == ""
+
+
+def test_it_stores_a_bare_row_when_the_envelope_cannot_be_read_at_all(monkeypatch):
+    def broken(raw: bytes):
+        raise RuntimeError("unforeseen")
+
+    monkeypatch.setattr("intake.store.read_envelope", broken)
+    raw = build_email(1)
+    stored = store_message("referrals", "INBOX", 7, fetched(1, raw), LIMITS)
+    row = InboundMessage.objects.get()
+    assert stored.created
+    assert (bytes(row.raw), row.message_id, row.sender, row.subject) == (raw, "", "", "")
+    assert (row.received_at, row.state) == (WHEN, "received")
+
+
 def test_it_gives_the_lease_to_one_worker_at_a_time():
     first = lease.acquire("referrals", "INBOX", "worker-a", 60)
     assert first is not None
