@@ -9,7 +9,8 @@
 * opens a case (`Referral`) for a recognised form, or joins the case it
   belongs to: a resubmission is a message in the thread of the case (its
   ``In-Reply-To``/``References`` name one of our replies or one of the
-  case's messages), a message whose subject carries the case's reference
+  case's messages) from the case's referrer or about the same child, a
+  message whose subject carries the case's reference
   from the same referrer, or the same referrer sending the same child's form
   within ``config.cases.resubmission_window_days``;
 * writes the reply as an `OutboundEmail` row, exactly as it will be sent,
@@ -155,14 +156,14 @@ def find_case(
     """The case ``message`` belongs to, and how it was matched ("" when none)."""
     headers = _headers(message)
     thread_ids = _MSGID.findall(f"{headers.get('In-Reply-To', '')} {headers.get('References', '')}")
-    by_thread = _case_by_thread(thread_ids)
-    if by_thread is not None:
-        return by_thread, "thread"
     sender = (message.sender or "").strip().lower()
+    key = child_key(assessment.fields)
+    by_thread = _case_by_thread(thread_ids)
+    if by_thread is not None and _may_join_thread(by_thread, sender, key):
+        return by_thread, "thread"
     by_reference = _case_by_reference(message.subject or "", sender, config)
     if by_reference is not None:
         return by_reference, "reference"
-    key = child_key(assessment.fields)
     if sender and key:
         since = timezone.now() - timedelta(days=config.cases.resubmission_window_days)
         found = (
@@ -201,6 +202,19 @@ def _case_by_thread(thread_ids: list[str]) -> Referral | None:
         .first()
     )
     return submission.referral if submission is not None else None
+
+
+def _may_join_thread(referral: Referral, sender: str, key: str) -> bool:
+    """True when a message in ``referral``'s thread may join it.
+
+    Everyone copied on a thread can reply in it: only the case's referrer, or
+    a form for the same child, joins the case.  A colleague's form for another
+    child must not replace this case's answers, nor be acknowledged with this
+    case's reference; it is a case of its own.
+    """
+    if sender and sender == referral.referrer_email:
+        return True
+    return bool(key) and key == referral.child_key
 
 
 def _case_by_reference(subject: str, sender: str, config: Any) -> Referral | None:

@@ -214,6 +214,39 @@ def test_it_joins_a_reply_in_the_thread_of_the_first_message(config):
     assert Submission.objects.filter(message=second).get().matched_by == "thread"
 
 
+COLLEAGUE = "sam.colleague@agency.example"
+
+
+def test_it_opens_a_new_case_for_a_colleagues_other_child_in_the_thread(config):
+    first = make_message()
+    apply_assessment(first, accepted(), config)
+    case = Referral.objects.get()
+    ack = OutboundEmail.objects.get()
+    other = example_fields("resubmission")
+    reply = make_message(
+        sender=COLLEAGUE, subject="RE: CSPR referral", in_reply_to=ack.rfc_message_id
+    )
+    apply_assessment(reply, accepted(other, to=COLLEAGUE), config)
+    case.refresh_from_db()
+    assert case.fields == example_fields() and case.child_key == child_key(example_fields())
+    assert list(case.submissions.values_list("message", flat=True)) == [first.pk]
+    theirs = Referral.objects.exclude(pk=case.pk).get()
+    assert theirs.referrer_email == COLLEAGUE and theirs.fields == other
+    their_ack = OutboundEmail.objects.get(message=reply)
+    assert their_ack.recipient == COLLEAGUE
+    assert theirs.reference in their_ack.subject and case.reference not in their_ack.subject
+
+
+def test_it_joins_a_colleagues_form_for_the_same_child_in_the_thread(config):
+    apply_assessment(make_message(), incomplete(), config)
+    our_return = OutboundEmail.objects.get()
+    reply = make_message(sender=COLLEAGUE, in_reply_to=our_return.rfc_message_id)
+    apply_assessment(reply, accepted(to=COLLEAGUE), config)
+    referral = Referral.objects.get()
+    assert referral.status == Referral.Status.ACCEPTED
+    assert Submission.objects.get(message=reply).matched_by == "thread"
+
+
 def test_it_joins_the_same_childs_form_from_the_same_referrer(config):
     apply_assessment(make_message(), incomplete(), config)
     apply_assessment(make_message(subject="Referral again"), accepted(), config)
