@@ -25,6 +25,7 @@ import email.message
 import email.utils
 import re
 from collections.abc import Sequence
+from email.errors import MessageError
 from email.header import decode_header, make_header
 
 _AUTOMATIC_PRECEDENCE = {"bulk", "list", "junk", "auto_reply"}
@@ -184,7 +185,10 @@ def decoded_subject(msg: email.message.Message) -> str:
         return ""
     try:
         return " ".join(str(make_header(decode_header(str(raw)))).split())
-    except (ValueError, LookupError, UnicodeError):
+    except (MessageError, ValueError, LookupError, UnicodeError):
+        # MessageError: HeaderParseError, and CharsetError for an encoded word
+        # naming a non-ASCII charset (=?\xff?q?x?=); raising here would park
+        # the message at the parse step instead of assessing it.
         return " ".join(str(raw).split())
 
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import email
+import email.policy
 import json
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
-from intake.automatic import automatic_reason, dmarc_failed, parse_authentication_results
+from intake.automatic import (
+    automatic_reason,
+    decoded_subject,
+    dmarc_failed,
+    parse_authentication_results,
+)
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "forms" / "examples"
 CORPORA = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora"
@@ -141,6 +147,20 @@ def test_it_catches_auto_reply_and_bounce_subjects_on_their_own(subject):
 def test_it_lets_subjects_that_only_mention_those_words_through(subject):
     msg = person()
     msg.replace_header("Subject", subject)
+    assert reason(msg) is None
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [b"=?\xff?q?x?=", b"=?utf-8?q?Re:_x?= =?\xff?b?eA==?="],
+    ids=["non_ascii_charset", "after_a_good_word"],
+)
+def test_it_reads_a_subject_with_broken_encoded_words_as_written(subject):
+    msg = email.message_from_bytes(
+        b"From: jo.bloggs@agency.example\r\nSubject: " + subject + b"\r\n\r\nHello.\r\n",
+        policy=email.policy.compat32,
+    )
+    assert decoded_subject(msg).endswith("?=")
     assert reason(msg) is None
 
 
