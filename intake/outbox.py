@@ -46,6 +46,7 @@ import smtplib
 import socket
 import ssl
 import tempfile
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -173,7 +174,13 @@ def _send_one(row_id: int, config: Any, now: datetime, worker: str, report: Send
         _record_failure(row, exc, config, report)
         return
     except Exception as exc:  # a bug or an odd library error: never block the other rows
-        log.exception("reply_send_error", outbound_id=row_id, error=type(exc).__name__)
+        # The type and the frames only: the message may quote the reply's content.
+        log.error(
+            "reply_send_error",
+            outbound_id=row_id,
+            error=type(exc).__name__,
+            traceback="".join(traceback.format_tb(exc.__traceback__)),
+        )
         _record_failure(row, _unexpected(row_id, exc), config, report)
         return
     (report.sent if sent else report.skipped).append(row_id)

@@ -300,3 +300,23 @@ def test_it_retries_an_unexpected_error_before_data_without_blocking_other_repli
     assert report.retrying == [first.pk] and report.sent == [second.pk]
     first.refresh_from_db()
     assert first.state == "pending" and first.last_error == "unexpected: ValueError"
+
+
+def test_it_logs_an_unexpected_error_by_its_type_and_frames_but_not_its_message(
+    smtp,
+    smtp_server,  # noqa: F811
+    monkeypatch,
+    capsys,
+):
+    row = queue(smtp)
+    child = "Jamie " + "Testchild"  # built here so that the traceback's source line lacks it
+
+    def odd(*args: Any) -> None:
+        raise ValueError(f"Referral for {child}")
+
+    monkeypatch.setattr(outbox, "_envelope", odd)
+    capsys.readouterr()
+    assert send_due(smtp).retrying == [row.pk]
+    out = capsys.readouterr().out
+    assert "reply_send_error" in out and "ValueError" in out and "in odd" in out
+    assert child not in out
