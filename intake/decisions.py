@@ -29,6 +29,7 @@ import email.message
 import email.policy
 import hashlib
 import re
+import traceback
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import date, timedelta
@@ -394,7 +395,14 @@ def _store_reply(
     try:
         built = _build(message, original, assessment, referral, config)
     except Exception as exc:  # a broken template must not lose the decision
-        log.exception("reply_not_rendered", message_id=message.pk, kind=kind)
+        # The traceback's frames, not its message: exception text may quote the mail.
+        log.error(
+            "reply_not_rendered",
+            message_id=message.pk,
+            kind=kind,
+            error=type(exc).__name__,
+            traceback="".join(traceback.format_tb(exc.__traceback__)),
+        )
         return _reply_row(message, referral, assessment, None, f"template: {type(exc).__name__}")
     outbound = _reply_row(message, referral, assessment, built, "", list(config.replies.bcc))
     if suppressed:

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from intake.assess import Assessment, Reply
 from intake.decisions import allocate_reference, apply_assessment, child_key
+from intake.logging import configure_logging
 from intake.models import (
     Attachment,
     AuditEvent,
@@ -340,6 +341,25 @@ def test_it_keeps_the_decision_when_a_template_is_broken(make_config, tmp_path):
     assert Referral.objects.count() == 1
     reply = OutboundEmail.objects.get()
     assert reply.state == "failed" and reply.last_error.startswith("template")
+
+
+def test_it_logs_a_broken_template_without_the_exceptions_text(config, monkeypatch, capsys):
+    leak = "Referral for Jamie Testchild"  # text that must not reach the logs
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError(leak)  # the traceback shows this line, not the text
+
+    monkeypatch.setattr("intake.decisions.render_reply", broken)
+    configure_logging(force=True, json=True)
+    try:
+        apply_assessment(make_message(), accepted(), config)
+        out = capsys.readouterr().out
+    finally:
+        configure_logging(force=True)
+    [line] = [json.loads(t) for t in out.splitlines() if '"reply_not_rendered"' in t]
+    assert line["error"] == "RuntimeError" and "broken" in line["traceback"]
+    assert "Testchild" not in out
+    assert OutboundEmail.objects.get().state == "failed"
 
 
 def test_it_numbers_references_per_year():
