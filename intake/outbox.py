@@ -17,6 +17,10 @@ At most once, and the one window
    and only then sends DATA.
 4. On the server's 250 it commits ``state = sent``.
 
+Every update after the claim is a compare-and-set on ``claimed_by`` and the
+expected state: a worker whose lease ran out (a slow server) may have lost
+the row to another, which may have sent it; the slow one then changes nothing.
+
 The window is between the end of DATA on the wire and the commit of step 4
 (one round trip plus one small UPDATE).  A crash (power, kill -9) there
 leaves the row ``sending``.  The next run finds it with its lease expired and
@@ -55,7 +59,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from intake.models import AuditEvent, OutboundEmail
@@ -88,16 +92,31 @@ class SendReport:
     filed: list[int] = field(default_factory=list)  # copies appended to a Sent folder
 
 
+Clock = Callable[[], datetime]
+
+
 def send_due(config: Any, now: datetime | None = None, worker: str | None = None) -> SendReport:
     """Send every due ``pending`` row once; park stale ``sending`` rows as ``uncertain``."""
-    now = now or timezone.now()
+    clock = _clock(now)
     worker = worker or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     report = SendReport()
-    report.uncertain.extend(park_interrupted(now))
-    for row_id in _due_ids(now):
-        _send_one(row_id, config, now, worker, report)
+    report.uncertain.extend(park_interrupted(clock()))
+    for row_id in _due_ids(clock()):
+        _send_one(row_id, config, clock, worker, report)
     report.filed.extend(file_sent_copies(config))
     return report
+
+
+def _clock(now: datetime | None) -> Clock:
+    """The time as this run sees it: ``now`` (a test's or a catch-up's) plus real time since.
+
+    Read afresh for every claim: one ``now`` for the whole batch would give the
+    rows after a slow send a lease that has already run out.
+    """
+    if now is None:
+        return lambda: timezone.now()
+    start = timezone.now()
+    return lambda: now + (timezone.now() - start)
 
 
 def _lease(config: Any) -> timedelta:
@@ -148,30 +167,43 @@ def claim(row_id: int, worker: str, now: datetime, lease: timedelta) -> bool:
     return updated == 1
 
 
+def _ours(row_id: int, worker: str, *states: str) -> QuerySet[OutboundEmail]:
+    """The row, only while ``worker`` still holds it in one of ``states``.
+
+    Every update after the claim goes through this compare-and-set: a worker
+    whose lease ran out may since have lost the row to another, which may
+    already have sent it, and must then change nothing.
+    """
+    return OutboundEmail.objects.filter(pk=row_id, claimed_by=worker, state__in=states)
+
+
 def _mark_sending(row_id: int, worker: str) -> bool:
     """Commit ``sending`` just before DATA; False when our lease was lost."""
-    updated = OutboundEmail.objects.filter(
-        pk=row_id, state=OutboundEmail.State.PENDING, claimed_by=worker
-    ).update(state=OutboundEmail.State.SENDING, updated=timezone.now())
+    updated = _ours(row_id, worker, OutboundEmail.State.PENDING).update(
+        state=OutboundEmail.State.SENDING, updated=timezone.now()
+    )
     return updated == 1
 
 
-def _send_one(row_id: int, config: Any, now: datetime, worker: str, report: SendReport) -> None:
-    if not claim(row_id, worker, now, _lease(config)):
+def _send_one(row_id: int, config: Any, clock: Clock, worker: str, report: SendReport) -> None:
+    if not claim(row_id, worker, clock(), _lease(config)):
         report.skipped.append(row_id)
         return
     row = OutboundEmail.objects.get(pk=row_id)
+
+    def mark_sending() -> bool:
+        return _mark_sending(row_id, worker)
+
+    def mark_sent() -> bool:
+        return _mark_sent(row, worker, config)
+
     try:
         if config.replies.transport == "smtp":
-            sent = smtp_send(
-                row, config, lambda: _mark_sending(row_id, worker), lambda: _mark_sent(row, config)
-            )
+            sent = smtp_send(row, config, mark_sending, mark_sent)
         else:
-            sent = _mark_sending(row_id, worker) and write_outbox_file(row, config)
-            if sent:
-                _mark_sent(row, config)
+            sent = mark_sending() and write_outbox_file(row, config) and mark_sent()
     except SendError as exc:
-        _record_failure(row, exc, config, report)
+        _record_failure(row, worker, exc, config, report)
         return
     except Exception as exc:  # a bug or an odd library error: never block the other rows
         # The type and the frames only: the message may quote the reply's content.
@@ -181,7 +213,7 @@ def _send_one(row_id: int, config: Any, now: datetime, worker: str, report: Send
             error=type(exc).__name__,
             traceback="".join(traceback.format_tb(exc.__traceback__)),
         )
-        _record_failure(row, _unexpected(row_id, exc), config, report)
+        _record_failure(row, worker, _unexpected(row_id, exc), config, report)
         return
     (report.sent if sent else report.skipped).append(row_id)
 
@@ -195,24 +227,33 @@ def _unexpected(row_id: int, exc: Exception) -> SendError:
     )
 
 
-def _mark_sent(row: OutboundEmail, config: Any) -> None:
+def _mark_sent(row: OutboundEmail, worker: str, config: Any) -> bool:
+    """Commit ``sent``; False (and no success audit) when the row is no longer ours."""
     copy = (
         OutboundEmail.SentCopy.PENDING
         if _sent_folder(row, config)
         else OutboundEmail.SentCopy.NOT_WANTED
     )
-    OutboundEmail.objects.filter(pk=row.pk, state=OutboundEmail.State.SENDING).update(
+    updated = _ours(row.pk, worker, OutboundEmail.State.SENDING).update(
         state=OutboundEmail.State.SENT,
         sent_at=timezone.now(),
         last_error="",
         claimed_until=None,
         sent_copy=copy,
     )
+    if updated != 1:
+        # Another worker parked it meanwhile (``uncertain``): a person decides; we
+        # must not also record it as sent.
+        log.warning("reply_sent_but_row_lost", outbound_id=row.pk)
+        return False
     _audit("reply_sent", row.pk)
     log.info("reply_sent", outbound_id=row.pk, kind=row.kind, attempts=row.attempts)
+    return True
 
 
-def _record_failure(row: OutboundEmail, exc: SendError, config: Any, report: SendReport) -> None:
+def _record_failure(
+    row: OutboundEmail, worker: str, exc: SendError, config: Any, report: SendReport
+) -> None:
     attempts = row.attempts  # already counted by the claim
     if exc.after_data:
         state, bucket = OutboundEmail.State.UNCERTAIN, report.uncertain
@@ -221,13 +262,25 @@ def _record_failure(row: OutboundEmail, exc: SendError, config: Any, report: Sen
     else:
         state, bucket = OutboundEmail.State.FAILED, report.failed
     delay = min(config.retry.backoff_seconds * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
-    OutboundEmail.objects.filter(pk=row.pk).update(
+    # Before DATA the row is still ``pending``; a refusal of DATA itself leaves it ``sending``.
+    expected = (
+        (OutboundEmail.State.SENDING,)
+        if exc.after_data
+        else (OutboundEmail.State.PENDING, OutboundEmail.State.SENDING)
+    )
+    updated = _ours(row.pk, worker, *expected).update(
         state=state,
         last_error=exc.reason,
         next_attempt_at=timezone.now() + timedelta(seconds=delay),
         claimed_by="",
         claimed_until=None,
     )
+    if updated != 1:
+        # Our lease ran out and another worker took the row (and may have sent it):
+        # putting it back to ``pending`` would send it twice.
+        log.warning("reply_failure_after_lease_lost", outbound_id=row.pk)
+        report.skipped.append(row.pk)
+        return
     bucket.append(row.pk)
     _audit(f"reply_{state}", row.pk, reason=exc.reason[:100])
     log.warning("reply_not_sent", outbound_id=row.pk, state=state, reason=exc.reason[:100])
@@ -246,13 +299,14 @@ def smtp_send(
     row: OutboundEmail,
     config: Any,
     before_data: Callable[[], bool],
-    after_data: Callable[[], None],
+    after_data: Callable[[], bool],
 ) -> bool:
-    """Deliver ``row.raw`` by SMTP.
+    """Deliver ``row.raw`` by SMTP; True when it was sent and recorded as ``sent``.
 
     ``before_data()`` commits ``sending`` (False: the lease was lost, nothing
     is sent); ``after_data()`` commits ``sent`` the moment the server says
-    250, before QUIT, to keep the window small.  Raises `SendError`:
+    250, before QUIT, to keep the window small (False: another worker parked
+    the row meanwhile).  Raises `SendError`:
     retryable for 4xx replies and network errors before DATA,
     ``after_data`` when the outcome of DATA is unknown.
     """
@@ -263,8 +317,7 @@ def smtp_send(
         if not before_data():
             return False
         _data(client, bytes(row.raw))
-        after_data()
-        return True
+        return after_data()
     finally:
         with contextlib.suppress(smtplib.SMTPException, OSError):
             client.quit()

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from intake import outbox
 from intake.decisions import apply_assessment
-from intake.models import OutboundEmail
+from intake.models import AuditEvent, OutboundEmail
 from intake.outbox import claim, send_due
 from tests.servers.smtp import smtp_server, start_smtp_server  # noqa: F401 (a fixture)
 from tests.test_decisions import accepted, incomplete, make_message, service_config
@@ -320,3 +320,78 @@ def test_it_logs_an_unexpected_error_by_its_type_and_frames_but_not_its_message(
     out = capsys.readouterr().out
     assert "reply_send_error" in out and "ValueError" in out and "in odd" in out
     assert child not in out
+
+
+def audit_verbs(row: OutboundEmail) -> list[str]:
+    events = AuditEvent.objects.filter(object_type="outbound_email", object_id=str(row.pk))
+    return list(events.order_by("pk").values_list("verb", flat=True))
+
+
+def test_a_worker_whose_lease_ran_out_cannot_put_back_a_reply_another_has_sent(
+    smtp,
+    smtp_server,  # noqa: F811
+    monkeypatch,
+):
+    row = queue(smtp)
+    real = outbox._envelope
+    envelopes: list[str] = []
+
+    def slow_then_deferred(client: Any, sender: str, recipients: list[str]) -> None:
+        envelopes.append(sender)
+        if len(envelopes) == 1:
+            # Worker A is connected but so slow that its lease runs out: worker B
+            # claims the row and sends it, then the server defers A's RCPT.
+            assert send_due(smtp, now=later(5), worker="worker-b").sent == [row.pk]
+            smtp_server.rcpt_reply = "451 4.3.0 try again later"
+        real(client, sender, recipients)
+
+    monkeypatch.setattr(outbox, "_envelope", slow_then_deferred)
+    report = send_due(smtp, worker="worker-a")
+    smtp_server.rcpt_reply = None
+    assert report.retrying == [] and report.skipped == [row.pk]
+    row.refresh_from_db()
+    assert row.state == "sent"
+    assert send_due(smtp, now=later(120)).sent == []
+    assert len(envelopes) == 2 and len(smtp_server.messages) == 1
+    assert audit_verbs(row).count("reply_sent") == 1 and "reply_pending" not in audit_verbs(row)
+
+
+def test_each_claim_in_a_slow_batch_gets_a_full_lease(smtp, smtp_server, monkeypatch):  # noqa: F811
+    queue(smtp)
+    queue(smtp, accepted(to="other@agency.example"))
+    clock = [timezone.now()]
+    monkeypatch.setattr(timezone, "now", lambda: clock[0])
+    lease = outbox._lease(smtp)
+    real = outbox._envelope
+    left: list[timedelta] = []
+
+    def slow(client: Any, sender: str, recipients: list[str]) -> None:
+        row = OutboundEmail.objects.get(recipient=recipients[0])
+        left.append(row.claimed_until - timezone.now())
+        clock[0] += lease + timedelta(seconds=1)  # this send outlasts a whole lease
+        real(client, sender, recipients)
+
+    monkeypatch.setattr(outbox, "_envelope", slow)
+    assert len(send_due(smtp).sent) == 2
+    assert left == [lease, lease]
+
+
+def test_a_reply_parked_by_another_worker_during_data_is_not_also_recorded_as_sent(
+    smtp,
+    smtp_server,  # noqa: F811
+    monkeypatch,
+):
+    row = queue(smtp)
+    real = outbox._data
+
+    def data_outlasting_its_lease(client: Any, raw: bytes) -> None:
+        assert outbox.park_interrupted(later(60)) == [row.pk]  # another worker, much later
+        real(client, raw)
+
+    monkeypatch.setattr(outbox, "_data", data_outlasting_its_lease)
+    report = send_due(smtp)
+    assert report.sent == [] and report.skipped == [row.pk]
+    row.refresh_from_db()
+    assert row.state == "uncertain"
+    assert "reply_uncertain" in audit_verbs(row) and "reply_sent" not in audit_verbs(row)
+    assert len(smtp_server.messages) == 1
