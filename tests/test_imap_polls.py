@@ -207,3 +207,39 @@ def _table(account):
     from tests.conftest import imap_mailbox_table
 
     return imap_mailbox_table(account)
+
+
+@pytest.mark.parametrize(
+    ("items", "damage"),
+    [
+        ("BODY.PEEK[]", "drop"),
+        ("BODY.PEEK[]", "empty"),  # the UID answered, but without BODY[]
+        ("RFC822.SIZE", "drop"),
+    ],
+)
+def test_it_does_not_move_past_a_uid_the_server_left_out_of_a_fetch(
+    imap_account, make_config, fake_steps, monkeypatch, items, damage
+):
+    from imapclient import IMAPClient
+
+    imap_account.append_many([build_email(n) for n in range(4)])
+    config = make_config(mailboxes=[_table(imap_account)], schedule={"batch_size": 2})
+    real_fetch = IMAPClient.fetch
+
+    def fetch_leaving_out_uid_3(self, messages, data, *args, **kwargs):
+        response = real_fetch(self, messages, data, *args, **kwargs)
+        if items in data and 3 in response:
+            if damage == "drop":
+                del response[3]
+            else:
+                response[3] = {b"SEQ": 3}
+        return response
+
+    monkeypatch.setattr(IMAPClient, "fetch", fetch_leaving_out_uid_3)
+    result = poll(config)
+    assert result.error == "imap_fetch_incomplete"
+    assert sorted(InboundMessage.objects.values_list("uid", flat=True)) == [1, 2]
+    assert MailboxState.objects.get().last_uid == 2  # not past the UID left out
+    monkeypatch.setattr(IMAPClient, "fetch", real_fetch)
+    poll(config)
+    assert_each_filed_once(imap_account, 4)

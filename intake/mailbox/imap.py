@@ -189,19 +189,21 @@ class ImapMailbox(OpenCloseContext):
         self, client: IMAPClient, folder: str, chunk: Sequence[int], max_bytes: int | None
     ) -> list[FetchedMessage]:
         self._select(client, folder, readonly=True)
-        sizes = client.fetch(chunk, ["RFC822.SIZE", "INTERNALDATE"])
+        sizes = _complete(
+            client.fetch(chunk, ["RFC822.SIZE", "INTERNALDATE"]), chunk, b"RFC822.SIZE"
+        )
         whole = [
-            u
-            for u in chunk
-            if u in sizes and (max_bytes is None or sizes[u][b"RFC822.SIZE"] <= max_bytes)
+            u for u in chunk if max_bytes is None or int(sizes[u][b"RFC822.SIZE"]) <= max_bytes
         ]
-        heads = [u for u in chunk if u in sizes and u not in whole]
-        bodies = client.fetch(whole, ["BODY.PEEK[]"]) if whole else {}
-        headers = client.fetch(heads, ["BODY.PEEK[HEADER]"]) if heads else {}
-        found = [_fetched(u, sizes[u], bodies[u], b"BODY[]", False) for u in whole if u in bodies]
-        found += [
-            _fetched(u, sizes[u], headers[u], b"BODY[HEADER]", True) for u in heads if u in headers
-        ]
+        heads = [u for u in chunk if u not in whole]
+        bodies = _complete(client.fetch(whole, ["BODY.PEEK[]"]), whole, b"BODY[]") if whole else {}
+        headers = (
+            _complete(client.fetch(heads, ["BODY.PEEK[HEADER]"]), heads, b"BODY[HEADER]")
+            if heads
+            else {}
+        )
+        found = [_fetched(u, sizes[u], bodies[u], b"BODY[]", False) for u in whole]
+        found += [_fetched(u, sizes[u], headers[u], b"BODY[HEADER]", True) for u in heads]
         return sorted(found, key=lambda m: m.uid)
 
     def file(self, folder: str, uid: int, target_folder: str) -> None:
@@ -241,6 +243,29 @@ class ImapMailbox(OpenCloseContext):
 
     def list_folders(self) -> list[str]:
         return [name for _flags, _delimiter, name in self._call(lambda c: c.list_folders())]
+
+
+def _complete(
+    response: dict[int, dict[bytes, Any]], wanted: Sequence[int], item: bytes
+) -> dict[int, dict[bytes, Any]]:
+    """``response``, if it holds ``item`` for every wanted UID; otherwise a retryable error.
+
+    Skipping a UID the server left out (expunged since the SEARCH, or a server
+    fault) would let the caller's sync point move past it and that message
+    would never be stored.  Failing the poll instead makes the next one search
+    again: an expunged UID is then gone from the search, anything else is retried.
+    """
+    missing = [u for u in wanted if response.get(u, {}).get(item) is None]
+    if missing:
+        # Counts only: which messages is not needed to retry, and UIDs say little anyway.
+        log.warning(
+            "imap_fetch_incomplete", item=item.decode(), missing=len(missing), wanted=len(wanted)
+        )
+        raise MailboxError(
+            f"{len(missing)} of {len(wanted)} UIDs came back without {item.decode()}",
+            reason="imap_fetch_incomplete",
+        )
+    return response
 
 
 def _fetched(
