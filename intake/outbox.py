@@ -14,7 +14,7 @@ At most once, and the one window
 2. It connects, says EHLO (and STARTTLS, AUTH), MAIL FROM and RCPT TO.  Any
    failure up to here is safe to retry: the server has not got the message.
 3. It commits ``state = sending`` (compare-and-set against its own lease),
-   and only then sends DATA.
+   with a fresh lease for DATA, and only then sends DATA.
 4. On the server's 250 it commits ``state = sent``.
 
 Every update after the claim is a compare-and-set on ``claimed_by`` and the
@@ -125,7 +125,11 @@ def _lease(config: Any) -> timedelta:
 
 
 def park_interrupted(now: datetime) -> list[int]:
-    """Rows left ``sending`` by a worker that died during DATA -> ``uncertain``."""
+    """Rows left ``sending`` by a worker that died during DATA -> ``uncertain``.
+
+    Only once the lease `_mark_sending` gave for DATA has run out: a worker
+    still inside DATA holds a live lease, and its row is left alone.
+    """
     stale = OutboundEmail.objects.filter(
         state=OutboundEmail.State.SENDING, claimed_until__lt=now
     ).values_list("pk", flat=True)
@@ -177,10 +181,14 @@ def _ours(row_id: int, worker: str, *states: str) -> QuerySet[OutboundEmail]:
     return OutboundEmail.objects.filter(pk=row_id, claimed_by=worker, state__in=states)
 
 
-def _mark_sending(row_id: int, worker: str) -> bool:
-    """Commit ``sending`` just before DATA; False when our lease was lost."""
+def _mark_sending(row_id: int, worker: str, until: datetime) -> bool:
+    """Commit ``sending`` just before DATA; False when our lease was lost.
+
+    ``until`` is a fresh lease for DATA alone, so a slow connect cannot have
+    used it up and another worker's `park_interrupted` leaves the row alone.
+    """
     updated = _ours(row_id, worker, OutboundEmail.State.PENDING).update(
-        state=OutboundEmail.State.SENDING, updated=timezone.now()
+        state=OutboundEmail.State.SENDING, claimed_until=until, updated=timezone.now()
     )
     return updated == 1
 
@@ -192,7 +200,7 @@ def _send_one(row_id: int, config: Any, clock: Clock, worker: str, report: SendR
     row = OutboundEmail.objects.get(pk=row_id)
 
     def mark_sending() -> bool:
-        return _mark_sending(row_id, worker)
+        return _mark_sending(row_id, worker, clock() + _lease(config))
 
     def mark_sent() -> bool:
         return _mark_sent(row, worker, config)

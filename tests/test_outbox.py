@@ -395,3 +395,33 @@ def test_a_reply_parked_by_another_worker_during_data_is_not_also_recorded_as_se
     assert row.state == "uncertain"
     assert "reply_uncertain" in audit_verbs(row) and "reply_sent" not in audit_verbs(row)
     assert len(smtp_server.messages) == 1
+
+
+def test_a_reply_still_in_data_is_not_parked_by_another_worker(
+    smtp,
+    smtp_server,  # noqa: F811
+    monkeypatch,
+):
+    row = queue(smtp)
+    clock = [timezone.now()]
+    monkeypatch.setattr(timezone, "now", lambda: clock[0])
+    lease = outbox._lease(smtp)
+    real_envelope, real_data = outbox._envelope, outbox._data
+    parked: list[int] = []
+
+    def slow_envelope(client: Any, sender: str, recipients: list[str]) -> None:
+        clock[0] += lease - timedelta(seconds=1)  # a slow server uses up nearly all the claim
+        real_envelope(client, sender, recipients)
+
+    def data_seen_by_another_worker(client: Any, raw: bytes) -> None:
+        clock[0] += timedelta(seconds=2)  # the claim's lease is over, DATA is under way
+        parked.extend(outbox.park_interrupted(timezone.now()))
+        real_data(client, raw)
+
+    monkeypatch.setattr(outbox, "_envelope", slow_envelope)
+    monkeypatch.setattr(outbox, "_data", data_seen_by_another_worker)
+    assert send_due(smtp).sent == [row.pk]
+    assert parked == []
+    row.refresh_from_db()
+    assert row.state == "sent"
+    assert audit_verbs(row).count("reply_sent") == 1 and "reply_uncertain" not in audit_verbs(row)
