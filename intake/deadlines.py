@@ -105,7 +105,7 @@ def _parse_timestamp(text: str) -> datetime | None:
         return None
     try:
         stamp = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if stamp.tzinfo is None:
         # RFC 5322 §3.3: "-0000" means the zone is unknown; UTC is the least wrong guess.

@@ -137,3 +137,11 @@ def test_it_agrees_with_every_example(name):
         )
         due = rapid_review_due(date.fromisoformat(notified) if notified else None, arrived)
         assert due.isoformat() == expected["deadlines"]["rapid_review_due"]
+
+
+def test_it_falls_back_to_the_date_when_a_received_timestamp_overflows():
+    msg = email.message_from_string(
+        "Received: from x by y; Mon, 1 Jan 2026 00:00:00 +99999999999999999999\n"
+        "Date: Fri, 30 Jan 2026 15:44:35 +0000\n\nbody\n"
+    )
+    assert received_date(msg) == date(2026, 1, 30)
