@@ -23,6 +23,7 @@ How a document is matched to a schema:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -158,11 +159,31 @@ def _hint_names(hint: str, key: str) -> bool:
     return comparable(hint) == comparable(key)
 
 
+# Abbreviations forms use in questions, spelt out before wordings are compared.
+ABBREVIATIONS = {
+    "dsl": "designated safeguarding lead",
+    "dob": "date of birth",
+    "la": "local authority",
+    "sin": "serious incident notification",
+    "csc": "childrens social care",
+    "tel": "telephone",
+    "ref": "reference",
+    "e mail": "email",
+    "post code": "postcode",
+}
+_ABBREVIATION = re.compile(r"\b(" + "|".join(map(re.escape, ABBREVIATIONS)) + r")\b")
+
+
+def spell_out(text: str) -> str:
+    """``comparable`` text with the usual abbreviations written in full."""
+    return _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1)], text)
+
+
 @lru_cache(maxsize=8192)
 def _variants(text: str) -> tuple[str, ...]:
     """The comparable forms of a wording: whole, and without any bracketed part."""
-    whole = comparable(text)
-    bare = comparable(_strip_brackets(text))
+    whole = spell_out(comparable(text))
+    bare = spell_out(comparable(_strip_brackets(text)))
     return (whole, bare) if bare and bare != whole else (whole,)
 
 
@@ -265,7 +286,13 @@ def containment_score(question: str, wordings: Iterable[str]) -> float:
 
 
 def _content_words(text: str) -> frozenset[str]:
-    return frozenset(w for w in comparable(text).split() if w not in _STOP_WORDS)
+    """The words that carry meaning, a plural or possessive "s" dropped ("child's")."""
+    words = spell_out(comparable(text)).split()
+    return frozenset(_stem(w) for w in words if w not in _STOP_WORDS)
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
 
 
 def match_section(title: str, schema: FormSchema) -> str | None:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from parsers.document import Document, Entry, FlowLine, Line
-from parsers.forms import extract_form, match_document
+from parsers.forms import assign_questions, extract_form, match_document
 from parsers.schema import load_schemas
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -239,3 +239,25 @@ def test_it_does_not_stretch_a_wording_across_sections(schemas):
         Document("docx", "f.docx", TITLE, rows), schemas["cspr_referral"]
     ).values
     assert "referrer_name" not in values
+
+
+@pytest.mark.parametrize(
+    ("question", "key", "section"),
+    [
+        ("Has the DSL agreed to this referral?", "dsl_agreed", "Safeguarding lead consulted"),
+        ("Child's DOB", "child_dob", "The child"),
+        ("Child's home LA", "child_resident_la", "The child"),
+        ("Status of child (tick all that apply)", "child_status", "The child"),
+        ("Contact tel. no.", "referrer_phone", "Referrer"),
+    ],
+)
+def test_it_reads_abbreviated_and_reworded_questions(schemas, question, key, section):
+    rows = [
+        e
+        for e in referral_entries()
+        if schemas["cspr_referral"].field(key).question != e.question or e.section != section
+    ]
+    rows.append(entry(question, "☒ Yes" if key == "dsl_agreed" else "x", section=section))
+    doc = Document("docx", "f.docx", TITLE, rows)
+    pairs = assign_questions(doc.entries, schemas["cspr_referral"])
+    assert pairs[len(rows) - 1] == key
