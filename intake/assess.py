@@ -30,9 +30,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from parsers.document import Document
 from parsers.errors import Reason
 from parsers.forms import FormMatch, extract_form
 from parsers.schema import FormSchema, load_schemas
+from parsers.unpack import AttachmentPart
 
 ACCEPTED = "accepted"
 INCOMPLETE = "incomplete"
@@ -228,15 +230,15 @@ def _iso(value: Any) -> date | None:
 
 
 def _read_attachments(
-    attachments: Sequence[Any], config: Any
-) -> tuple[list[Any], list[dict[str, str]]]:
+    attachments: Sequence[AttachmentPart], config: Any
+) -> tuple[list[Document], list[dict[str, str]]]:
     """Documents read from the message's leaf attachments, and what failed."""
     from parsers.sandbox import read_documents
 
-    leaves = [a for a in attachments if not getattr(a, "container", False) and a.error is None]
+    leaves = [a for a in attachments if a.is_leaf and a.error is None]
     errors = [_error(a, a.error) for a in attachments if a.error is not None]
     readable = [a for a in leaves if _is_document(a) or a.media_type.startswith("application/")]
-    documents = []
+    documents: list[Document] = []
     for result in read_documents(readable, config.limits):
         if result.document is not None:
             documents.append(result.document)
