@@ -13,14 +13,19 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from parsers.lexicon import EMPTY, LEXICON_FILE, Lexicon, load_lexicon
+
 FIELD_TYPES = ("text", "multiline", "date", "email", "phone", "choice", "checks", "yesno")
 YESNO_OPTIONS = (("yes", "Yes"), ("no", "No"))
+# How a composite question's one answer is shared among its fields (parsers.forms).
+SPLITS = ("full_name", "by_type", "append")
 
 
 class SchemaError(ValueError):
@@ -84,6 +89,29 @@ class SectionSpec:
 
 
 @dataclass(frozen=True)
+class CompositeSpec:
+    """One printed question that holds several fields' answers ("Name of child").
+
+    ``split`` says how its answer is shared: ``full_name`` (forenames, then
+    surname), ``by_type`` (an email, a telephone number and a date go to the
+    fields of those types, the other lines or phrases to the text fields in
+    order), ``append`` (added as a further line to its one field: a separate
+    "Postcode" row for an address).
+    """
+
+    key: str
+    section: str
+    question: str
+    fields: tuple[str, ...]
+    split: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def wordings(self) -> tuple[str, ...]:
+        return (self.question, *self.aliases)
+
+
+@dataclass(frozen=True)
 class FormSchema:
     form_type: str
     title: str
@@ -94,6 +122,8 @@ class FormSchema:
     # Printed instructions that are never part of an answer ("Please send the
     # completed form by secure email to ..."): a line starting so ends an answer.
     boilerplate: tuple[str, ...] = ()
+    composites: tuple[CompositeSpec, ...] = ()
+    lexicon: Lexicon = field(default=EMPTY, compare=False, repr=False)
     _by_key: Mapping[str, FieldSpec] = field(default_factory=dict, compare=False, repr=False)
 
     def field(self, key: str) -> FieldSpec:
@@ -107,15 +137,44 @@ class FormSchema:
         """Position of a field in the form, for listing problems in form order."""
         return next(i for i, f in enumerate(self.fields) if f.key == key)
 
+    def with_wordings(self, extra: Mapping[str, Sequence[str]]) -> FormSchema:
+        """This schema with more wordings for some fields (``{field key: [wording]}``),
+        as the team taught it; unknown keys are ignored."""
+        fields = tuple(
+            dataclasses.replace(f, aliases=(*f.aliases, *extra[f.key])) if extra.get(f.key) else f
+            for f in self.fields
+        )
+        return dataclasses.replace(self, fields=fields, _by_key={f.key: f for f in fields})
+
+    def without_wordings(self, drop: set[str], comparable_form: Any) -> FormSchema:
+        """This schema without the aliases whose comparable form is in ``drop``
+        (leave-one-source-out measurement: a source's own wordings removed)."""
+        fields = tuple(
+            dataclasses.replace(
+                f, aliases=tuple(a for a in f.aliases if comparable_form(a) not in drop)
+            )
+            for f in self.fields
+        )
+        composites = tuple(
+            dataclasses.replace(
+                c, aliases=tuple(a for a in c.aliases if comparable_form(a) not in drop)
+            )
+            for c in self.composites
+        )
+        return dataclasses.replace(
+            self, fields=fields, composites=composites, _by_key={f.key: f for f in fields}
+        )
+
 
 def load_schemas(folder: Path) -> dict[str, FormSchema]:
     """Every ``*.toml`` in ``folder``, by form type.  Raises `SchemaError`."""
     schemas: dict[str, FormSchema] = {}
-    files = sorted(folder.glob("*.toml"))
+    files = sorted(p for p in folder.glob("*.toml") if p.name != LEXICON_FILE)
     if not files:
         raise SchemaError(str(folder), "-", "no form schemas (*.toml) in this folder")
+    lexicon = load_lexicon(folder)
     for path in files:
-        schema = load_schema(path)
+        schema = dataclasses.replace(load_schema(path), lexicon=lexicon)
         if schema.form_type in schemas:
             raise SchemaError(str(path), "form_type", f"{schema.form_type!r} is defined twice")
         schemas[schema.form_type] = schema
@@ -134,7 +193,10 @@ def load_schema(path: Path) -> FormSchema:
 
 def _build_schema(file: str, data: dict[str, Any]) -> FormSchema:
     _only(
-        file, "", data, {"form_type", "title", "identifiers", "boilerplate", "sections", "fields"}
+        file,
+        "",
+        data,
+        {"form_type", "title", "identifiers", "boilerplate", "sections", "fields", "composites"},
     )
     sections = tuple(
         _build_section(file, i, s) for i, s in enumerate(_list(file, "sections", data))
@@ -142,6 +204,11 @@ def _build_schema(file: str, data: dict[str, Any]) -> FormSchema:
     section_keys = {s.key for s in sections}
     fields = tuple(
         _build_field(file, i, f, section_keys) for i, f in enumerate(_list(file, "fields", data))
+    )
+    field_keys = {f.key: f for f in fields}
+    composites = tuple(
+        _build_composite(file, i, c, section_keys, field_keys)
+        for i, c in enumerate(data.get("composites", []))
     )
     schema = FormSchema(
         form_type=_str(file, "form_type", data),
@@ -151,6 +218,7 @@ def _build_schema(file: str, data: dict[str, Any]) -> FormSchema:
         sections=sections,
         fields=fields,
         source=file,
+        composites=composites,
         _by_key={f.key: f for f in fields},
     )
     _check_references(file, schema)
@@ -200,6 +268,40 @@ def _build_field(file: str, index: int, data: Any, sections: set[str]) -> FieldS
         not_before=tuple(_strs(file, f"{where}.not_before", data, "not_before")),
         not_after=tuple(_strs(file, f"{where}.not_after", data, "not_after")),
         checks=tuple(_strs(file, f"{where}.checks", data, "checks")),
+    )
+
+
+def _build_composite(
+    file: str, index: int, data: Any, sections: set[str], fields: Mapping[str, FieldSpec]
+) -> CompositeSpec:
+    where = f"composites[{index}]"
+    if not isinstance(data, dict):
+        raise SchemaError(file, where, "must be a table")
+    _only(file, where, data, {"key", "section", "question", "aliases", "fields", "split"})
+    section = _str(file, f"{where}.section", data, "section")
+    if section not in sections:
+        raise SchemaError(file, f"{where}.section", f"no section with key {section!r}")
+    split = _str(file, f"{where}.split", data, "split")
+    if split not in SPLITS:
+        raise SchemaError(file, f"{where}.split", f"must be one of {', '.join(SPLITS)}")
+    keys = _strs(file, f"{where}.fields", data, "fields")
+    for key in keys:
+        if key not in fields:
+            raise SchemaError(file, f"{where}.fields", f"no field with key {key!r}")
+    wanted = 1 if split == "append" else 2
+    if len(keys) < wanted or (split == "append" and len(keys) != 1):
+        raise SchemaError(
+            file,
+            f"{where}.fields",
+            f"a {split} composite names {'one' if wanted == 1 else 'two or more'} field(s)",
+        )
+    return CompositeSpec(
+        key=_str(file, f"{where}.key", data, "key"),
+        section=section,
+        question=_str(file, f"{where}.question", data, "question"),
+        fields=tuple(keys),
+        split=split,
+        aliases=tuple(_strs(file, f"{where}.aliases", data, "aliases")),
     )
 
 

@@ -1,0 +1,552 @@
+"""Which form a document is, what its answers say, and how sure we are.
+
+`match_document` reads one `Document` as one schema's form:
+
+1. Every question of the document (table rows, form fields, and "Question:
+   answer" lines of running text) is scored against every `Target` of the
+   schema (a field, or a composite question such as "Name of child").  A
+   score combines the wording (with the lexicon's synonyms), the section the
+   question stands in, whether the answer's type fits the field's type, and
+   (in a second pass) its place next to questions already placed.
+2. Questions and targets are assigned as a whole, one to one, by an optimal
+   assignment over the score matrix (``scipy.optimize.linear_sum_assignment``),
+   not greedily.  A question asking for several fields at once ("Name and job
+   title", "Name, agency and contact details") is split into its fields.
+3. The result records the evidence a decision needs: the fields whose
+   question was found on the form (``located``), those found blank
+   (``blank``), those asked in a composite whose answer could not be shared
+   out for sure (``unclear``), how well each answer's question matched
+   (``placement``), and the questions that could not be placed
+   (``unplaced``, with their answers).
+4. The document's score is the F1 of the share of the schema's fields found
+   and the share of the document's questions placed, with a bonus when its
+   title names the form.  Below the threshold it is not that form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from rapidfuzz import fuzz, process
+from scipy.optimize import linear_sum_assignment
+
+from parsers.document import Document, Entry, FlowLine, Line
+from parsers.forms.answers import (
+    Answer,
+    Traits,
+    Value,
+    answer_from_lines,
+    answer_lines,
+    share_out,
+    traits,
+    type_fit,
+)
+from parsers.forms.targets import (
+    Asked,
+    Compiled,
+    Target,
+    Wording,
+    asked,
+    compile_schema,
+    is_question_like,
+    strip_brackets,
+    wording_score,
+)
+from parsers.normalise import comparable
+from parsers.schema import FormSchema
+
+QUESTION_THRESHOLD = 84.0  # a question's total score must reach this (0-100 and bonuses)
+WORDING_FLOOR = 62.0  # ... and its wording alone this
+SECTION_BONUS = 12.0  # a question under the target's own section
+SECTION_PENALTY = 6.0  # a question under another known section
+NEIGHBOUR_BONUS = 4.0  # a question next to one placed just before (or after) it on the form
+HINT_SCORE = 100.0  # an AcroForm or content-control name that is the field key
+PART_THRESHOLD = 88.0  # each part of a composite question must name its field this well
+FORM_THRESHOLD = 0.40  # F1 a document must reach to be the form
+FORM_THRESHOLD_NAMED = 0.25  # ... when its title names the form
+TITLE_BONUS = 0.15
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    """A question on the form that was not placed, with what was written against it."""
+
+    question: str
+    section: str
+    answer: str  # "" when blank
+    source: str
+
+
+@dataclass
+class FormMatch:
+    """One document read as one form, with the evidence behind it."""
+
+    form_type: str
+    filename: str
+    score: float
+    why: str
+    answers: dict[str, Answer] = field(default_factory=dict)
+    questions_found: int = 0
+    located: set[str] = field(default_factory=set)
+    blank: set[str] = field(default_factory=set)
+    unclear: set[str] = field(default_factory=set)
+    placement: dict[str, float] = field(default_factory=dict)
+    unplaced: list[Unplaced] = field(default_factory=list)
+    named: bool = False
+    confidence: float = 0.0  # the F1 of questions found and placed (0-1), without the title
+
+    @property
+    def values(self) -> dict[str, Value]:
+        return {key: answer.value for key, answer in self.answers.items()}
+
+
+def extract_form(
+    documents: Sequence[Document], schemas: Mapping[str, FormSchema]
+) -> FormMatch | None:
+    """The best form among ``documents``, or None when none is a known form.
+
+    Where several documents hold forms, the one with the highest score wins;
+    a tie goes to the one with more answers.  The others are correspondence.
+    """
+    candidates = [match_document(doc, schema) for doc in documents for schema in schemas.values()]
+    found = [c for c in candidates if c is not None]
+    if not found:
+        return None
+    best = max(found, key=lambda m: (round(m.score, 2), len(m.answers)))
+    others = [m for m in found if m is not best and m.filename != best.filename]
+    if others:
+        best.why += f"; preferred to {len(others)} other attachment(s) with a lower score"
+    return best
+
+
+# --- the questions of a document -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Question:
+    """One entry of the document, prepared for scoring."""
+
+    entry: Entry
+    asked: Asked
+    section: str | None  # the schema section its heading names
+    lines: tuple[Line, ...]
+    traits: Traits
+
+
+def _questions(entries: Sequence[Entry], compiled: Compiled) -> list[Question]:
+    lex = compiled.lexicon
+    out = []
+    for entry in entries:
+        lines = tuple(answer_lines(entry, lex))
+        out.append(
+            Question(
+                entry,
+                asked(lex, entry.question),
+                compiled.section_of(entry.section),
+                lines,
+                traits(lines),
+            )
+        )
+    return out
+
+
+def match_document(doc: Document, schema: FormSchema) -> FormMatch | None:
+    """``doc`` read as ``schema``'s form, or None when it is not that form."""
+    compiled = compile_schema(schema)
+    entries = [*doc.entries, *entries_from_flow(doc.flow, compiled)]
+    questions = _questions(entries, compiled)
+    targets = [*compiled.targets, *_split_questions(questions, compiled)]
+    pairs = _assign(questions, targets, compiled)
+    named = _title_names_form(doc, schema)
+    match = _read(doc, schema, questions, targets, pairs, named)
+    threshold = FORM_THRESHOLD_NAMED if named else FORM_THRESHOLD
+    if match.confidence < threshold or not match.located:
+        return None
+    return match
+
+
+def assign_questions(entries: Sequence[Entry], schema: FormSchema) -> dict[int, str]:
+    """Entry index -> key of the target it was placed on (a field, or a composite)."""
+    compiled = compile_schema(schema)
+    questions = _questions(entries, compiled)
+    targets = [*compiled.targets, *_split_questions(questions, compiled)]
+    return {i: targets[j].key for i, (j, _score) in _assign(questions, targets, compiled).items()}
+
+
+# --- scoring and assignment ------------------------------------------------------------
+
+
+def _assign(
+    questions: Sequence[Question], targets: Sequence[Target], compiled: Compiled
+) -> dict[int, tuple[int, float]]:
+    """Question index -> (target index, score): the best one-to-one assignment."""
+    if not questions or not targets:
+        return {}
+    base = _score_matrix(questions, targets, compiled)
+    first = _solve(base)
+    order = {i: targets[j].order for i, (j, _s) in first.items()}
+    boosted = base + _neighbour_bonus(len(questions), targets, order) * (base > 0)
+    return _solve(boosted)
+
+
+def _solve(scores: np.ndarray) -> dict[int, tuple[int, float]]:
+    rows, cols = linear_sum_assignment(scores, maximize=True)
+    return {
+        int(i): (int(j), float(scores[i, j]))
+        for i, j in zip(rows, cols, strict=True)
+        if scores[i, j] > 0
+    }
+
+
+def _score_matrix(
+    questions: Sequence[Question], targets: Sequence[Target], compiled: Compiled
+) -> np.ndarray:
+    wording = _wording_matrix(questions, targets, compiled)
+    scores = np.zeros((len(questions), len(targets)))
+    for i, q in enumerate(questions):
+        for j, target in enumerate(targets):
+            w = wording[i, j]
+            if q.entry.key_hint and _hint_names(q.entry.key_hint, target):
+                w = HINT_SCORE
+            if w < WORDING_FLOOR:
+                continue
+            same = None if q.section is None else q.section == target.section
+            total = w + (SECTION_BONUS if same else -SECTION_PENALTY if same is False else 0.0)
+            total += _fit(q, target, compiled)
+            if total >= QUESTION_THRESHOLD:
+                scores[i, j] = total
+    return scores
+
+
+def _wording_matrix(
+    questions: Sequence[Question], targets: Sequence[Target], compiled: Compiled
+) -> np.ndarray:
+    """Wording scores of every question against every target (sections aside but
+    for containment, which counts less outside the target's section)."""
+    texts = [v for q in questions for v in q.asked.variants]
+    owners = [i for i, q in enumerate(questions) for _v in q.asked.variants]
+    wordings = [(j, w) for j, t in enumerate(targets) for w in t.wordings]
+    out = np.zeros((len(questions), len(targets)))
+    if texts and wordings:
+        choices = [w.canon for _j, w in wordings]
+        ratio = process.cdist(texts, choices, scorer=fuzz.ratio, workers=1)
+        tokens = process.cdist(texts, choices, scorer=fuzz.token_sort_ratio, workers=1) - 4
+        both = np.maximum(ratio, tokens)
+        for row, i in enumerate(owners):
+            for col, (j, _w) in enumerate(wordings):
+                if both[row, col] > out[i, j]:
+                    out[i, j] = both[row, col]
+    for i, q in enumerate(questions):
+        for j, target in enumerate(targets):
+            same = None if q.section is None else q.section == target.section
+            out[i, j] = max(out[i, j], _containment(q.asked, target.wordings, same))
+            if q.asked.persons - target.persons:
+                out[i, j] -= 20.0
+    return out
+
+
+def _containment(question: Asked, wordings: Sequence[Wording], same: bool | None) -> float:
+    words = question.content
+    if not words:
+        return 0.0
+    best = 0.0
+    for w in wordings:
+        if not w.content:
+            continue
+        if w.content <= words:
+            score = 84.0 + 12.0 * len(w.content) / len(words)
+            best = max(best, score - 10.0 if same is False else score)
+        elif same and words <= w.content:
+            best = max(best, 76.0 + 12.0 * len(words) / len(w.content))
+    return best
+
+
+def _fit(q: Question, target: Target, compiled: Compiled) -> float:
+    if target.spec is not None:
+        return type_fit(target.spec, q.lines, q.traits)
+    if q.traits.boxes:
+        return -20.0  # a composite is written, not ticked
+    return 0.0
+
+
+def _hint_names(hint: str, target: Target) -> bool:
+    """An AcroForm or content-control name that is the field key itself."""
+    return target.split is None and comparable(hint) == comparable(target.key)
+
+
+def _neighbour_bonus(count: int, targets: Sequence[Target], order: Mapping[int, int]) -> np.ndarray:
+    """A bonus for placing a question just after (or before) the field its
+    neighbour on the form was placed on: forms keep their questions in order."""
+    bonus = np.zeros((count, len(targets)))
+    orders = np.array([t.order for t in targets])
+    for i in range(count):
+        before, after = order.get(i - 1), order.get(i + 1)
+        if before is not None:
+            bonus[i] += NEIGHBOUR_BONUS * ((orders - before > 0) & (orders - before <= 2))
+        if after is not None:
+            bonus[i] += NEIGHBOUR_BONUS * ((after - orders > 0) & (after - orders <= 2))
+    return bonus
+
+
+# --- questions that ask for several fields ------------------------------------------------
+
+_CONJUNCTION = re.compile(r"\s*(?:,|/|&|\+|;|\band\b|\bor\b)\s*", re.IGNORECASE)
+
+
+def _split_questions(questions: Sequence[Question], compiled: Compiled) -> list[Target]:
+    """A target for each question that names two or more fields of one section
+    ("Name and job title", "Name, agency and contact details")."""
+    made: dict[tuple[str, ...], Target] = {}
+    for q in questions:
+        target = _split_question(q, compiled)
+        if target is not None and target.fields not in made:
+            made[target.fields] = target
+    return list(made.values())
+
+
+def _split_question(q: Question, compiled: Compiled) -> Target | None:
+    parts = [p for p in _CONJUNCTION.split(strip_brackets(q.entry.question)) if p.strip()]
+    if len(parts) < 2:
+        return None
+    plain = [t for t in compiled.targets if t.split is None]
+    keys: list[str] = []
+    sections: set[str] = set()
+    for part in parts:
+        found = _part_fields(part, q.section, plain, compiled)
+        if not found:
+            return None  # a part we cannot name: not sure it is a composite
+        for target in found:
+            sections.add(target.section)
+            if target.key not in keys:
+                keys.append(target.key)
+    if len(keys) < 2 or len(sections) != 1:
+        return None
+    section = sections.pop()
+    by_key = {t.key: t for t in plain}
+    return Target(
+        key="+".join(keys),
+        fields=tuple(keys),
+        section=section,
+        order=min(by_key[k].order for k in keys),
+        wordings=(Wording(q.asked.variants[0], q.asked.content),),
+        persons=frozenset().union(*(by_key[k].persons for k in keys)),
+        split="by_type",
+    )
+
+
+def _part_fields(
+    part: str, section: str | None, plain: Sequence[Target], compiled: Compiled
+) -> list[Target]:
+    lex = compiled.lexicon
+    types = lex.expansions.get(comparable(part))
+    if types is not None:
+        home = section or None
+        return [
+            t
+            for t in plain
+            if t.spec is not None and t.spec.type in types and (home is None or t.section == home)
+        ]
+    question = asked(lex, part)
+    scored = [
+        (wording_score(question, t, None if section is None else section == t.section), t)
+        for t in plain
+        if section is None or t.section == section
+    ]
+    if not scored:
+        return []
+    best_score, best = max(scored, key=lambda pair: pair[0])
+    runner_up = max((s for s, t in scored if t is not best), default=0.0)
+    if best_score < PART_THRESHOLD or runner_up >= best_score:
+        return []
+    return [best]
+
+
+# --- reading the answers ------------------------------------------------------------------
+
+
+def _read(
+    doc: Document,
+    schema: FormSchema,
+    questions: Sequence[Question],
+    targets: Sequence[Target],
+    pairs: Mapping[int, tuple[int, float]],
+    named: bool,
+) -> FormMatch:
+    match = FormMatch(schema.form_type, doc.filename, 0.0, "", named=named)
+    shared: dict[str, Answer] = {}
+    appended: list[Answer] = []
+    for i, (j, score) in sorted(pairs.items()):
+        _read_one(match, schema, questions[i], targets[j], score, shared, appended)
+    for key, answer in shared.items():
+        if key not in match.answers:
+            match.answers[key] = answer
+            match.blank.discard(key)
+    _append(match, appended)
+    match.unclear -= set(match.answers)
+    match.answers = {f.key: match.answers[f.key] for f in schema.fields if f.key in match.answers}
+    match.unplaced = [
+        Unplaced(
+            q.entry.question, q.entry.section, "\n".join(l.text for l in q.lines), q.entry.source
+        )
+        for i, q in enumerate(questions)
+        if i not in pairs and is_question_like(q.entry.question)
+    ]
+    _score(match, schema, len(pairs))
+    return match
+
+
+def _read_one(
+    match: FormMatch,
+    schema: FormSchema,
+    q: Question,
+    target: Target,
+    score: float,
+    shared: dict[str, Answer],
+    appended: list[Answer],
+) -> None:
+    source = q.entry.source
+    if target.spec is not None:
+        key = target.key
+        match.located.add(key)
+        match.placement[key] = max(score, match.placement.get(key, 0.0))
+        answer = answer_from_lines(q.lines, target.spec, source)
+        if answer is None:
+            match.blank.add(key)
+        else:
+            match.answers[key] = answer
+        return
+    out = share_out(q.entry, q.lines, target, schema)
+    for key in target.fields:
+        match.placement.setdefault(key, score)
+        if target.split == "append":
+            if key in out.answers:
+                appended.append(out.answers[key])
+            continue
+        match.located.add(key)
+        if key in out.answers:
+            shared.setdefault(key, out.answers[key])
+        elif key in out.unclear:
+            match.unclear.add(key)
+        elif key not in match.answers:
+            match.blank.add(key)
+
+
+def _append(match: FormMatch, appended: Sequence[Answer]) -> None:
+    """Lines asked for separately ("Postcode") added to their field's answer."""
+    for extra in appended:
+        found = match.answers.get(extra.key)
+        if found is None:
+            match.answers[extra.key] = extra
+            match.blank.discard(extra.key)
+        elif isinstance(found.value, str) and extra.raw not in found.value:
+            value = f"{found.value}\n{extra.value}"
+            match.answers[extra.key] = Answer(extra.key, value, value, found.source)
+
+
+def _score(match: FormMatch, schema: FormSchema, placed: int) -> None:
+    fields = len(schema.fields)
+    recall = len(match.located) / fields if fields else 0.0
+    asked_count = placed + len(match.unplaced)
+    precision = placed / asked_count if asked_count else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    match.confidence = f1
+    match.score = f1 + (TITLE_BONUS if match.named else 0.0)
+    match.questions_found = placed
+    match.why = (
+        f"{match.filename}: {len(match.located)} of {fields} questions of the {schema.title} "
+        f"found, {len(match.unplaced)} question(s) on it not placed"
+        f"{', title matches' if match.named else ''}"
+    )
+
+
+def _title_names_form(doc: Document, schema: FormSchema) -> bool:
+    head = comparable(" ".join(doc.title[:8]))
+    if not head:
+        return False
+    return any(fuzz.partial_ratio(comparable(p), head) >= 92 for p in schema.identifiers)
+
+
+# --- questions written as running text -------------------------------------------------------
+
+
+def entries_from_flow(flow: Sequence[FlowLine], compiled: Compiled) -> list[Entry]:
+    """Question/answer pairs written as paragraphs rather than a table.
+
+    "Question: answer" on one line, or a line that is a question followed by
+    its answer lines, up to the next question or heading.
+    """
+    if not flow:
+        return []
+    labels = _flow_labels(flow, compiled)
+    entries: list[Entry] = []
+    section = ""
+    current: tuple[str, str, list[Line], str] | None = None
+    for line, label in zip(flow, labels, strict=True):
+        if _is_boilerplate(line.text, compiled.schema):
+            current = _close(current, entries)
+            continue
+        if line.heading and compiled.section_of(line.text) is not None:
+            current = _close(current, entries)
+            section = line.text
+            continue
+        if label is not None:
+            _close(current, entries)
+            question, rest = label
+            current = (question, section, [Line(rest, line.emphasis)] if rest else [], line.source)
+        elif current is not None and not line.heading:
+            current[2].append(Line(line.text, line.emphasis))
+        elif line.heading:
+            current = _close(current, entries)
+    _close(current, entries)
+    return entries
+
+
+def _flow_labels(flow: Sequence[FlowLine], compiled: Compiled) -> list[tuple[str, str] | None]:
+    """For each line, (question, rest) when it starts with one of the schema's
+    questions ("Question: answer", or a line that is only a question)."""
+    heads: list[str] = []
+    for line in flow:
+        head, sep, _tail = line.text.partition(":")
+        heads.append(head if sep and len(head) <= 120 else "")
+    whole = [line.text if len(line.text) <= 150 else "" for line in flow]
+    head_scores = _best_scores(heads, compiled)
+    whole_scores = _best_scores(whole, compiled)
+    out: list[tuple[str, str] | None] = []
+    for line, head, hs, ws in zip(flow, heads, head_scores, whole_scores, strict=True):
+        if head and hs >= QUESTION_THRESHOLD:
+            out.append((head.strip(), line.text.partition(":")[2].strip()))
+        elif ws >= 92:
+            out.append((line.text.strip(), ""))
+        else:
+            out.append(None)
+    return out
+
+
+def _best_scores(texts: Sequence[str], compiled: Compiled) -> list[float]:
+    """The best wording score of each text against any target (0 for "")."""
+    lex = compiled.lexicon
+    choices = [w.canon for t in compiled.targets for w in t.wordings]
+    canon = [lex.canon(t) if t else "" for t in texts]
+    bare = [lex.canon(strip_brackets(t)) if t else "" for t in texts]
+    if not choices:
+        return [0.0] * len(texts)
+    scores = np.maximum(
+        process.cdist(canon, choices, scorer=fuzz.ratio, workers=1).max(axis=1),
+        process.cdist(bare, choices, scorer=fuzz.ratio, workers=1).max(axis=1),
+    )
+    return [float(s) if t else 0.0 for s, t in zip(scores, texts, strict=True)]
+
+
+def _is_boilerplate(text: str, schema: FormSchema) -> bool:
+    """A printed instruction of the form (never part of an answer)."""
+    line = comparable(text)
+    return any(line.startswith(comparable(phrase)) for phrase in schema.boilerplate)
+
+
+def _close(current: tuple[str, str, list[Line], str] | None, entries: list[Entry]) -> None:
+    if current is not None:
+        question, section, lines, source = current
+        entries.append(Entry(question, section, tuple(lines), source or "text"))

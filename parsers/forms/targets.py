@@ -1,0 +1,245 @@
+"""What a document's questions can be matched to, and how well a wording fits.
+
+A schema is compiled once (`compile_schema`) into `Target`s: one per field,
+one per composite question of the schema ("Name of child": forenames and
+surname), each with its wordings already in the lexicon's canonical words.
+`wording_score` compares a printed question with a target (0-100) by the
+best of:
+
+* the canonical wordings being equal (100) or alike (``fuzz.ratio``, and
+  ``token_sort_ratio`` for reordered words);
+* containment: every meaning word of a wording is in the question ("What is
+  the child's date of birth?" says "date of birth" in more words), worth
+  less outside the target's own section;
+* a question naming a person the target does not ("Mother's date of
+  birth" for the child's date of birth) loses 20 points.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from parsers.lexicon import Lexicon, content_words
+from parsers.normalise import comparable
+from parsers.schema import FieldSpec, FormSchema
+
+PERSON_PENALTY = 20.0
+SECTION_THRESHOLD = 80.0
+
+
+@dataclass(frozen=True)
+class Wording:
+    """One wording of a target in canonical words, with its meaning words."""
+
+    canon: str
+    content: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Something a question can be: one field, or a composite of several.
+
+    ``split`` is None for a plain field, else how the composite's answer is
+    shared among ``fields`` (``parsers.schema.SPLITS``).  ``order`` is the
+    position of its first field in the form.
+    """
+
+    key: str
+    fields: tuple[str, ...]
+    section: str
+    order: int
+    wordings: tuple[Wording, ...]
+    persons: frozenset[str]
+    split: str | None = None
+    spec: FieldSpec | None = None
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: one per schema object
+class Compiled:
+    """A schema made ready for matching (built once per schema object)."""
+
+    schema: FormSchema
+    targets: tuple[Target, ...]
+    sections: tuple[tuple[str, tuple[Wording, ...]], ...]
+
+    @property
+    def lexicon(self) -> Lexicon:
+        return self.schema.lexicon
+
+    def section_of(self, heading: str) -> str | None:
+        """The key of the schema's section a heading names, or None."""
+        return _section_of(self, heading)
+
+
+_COMPILED: dict[int, Compiled] = {}
+
+
+def compile_schema(schema: FormSchema) -> Compiled:
+    """The compiled form of ``schema`` (cached by object: schemas are immutable)."""
+    found = _COMPILED.get(id(schema))
+    if found is not None and found.schema is schema:
+        return found
+    if len(_COMPILED) > 64:
+        _COMPILED.clear()
+    lex = schema.lexicon
+    sections = tuple((s.key, _wordings(lex, s.wordings)) for s in schema.sections)
+    section_words = {key: _persons_of(lex, ws) for key, ws in sections}
+    targets: list[Target] = []
+    for order, spec in enumerate(schema.fields):
+        ws = _wordings(lex, spec.wordings)
+        targets.append(
+            Target(
+                key=spec.key,
+                fields=(spec.key,),
+                section=spec.section,
+                order=order,
+                wordings=ws,
+                persons=_persons_of(lex, ws) | section_words[spec.section],
+                spec=spec,
+            )
+        )
+    for composite in schema.composites:
+        ws = _wordings(lex, composite.wordings)
+        targets.append(
+            Target(
+                key=composite.key,
+                fields=composite.fields,
+                section=composite.section,
+                order=schema.order(composite.fields[0]),
+                wordings=ws,
+                persons=_persons_of(lex, ws) | section_words[composite.section],
+                split=composite.split,
+            )
+        )
+    compiled = Compiled(schema, tuple(targets), sections)
+    _COMPILED[id(schema)] = compiled
+    return compiled
+
+
+def _wordings(lex: Lexicon, texts: Sequence[str]) -> tuple[Wording, ...]:
+    out: dict[str, Wording] = {}
+    for text in texts:
+        for variant in (text, strip_brackets(text)):
+            canon = lex.canon(variant)
+            if canon and canon not in out:
+                out[canon] = Wording(canon, content_words(canon))
+    return tuple(out.values())
+
+
+def _persons_of(lex: Lexicon, wordings: Sequence[Wording]) -> frozenset[str]:
+    found: set[str] = set()
+    for w in wordings:
+        found |= lex.persons(w.canon)
+    return frozenset(found)
+
+
+def strip_brackets(text: str) -> str:
+    """``text`` without any bracketed part ("Age (if date of birth not known)" -> "Age")."""
+    out, depth = [], 0
+    for ch in text:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]" and depth:
+            depth -= 1
+        elif not depth:
+            out.append(ch)
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A printed question in the forms it is compared by."""
+
+    variants: tuple[str, ...]
+    content: frozenset[str]
+    persons: frozenset[str]
+
+
+@lru_cache(maxsize=16384)
+def asked(lexicon: Lexicon, question: str) -> Asked:
+    whole = lexicon.canon(question)
+    bare = lexicon.canon(strip_brackets(question))
+    variants = (whole, bare) if bare and bare != whole else (whole,)
+    return Asked(variants, content_words(bare or whole), lexicon.persons(whole))
+
+
+def wording_score(question: Asked, target: Target, same_section: bool | None) -> float:
+    """How well ``question`` asks for ``target`` (0-100); see the module docstring.
+
+    ``same_section``: True when the question stands in the target's own
+    section, False when in another known section, None when unknown.
+    """
+    if not question.variants or not question.variants[0]:
+        return 0.0
+    best = 0.0
+    for wording in target.wordings:
+        for text in question.variants:
+            if text == wording.canon:
+                best = 100.0
+                break
+            best = max(
+                best,
+                fuzz.ratio(text, wording.canon),
+                fuzz.token_sort_ratio(text, wording.canon) - 4,
+            )
+        if best >= 100.0:
+            break
+        best = max(best, _containment(question.content, wording.content, same_section))
+    if question.persons - target.persons:
+        best -= PERSON_PENALTY
+    return best
+
+
+def _containment(asked_words: frozenset[str], words: frozenset[str], same: bool | None) -> float:
+    """A question that says a wording in more words, or (within its section) fewer."""
+    if not asked_words or not words:
+        return 0.0
+    if words <= asked_words:
+        score = 84.0 + 12.0 * len(words) / len(asked_words)
+        return score - 10.0 if same is False else score
+    if same and asked_words <= words:
+        return 76.0 + 12.0 * len(asked_words) / len(words)
+    return 0.0
+
+
+@lru_cache(maxsize=4096)
+def _section_of(compiled: Compiled, heading: str) -> str | None:
+    if not heading.strip():
+        return None
+    lex = compiled.lexicon
+    question = asked(lex, _unnumbered(heading))
+    best, best_key, second = 0.0, None, 0.0
+    for key, wordings in compiled.sections:
+        score = 0.0
+        for w in wordings:
+            for text in question.variants:
+                score = max(score, 100.0 if text == w.canon else fuzz.ratio(text, w.canon))
+            if w.content and w.content <= question.content:
+                score = max(score, 82.0 + 16.0 * len(w.content) / len(question.content))
+        if score > best:
+            best, best_key, second = score, key, best
+        elif score > second:
+            second = score
+    if best < SECTION_THRESHOLD or best - second < 2.0:
+        return None
+    return best_key
+
+
+_NUMBERING = re.compile(
+    r"^\s*(?:(?:section|part)\s+[a-z0-9]{1,3}\b\s*[:.\-–—]?|[a-z0-9]{1,3}[.)])\s*", re.I
+)
+
+
+def _unnumbered(heading: str) -> str:
+    return _NUMBERING.sub("", heading)
+
+
+def is_question_like(question: str) -> bool:
+    """A label that asks something (not a sentence of guidance, not empty)."""
+    words = comparable(question).split()
+    return 0 < len(words) <= 30

@@ -1,0 +1,240 @@
+"""The words of referral forms, as data: how other partnerships say the same thing.
+
+A `Lexicon` is loaded from ``config/forms/lexicon.toml`` (administrators may
+add to it; `LexiconError` names the file, key and fault).  `Lexicon.canon`
+turns a printed question into the words it is compared by: comparable text
+(``parsers.normalise.comparable``), abbreviations spelt out, and every phrase
+of a synonym group replaced by the group's first word, so "Designation",
+"Job title" and "Position" all read as "role".
+
+>>> lex = Lexicon.build(synonyms=[["role", "designation", "job title"]])
+>>> lex.canon("Designation:")
+'role'
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from parsers.normalise import comparable
+
+LEXICON_FILE = "lexicon.toml"
+
+# Words that carry no meaning when two questions are compared.
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "of",
+        "to",
+        "for",
+        "in",
+        "on",
+        "at",
+        "by",
+        "with",
+        "and",
+        "or",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "when",
+        "how",
+        "has",
+        "have",
+        "had",
+        "does",
+        "do",
+        "did",
+        "this",
+        "that",
+        "these",
+        "those",
+        "any",
+        "please",
+        "if",
+        "known",
+        "your",
+        "you",
+        "their",
+        "there",
+        "it",
+        "its",
+        "s",
+    ]
+)
+
+
+class LexiconError(ValueError):
+    """The lexicon file is wrong; the message names file, key and fault."""
+
+    def __init__(self, file: str, key: str, message: str) -> None:
+        super().__init__(f"{file}: {key}: {message}")
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity (cached per object)
+class Lexicon:
+    """Abbreviations, synonym groups, person words, expansions and guidance phrases."""
+
+    abbreviations: Mapping[str, str] = field(default_factory=dict)
+    synonyms: tuple[tuple[str, ...], ...] = ()
+    person_words: tuple[str, ...] = ()
+    expansions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    guidance: tuple[str, ...] = ()
+    _replace: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    _pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _abbrev: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _persons: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        abbreviations: Mapping[str, str] | None = None,
+        synonyms: Iterable[Sequence[str]] = (),
+        person_words: Iterable[str] = (),
+        expansions: Mapping[str, Sequence[str]] | None = None,
+        guidance: Iterable[str] = (),
+    ) -> Lexicon:
+        abbrev = {comparable(k): comparable(v) for k, v in (abbreviations or {}).items()}
+        groups = tuple(tuple(comparable(w) for w in group if comparable(w)) for group in synonyms)
+        replace: dict[str, str] = {}
+        for group in groups:
+            for word in group:
+                replace.setdefault(word, group[0])
+        persons = tuple(comparable(w) for w in person_words if comparable(w))
+        return cls(
+            abbreviations=abbrev,
+            synonyms=groups,
+            person_words=persons,
+            expansions={comparable(k): tuple(v) for k, v in (expansions or {}).items()},
+            guidance=tuple(comparable(g) for g in guidance if comparable(g)),
+            _replace=replace,
+            _pattern=_alternation(replace),
+            _abbrev=_alternation(abbrev),
+            _persons=_alternation({p: p for p in persons}),
+        )
+
+    def spell_out(self, text: str) -> str:
+        """Comparable ``text`` with abbreviations written in full."""
+        if self._abbrev is None:
+            return text
+        return self._abbrev.sub(lambda m: self.abbreviations[m.group(0)], text)
+
+    def canon(self, text: str) -> str:
+        """The words ``text`` is compared by (see the module's docstring)."""
+        return _canon(self, text)
+
+    def persons(self, canon_text: str) -> frozenset[str]:
+        """The person words named in already-canonical text."""
+        if self._persons is None:
+            return frozenset()
+        return frozenset(m.group(0) for m in self._persons.finditer(canon_text))
+
+    def is_guidance(self, text: str) -> bool:
+        """A line of printed guidance ("Please include the postcode")."""
+        line = comparable(text)
+        return bool(line) and any(line == g or line.startswith(g + " ") for g in self.guidance)
+
+
+@lru_cache(maxsize=65536)
+def _canon(lexicon: Lexicon, text: str) -> str:
+    words = lexicon.spell_out(comparable(text))
+    if lexicon._pattern is not None:
+        words = lexicon._pattern.sub(lambda m: lexicon._replace[m.group(0)], words)
+    out: list[str] = []
+    for word in words.split():
+        if not out or out[-1] != word:  # "Job title / role" -> "role role" -> "role"
+            out.append(word)
+    return " ".join(out)
+
+
+def _alternation(words: Mapping[str, str]) -> re.Pattern[str] | None:
+    """One regex matching any of ``words`` as whole words, longest first."""
+    if not words:
+        return None
+    ordered = sorted(words, key=len, reverse=True)
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, ordered)) + r")(?![a-z0-9])")
+
+
+def content_words(canon_text: str) -> frozenset[str]:
+    """The words that carry meaning, a plural or possessive "s" dropped."""
+    return frozenset(_stem(w) for w in canon_text.split() if w not in STOP_WORDS)
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+EMPTY = Lexicon.build()
+
+
+def load_lexicon(folder: Path) -> Lexicon:
+    """``folder/lexicon.toml``, or an empty lexicon when there is none."""
+    path = folder / LEXICON_FILE
+    if not path.exists():
+        return EMPTY
+    file = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LexiconError(file, "-", f"cannot be read ({exc.__class__.__name__})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise LexiconError(file, "-", f"is not valid TOML ({exc})") from exc
+    return lexicon_from_dict(file, data)
+
+
+_KEYS = {"abbreviations", "synonyms", "person_words", "expansions", "guidance"}
+
+
+def lexicon_from_dict(file: str, data: Mapping[str, Any]) -> Lexicon:
+    """Validate and build; raises `LexiconError`."""
+    unknown = sorted(set(data) - _KEYS)
+    if unknown:
+        raise LexiconError(file, unknown[0], f"unknown key; allowed: {', '.join(sorted(_KEYS))}")
+    abbreviations = _str_table(file, "abbreviations", data.get("abbreviations", {}))
+    synonyms = data.get("synonyms", [])
+    if not isinstance(synonyms, list):
+        raise LexiconError(file, "synonyms", "must be a list of lists of words")
+    for i, group in enumerate(synonyms):
+        if not _strings(group) or len(group) < 2:
+            raise LexiconError(file, f"synonyms[{i}]", "must be a list of at least two words")
+    for key in ("person_words", "guidance"):
+        if not _strings(data.get(key, [])):
+            raise LexiconError(file, key, "must be a list of strings")
+    expansions = data.get("expansions", {})
+    if not isinstance(expansions, dict):
+        raise LexiconError(file, "expansions", "must be a table of phrase = [field types]")
+    for phrase, types in expansions.items():
+        if not _strings(types) or not types:
+            raise LexiconError(file, f"expansions.{phrase}", "must be a list of field types")
+    return Lexicon.build(
+        abbreviations,
+        synonyms,
+        data.get("person_words", []),
+        expansions,
+        data.get("guidance", []),
+    )
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _str_table(file: str, key: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise LexiconError(file, key, "must be a table of text = text")
+    return dict(value)
