@@ -389,7 +389,10 @@ def _read(
     match.answers = {f.key: match.answers[f.key] for f in schema.fields if f.key in match.answers}
     match.unplaced = [
         Unplaced(
-            q.entry.question, q.entry.section, "\n".join(l.text for l in q.lines), q.entry.source
+            q.entry.question,
+            q.entry.section,
+            "\n".join(line.text for line in q.lines),
+            q.entry.source,
         )
         for i, q in enumerate(questions)
         if i not in pairs and is_question_like(q.entry.question)
@@ -486,10 +489,12 @@ def entries_from_flow(flow: Sequence[FlowLine], compiled: Compiled) -> list[Entr
     current: tuple[str, str, list[Line], str] | None = None
     for line, label in zip(flow, labels, strict=True):
         if _is_boilerplate(line.text, compiled.schema):
-            current = _close(current, entries)
+            _close(current, entries)
+            current = None
             continue
         if line.heading and compiled.section_of(line.text) is not None:
-            current = _close(current, entries)
+            _close(current, entries)
+            current = None
             section = line.text
             continue
         if label is not None:
@@ -499,7 +504,8 @@ def entries_from_flow(flow: Sequence[FlowLine], compiled: Compiled) -> list[Entr
         elif current is not None and not line.heading:
             current[2].append(Line(line.text, line.emphasis))
         elif line.heading:
-            current = _close(current, entries)
+            _close(current, entries)
+            current = None
     _close(current, entries)
     return entries
 
