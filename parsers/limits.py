@@ -21,3 +21,7 @@ class Limits:
     max_pages: int = 100
     max_seconds: float = 30.0  # wall time to read one document
     max_memory_mb: int = 768  # address-space limit of the reader process
+    # The budget of one whole message (issue 8): its parse and every document read
+    # from it together; past it the message is held for a person (reason timeout/memory).
+    max_message_seconds: float = 60.0
+    max_message_memory_mb: int = 1024  # address-space limit while the message is parsed

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from email import policy
 from email.header import Header
@@ -33,6 +34,7 @@ from parsers.errors import Reason
 from parsers.limits import Limits
 from parsers.unpack import (
     AttachmentPart,
+    InnerMessage,
     Unpacker,
     attachment_filename,
     crash_site,
@@ -81,6 +83,9 @@ class ParsedMessage:
     attachments: list[AttachmentPart]
     defects: list[str]
     forwarded_from: str | None
+    # Attached messages (RFC 2046 5.2.1, .eml files), for recognising our own
+    # replies sent back to us (issue 8); their parts' paths start with ``prefix``.
+    inner_messages: list[InnerMessage] = field(default_factory=list)
 
     @property
     def headers(self) -> Message:
@@ -91,15 +96,17 @@ class ParsedMessage:
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
-def parse_message(raw: bytes, limits: Limits) -> ParsedMessage:
+def parse_message(
+    raw: bytes, limits: Limits, parse: Callable[[bytes], Message] | None = None
+) -> ParsedMessage:
     """Parse ``raw`` (RFC 5322 bytes), unpacking attachments within ``limits``.
 
     Never raises on bad input.  A message over ``limits.max_message_bytes``
-    gives its headers only, with the defect ``too_large``.
+    gives its headers only, with the defect ``too_large``.  ``parse`` turns
+    the bytes into the stdlib message the walker reads (default: the
+    stdlib's own parser; `parsers.mail` passes mail-parser's ``message``).
     """
-    if raw.startswith(UTF8_BOM):
-        # Some tools save .eml files with a byte-order mark; before it, no header parses.
-        raw = raw[len(UTF8_BOM) :]
+    raw = without_bom(raw)
     if len(raw) > limits.max_message_bytes:
         log.info("message_too_large", size=len(raw))
         return _headers_only(raw, [Reason.TOO_LARGE.value])
@@ -107,7 +114,7 @@ def parse_message(raw: bytes, limits: Limits) -> ParsedMessage:
         log.info("message_part_flood", size=len(raw))
         return _headers_only(raw, [Reason.TOO_MANY_PARTS.value])
     try:
-        return _parse_whole(raw, limits)
+        return _parse_whole((parse or parse_bytes)(raw), limits)
     except RecursionError:
         log.warning("message_too_deep", size=len(raw))
         return _headers_only(raw, [Reason.TOO_DEEP.value])
@@ -116,6 +123,12 @@ def parse_message(raw: bytes, limits: Limits) -> ParsedMessage:
             "message_unparseable", size=len(raw), error=type(exc).__name__, at=crash_site(exc)
         )
         return _headers_only(raw, [f"unparseable:{type(exc).__name__}"])
+
+
+def without_bom(raw: bytes) -> bytes:
+    """``raw`` without a UTF-8 byte-order mark (some tools save .eml files with one;
+    before it, no header parses)."""
+    return raw[len(UTF8_BOM) :] if raw.startswith(UTF8_BOM) else raw
 
 
 def _part_flood(raw: bytes, limits: Limits) -> bool:
@@ -129,8 +142,7 @@ def _part_flood(raw: bytes, limits: Limits) -> bool:
     return raw.count(b"\n--") > ceiling
 
 
-def _parse_whole(raw: bytes, limits: Limits) -> ParsedMessage:
-    msg = parse_bytes(raw)
+def _parse_whole(msg: Message, limits: Limits) -> ParsedMessage:
     bodies = _BodyPicker()
     unpacker = Unpacker(limits)
     unpacker.walk_message(msg, "", 1, bodies)
@@ -140,7 +152,8 @@ def _parse_whole(raw: bytes, limits: Limits) -> ParsedMessage:
     attachments = _flag_inline(unpacker.parts, bodies.html)
     attached = None if part_type(msg) == "multipart/report" else unpacker.attached_sender
     forwarded = attached or inline_forward_sender(header_text(msg, "subject"), text)
-    return _build(msg, text, bodies.html, attachments, _unique(defects), forwarded)
+    built = _build(msg, text, bodies.html, attachments, _unique(defects), forwarded)
+    return replace(built, inner_messages=list(unpacker.inner_messages))
 
 
 def _headers_only(raw: bytes, defects: list[str]) -> ParsedMessage:

@@ -27,6 +27,7 @@ import atexit
 import importlib
 import multiprocessing
 import os
+import pickle
 import queue
 import resource
 import signal
@@ -35,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -44,6 +45,7 @@ import structlog
 from parsers.document import Document
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
+from parsers.mail import MailResult, failed_mail
 from parsers.unpack import AttachmentPart, crash_site
 
 log = structlog.get_logger(__name__)
@@ -56,7 +58,7 @@ STARTUP_SECONDS = 120.0
 DOCUMENTS_PER_WORKER = 500
 Reader = Callable[[AttachmentPart, Limits], Document]
 # Modules a worker imports before its first document, so none pays for them.
-_WARM_MODULES = ("parsers.documents", "parsers.docx", "parsers.pdf")
+_WARM_MODULES = ("parsers.documents", "parsers.docx", "parsers.pdf", "parsers.mail", "mailparser")
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,42 @@ class DocumentResult:
     reason: Reason | None
     detail: str
     seconds: float
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a job (`SandboxPool.run_job`) gave: its value, or a reason why not.
+
+    ``reason`` is ``timeout`` (killed at its time limit), ``memory`` (over its
+    address-space limit, or the worker died) or ``corrupt`` (the job raised;
+    ``detail`` names the exception type, never its message).
+    ``peak_memory_kb`` is the worker's peak resident memory so far.
+    """
+
+    value: Any
+    reason: Reason | None
+    detail: str
+    seconds: float
+    peak_memory_kb: int = 0
+
+
+_JOB = "job"
+
+
+def run_job_here(path: str, args: tuple[Any, ...]) -> JobResult:
+    """Run the job ``path`` (``"module:function"``) in this process."""
+    start = time.perf_counter()
+    try:
+        value = _load_function(path)(*args)
+    except MemoryError:
+        return JobResult(None, Reason.MEMORY, "MemoryError", time.perf_counter() - start)
+    except RecursionError:
+        return JobResult(None, Reason.TOO_DEEP, "RecursionError", time.perf_counter() - start)
+    except Exception as exc:  # a job's bug on strange input: reported, never fatal
+        log.warning("job_crashed", job=path, error=type(exc).__name__, at=crash_site(exc))
+        return JobResult(None, Reason.CORRUPT, type(exc).__name__, time.perf_counter() - start)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return JobResult(value, None, "", time.perf_counter() - start, peak)
 
 
 def read_one(index: int, part: AttachmentPart, limits: Limits, reader: Reader) -> DocumentResult:
@@ -142,6 +180,9 @@ def _worker_main(conn: Connection, reader_path: str, initializer: str | None) ->
             return
         if task is None:
             return
+        if task[0] == _JOB:
+            _run_job_task(conn, task)
+            continue
         index, part, limits = task
         _cap_memory(limits.max_memory_mb)
         result = read_one(index, part, limits, reader)
@@ -150,6 +191,19 @@ def _worker_main(conn: Connection, reader_path: str, initializer: str | None) ->
         except (TypeError, AttributeError, ValueError) as exc:  # an unpicklable Document
             detail = f"result not transferable: {type(exc).__name__}"
             conn.send(DocumentResult(index, part.filename, None, Reason.CORRUPT, detail, 0.0))
+
+
+def _run_job_task(conn: Connection, task: tuple[Any, ...]) -> None:
+    _tag, path, args, memory_mb = task
+    _cap_memory(memory_mb)
+    result = run_job_here(path, args)
+    try:
+        conn.send(result)
+    except (TypeError, AttributeError, ValueError, pickle.PicklingError) as exc:
+        detail = f"result not transferable: {type(exc).__name__}"
+        conn.send(JobResult(None, Reason.CORRUPT, detail, result.seconds))
+    except MemoryError:
+        conn.send(JobResult(None, Reason.MEMORY, "MemoryError", result.seconds))
 
 
 def _warm_up() -> None:
@@ -200,14 +254,18 @@ class _Worker:
             pass
         raise RuntimeError(f"document reader worker did not start (exit {self.process.exitcode})")
 
-    def run(self, index: int, part: AttachmentPart, limits: Limits) -> tuple[DocumentResult, bool]:
-        """Read one part; also say whether this worker may be reused."""
+    def run(
+        self, index: int, part: AttachmentPart, limits: Limits, seconds: float | None = None
+    ) -> tuple[DocumentResult, bool]:
+        """Read one part within ``seconds`` (default ``limits.max_seconds``); also say
+        whether this worker may be reused."""
         self.wait_ready()
+        allowed = limits.max_seconds if seconds is None else seconds
         start = time.perf_counter()
         try:
             self.conn.send((index, part, limits))
-            if not self.conn.poll(limits.max_seconds):
-                detail = f"over {limits.max_seconds:g} s"
+            if not self.conn.poll(allowed):
+                detail = f"over {allowed:g} s"
                 return _failed(index, part, Reason.TIMEOUT, detail, start), False
             result: DocumentResult = self.conn.recv()
         except (EOFError, OSError):
@@ -215,6 +273,24 @@ class _Worker:
             detail = f"reader process died (exit {self.process.exitcode})"
             return _failed(index, part, Reason.MEMORY, detail, start), False
         # After a MemoryError the child's heap may be in any state: start afresh.
+        return result, result.reason is not Reason.MEMORY
+
+    def run_job(
+        self, path: str, args: tuple[Any, ...], seconds: float, memory_mb: int
+    ) -> tuple[JobResult, bool]:
+        """Run one job; also say whether this worker may be reused."""
+        self.wait_ready()
+        start = time.perf_counter()
+        try:
+            self.conn.send((_JOB, path, args, memory_mb))
+            if not self.conn.poll(seconds):
+                elapsed = time.perf_counter() - start
+                return JobResult(None, Reason.TIMEOUT, f"over {seconds:g} s", elapsed), False
+            result: JobResult = self.conn.recv()
+        except (EOFError, OSError):
+            self.process.join(timeout=1)
+            detail = f"worker process died (exit {self.process.exitcode})"
+            return JobResult(None, Reason.MEMORY, detail, time.perf_counter() - start), False
         return result, result.reason is not Reason.MEMORY
 
     def alive(self) -> bool:
@@ -277,17 +353,27 @@ class SandboxPool:
             self._all.discard(worker)
         worker.stop(kill)
 
-    def read(self, index: int, part: AttachmentPart, limits: Limits) -> DocumentResult:
-        """Read one part in a worker; a killed worker is replaced at once."""
+    def read(
+        self, index: int, part: AttachmentPart, limits: Limits, deadline: float | None = None
+    ) -> DocumentResult:
+        """Read one part in a worker; a killed worker is replaced at once.
+
+        ``deadline`` (``time.monotonic()``) is the end of the message's budget:
+        the part gets what is left of it, at most ``limits.max_seconds``, and
+        none at all once it has passed (reason ``timeout``, nothing run).
+        """
         if self._closed:
             raise RuntimeError("sandbox pool is closed")
+        seconds = _time_left(limits.max_seconds, deadline)
+        if seconds <= 0:
+            return _failed(index, part, Reason.TIMEOUT, "message budget spent", time.perf_counter())
         worker = self._idle.get()
         reusable = False
         try:
             if not worker.alive():
                 self._retire(worker, kill=True)
                 worker = self._start_worker()
-            result, reusable = worker.run(index, part, limits)
+            result, reusable = worker.run(index, part, limits, seconds)
             worker.documents += 1
             # Readers' caches only grow: start afresh now and then.
             reusable = reusable and worker.documents < DOCUMENTS_PER_WORKER
@@ -299,14 +385,40 @@ class SandboxPool:
             self._idle.put(worker)
         return result
 
+    def run_job(
+        self, path: str, args: tuple[Any, ...], seconds: float, memory_mb: int
+    ) -> JobResult:
+        """Run ``path`` (``"module:function"``) on ``args`` in a worker, within
+        ``seconds`` of wall time and ``memory_mb`` of address space."""
+        if self._closed:
+            raise RuntimeError("sandbox pool is closed")
+        worker = self._idle.get()
+        reusable = False
+        try:
+            if not worker.alive():
+                self._retire(worker, kill=True)
+                worker = self._start_worker()
+            result, reusable = worker.run_job(path, args, seconds, memory_mb)
+            worker.documents += 1
+            reusable = reusable and worker.documents < DOCUMENTS_PER_WORKER
+        finally:
+            if not reusable:
+                log.info("reader_worker_replaced", pid=worker.process.pid)
+                self._retire(worker, kill=True)
+                worker = self._start_worker()
+            self._idle.put(worker)
+        return result
+
     def read_documents(
-        self, parts: Sequence[AttachmentPart], limits: Limits
+        self, parts: Sequence[AttachmentPart], limits: Limits, deadline: float | None = None
     ) -> list[DocumentResult]:
-        """Read every part, as many at once as there are workers; results in order."""
+        """Read every part, as many at once as there are workers; results in order.
+
+        ``deadline`` bounds them all together (see `read`)."""
         if len(parts) <= 1:
-            return [self.read(i, p, limits) for i, p in enumerate(parts)]
+            return [self.read(i, p, limits, deadline) for i, p in enumerate(parts)]
         with ThreadPoolExecutor(max_workers=self.size) as pool:
-            futures = [pool.submit(self.read, i, p, limits) for i, p in enumerate(parts)]
+            futures = [pool.submit(self.read, i, p, limits, deadline) for i, p in enumerate(parts)]
             return [f.result() for f in futures]
 
     def close(self) -> None:
@@ -350,6 +462,46 @@ def shutdown_pool() -> None:
             _pool = None
 
 
-def read_documents(parts: Sequence[AttachmentPart], limits: Limits) -> list[DocumentResult]:
-    """Read each part in the process-wide sandbox pool; results in the order given."""
-    return get_pool().read_documents(parts, limits)
+def _time_left(most: float, deadline: float | None) -> float:
+    if deadline is None:
+        return most
+    return min(most, deadline - time.monotonic())
+
+
+def read_documents(
+    parts: Sequence[AttachmentPart], limits: Limits, deadline: float | None = None
+) -> list[DocumentResult]:
+    """Read each part in the process-wide sandbox pool; results in the order given.
+
+    ``deadline`` (``time.monotonic()``) ends the message's budget for all of them.
+    """
+    return get_pool().read_documents(parts, limits, deadline)
+
+
+MAIL_JOB = "parsers.mail:read_mail"
+
+
+def parse_mail(raw: bytes, limits: Limits) -> MailResult:
+    """`parsers.mail.read_mail` in the sandbox, within the message's budget.
+
+    Never raises for anything in the message: over ``limits.max_message_seconds``
+    the result's ``failure`` is ``timeout``, over ``max_message_memory_mb``
+    (or when the worker dies) ``memory``, and a crash of the job ``corrupt``.
+    """
+    outcome = get_pool().run_job(
+        MAIL_JOB, (raw, limits), limits.max_message_seconds, limits.max_message_memory_mb
+    )
+    return _mail_from(raw, outcome)
+
+
+def parse_mail_inline(raw: bytes, limits: Limits) -> MailResult:
+    """`parse_mail` in this process, with no time or memory limit (tests, fuzzing)."""
+    return _mail_from(raw, run_job_here(MAIL_JOB, (raw, limits)))
+
+
+def _mail_from(raw: bytes, outcome: JobResult) -> MailResult:
+    if outcome.reason is not None or not isinstance(outcome.value, MailResult):
+        reason = outcome.reason.value if outcome.reason is not None else Reason.CORRUPT.value
+        log.warning("message_parse_failed", reason=reason, seconds=round(outcome.seconds, 3))
+        return failed_mail(raw, reason, outcome.seconds)
+    return replace(outcome.value, seconds=outcome.seconds, peak_memory_kb=outcome.peak_memory_kb)

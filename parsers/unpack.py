@@ -78,6 +78,34 @@ class AttachmentPart:
         return not self.container
 
 
+# Headers of an attached message kept for recognising our own replies (issue 8).
+INNER_HEADERS = (
+    "message-id",
+    "in-reply-to",
+    "references",
+    "from",
+    "auto-submitted",
+    "x-intake-reply",
+)
+_INNER_VALUE_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class InnerMessage:
+    """A message attached to the one being read (``message/rfc822``, an ``.eml``).
+
+    ``prefix`` is the path its own parts start with (``"Re: referral.eml/"``);
+    ``headers`` the few of `INNER_HEADERS` it has, decoded and shortened.
+    """
+
+    prefix: str
+    headers: tuple[tuple[str, str], ...]
+
+    def get(self, name: str) -> str:
+        """The first value of header ``name`` ("" when it has none)."""
+        return next((v for n, v in self.headers if n == name.lower()), "")
+
+
 # --- decoding of header text -------------------------------------------------
 
 # WHATWG Encoding: labels for US-ASCII and ISO-8859-1 mean windows-1252,
@@ -308,6 +336,7 @@ class Unpacker:
     parts: list[AttachmentPart] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
     attached_sender: str | None = None
+    inner_messages: list[InnerMessage] = field(default_factory=list)
     seen: int = 0
     overflow: bool = False
     unpacked_bytes: int = 0  # bytes of parts taken out of containers
@@ -441,6 +470,7 @@ class Unpacker:
         """An attached message's own text is a covering note, not a form."""
         if self.attached_sender is None:
             self.attached_sender = sender_address(inner)
+        self.inner_messages.append(InnerMessage(prefix, _inner_headers(inner)))
         self.defects.extend(type(d).__name__ for d in getattr(inner, "defects", []))
         self.walk_message(inner, prefix, depth, _BodyTaker())
 
@@ -556,6 +586,15 @@ class Unpacker:
 
     def _made_up_name(self, media: str) -> str:
         return f"attachment-{len(self.parts) + 1}{sniff.extension_for(media)}"
+
+
+def _inner_headers(inner: Message) -> tuple[tuple[str, str], ...]:
+    kept = []
+    for name in INNER_HEADERS:
+        value = header_text(inner, name)
+        if value:
+            kept.append((name, value[:_INNER_VALUE_CHARS]))
+    return tuple(kept)
 
 
 @dataclass
