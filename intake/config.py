@@ -15,8 +15,9 @@ file itself lives, so a file mounted at ``/etc/intake.toml`` means the same
 as one in ``config/``.
 
 Secrets never live here: a mailbox names the *environment variable* holding
-its password (``password_env``); ``DATABASE_URL`` in the environment wins
-over ``[store] url``.
+its password (``password_env``) or its OAuth2 client secret
+(``client_secret_env``); ``DATABASE_URL`` in the environment wins over
+``[store] url``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -37,6 +39,19 @@ from parsers.limits import Limits
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 FORM_TYPES = ("cspr_referral", "serious_incident_notification")
+MICROSOFT_AUTHORITY = "https://login.microsoftonline.com"
+# Exchange Online's resource: ".default" asks for the application permissions the
+# app registration was granted (IMAP.AccessAsApp, SMTP.SendAsApp).
+APP_SCOPES = ("https://outlook.office365.com/.default",)
+# Delegated (device code) sign-in: a person's own permissions on the mailbox.
+DELEGATED_SCOPES = (
+    "https://outlook.office365.com/IMAP.AccessAsUser.All",
+    "https://outlook.office365.com/SMTP.Send",
+)
+OAUTH_FLOWS = ("client_credentials", "device_code")
+# RFC 2177: a server may end an IDLE after 30 minutes of inactivity, so it is
+# renewed well before (Exchange Online and Dovecot both keep it that long).
+IDLE_RENEW_RANGE = (60, 29 * 60)
 
 
 class ConfigError(Exception):
@@ -86,13 +101,29 @@ class MailboxConfig:
     security: str = "tls"  # tls | starttls | none (loopback only)
     username: str = ""
     password_env: str = ""
-    auth: str = "password"  # password | oauth2 (a later issue)
+    auth: str = "password"  # password | oauth2 (XOAUTH2: Microsoft 365)
     ca_file: str = ""
     folder: str = "INBOX"
     processed_folder: str = "Processed"
     sent_folder: str = ""
     failed_folder: str = ""
     timeout_seconds: int = 30
+    # OAuth2 (auth = "oauth2"; intake.mailbox.oauth): an app registration in the tenant
+    oauth_flow: str = "client_credentials"  # client_credentials | device_code
+    tenant_id: str = ""  # the directory (tenant) id, or one of its domains
+    client_id: str = ""  # the app registration's application (client) id
+    client_secret_env: str = ""  # the environment variable holding a client secret, or:
+    client_certificate: str = ""  # a .pem (private key + certificate) or .pfx file
+    client_certificate_password_env: str = ""  # the variable holding its password, if any
+    client_secret_expires: date | None = None  # the secret's (or certificate's) expiry date
+    authority: str = MICROSOFT_AUTHORITY
+    authority_ca_file: str = ""  # CA bundle for the authority (e.g. an inspecting proxy)
+    oauth_scopes: list[str] = field(default_factory=list)  # default: APP_/DELEGATED_SCOPES
+    token_cache: str = ""  # device_code: the file keeping the refresh token (var/oauth/)
+    # Pick-up: IMAP IDLE where the server offers it, and a poll as the backstop
+    idle: bool = True
+    idle_renew_seconds: int = 300
+    poll_seconds: int = 0  # 0: schedule.poll_seconds
 
 
 @dataclass(frozen=True)
@@ -123,11 +154,27 @@ class SmtpConfig:
     username: str = ""
     password_env: str = ""
     timeout_seconds: int = 30
+    auth: str = "password"  # password | oauth2 (XOAUTH2 with a mailbox's app registration)
+    oauth_mailbox: str = ""  # oauth2: the [[mailboxes]] entry whose app registration signs in
 
 
 @dataclass(frozen=True)
 class CasesConfig:
     resubmission_window_days: int = 30
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """Alert emails to administrators: a mailbox that cannot sign in, a secret
+    about to expire (`intake.alarms`).  Sent through ``[alerts.smtp]`` when it is
+    configured (a route that does not depend on the failing sign-in), else the
+    way replies go."""
+
+    to: list[str] = field(default_factory=list)
+    from_address: str = ""  # default: replies.from_address
+    repeat_hours: int = 1  # at most one alert per alarm in this many hours
+    expiry_warning_days: int = 30  # warn this many days before client_secret_expires
+    smtp: SmtpConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +192,7 @@ class IntakeConfig:
     smtp: SmtpConfig
     cases: CasesConfig
     forms_dir: str
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     source: str = ""  # the file this was read from, as shown in errors
     base_dir: str = str(PROJECT_ROOT)
 
@@ -167,7 +215,7 @@ SECTIONS: dict[str, type] = {
     "smtp": SmtpConfig,
     "cases": CasesConfig,
 }
-TOP_LEVEL_KEYS = (*SECTIONS, "mailboxes", "forms_dir")
+TOP_LEVEL_KEYS = (*SECTIONS, "mailboxes", "forms_dir", "alerts")
 
 
 def project_root() -> Path:
@@ -212,11 +260,14 @@ def parse_config(data: Mapping[str, Any], shown: str = "intake.toml") -> IntakeC
     _check_positive(
         built["cases"].resubmission_window_days, shown, "cases.resubmission_window_days"
     )
-    mailboxes = _mailboxes(data.get("mailboxes", []), root, shown)
+    mailboxes = _mailboxes(data.get("mailboxes", []), root, shown, built["schedule"])
+    _check_smtp_oauth(built["smtp"], mailboxes, shown, "smtp")
+    alerts = _alerts(data.get("alerts", {}), built["replies"], mailboxes, shown)
     forms_dir = _string(data.get("forms_dir", "config/forms"), shown, "forms_dir")
     return IntakeConfig(
         mailboxes=mailboxes,
         forms_dir=_resolve(root, forms_dir),
+        alerts=alerts,
         source=shown,
         base_dir=str(root),
         **built,
@@ -278,6 +329,8 @@ def _typed(value: Any, hint: Any, shown: str, key: str) -> Any:
         return float(value)
     if hint is str:
         return _string(value, shown, key)
+    if hint is date:
+        return _date(value, shown, key)
     if typing.get_origin(hint) is list:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(shown, key, "must be a list of strings")
@@ -289,6 +342,18 @@ def _string(value: Any, shown: str, key: str) -> str:
     if not isinstance(value, str):
         raise ConfigError(shown, key, "must be a string")
     return value
+
+
+def _date(value: Any, shown: str, key: str) -> date:
+    """A TOML date (``2027-03-31``), or the same written as a string."""
+    if isinstance(value, date) and not hasattr(value, "hour"):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ConfigError(shown, key, "must be a date such as 2027-03-31")
 
 
 def _one_of(value: str, allowed: tuple[str, ...], shown: str, key: str) -> None:
@@ -356,20 +421,75 @@ def _check_replies(replies: RepliesConfig, root: Path, shown: str) -> RepliesCon
     )
 
 
-def _check_smtp(smtp: SmtpConfig, replies: RepliesConfig, shown: str) -> None:
+def _check_smtp(smtp: SmtpConfig, replies: RepliesConfig, shown: str, where: str = "smtp") -> None:
     if replies.transport == "smtp" and not smtp.host:
-        raise ConfigError(shown, "smtp.host", "is required when replies.transport is smtp")
-    _check_port(smtp.port, shown, "smtp.port")
-    _one_of(smtp.security, ("starttls", "tls", "none"), shown, "smtp.security")
+        raise ConfigError(shown, f"{where}.host", "is required when replies.transport is smtp")
+    _check_port(smtp.port, shown, f"{where}.port")
+    _one_of(smtp.security, ("starttls", "tls", "none"), shown, f"{where}.security")
     if smtp.security == "none" and smtp.host and smtp.host not in LOOPBACK_HOSTS:
-        raise ConfigError(shown, "smtp.security", "none is only allowed for 127.0.0.1 or localhost")
-    _check_positive(smtp.timeout_seconds, shown, "smtp.timeout_seconds")
+        raise ConfigError(
+            shown, f"{where}.security", "none is only allowed for 127.0.0.1 or localhost"
+        )
+    _check_positive(smtp.timeout_seconds, shown, f"{where}.timeout_seconds")
+    _one_of(smtp.auth, ("password", "oauth2"), shown, f"{where}.auth")
+    if smtp.auth == "oauth2" and not smtp.username:
+        raise ConfigError(
+            shown, f"{where}.username", "is required for oauth2 (the mailbox address)"
+        )
 
 
-def _mailboxes(items: Any, root: Path, shown: str) -> list[MailboxConfig]:
+def _check_smtp_oauth(
+    smtp: SmtpConfig, mailboxes: list[MailboxConfig], shown: str, where: str
+) -> None:
+    """``auth = "oauth2"`` signs in with the app registration of a named IMAP mailbox."""
+    if smtp.auth != "oauth2":
+        return
+    names = [m.name for m in mailboxes if m.kind == "imap" and m.auth == "oauth2"]
+    if smtp.oauth_mailbox not in names:
+        raise ConfigError(
+            shown,
+            f"{where}.oauth_mailbox",
+            "must name an imap mailbox with auth = oauth2 whose app registration sends "
+            f"(one of: {', '.join(names) or 'none configured'})",
+        )
+
+
+def _alerts(
+    table: Any, replies: RepliesConfig, mailboxes: list[MailboxConfig], shown: str
+) -> AlertsConfig:
+    if not isinstance(table, dict):
+        raise ConfigError(shown, "alerts", "must be a table")
+    plain = {k: v for k, v in table.items() if k != "smtp"}
+    alerts: AlertsConfig = _build(AlertsConfig, plain, shown, "alerts")
+    for i, address in enumerate(alerts.to):
+        if "@" not in address:
+            raise ConfigError(shown, f"alerts.to[{i}]", "is not an email address")
+    sender = alerts.from_address or replies.from_address
+    if alerts.to and "@" not in sender:
+        raise ConfigError(
+            shown, "alerts.from_address", "is required (or replies.from_address) to send alerts"
+        )
+    _check_positive(alerts.repeat_hours, shown, "alerts.repeat_hours")
+    _check_positive(alerts.expiry_warning_days, shown, "alerts.expiry_warning_days")
+    smtp = None
+    if "smtp" in table:
+        smtp = _build(SmtpConfig, table["smtp"], shown, "alerts.smtp")
+        if not smtp.host:
+            raise ConfigError(shown, "alerts.smtp.host", "is required")
+        _check_smtp(smtp, replies, shown, "alerts.smtp")
+        _check_smtp_oauth(smtp, mailboxes, shown, "alerts.smtp")
+    return dataclasses.replace(alerts, from_address=sender, smtp=smtp)
+
+
+def _mailboxes(
+    items: Any, root: Path, shown: str, schedule: ScheduleConfig | None = None
+) -> list[MailboxConfig]:
     if not isinstance(items, list):
         raise ConfigError(shown, "mailboxes", "must be a list of tables ([[mailboxes]])")
-    mailboxes = [_mailbox(item, root, shown, f"mailboxes[{i}]") for i, item in enumerate(items)]
+    schedule = schedule or ScheduleConfig()
+    mailboxes = [
+        _mailbox(item, root, shown, f"mailboxes[{i}]", schedule) for i, item in enumerate(items)
+    ]
     seen: set[str] = set()
     for i, mailbox in enumerate(mailboxes):
         if mailbox.name in seen:
@@ -378,12 +498,26 @@ def _mailboxes(items: Any, root: Path, shown: str) -> list[MailboxConfig]:
     return mailboxes
 
 
-def _mailbox(item: Any, root: Path, shown: str, where: str) -> MailboxConfig:
+def _mailbox(
+    item: Any, root: Path, shown: str, where: str, schedule: ScheduleConfig
+) -> MailboxConfig:
     mailbox: MailboxConfig = _build(MailboxConfig, item, shown, where)
     if not mailbox.name or not mailbox.name.replace("-", "").replace("_", "").isalnum():
         raise ConfigError(shown, f"{where}.name", "must be letters, digits, - or _")
     _one_of(mailbox.kind, ("imap", "maildir"), shown, f"{where}.kind")
     _check_positive(mailbox.timeout_seconds, shown, f"{where}.timeout_seconds")
+    if mailbox.poll_seconds < 0:
+        raise ConfigError(shown, f"{where}.poll_seconds", "must not be negative")
+    low, high = IDLE_RENEW_RANGE
+    if not low <= mailbox.idle_renew_seconds <= high:
+        raise ConfigError(
+            shown,
+            f"{where}.idle_renew_seconds",
+            f"must be from {low} to {high} (servers may end an IDLE after 30 minutes)",
+        )
+    mailbox = dataclasses.replace(
+        mailbox, poll_seconds=mailbox.poll_seconds or schedule.poll_seconds
+    )
     if not mailbox.folder or not mailbox.processed_folder:
         raise ConfigError(shown, f"{where}.processed_folder", "must not be empty")
     if mailbox.folder == mailbox.processed_folder:
@@ -411,6 +545,37 @@ def _imap_mailbox(mailbox: MailboxConfig, root: Path, shown: str, where: str) ->
             f"{where}.password_env",
             "names the environment variable holding the password; it is required",
         )
+    if mailbox.auth == "oauth2":
+        mailbox = _oauth_mailbox(mailbox, root, shown, where)
     port = mailbox.port or (993 if mailbox.security == "tls" else 143)
     _check_port(port, shown, f"{where}.port")
     return dataclasses.replace(mailbox, port=port, ca_file=_resolve(root, mailbox.ca_file))
+
+
+def _oauth_mailbox(mailbox: MailboxConfig, root: Path, shown: str, where: str) -> MailboxConfig:
+    """Check the OAuth2 keys; fill in the scopes and the token cache file by flow."""
+    _one_of(mailbox.oauth_flow, OAUTH_FLOWS, shown, f"{where}.oauth_flow")
+    for key in ("tenant_id", "client_id"):
+        if not getattr(mailbox, key):
+            raise ConfigError(shown, f"{where}.{key}", "is required for auth = oauth2")
+    if not mailbox.authority.startswith("https://"):
+        raise ConfigError(shown, f"{where}.authority", "must be an https:// address")
+    app_only = mailbox.oauth_flow == "client_credentials"
+    credentials = [k for k in ("client_secret_env", "client_certificate") if getattr(mailbox, k)]
+    if app_only and len(credentials) != 1:
+        raise ConfigError(
+            shown,
+            f"{where}.client_secret_env",
+            "oauth2 with client_credentials needs exactly one of client_secret_env "
+            "(the variable holding a client secret) or client_certificate (a .pem or .pfx file)",
+        )
+    scopes = mailbox.oauth_scopes or list(APP_SCOPES if app_only else DELEGATED_SCOPES)
+    cache = "" if app_only else mailbox.token_cache or f"var/oauth/{mailbox.name}.json"
+    return dataclasses.replace(
+        mailbox,
+        oauth_scopes=scopes,
+        token_cache=_resolve(root, cache),
+        client_certificate=_resolve(root, mailbox.client_certificate),
+        authority_ca_file=_resolve(root, mailbox.authority_ca_file),
+        authority=mailbox.authority.rstrip("/"),
+    )

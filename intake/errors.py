@@ -29,15 +29,35 @@ class IntakeError(Exception):
 
 
 class MailboxError(IntakeError):
-    """The mailbox could not be reached or refused an operation (worth retrying)."""
+    """The mailbox could not be reached or refused an operation (worth retrying).
+
+    ``reason`` is one of `intake.mailbox.base.Fault`; ``detail`` is what an
+    administrator needs to fix it (the server's or Microsoft's own words, the
+    folders that do exist), never a secret and never mail content.
+    """
 
     reason = "mailbox_unavailable"
 
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        reason: str | None = None,
+        detail: str = "",
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message, reason=reason)
+        self.detail = detail[:300]
+        if retryable is not None:
+            self.retryable = retryable
+
 
 class MailboxAuthError(MailboxError):
-    """The mailbox refused our credentials: a person must fix the configuration."""
+    """The mailbox refused our credentials, or we have none to offer: a person must
+    fix the configuration or the app registration (a sign-in alarm, `intake.alarms`)."""
 
     reason = "mailbox_auth_failed"
+    retryable = False
 
 
 class UidValidityChanged(MailboxError):

@@ -92,7 +92,8 @@ def test_it_gives_up_with_a_mailbox_error_when_the_server_stays_away(imap_accoun
     box = ImapMailbox(mailbox_cfg(imap_account, port=1), retries=1, sleep=lambda s: None)
     with pytest.raises(MailboxError) as raised:
         box.open()
-    assert raised.value.reason == "connection_lost"
+    assert raised.value.reason == "connection_refused"
+    assert raised.value.detail == "127.0.0.1:1 refused the connection"
 
 
 def test_it_refuses_a_wrong_password_without_retrying(imap_account, monkeypatch):

@@ -11,8 +11,75 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from types import TracebackType
 from typing import Protocol, Self
+
+
+class Fault(StrEnum):
+    """Why a mailbox could not be used: the ``reason`` of every `MailboxError`.
+
+    Stored on `MailboxState.last_error` and on sign-in alarms, shown by
+    ``intake check-config --connect`` with the error's ``detail``.
+    """
+
+    HOST_NOT_FOUND = "host_not_found"
+    CONNECTION_REFUSED = "connection_refused"
+    CONNECTION_TIMEOUT = "connection_timeout"
+    CONNECTION_LOST = "connection_lost"
+    TLS_CERTIFICATE_REJECTED = "tls_certificate_rejected"
+    TLS_FAILED = "tls_failed"
+    PASSWORD_MISSING = "password_missing"
+    CLIENT_SECRET_MISSING = "client_secret_missing"
+    CLIENT_CERTIFICATE_UNREADABLE = "client_certificate_unreadable"
+    TOKEN_REFUSED = "token_refused"
+    TOKEN_ENDPOINT_UNREACHABLE = "token_endpoint_unreachable"
+    SIGN_IN_REQUIRED = "sign_in_required"
+    LOGIN_REFUSED = "mailbox_auth_failed"
+    FOLDER_MISSING = "folder_missing"
+    COMMAND_FAILED = "imap_command_failed"
+    FETCH_INCOMPLETE = "imap_fetch_incomplete"
+    UIDVALIDITY_CHANGED = "uidvalidity_changed"
+    UNAVAILABLE = "mailbox_unavailable"
+
+    @property
+    def label(self) -> str:
+        """What it means, in a few words, for a person."""
+        return FAULT_LABELS[self]
+
+
+FAULT_LABELS = {
+    Fault.HOST_NOT_FOUND: "the server's name does not resolve",
+    Fault.CONNECTION_REFUSED: "the server refused the connection on that port",
+    Fault.CONNECTION_TIMEOUT: "the server did not answer in time",
+    Fault.CONNECTION_LOST: "the connection dropped",
+    Fault.TLS_CERTIFICATE_REJECTED: "the server's TLS certificate was rejected",
+    Fault.TLS_FAILED: "the TLS handshake failed",
+    Fault.PASSWORD_MISSING: "the password's environment variable is not set",
+    Fault.CLIENT_SECRET_MISSING: "the client secret's environment variable is not set",
+    Fault.CLIENT_CERTIFICATE_UNREADABLE: "the client certificate cannot be read",
+    Fault.TOKEN_REFUSED: "Microsoft refused to issue a token",
+    Fault.TOKEN_ENDPOINT_UNREACHABLE: "the token endpoint could not be reached",
+    Fault.SIGN_IN_REQUIRED: "nobody has signed in (intake signin)",
+    Fault.LOGIN_REFUSED: "the mailbox refused the sign-in",
+    Fault.FOLDER_MISSING: "the folder does not exist",
+    Fault.COMMAND_FAILED: "the server refused a command",
+    Fault.FETCH_INCOMPLETE: "the server left messages out of a fetch",
+    Fault.UIDVALIDITY_CHANGED: "the folder was renumbered (UIDVALIDITY)",
+    Fault.UNAVAILABLE: "the mailbox is not usable",
+}
+# Faults a person must fix (credentials, consent, the app registration): each one is
+# a sign-in alarm (intake.alarms), never just a log line.
+SIGN_IN_FAULTS = frozenset(
+    {
+        Fault.PASSWORD_MISSING,
+        Fault.CLIENT_SECRET_MISSING,
+        Fault.CLIENT_CERTIFICATE_UNREADABLE,
+        Fault.TOKEN_REFUSED,
+        Fault.SIGN_IN_REQUIRED,
+        Fault.LOGIN_REFUSED,
+    }
+)
 
 
 @dataclass(frozen=True)

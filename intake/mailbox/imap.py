@@ -4,12 +4,20 @@
   against the system store or ``ca_file``; plain text only on loopback (the
   configuration refuses it elsewhere).
 - Password login with the password read from the environment variable the
-  configuration names.  OAuth2 (XOAUTH2) is a later issue: `_authenticate` is
-  the one place it goes.
+  configuration names, or XOAUTH2 with a token from `intake.mailbox.oauth`
+  (Microsoft 365).  A cached token the server refuses (revoked, ended early)
+  is dropped and a fresh one tried once before the sign-in counts as refused.
+- Every fault is a `MailboxError` whose ``reason`` is a `Fault` and whose
+  ``detail`` names what is wrong (the name that does not resolve, the port
+  that refused, the certificate's fault, the server's or Microsoft's words,
+  the folders that do exist): ``check-config --connect`` prints it.
 - Fetching selects the folder read-only (EXAMINE) and asks for ``BODY.PEEK[]``
   (RFC 3501 §6.4.5), so nothing is marked ``\\Seen``.
 - Network errors and timeouts drop the connection, wait (doubling from
-  ``backoff`` seconds) and reconnect, up to ``retries`` times per operation.
+  ``backoff`` seconds) and reconnect, up to ``retries`` times per operation;
+  a refused sign-in or a rejected certificate is never retried.
+- `FolderWatcher` (``intake.mailbox.idle``) keeps one connection in IDLE per
+  watched folder; sockets have TCP keepalive, so a silently dead peer is found.
   A UIDVALIDITY change seen on reconnect stops the fetch
   (`UidValidityChanged`): the caller re-scans rather than trusting stale UIDs.
 """
@@ -20,6 +28,7 @@ import contextlib
 import imaplib
 import itertools
 import os
+import socket
 import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,12 +41,18 @@ from imapclient.exceptions import LoginError
 
 from intake.config import MailboxConfig
 from intake.errors import MailboxAuthError, MailboxError, UidValidityChanged
-from intake.mailbox.base import FetchedMessage, FolderState, OpenCloseContext
+from intake.mailbox.base import Fault, FetchedMessage, FolderState, OpenCloseContext
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 NETWORK_ERRORS = (imaplib.IMAP4.abort, OSError)  # OSError covers timeouts and resets
 MAX_BACKOFF_SECONDS = 30.0
+MAX_FOLDERS_NAMED = 30  # in a "folder missing" detail
+# Exchange Online answers a refused XOAUTH2 with a bare "AUTHENTICATE failed."
+OAUTH_REFUSED_HINT = (
+    "is the app's service principal given FullAccess to this mailbox "
+    "(Add-MailboxPermission), and IMAP enabled for it?"
+)
 
 
 class ImapMailbox(OpenCloseContext):
@@ -77,6 +92,17 @@ class ImapMailbox(OpenCloseContext):
         return ssl.create_default_context(cafile=self.cfg.ca_file or None)
 
     def _connect(self) -> IMAPClient:
+        client = self._open_connection()
+        try:
+            self._authenticate(client)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                client.shutdown()
+            raise
+        return client
+
+    def _open_connection(self) -> IMAPClient:
+        """A connected client (TLS as configured), not yet signed in."""
         implicit = self.cfg.security == "tls"
         context = self._ssl_context() if self.cfg.security != "none" else None
         try:
@@ -89,31 +115,72 @@ class ImapMailbox(OpenCloseContext):
             )
             if self.cfg.security == "starttls":
                 client.starttls(context)
-        except ssl.SSLCertVerificationError as exc:
-            raise MailboxError("certificate rejected", reason="tls_certificate_rejected") from exc
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise connect_fault(exc, self.cfg) from exc
         client.normalise_times = False  # keep INTERNALDATE's zone: aware datetimes
-        self._authenticate(client)
+        keep_alive(client.socket())
         return client
 
     def _authenticate(self, client: IMAPClient) -> None:
-        """Log in.  The seam for OAuth2 (XOAUTH2, a later issue)."""
-        if self.cfg.auth != "password":
-            raise MailboxAuthError("oauth2 login is not available yet", reason="auth_not_available")
+        """Sign in with a password or, for ``auth = "oauth2"``, XOAUTH2."""
+        if self.cfg.auth == "oauth2":
+            self._oauth2_login(client)
+            return
         password = os.environ.get(self.cfg.password_env)
         if password is None:
             raise MailboxAuthError(
-                f"${self.cfg.password_env} is not set", reason="password_missing"
+                "password missing",
+                reason=Fault.PASSWORD_MISSING,
+                detail=f"${self.cfg.password_env} is not set",
             )
         try:
             client.login(self.cfg.username, password)
         except LoginError as exc:
-            raise MailboxAuthError("login refused", reason="mailbox_auth_failed") from exc
+            raise MailboxAuthError(
+                "login refused", reason=Fault.LOGIN_REFUSED, detail=server_words(exc)
+            ) from exc
+
+    def _oauth2_login(self, client: IMAPClient) -> None:
+        from intake.mailbox.oauth import token_source
+
+        if not client.has_capability("AUTH=XOAUTH2"):
+            raise MailboxAuthError(
+                "no XOAUTH2",
+                reason=Fault.LOGIN_REFUSED,
+                detail=f"{self.cfg.host} does not offer AUTH=XOAUTH2",
+            )
+        source = token_source(self.cfg)
+        token = source.token()
+        try:
+            client.oauth2_login(self.cfg.username, token.value)
+            return
+        except LoginError as exc:
+            if not token.from_cache:
+                raise self._token_refused(exc) from exc
+            # msal still trusted it, the server does not (revoked, or ended early)
+            source.discard(token)
+            log.info("imap_cached_token_refused")
+        try:
+            client.oauth2_login(self.cfg.username, source.token().value)
+        except LoginError as exc:
+            raise self._token_refused(exc) from exc
+
+    def _token_refused(self, exc: LoginError) -> MailboxAuthError:
+        return MailboxAuthError(
+            "token refused",
+            reason=Fault.LOGIN_REFUSED,
+            detail=f"{server_words(exc)} ({OAUTH_REFUSED_HINT})",
+        )
 
     def _client(self) -> IMAPClient:
         if self.client is None:
             self.client = self._connect()
             self._selected = None
         return self.client
+
+    def connected(self) -> IMAPClient:
+        """The signed-in client (connecting first if need be); raises `MailboxError`."""
+        return self._call(lambda client: client)
 
     def _drop(self) -> None:
         client, self.client, self._selected = self.client, None, None
@@ -122,27 +189,45 @@ class ImapMailbox(OpenCloseContext):
                 client.shutdown()
 
     def _call(self, operation: Callable[[IMAPClient], T]) -> T:
-        """Run ``operation`` with a live client, reconnecting after network errors."""
+        """Run ``operation`` with a live client, reconnecting after network errors.
+
+        A connection that cannot be made is retried only when its fault may pass
+        (a refused port, a timeout); a refused sign-in or certificate is raised at once.
+        """
         for attempt in itertools.count():
             try:
-                return operation(self._client())
+                client = self._client()
+            except MailboxError as exc:
+                if not exc.retryable or attempt >= self.retries:
+                    raise
+                self._wait(attempt, exc.reason)
+                continue
+            try:
+                return operation(client)
             except NETWORK_ERRORS as exc:
                 self._drop()
                 if attempt >= self.retries:
-                    raise MailboxError(type(exc).__name__, reason="connection_lost") from exc
-                delay = min(self.backoff * 2**attempt, MAX_BACKOFF_SECONDS)
-                log.warning(
-                    "imap_reconnecting", attempt=attempt + 1, error=type(exc).__name__, delay=delay
-                )
-                self._sleep(delay)
+                    raise MailboxError(
+                        type(exc).__name__,
+                        reason=Fault.CONNECTION_LOST,
+                        detail=f"{self.cfg.host}:{self.cfg.port}: {type(exc).__name__}",
+                    ) from exc
+                self._wait(attempt, Fault.CONNECTION_LOST)
             except imaplib.IMAP4.error as exc:
-                raise MailboxError(type(exc).__name__, reason="imap_command_failed") from exc
+                raise MailboxError(
+                    type(exc).__name__, reason=Fault.COMMAND_FAILED, detail=server_words(exc)
+                ) from exc
         raise AssertionError("unreachable")
+
+    def _wait(self, attempt: int, reason: str) -> None:
+        delay = min(self.backoff * 2**attempt, MAX_BACKOFF_SECONDS)
+        log.warning("imap_reconnecting", attempt=attempt + 1, error_code=reason, delay=delay)
+        self._sleep(delay)
 
     def _select(self, client: IMAPClient, folder: str, *, readonly: bool) -> int:
         """Select ``folder``; returns its UIDVALIDITY and remembers it per folder."""
         if self._selected != (folder, readonly):
-            info = client.select_folder(folder, readonly=readonly)
+            info = self._on_folder(client, folder, lambda: client.select_folder(folder, readonly))
             self._selected = (folder, readonly)
             uidvalidity = int(info[b"UIDVALIDITY"])
             known = self._uidvalidity.setdefault(folder, uidvalidity)
@@ -152,8 +237,36 @@ class ImapMailbox(OpenCloseContext):
         return self._uidvalidity[folder]
 
     # -- the Mailbox interface -------------------------------------------
+    def _on_folder(self, client: IMAPClient, folder: str, command: Callable[[], T]) -> T:
+        """``command()`` on ``folder``; a refusal because it does not exist is
+        `Fault.FOLDER_MISSING`, naming the folders that do."""
+        try:
+            return command()
+        except imaplib.IMAP4.abort:
+            raise
+        except imaplib.IMAP4.error:
+            if client.folder_exists(folder):
+                raise
+            names = sorted(name for _flags, _delimiter, name in client.list_folders())
+            more = ", ..." if len(names) > MAX_FOLDERS_NAMED else ""
+            shown = ", ".join(names[:MAX_FOLDERS_NAMED]) + more
+            raise MailboxError(
+                "folder missing",
+                reason=Fault.FOLDER_MISSING,
+                detail=f"{folder!r} does not exist; the folders are: {shown}",
+                retryable=False,
+            ) from None
+
+    def select_readonly(self, folder: str) -> int:
+        """EXAMINE ``folder`` (for IDLE); returns its UIDVALIDITY."""
+        return self._call(lambda c: self._select(c, folder, readonly=True))
+
     def folder_state(self, folder: str) -> FolderState:
-        status = self._call(lambda c: c.folder_status(folder, [b"UIDVALIDITY", b"UIDNEXT"]))
+        status = self._call(
+            lambda c: self._on_folder(
+                c, folder, lambda: c.folder_status(folder, [b"UIDVALIDITY", b"UIDNEXT"])
+            )
+        )
         uidvalidity = int(status[b"UIDVALIDITY"])
         self._uidvalidity[folder] = uidvalidity
         self._selected = None  # re-select so a later SELECT compares with this value
@@ -243,6 +356,65 @@ class ImapMailbox(OpenCloseContext):
 
     def list_folders(self) -> list[str]:
         return [name for _flags, _delimiter, name in self._call(lambda c: c.list_folders())]
+
+
+def connect_fault(exc: BaseException, cfg: MailboxConfig) -> MailboxError:
+    """What went wrong while connecting, as a `MailboxError` that says so."""
+    where = f"{cfg.host}:{cfg.port}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return MailboxError(
+            "certificate rejected",
+            reason=Fault.TLS_CERTIFICATE_REJECTED,
+            detail=f"{where}: {exc.verify_message or exc.reason}",
+            retryable=False,
+        )
+    if isinstance(exc, ssl.SSLError):
+        return MailboxError(
+            "TLS failed", reason=Fault.TLS_FAILED, detail=f"{where}: {exc.reason or exc}"
+        )
+    if isinstance(exc, socket.gaierror):
+        return MailboxError(
+            "name not resolved",
+            reason=Fault.HOST_NOT_FOUND,
+            detail=f"the name {cfg.host!r} does not resolve ({exc.strerror})",
+        )
+    if isinstance(exc, ConnectionRefusedError):
+        return MailboxError(
+            "refused", reason=Fault.CONNECTION_REFUSED, detail=f"{where} refused the connection"
+        )
+    if isinstance(exc, TimeoutError):
+        return MailboxError(
+            "timeout",
+            reason=Fault.CONNECTION_TIMEOUT,
+            detail=f"{where} did not answer within {cfg.timeout_seconds} s",
+        )
+    if isinstance(exc, imaplib.IMAP4.error) and not isinstance(exc, imaplib.IMAP4.abort):
+        # STARTTLS refused: the server offers no TLS on this port
+        return MailboxError(
+            "STARTTLS refused", reason=Fault.TLS_FAILED, detail=f"{where}: {server_words(exc)}"
+        )
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+    return MailboxError(
+        "connection failed", reason=Fault.CONNECTION_LOST, detail=f"{where}: {text}"
+    )
+
+
+def server_words(exc: BaseException) -> str:
+    """The server's own text of a refusal, e.g. ``[AUTHENTICATIONFAILED] Authentication failed.``"""
+    text = str(exc)
+    if text.startswith(("b'", 'b"')) and text.endswith(("'", '"')):
+        text = text[2:-1]
+    return " ".join(text.split())[:200]
+
+
+def keep_alive(sock: socket.socket) -> None:
+    """TCP keepalive: a peer gone without a word (a NAT dropping the connection, a
+    server's power cut) is noticed within about two minutes, even in IDLE."""
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 60)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 15)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 4)
 
 
 def _complete(

@@ -5,6 +5,11 @@ Each test gets its own account (and so its own empty Maildir) from
 `DovecotServer.new_account`.  Plain IMAP listens on ``port``; implicit TLS
 on ``tls_port`` with a self-signed certificate (``ca_file``), and STARTTLS
 is offered on ``port``.  See /work/shared/notes/test-servers.md.
+
+With ``oauth2_introspection_url`` it also takes XOAUTH2 and OAUTHBEARER: its
+``oauth2`` passdb asks that URL (RFC 7662 introspection, ``POST token=...``)
+whether a bearer token is active and whose it is, so a test runs the real
+SASL exchange (`tests.servers.identity` answers).
 """
 
 from __future__ import annotations
@@ -82,8 +87,9 @@ class ImapAccount:
 
 
 class DovecotServer:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, oauth2_introspection_url: str | None = None) -> None:
         self.root = root
+        self.oauth2_introspection_url = oauth2_introspection_url
         self.port = free_port()
         self.tls_port = free_port()
         self.conf = root / "dovecot.conf"
@@ -172,8 +178,39 @@ class DovecotServer:
             capture_output=True,
         )
 
+    def _oauth2_config(self) -> str:
+        """The oauth2 passdb, after passwd-file: a password login never reaches it
+        with the right password, a bearer token always does."""
+        if not self.oauth2_introspection_url:
+            return ""
+        args = self.root / "oauth2.conf.ext"
+        args.write_text(
+            "introspection_mode = post\n"
+            f"introspection_url = {self.oauth2_introspection_url}\n"
+            "force_introspection = yes\n"
+            "username_attribute = username\n"
+            "active_attribute = active\n"
+            "active_value = true\n"
+        )
+        # Anvil's penalty delays each refused sign-in by 2-15 s: the tests refuse on purpose.
+        return f"""
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {args}
+}}
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+"""
+
     def _config(self) -> str:
         r = self.root
+        mechanisms = "plain login" + (
+            " xoauth2 oauthbearer" if self.oauth2_introspection_url else ""
+        )
         return f"""
 base_dir = {r}/run
 state_dir = {r}/state
@@ -186,7 +223,7 @@ ssl_cert = <{self.ca_file}
 ssl_key = <{r}/key.pem
 ssl_dh = </usr/share/dovecot/dh.pem
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_failure_delay = 0
 default_internal_user = dovecot
 default_login_user = dovenull
@@ -199,7 +236,7 @@ passdb {{
   driver = passwd-file
   args = {self.users}
 }}
-userdb {{
+{self._oauth2_config()}userdb {{
   driver = static
   args = uid=nobody gid=nogroup home={r}/mail/%u
 }}
@@ -231,13 +268,13 @@ service anvil {{
         raise RuntimeError(f"dovecot did not start; see {self.root}/dovecot.log")
 
 
-def start_dovecot() -> DovecotServer | str:
+def start_dovecot(oauth2_introspection_url: str | None = None) -> DovecotServer | str:
     """A started server, or why it could not start (for a loud skip)."""
     if shutil.which("dovecot") is None or shutil.which("doveadm") is None:
         return "dovecot is not installed (apt-get install dovecot-imapd)"
     root = Path(tempfile.mkdtemp(prefix="intake-dovecot-"))
     root.chmod(0o755)  # Dovecot's unprivileged processes must reach the Maildirs
-    server = DovecotServer(root)
+    server = DovecotServer(root, oauth2_introspection_url)
     try:
         server.start()
     except (subprocess.CalledProcessError, RuntimeError, OSError) as exc:
