@@ -27,6 +27,7 @@ from intake.models import InboundMessage
 from tests.servers import in_ci, server_missing
 from tests.servers.dovecot import DovecotServer, ImapAccount, start_dovecot
 from tests.servers.postgres import unreachable_reason
+from tests.servers.m365 import identity, m365, oauth_dovecot  # noqa: F401 (fixtures)
 
 if not os.environ.get("DJANGO_SECRET_KEY"):
     settings.SECRET_KEY = secrets.token_urlsafe(50)  # tests only; never a real key
