@@ -12,8 +12,10 @@ Order of the rules, and why:
 1. Automatic mail (RFC 3834 and its relatives) is ``ignored`` before anything
    else: answering a robot is the worst mistake this service can make.
 2. The form is read next, so the team sees what it says even when...
-3. ... the sender failed DMARC at our server: ``needs_review``, no reply,
-   because a spoofed sender must not be mailed (back-scatter).
+3. ... our own mail server did not authenticate the sender
+   (`intake.authentication`: no verdict is no pass): ``needs_review``, no
+   reply, because a forged sender must not be mailed nor change a case
+   (issue 8).
 4. A recognised form is ``accepted`` when complete and valid, else
    ``incomplete`` (returned to the referrer with what is missing).
 5. No form: an attachment that looked like a document but could not be read
@@ -22,6 +24,7 @@ Order of the rules, and why:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -33,6 +36,7 @@ from zoneinfo import ZoneInfo
 from parsers.document import Document
 from parsers.errors import Reason
 from parsers.forms import FormMatch, extract_form
+from parsers.mail import MailResult
 from parsers.schema import FormSchema, load_schemas
 from parsers.unpack import AttachmentPart
 
@@ -116,40 +120,107 @@ def schemas_in(folder: str) -> dict[str, FormSchema]:
 def assess_message(raw: bytes, config: Any, arrived: datetime | None = None) -> Assessment:
     """Run ``raw`` through rules, parsing and completeness; no side effects.
 
+    The message is parsed once, in the parser sandbox within its budget
+    (`parsers.sandbox.parse_mail`), then assessed by `assess_mail`: the
+    worker does the same two steps, keeping the parse in between.
     ``arrived`` is when the mailbox received the message (IMAP INTERNALDATE,
     the store time), used only when the message carries neither a
     ``Received`` nor a ``Date`` header; without it, today.  Never raises for
     anything in the message itself.
     """
-    from parsers.mime import parse_message
+    from parsers.sandbox import parse_mail
 
-    parsed = parse_message(raw, config.limits)
-    message = parsed.message
+    return assess_mail(parse_mail(raw, config.limits), config, arrived)
+
+
+# Why a parse gave up: the message is held for a person, nothing of it is read.
+UNREAD_FAILURES = ("timeout", "memory", "corrupt", "too_deep")
+
+
+def assess_mail(
+    mail: MailResult,
+    config: Any,
+    arrived: datetime | None = None,
+    sent_forms: frozenset[str] = frozenset(),
+) -> Assessment:
+    """`assess_message` on a message parsed already (`parsers.mail.MailResult`).
+
+    ``sent_forms`` holds the sha256 of files we sent back in our replies: the
+    same bytes coming in again (a robot echoing our reply) are never read as
+    a referral.  The documents share what is left of the message's budget.
+    """
+    if mail.failure in UNREAD_FAILURES:
+        return Assessment(
+            decision=NEEDS_REVIEW,
+            reasons=[f"the message could not be read within its limits ({mail.failure})"],
+        )
+    message = mail.header_message()
     automatic = _automatic_reason(message, config)
     if automatic is not None:
         return Assessment(
             decision=IGNORED, automatic=True, reasons=[f"automatic mail ({automatic})"]
         )
-    documents, errors = _read_attachments(parsed.attachments, config)
+    deadline = time.monotonic() + max(0.0, config.limits.max_message_seconds - mail.seconds)
+    parts, left_out = _parts_to_read(mail, config, sent_forms)
+    documents, errors = _read_attachments(parts, config, deadline)
     schemas = _accepted_schemas(config)
     match = extract_form(documents, schemas)
-    failed_dmarc = bool(config.rules.check_dmarc) and _dmarc_failed(message, config)
+    verdict = sender_verdict(mail, config)
     received_on = _received_on(message, config, arrived)
-    sender = _reply_recipient(message, config)
+    sender = _reply_recipient(mail, verdict, config)
     if match is not None:
         result = _assess_form(match, schemas[match.form_type], received_on, sender)
     else:
         result = _assess_no_form(errors, sender)
     result.attachment_errors = errors
     result.received_on = received_on.isoformat()
-    if failed_dmarc:
-        result.decision = NEEDS_REVIEW
-        result.reply = None
-        result.reasons.insert(0, "the sender failed DMARC at our server: check who sent it")
+    result.reasons.extend(left_out)
+    if not verdict.authenticated:
+        _hold_unauthenticated(result, verdict)
     if result.reply is not None and sender is None:
         result.reply = None
         result.reasons.append("no address to reply to")
     return result
+
+
+def _hold_unauthenticated(result: Assessment, verdict: Any) -> None:
+    """A sender our server did not authenticate gets no reply; a person looks (issue 8)."""
+    if result.decision in (ACCEPTED, INCOMPLETE):
+        result.decision = NEEDS_REVIEW
+    result.reply = None
+    why = "failed authentication" if verdict.failed else "was not authenticated"
+    result.reasons.insert(
+        0, f"the sender {why} at our mail server ({verdict.reason}): check who sent it"
+    )
+
+
+def sender_verdict(mail: MailResult, config: Any) -> Any:
+    """`intake.authentication.authenticate` on a parsed message."""
+    from intake.authentication import authenticate
+
+    return authenticate(mail.headers, mail.from_addresses, config.rules)
+
+
+def _parts_to_read(
+    mail: MailResult, config: Any, sent_forms: frozenset[str]
+) -> tuple[list[AttachmentPart], list[str]]:
+    """The attachments that may hold a referral, and reasons for those left out.
+
+    Left out: everything inside an attached message that is our own reply
+    (`intake.automatic.echoed_prefixes`), and files we sent out ourselves.
+    """
+    from intake.automatic import echoed_prefixes
+
+    service = config.service
+    echoed = echoed_prefixes(mail.inner_messages, service.our_addresses, service.message_id_domain)
+    ours = [p for p in mail.attachments if any(p.path.startswith(e) for e in echoed)]
+    ours += [p for p in mail.attachments if p.sha256 in sent_forms and p not in ours]
+    reasons = []
+    if echoed:
+        reasons.append("it carries our own reply sent back to us: nothing in that was read")
+    if len(ours) > len([p for p in ours if any(p.path.startswith(e) for e in echoed)]):
+        reasons.append("an attachment is a file we sent out ourselves: it was not read again")
+    return [p for p in mail.attachments if p not in ours], reasons
 
 
 def _assess_form(
@@ -230,16 +301,19 @@ def _iso(value: Any) -> date | None:
 
 
 def _read_attachments(
-    attachments: Sequence[AttachmentPart], config: Any
+    attachments: Sequence[AttachmentPart], config: Any, deadline: float | None = None
 ) -> tuple[list[Document], list[dict[str, str]]]:
-    """Documents read from the message's leaf attachments, and what failed."""
+    """Documents read from the message's leaf attachments, and what failed.
+
+    ``deadline`` (``time.monotonic()``) ends the message's budget for all of them.
+    """
     from parsers.sandbox import read_documents
 
     leaves = [a for a in attachments if a.is_leaf and a.error is None]
     errors = [_error(a, a.error) for a in attachments if a.error is not None]
     readable = [a for a in leaves if _is_document(a) or a.media_type.startswith("application/")]
     documents: list[Document] = []
-    for result in read_documents(readable, config.limits):
+    for result in read_documents(readable, config.limits, deadline):
         if result.document is not None:
             documents.append(result.document)
         elif result.reason is not None and result.reason != Reason.NO_FORM:
@@ -250,6 +324,7 @@ def _read_attachments(
 def _error(part: Any, reason: Any) -> dict[str, str]:
     return {
         "filename": part.filename,
+        "path": part.path,
         "reason": str(getattr(reason, "value", reason)),
         "document": "yes" if _is_document(part) else "no",
     }
@@ -274,16 +349,10 @@ def _automatic_reason(message: Any, config: Any) -> str | None:
     return automatic_reason(message, config.service.our_addresses, config.service.message_id_domain)
 
 
-def _dmarc_failed(message: Any, config: Any) -> bool:
-    from intake.automatic import dmarc_failed
-
-    return dmarc_failed(message, config.rules.authserv_ids)
-
-
-def _reply_recipient(message: Any, config: Any) -> str | None:
+def _reply_recipient(mail: MailResult, verdict: Any, config: Any) -> str | None:
     from intake.replies import reply_recipient
 
-    return reply_recipient(message, config.service.trusted_domains)
+    return reply_recipient(mail, verdict, config)
 
 
 def _received_on(message: Any, config: Any, arrived: datetime | None) -> date:

@@ -15,8 +15,10 @@ with the wording mail systems use for auto-replies and bounces
 the start and never after a person's "Re:"/"Fw:", so a referral that
 mentions "out of office hours" further on is not caught.
 
-`dmarc_failed` reads ``Authentication-Results`` (RFC 8601) and trusts only
-the header our own receiving server added (§5: others may be forged).
+Who sent a message is not decided here: `intake.authentication` gives the
+one verdict, from our own mail server's word only.  Here, our own addresses
+are recognised in every spelling (`is_our_address`), and our own replies
+coming back, whole or inside another message (`echoed_prefixes`).
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from __future__ import annotations
 import email.message
 import email.utils
 import re
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Iterable, Sequence
 from email.errors import MessageError
 from email.header import decode_header, make_header
+from typing import Any
 
 _AUTOMATIC_PRECEDENCE = {"bulk", "list", "junk", "auto_reply"}
 _AUTOREPLY_HEADERS = (
@@ -152,12 +156,115 @@ def _report_reason(msg: email.message.Message) -> str | None:
 def _ours_reason(
     msg: email.message.Message, our_addresses: Sequence[str], domain: str
 ) -> str | None:
-    ours = {a.strip().lower() for a in our_addresses if a.strip()}
-    if _address(_header(msg, "From")) in ours:
-        return "from_us"
+    for name in ("From", "Sender", "Return-Path"):
+        # Every address-looking token of the header as written, not only what the
+        # address parser makes of it: a display name holding our address, or an
+        # address the stdlib refuses (a trailing dot), is us too (issue 8).
+        texts = [str(v) for v in msg.get_all(name) or []]
+        found = [a for _n, a in _pairs(msg, name)] + [
+            a for t in texts for a in addresses_in_text(t)
+        ]
+        if any(is_our_address(a, our_addresses) for a in found):
+            return "from_us"
     if is_our_message_id(_header(msg, "Message-ID"), domain):
         return "our_message_id"
+    if msg.get(OUR_REPLY_HEADER) is not None:
+        return "our_message_id"  # our own reply, whatever its Message-ID became
     return None
+
+
+# Every reply of ours carries this header (intake.replies.build_reply_message):
+# a reply of ours coming back, whole or attached, is recognised by it (issue 8).
+OUR_REPLY_HEADER = "X-Intake-Reply"
+
+
+def _pairs(msg: email.message.Message, name: str) -> list[tuple[str, str]]:
+    try:
+        values = [str(v) for v in msg.get_all(name) or []]
+        return [(n, a) for n, a in email.utils.getaddresses(values) if a or n]
+    except (TypeError, ValueError, IndexError):
+        return []
+
+
+def fold_address(address: str) -> tuple[str, str]:
+    """(local part, domain) as they compare: one spelling for every way of writing them.
+
+    Case (and look-alike compatibility forms, by NFKC), quotes around the
+    local part, a ``+tag`` (sub-addressing), a trailing dot on the domain
+    (RFC 1034 §3.1: the root) and surrounding angle brackets or spaces do
+    not make another address.
+    """
+    text = unicodedata.normalize("NFKC", address).casefold().strip().strip("<>").strip()
+    local, _, domain = text.rpartition("@")
+    local = local.strip('"').split("+", 1)[0]
+    return local, domain.strip().rstrip(".")
+
+
+def is_our_address(address: str, our_addresses: Sequence[str]) -> bool:
+    """True when ``address`` is one of ours in any spelling (see `fold_address`).
+
+    A domain written as an IP literal (``[192.0.2.1]``) cannot be checked
+    against ours, so our local part at any IP literal counts as ours: taking
+    a stranger for us only means no reply is sent.
+    """
+    if "@" not in address:
+        return False
+    local, domain = fold_address(address)
+    for ours in our_addresses:
+        our_local, our_domain = fold_address(ours)
+        if local == our_local and (domain == our_domain or domain.startswith("[")):
+            return True
+    return False
+
+
+_ADDRESS_IN_TEXT = re.compile(r"[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:@]+")
+
+
+def addresses_in_text(text: str) -> list[str]:
+    """Every address-looking token in ``text`` (a display name, a line)."""
+    folded = unicodedata.normalize("NFKC", text)
+    return [a.rstrip(".") for a in _ADDRESS_IN_TEXT.findall(folded)]
+
+
+def names_our_address(display_name: str, our_addresses: Sequence[str]) -> bool:
+    """True when a display name holds one of our addresses (``"referrals@us" <x@evil>``)."""
+    return any(is_our_address(a, our_addresses) for a in addresses_in_text(display_name))
+
+
+def address_in_name(display_name: str, address: str) -> bool:
+    """True when a display name holds an address other than the real one (issue 8)."""
+    real = fold_address(address)
+    return any(fold_address(a) != real for a in addresses_in_text(display_name))
+
+
+def echoed_prefixes(
+    inner_messages: Iterable[Any], our_addresses: Sequence[str], domain: str
+) -> list[str]:
+    """Path prefixes of attached messages that are our own replies sent back to us.
+
+    An attached message (`parsers.unpack.InnerMessage`) is ours when its
+    Message-ID is one of ours, it carries `OUR_REPLY_HEADER`, or it is from
+    one of our addresses.  Nothing inside it is read as a referral.
+    """
+    found = []
+    for inner in inner_messages:
+        sender = email.utils.parseaddr(inner.get("from"))
+        if (
+            is_our_message_id(inner.get("message-id"), domain)
+            or inner.get(OUR_REPLY_HEADER.lower())
+            or is_our_address(sender[1], our_addresses)
+            or names_our_address(sender[0], our_addresses)
+        ):
+            found.append(inner.prefix)
+    return found
+
+
+def quotes_our_reply(text: str, domain: str) -> bool:
+    """True when a body quotes one of our Message-IDs (a quoted header block of ours)."""
+    if not domain:
+        return False
+    pattern = rf"<?[a-z0-9]+-[0-9a-f]{{16,32}}@{re.escape(domain.lower())}>?"
+    return re.search(pattern, text[:200_000].lower()) is not None
 
 
 def _subject_reason(msg: email.message.Message) -> str | None:
@@ -198,52 +305,3 @@ def _address(value: str) -> str:
         return email.utils.parseaddr(value)[1].strip().lower()
     except (TypeError, ValueError, IndexError):
         return ""
-
-
-def dmarc_failed(msg: email.message.Message, authserv_ids: Sequence[str]) -> bool:
-    """True when our receiving server recorded ``dmarc=fail`` (RFC 8601).
-
-    Only ``Authentication-Results`` headers whose authserv-id is one of
-    ``authserv_ids`` count (§5: the others may be forged).  When the list is
-    empty, only the topmost header counts: the one added last, by the server
-    that delivered to us.
-    """
-    headers = [str(v) for v in msg.get_all("Authentication-Results") or []]
-    wanted = {a.strip().lower() for a in authserv_ids if a.strip()}
-    if not wanted:
-        headers = headers[:1]
-    for header in headers:
-        server, results = parse_authentication_results(header)
-        if wanted and (server is None or server.lower() not in wanted):
-            continue
-        if results.get("dmarc") == "fail":
-            return True
-    return False
-
-
-_COMMENT = re.compile(r"\([^()]*\)")
-_RESULT = re.compile(r"^\s*([a-z0-9_.-]+)\s*(?:/\s*\d+)?\s*=\s*([a-z]+)", re.IGNORECASE)
-
-
-def parse_authentication_results(header: str) -> tuple[str | None, dict[str, str]]:
-    """(authserv-id, {method: result}) of one ``Authentication-Results`` value.
-
-    The authserv-id is None where the header has none (Exchange Online writes
-    ``spf=pass ...; dmarc=pass ...`` without one).  The first result of each
-    method wins.
-    """
-    text = " ".join(header.split())
-    previous = None
-    while previous != text:  # RFC 5322 §3.2.2 comments nest
-        previous, text = text, _COMMENT.sub(" ", text)
-    parts = text.split(";")
-    server: str | None = None
-    if parts and "=" not in parts[0]:
-        server = parts[0].split()[0] if parts[0].split() else None
-        parts = parts[1:]
-    results: dict[str, str] = {}
-    for part in parts:
-        match = _RESULT.match(part)
-        if match:
-            results.setdefault(match.group(1).lower(), match.group(2).lower())
-    return server, results

@@ -119,9 +119,12 @@ def cmd_migrate(args: argparse.Namespace, config: IntakeConfig) -> int:
 def _ensure_sqlite_folder() -> None:
     from django.conf import settings
 
+    from intake.store import prepare_sqlite_file
+
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
-        Path(db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only before SQLite creates it with the umask's mode (issue 8).
+        prepare_sqlite_file(str(db["NAME"]))
 
 
 def cmd_createuser(args: argparse.Namespace, config: IntakeConfig) -> int:
@@ -209,6 +212,10 @@ def cmd_check_config(args: argparse.Namespace, config: IntakeConfig) -> int:
         return 2
     names = ", ".join(f"{m.name} ({m.kind})" for m in config.mailboxes) or "none"
     print(f"{config.source}: OK; mailboxes: {names}")
+    from intake.authentication import config_warnings
+
+    for warning in config_warnings(config):  # issue 8: no authserv-id, nobody authenticated
+        print(warning, file=sys.stderr)
     if not args.connect:
         return 0
     return max((_check_mailbox(m) for m in config.mailboxes), default=0)

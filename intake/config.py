@@ -129,8 +129,13 @@ class MailboxConfig:
 @dataclass(frozen=True)
 class RulesConfig:
     ignore_automatic: bool = True
-    check_dmarc: bool = True
+    check_dmarc: bool = True  # superseded by intake.authentication: nothing unproven is trusted
+    # Our receiving server's authserv-ids: only its Authentication-Results are believed.
     authserv_ids: list[str] = field(default_factory=list)
+    # Exchange Online's own results, proven by X-MS-Exchange-Organization-AuthAs.
+    exchange_online: bool = False
+    # ARC sealers whose results count where our server validated the chain (arc=pass).
+    arc_trusted_sealers: list[str] = field(default_factory=list)
     accept_forms: list[str] = field(default_factory=lambda: list(FORM_TYPES))
 
 
@@ -401,6 +406,11 @@ def _check_schedule(schedule: ScheduleConfig, retry: RetryConfig, shown: str) ->
 def _check_limits(limits: Limits, shown: str) -> None:
     for f in fields(limits):
         _check_positive(getattr(limits, f.name), shown, f"limits.{f.name}")
+    if limits.max_message_seconds < limits.max_seconds:
+        # Issue 8: the whole message's budget covers its documents too.
+        raise ConfigError(
+            shown, "limits.max_message_seconds", "must not be less than limits.max_seconds"
+        )
 
 
 def _check_rules(rules: RulesConfig, shown: str) -> None:

@@ -24,14 +24,12 @@ decision and the send loses nothing, because the row is already committed.
 
 from __future__ import annotations
 
-import email
 import email.message
-import email.policy
 import hashlib
 import re
 import traceback
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -41,6 +39,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from intake.assess import Assessment
+from intake.authentication import authenticate
+from intake.automatic import address_in_name, automatic_reason
+from intake.mailbox.base import header_block
 from intake.models import (
     Attachment,
     AuditEvent,
@@ -61,6 +62,9 @@ from intake.replies import (
     render_reply,
     unreadable_reason,
 )
+from intake.store import load_mail, safe_for_db
+from parsers.limits import Limits
+from parsers.mail import MailResult, read_mail
 
 log = structlog.get_logger(__name__)
 
@@ -77,11 +81,12 @@ def apply_assessment(message: InboundMessage, assessment: Assessment, config: An
     stored as a ``failed`` row for a person, not raised.
     """
     with transaction.atomic():
-        if not _mark_decided(message, assessment):
+        sender = sender_of(message, config)
+        if not _mark_decided(message, assessment, reason_code(assessment, sender, config)):
             log.info("decision_already_recorded", message_id=message.pk)
             return
-        referral = _file_case(message, assessment, config)
-        outbound = _queue_reply(message, assessment, referral, config)
+        referral = _file_case(message, assessment, config, sender)
+        outbound = _queue_reply(message, assessment, referral, config, sender)
     log.info(
         "message_decided",
         message_id=message.pk,
@@ -91,22 +96,49 @@ def apply_assessment(message: InboundMessage, assessment: Assessment, config: An
     )
 
 
-def _mark_decided(message: InboundMessage, assessment: Assessment) -> bool:
+def reason_code(assessment: Assessment, sender: Sender, config: Any) -> str:
+    """Why the message was decided so, as a short stable code (stored on the message).
+
+    ``parse:<failure>`` (over its budget...), ``automatic:<reason>``,
+    ``unauthenticated:<verdict>``, ``unreadable_attachment``, ``no_form``,
+    ``form:<decision>``.
+    """
+    mail = sender.mail
+    if mail.failure:
+        return f"parse:{mail.failure}"
+    if assessment.decision == "ignored":
+        service = config.service
+        found = automatic_reason(
+            mail.header_message(), service.our_addresses, service.message_id_domain
+        )
+        return f"automatic:{found or 'rule'}"
+    if not sender.authenticated:
+        return f"unauthenticated:{sender.reason}"
+    if assessment.form_type:
+        return f"form:{assessment.decision}"
+    if any(e.get("document") == "yes" for e in assessment.attachment_errors):
+        return "unreadable_attachment"
+    return "no_form"
+
+
+def _mark_decided(message: InboundMessage, assessment: Assessment, code: str) -> bool:
     """Record the decision on the message (compare-and-set on an empty decision).
 
     The message's *state* is the pipeline's to change (``intake.pipeline.
     step_decide`` moves it to ``decided`` in this same transaction); the
     decision column is the guard that makes a second call a no-op.
     """
+    stored = safe_for_db(asdict(assessment))
     updated = InboundMessage.objects.filter(pk=message.pk, decision="").update(
         decision=assessment.decision,
-        assessment=asdict(assessment),
+        reason_code=code[:64],
+        assessment=stored,
         updated=timezone.now(),
     )
     if updated != 1:
         return False
     message.decision = assessment.decision
-    message.assessment = asdict(assessment)
+    message.assessment = stored
     _audit("message_decided", "inbound_message", message.pk, decision=assessment.decision)
     return True
 
@@ -115,6 +147,45 @@ def _audit(verb: str, object_type: str, object_id: Any, **detail: Any) -> None:
     AuditEvent.objects.create(
         verb=verb, object_type=object_type, object_id=str(object_id), detail=detail
     )
+
+
+# --- who sent it ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sender:
+    """What decisions may trust about a message's sender (issue 8).
+
+    ``address`` is the From address, lower case ("" when none);
+    ``authenticated`` is our mail server's verdict on it
+    (`intake.authentication`); ``name_trick`` is a display name holding
+    another address (``"ceo@council.gov.uk" <x@elsewhere>``).
+    """
+
+    address: str
+    authenticated: bool
+    name_trick: bool
+    reason: str
+    mail: MailResult
+
+
+def sender_of(message: InboundMessage, config: Any) -> Sender:
+    """The sender of ``message`` as its stored parse shows it."""
+    mail = stored_mail(message)
+    verdict = authenticate(mail.headers, mail.from_addresses, config.rules)
+    address = (mail.from_addr or "").strip().lower()
+    trick = bool(address) and address_in_name(mail.from_name, address)
+    return Sender(address, verdict.authenticated, trick, verdict.reason, mail)
+
+
+def stored_mail(message: InboundMessage) -> MailResult:
+    """The message's stored parse; for a row stored before there was one, its header
+    block read here (bounded: the values are cut short before any parser sees them)."""
+    mail = load_mail(message, with_data=False)
+    if mail is not None:
+        return mail
+    head = header_block(bytes(message.raw or b"")[: 256 * 1024])
+    return read_mail(head, Limits())
 
 
 # --- cases -------------------------------------------------------------------
@@ -139,25 +210,28 @@ def _fold(text: str) -> str:
     return "".join(c for c in fold_accents(text) if c.isalnum())
 
 
-def _file_case(message: InboundMessage, assessment: Assessment, config: Any) -> Referral | None:
+def _file_case(
+    message: InboundMessage, assessment: Assessment, config: Any, sender: Sender
+) -> Referral | None:
     if assessment.decision not in CASE_DECISIONS:
         return None  # ignored: never joins a case (an out-of-office threads to our reply)
-    found, matched_by = find_case(message, assessment, config)
+    found, matched_by = find_case(message, assessment, config, sender)
     if found is not None:
-        _join_case(found, message, assessment, matched_by)
+        _join_case(found, message, assessment, matched_by, sender)
         return found
     if not assessment.form_type:
         return None  # no form and no case: the message itself waits for a person
-    return _open_case(message, assessment, config)
+    return _open_case(message, assessment, config, sender)
 
 
 def find_case(
-    message: InboundMessage, assessment: Assessment, config: Any
+    message: InboundMessage, assessment: Assessment, config: Any, sender_check: Sender | None = None
 ) -> tuple[Referral | None, str]:
     """The case ``message`` belongs to, and how it was matched ("" when none)."""
-    headers = _headers(message)
-    thread_ids = _MSGID.findall(f"{headers.get('In-Reply-To', '')} {headers.get('References', '')}")
-    sender = (message.sender or "").strip().lower()
+    check = sender_check or sender_of(message, config)
+    mail = check.mail
+    thread_ids = _MSGID.findall(" ".join([mail.in_reply_to or "", *mail.references]))
+    sender = check.address
     key = child_key(assessment.fields)
     by_thread = _case_by_thread(thread_ids)
     if by_thread is not None and _may_join_thread(by_thread, sender, key):
@@ -176,11 +250,6 @@ def find_case(
         if found is not None:
             return found, "referrer_and_child"
     return None, ""
-
-
-def _headers(message: InboundMessage) -> email.message.Message:
-    raw = bytes(message.raw or b"")
-    return email.message_from_bytes(raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0])
 
 
 def _case_by_thread(thread_ids: list[str]) -> Referral | None:
@@ -247,7 +316,9 @@ STATUS_FOR = {
 }
 
 
-def _open_case(message: InboundMessage, assessment: Assessment, config: Any) -> Referral:
+def _open_case(
+    message: InboundMessage, assessment: Assessment, config: Any, sender: Sender
+) -> Referral:
     received = _received_on(message, assessment)
     reference, sequence = allocate_reference(config.service.reference_prefix, received.year)
     referral = Referral.objects.create(
@@ -256,17 +327,17 @@ def _open_case(message: InboundMessage, assessment: Assessment, config: Any) -> 
         sequence=sequence,
         form_type=assessment.form_type or "",
         status=STATUS_FOR[assessment.decision],
-        fields=assessment.fields,
-        sources=assessment.sources,
+        fields=safe_for_db(assessment.fields),
+        sources=safe_for_db(assessment.sources),
         missing=assessment.missing,
-        invalid=assessment.invalid,
+        invalid=safe_for_db(assessment.invalid),
         flags=assessment.flags,
-        referrer_email=(message.sender or "").strip().lower(),
+        referrer_email=sender.address,
         child_key=child_key(assessment.fields),
         received_on=received,
         rapid_review_due=_due(assessment),
     )
-    _add_submission(referral, message, assessment, Submission.Kind.FIRST, "")
+    _add_submission(referral, message, assessment, Submission.Kind.FIRST, "", sender, "")
     _audit("referral_opened", "referral", referral.pk, status=referral.status)
     return referral
 
@@ -285,33 +356,70 @@ def _due(assessment: Assessment) -> date | None:
 
 
 def _join_case(
-    referral: Referral, message: InboundMessage, assessment: Assessment, matched_by: str
+    referral: Referral,
+    message: InboundMessage,
+    assessment: Assessment,
+    matched_by: str,
+    sender: Sender,
 ) -> None:
-    """Add ``message`` to ``referral``; a usable form updates the case's answers.
+    """Add ``message`` to ``referral``; only a trusted, usable form updates the case.
 
-    A form replaces the case's answers only when it is at least as good: an
-    accepted case is not put back to "awaiting" by a later, worse form, a
-    sender who failed DMARC never rewrites a case, and a closed case stays
-    closed.  The Rapid Review date never moves later.
+    Every submission keeps its own answers; the case's answers are those of
+    its latest submission allowed to change it.  A message from a sender our
+    mail server did not authenticate, from anyone but the case's referrer, or
+    whose display name holds another address never changes the case: it is
+    held (`Submission.Held`) for a person to compare, and the case goes to
+    needs review (issue 8).  An accepted case is not put back to "awaiting"
+    by a later, worse form; a closed case stays closed; the Rapid Review
+    date never moves later.
     """
     has_form = bool(assessment.form_type)
     kind = Submission.Kind.RESUBMISSION if has_form else Submission.Kind.FOLLOW_UP
-    _add_submission(referral, message, assessment, kind, matched_by)
-    if referral.status != Referral.Status.CLOSED and has_form:
+    held = held_reason(referral, assessment, sender)
+    _add_submission(referral, message, assessment, kind, matched_by, sender, held)
+    if held in UNTRUSTED:
+        Referral.objects.filter(pk=referral.pk).exclude(status=Referral.Status.CLOSED).update(
+            status=Referral.Status.NEEDS_REVIEW, updated=timezone.now()
+        )
+        referral.refresh_from_db()
+        log.warning("submission_held", referral_id=referral.pk, held=held)
+    elif not held and has_form:
         _update_case(referral, assessment)
-    _audit("referral_joined", "referral", referral.pk, matched_by=matched_by, kind=kind)
+    _audit("referral_joined", "referral", referral.pk, matched_by=matched_by, kind=kind, held=held)
+
+
+UNTRUSTED = {
+    Submission.Held.UNAUTHENTICATED,
+    Submission.Held.NOT_THE_REFERRER,
+    Submission.Held.ADDRESS_IN_NAME,
+}
+
+
+def held_reason(referral: Referral, assessment: Assessment, sender: Sender) -> str:
+    """Why this message may not change ``referral`` ("" when it may)."""
+    if referral.status == Referral.Status.CLOSED:
+        return Submission.Held.CLOSED
+    if not sender.authenticated:
+        return Submission.Held.UNAUTHENTICATED
+    if sender.name_trick:
+        return Submission.Held.ADDRESS_IN_NAME
+    if not sender.address or sender.address != referral.referrer_email:
+        return Submission.Held.NOT_THE_REFERRER
+    if referral.status == Referral.Status.ACCEPTED and assessment.decision == "incomplete":
+        return Submission.Held.WORSE
+    return Submission.Held.NO
 
 
 def _update_case(referral: Referral, assessment: Assessment) -> None:
     if assessment.decision == "needs_review":
         referral.status = Referral.Status.NEEDS_REVIEW
-    elif not (referral.status == Referral.Status.ACCEPTED and assessment.decision == "incomplete"):
+    else:
         referral.status = STATUS_FOR[assessment.decision]
         referral.form_type = assessment.form_type or referral.form_type
-        referral.fields = assessment.fields
-        referral.sources = assessment.sources
+        referral.fields = safe_for_db(assessment.fields)
+        referral.sources = safe_for_db(assessment.sources)
         referral.missing = assessment.missing
-        referral.invalid = assessment.invalid
+        referral.invalid = safe_for_db(assessment.invalid)
         referral.flags = assessment.flags
         referral.child_key = child_key(assessment.fields) or referral.child_key
         due = _due(assessment)
@@ -328,6 +436,8 @@ def _add_submission(
     assessment: Assessment,
     kind: str,
     matched_by: str,
+    sender: Sender,
+    held: str,
 ) -> None:
     Submission.objects.get_or_create(
         message=message,
@@ -337,7 +447,12 @@ def _add_submission(
             "decision": assessment.decision,
             "matched_by": matched_by,
             "missing": assessment.missing,
-            "invalid": assessment.invalid,
+            "invalid": safe_for_db(assessment.invalid),
+            "form_type": assessment.form_type or "",
+            "fields": safe_for_db(assessment.fields),
+            "sources": safe_for_db(assessment.sources),
+            "authenticated": sender.authenticated,
+            "held": held,
         },
     )
 
@@ -350,16 +465,19 @@ def _queue_reply(
     assessment: Assessment,
     referral: Referral | None,
     config: Any,
+    sender: Sender,
 ) -> OutboundEmail | None:
     if assessment.reply is None:
+        return None
+    if not sender.authenticated:  # the assessment gives none; never, whatever it says (issue 8)
+        log.warning("reply_refused_unauthenticated", message_id=message.pk)
         return None
     recipient = assessment.reply.to.strip().lower()
     existing = OutboundEmail.objects.filter(message=message, kind=assessment.reply.kind).first()
     if existing is not None:
         return existing
-    if over_sender_limit(recipient, config):
-        return _store_reply(message, referral, assessment, config, suppressed=True)
-    return _store_reply(message, referral, assessment, config, suppressed=False)
+    suppressed = over_sender_limit(recipient, config)
+    return _store_reply(message, referral, assessment, config, sender, suppressed=suppressed)
 
 
 def over_sender_limit(recipient: str, config: Any, now: Any = None) -> bool:
@@ -386,14 +504,15 @@ def _store_reply(
     referral: Referral | None,
     assessment: Assessment,
     config: Any,
+    sender: Sender,
     *,
     suppressed: bool,
 ) -> OutboundEmail:
     assert assessment.reply is not None
     kind = assessment.reply.kind
-    original = email.message_from_bytes(bytes(message.raw or b""), policy=email.policy.compat32)
+    original = sender.mail.header_message()  # the stored parse's headers: never the raw bytes
     try:
-        built = _build(message, original, assessment, referral, config)
+        built = _build(message, original, assessment, referral, config, sender)
     except Exception as exc:  # a broken template must not lose the decision
         # The traceback's frames, not its message: exception text may quote the mail.
         log.error(
@@ -463,11 +582,17 @@ def _build(
     assessment: Assessment,
     referral: Referral | None,
     config: Any,
+    sender: Sender,
 ) -> email.message.EmailMessage:
     assert assessment.reply is not None
     kind = assessment.reply.kind
+    # The form goes back only to the authenticated person who sent it (issue 8):
+    # a colleague named in Reply-To gets the list of questions, not the file.
+    to_sender = sender.authenticated and assessment.reply.to.strip().lower() == sender.address
     attachment = (
-        _form_attachment(message, assessment, config) if kind == "incomplete_return" else None
+        _form_attachment(message, assessment, config)
+        if kind == "incomplete_return" and to_sender
+        else None
     )
     context = reply_context(assessment, referral, config, original_subject=message.subject or "")
     context.attached_form = attachment.filename if attachment else None
@@ -520,9 +645,11 @@ def _form_attachment(
     if not config.replies.attach_form_to_return or not assessment.form_attachment:
         return None
     name = assessment.form_attachment
+    mine = Attachment.objects.filter(message=message).order_by("index", "pk")
     stored = (
-        Attachment.objects.filter(message=message, filename=name).order_by("pk").first()
-        or Attachment.objects.filter(message=message, path__endswith=name).order_by("pk").first()
+        mine.filter(filename=name, parse_status="read").first()
+        or mine.filter(filename=name).first()
+        or mine.filter(path__endswith=name).first()
     )
     if stored is None:
         log.warning("form_attachment_not_stored", message_id=message.pk)

@@ -44,9 +44,9 @@ from intake.config import IntakeConfig, MailboxConfig
 from intake.errors import LeaseLost, MailboxError, StepConflict, UidValidityChanged, classify
 from intake.logging import bind_message
 from intake.mailbox import Mailbox, open_mailbox
-from intake.models import Attachment, InboundMessage, MailboxState
-from intake.store import HARD_LIMIT_FACTOR, store_message
-from parsers.limits import Limits
+from intake.models import Attachment, InboundMessage, MailboxState, MessageContent
+from intake.store import HARD_LIMIT_FACTOR, load_mail, safe_for_db, store_mail, store_message
+from parsers.mail import MailResult
 
 log = structlog.get_logger(__name__)
 State = InboundMessage.State
@@ -68,6 +68,7 @@ class PollResult:
     parked: int = 0
     skipped: bool = False  # another worker held the lease
     error: str = ""  # reason code when the poll itself failed (mailbox unreachable, ...)
+    error_detail: str = ""  # what to fix, for a sign-in alarm (MailboxError.detail)
 
 
 @dataclass
@@ -101,11 +102,18 @@ def lease_seconds(config: IntakeConfig) -> int:
 
 
 # -- the hooks into the rest of the service (imported late: they import models) --
-def assess(raw: bytes, config: IntakeConfig, arrived: datetime | None = None) -> Any:
-    """`intake.assess.assess_message`: what should happen to this message."""
-    from intake.assess import assess_message
+def parse(raw: bytes, config: IntakeConfig) -> MailResult:
+    """`parsers.sandbox.parse_mail`: the one parse of a message, within its budget."""
+    from parsers.sandbox import parse_mail
 
-    return assess_message(raw, config, arrived)
+    return parse_mail(raw, config.limits)
+
+
+def assess(mail: MailResult, config: IntakeConfig, arrived: datetime | None = None) -> Any:
+    """`intake.assess.assess_mail`: what should happen to this message."""
+    from intake.assess import assess_mail
+
+    return assess_mail(mail, config, arrived, sent_forms(mail))
 
 
 def apply_assessment(message: InboundMessage, assessment: Any, config: IntakeConfig) -> None:
@@ -122,29 +130,24 @@ def send_due(config: IntakeConfig) -> None:
     send(config)
 
 
-@dataclass(frozen=True)
-class AttachmentData:
-    path: str
-    filename: str
-    media_type: str
-    data: bytes
-    sha256: str
-    error: str = ""  # a parsers.errors.Reason value when it could not be unpacked
+def sent_forms(mail: MailResult) -> frozenset[str]:
+    """The sha256 of this message's files that we returned to someone else.
 
-
-def read_attachments(raw: bytes, limits: Limits) -> list[AttachmentData]:
-    """The attachments `parsers.mime.parse_message` finds; none until it exists."""
-    try:
-        from parsers.mime import parse_message
-    except ModuleNotFoundError:
-        return []
-    parsed = parse_message(raw, limits)
-    return [
-        AttachmentData(
-            a.path, a.filename or "", a.media_type or "", a.data, a.sha256, str(a.error or "")
-        )
-        for a in parsed.attachments
-    ]
+    A form we sent back to its referrer, arriving from another address, is
+    our reply echoed by a robot (a helpdesk, a forwarding rule): it must not
+    be read as a new referral (issue 8).  The referrer sending the same file
+    again is a resubmission, and is read.
+    """
+    hashes = {p.sha256 for p in mail.attachments}
+    if not hashes:
+        return frozenset()
+    sender = (mail.from_addr or "").strip().lower()
+    returned = Attachment.objects.filter(
+        sha256__in=hashes,
+        parse_status="read",
+        message__replies__kind="incomplete_return",
+    ).values_list("sha256", "message__replies__recipient")
+    return frozenset(digest for digest, recipient in returned if recipient != sender)
 
 
 # -- polling -----------------------------------------------------------------
@@ -213,6 +216,7 @@ def _poll_with_lease(
         except (MailboxError, LeaseLost) as exc:
             failure = classify(exc)
             result.error, result.errors = failure.reason, result.errors + 1
+            result.error_detail = getattr(exc, "detail", "")
             MailboxState.objects.filter(pk=state.pk).update(
                 last_poll_at=started, last_error=failure.reason
             )
@@ -350,43 +354,54 @@ def _transition(message: InboundMessage, old: str, new: str, **changes: Any) -> 
 
 
 def step_parse(message: InboundMessage, run: Run) -> None:
-    """Assess the message and keep its attachments (no side effects beyond the row)."""
-    raw = bytes(message.raw)
-    assessment = assess(raw, run.config, message.received_at)
-    attachments = read_attachments(raw, run.config.limits)
+    """Parse the message once (kept), then assess it (no side effects beyond its rows).
+
+    The parse runs in the sandbox within the message's budget and is
+    committed before the assessment, so a message that then fails (and is
+    retried) is never parsed again; one over its budget is recorded with the
+    reason (``timeout``, ``memory``) and assessed as needing a person.
+    """
+    mail = load_mail(message) or _parse_and_keep(message, run)
+    started = time.perf_counter()
+    assessment = assess(mail, run.config, message.received_at)
+    seconds = time.perf_counter() - started
     with transaction.atomic():
-        message.attachments.all().delete()  # a retried parse replaces, never adds
-        Attachment.objects.bulk_create(_attachment_rows(message, attachments, assessment))
+        _mark_attachments(message, assessment)
+        MessageContent.objects.filter(message=message).update(assess_seconds=seconds)
         _transition(
-            message, State.RECEIVED, State.PARSED, assessment=dataclasses.asdict(assessment)
+            message,
+            State.RECEIVED,
+            State.PARSED,
+            assessment=safe_for_db(dataclasses.asdict(assessment)),
         )
 
 
-def _attachment_rows(
-    message: InboundMessage, attachments: list[AttachmentData], assessment: Any
-) -> list[Attachment]:
-    failed = {
-        e.get("filename"): e.get("reason", "") for e in getattr(assessment, "attachment_errors", [])
-    }
+def _parse_and_keep(message: InboundMessage, run: Run) -> MailResult:
+    mail = parse(bytes(message.raw), run.config)
+    with transaction.atomic():
+        store_mail(message, mail)
+    log.info(
+        "message_parsed",
+        parser=mail.parser,
+        failure=mail.failure,
+        seconds=round(mail.seconds, 3),
+        attachments=len(mail.attachments),
+    )
+    return mail
+
+
+def _mark_attachments(message: InboundMessage, assessment: Any) -> None:
+    """Which attachment held the form, and which could not be read (by path)."""
+    for error in getattr(assessment, "attachment_errors", []):
+        rows = message.attachments.filter(path=error.get("path") or "")
+        if not error.get("path"):
+            rows = message.attachments.filter(filename=error.get("filename") or "")
+        rows.update(parse_status="failed", reason=str(error.get("reason", ""))[:64])
     form = getattr(assessment, "form_attachment", None)
-    rows = []
-    for item in attachments:
-        reason = item.error or failed.get(item.filename, "")
-        status = "failed" if reason else "read" if item.filename == form else ""
-        rows.append(
-            Attachment(
-                message=message,
-                path=item.path[:1000],
-                filename=item.filename[:255],
-                media_type=item.media_type[:255],
-                size=len(item.data),
-                sha256=item.sha256,
-                data=item.data,
-                parse_status=status,
-                reason=reason,
-            )
-        )
-    return rows
+    if form:
+        first = message.attachments.filter(filename=form, parse_status="").order_by("index").first()
+        if first is not None:
+            message.attachments.filter(pk=first.pk).update(parse_status="read")
 
 
 def step_decide(message: InboundMessage, run: Run) -> None:

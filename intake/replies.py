@@ -39,7 +39,7 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
-from intake.automatic import decoded_subject
+from intake.automatic import OUR_REPLY_HEADER, decoded_subject
 from parsers.schema import FormSchema
 
 KINDS = ("incomplete_return", "acknowledgement", "unreadable_attachment")
@@ -197,25 +197,39 @@ def render_reply(kind: str, context: ReplyContext, config: Any) -> RenderedReply
     )
 
 
-def reply_recipient(msg: email.message.Message, trusted_domains: Sequence[str]) -> str | None:
-    """Where a reply to ``msg`` goes: the sender, or a Reply-To in a trusted domain.
+def reply_recipient(mail: Any, verdict: Any, config: Any) -> str | None:
+    """Where a reply to ``mail`` (a `parsers.mail.MailResult`) goes, or None for nowhere.
 
-    Returns None when the message has no usable sender address.
+    Only to a sender our mail server authenticated (``verdict``, from
+    `intake.authentication`): anything else could be a forged address, and
+    a reply would send our mail to a stranger (issue 8).  A ``Reply-To`` is
+    honoured only when that sender is in ``config.service.trusted_domains``
+    and the reply address is in the same organisation (its domain aligned
+    with the sender's); never one of our own addresses.
     """
-    reply_to = _addresses(msg.get_all("Reply-To") or [])
-    if len(reply_to) == 1 and _is_trusted(reply_to[0], trusted_domains):
-        return reply_to[0]
-    senders = _addresses(msg.get_all("From") or [])
-    return senders[0] if senders else None
+    from intake.authentication import aligned
+    from intake.automatic import is_our_address
+
+    sender = mail.from_addr
+    if not verdict.authenticated or not sender or "@" not in sender:
+        return None
+    ours = config.service.our_addresses
+    reply_to = [a for a in mail.reply_to if "@" in a]
+    if len(reply_to) == 1 and not is_our_address(reply_to[0], ours):
+        wanted = reply_to[0]
+        if _is_trusted(sender, config.service.trusted_domains) and aligned(
+            _domain_of(wanted), _domain_of(sender)
+        ):
+            return str(wanted)
+    return None if is_our_address(sender, ours) else str(sender)
 
 
-def _addresses(values: Sequence[Any]) -> list[str]:
-    found = email.utils.getaddresses([str(v) for v in values])
-    return [addr.strip() for _, addr in found if "@" in addr and " " not in addr.strip()]
+def _domain_of(address: str) -> str:
+    return address.rpartition("@")[2].strip().lower().rstrip(".")
 
 
 def _is_trusted(address: str, trusted_domains: Sequence[str]) -> bool:
-    domain = address.rpartition("@")[2].lower().rstrip(".")
+    domain = _domain_of(address)
     for trusted in trusted_domains:
         trusted = trusted.strip().lower().lstrip("@").rstrip(".")
         if trusted and (domain == trusted or domain.endswith("." + trusted)):
@@ -284,34 +298,83 @@ def _undecoded(subject: str) -> bool:
     return "=?" in subject or "\ufffd" in subject
 
 
+# The only characters a subject of ours may carry (issue 8): a name can hide in
+# accents, look-alike letters, soft hyphens or zero-width spaces, and none of
+# those is in here.  A referrer's subject with anything else is not reused.
+SUBJECT_CHARACTERS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;()[]/&'-_#!?"
+)
+MAX_SUBJECT = 200
+
+
+def allowed_subject(text: str) -> str:
+    """``text`` with every character outside `SUBJECT_CHARACTERS` removed, spaces folded."""
+    kept = "".join(c if c in SUBJECT_CHARACTERS else " " for c in text)
+    return " ".join(kept.split())[:MAX_SUBJECT]
+
+
+def _names_hidden(subject: str, names: Sequence[str]) -> bool:
+    """True when a name is split into pieces ("S.m.i.t.h", "Zo e", "Smi-th").
+
+    Consecutive pieces of the subject that together spell a name word are
+    that name; a name inside a longer word ("Lee" in "Leeds") is not.
+    """
+    pieces = _words(subject)
+    wanted = {w for name in names for w in _words(name) if len(w) >= 2}
+    for start in range(len(pieces)):
+        joined = pieces[start]
+        for piece in pieces[start + 1 : start + 40]:
+            joined += piece
+            if joined in wanted:
+                return True
+            if len(joined) > 64:
+                break
+    return False
+
+
 def reply_subject(
     original_subject: str, neutral: str, reference: str | None, names: Sequence[str]
 ) -> str:
     """``Re: <original> [WSP-2026-0007]``, or the neutral subject with the reference.
 
-    The referrer's subject is kept only when we know the child's names and
-    none of them is in it: with no form read (an unreadable attachment, a
-    form without names) we cannot tell, so the neutral subject is used; the
-    same when part of the subject could not be decoded.
+    The referrer's subject is kept only when we know the child's names, none
+    of them is in it (as a word, or with its letters run together), and every
+    character of it is in `SUBJECT_CHARACTERS`: with no form read (an
+    unreadable attachment, a form without names) we cannot tell, so the
+    neutral subject is used; the same when part of the subject could not be
+    decoded.  Whatever is chosen, only allowed characters reach the subject.
     """
     subject = " ".join(original_subject.split())
     if (
         not subject
         or not any(n.strip() for n in names)
         or _undecoded(subject)
+        or any(c not in SUBJECT_CHARACTERS for c in subject)
+        or len(subject) > MAX_SUBJECT
         or names_in(subject, names)
+        or _names_hidden(subject, names)
     ):
         subject = neutral
     elif not re.match(r"^re\s*:", subject, re.IGNORECASE):
         subject = f"Re: {subject}"
     if reference and reference not in subject:
         subject = f"{subject} [{reference}]"
-    return subject
+    return allowed_subject(subject) or "Your referral"
+
+
+# A msg-id as we repeat it (RFC 5322 3.6.4): one token in angle brackets, of a
+# sane length; anything else in the sender's headers is not copied into ours.
+_MSG_ID = re.compile(r"<[!-;=?-~]{1,250}>")
+
+
+def _msg_ids(value: str) -> list[str]:
+    return _MSG_ID.findall(value[:20_000])
 
 
 def _references(original: email.message.Message) -> tuple[str | None, str | None]:
-    message_id = " ".join(str(original.get("Message-ID") or "").split()) or None
-    earlier = " ".join(str(original.get("References") or "").split()).split()
+    own = _msg_ids(str(original.get("Message-ID") or ""))
+    message_id = own[0] if own else None
+    earlier = _msg_ids(str(original.get("References") or ""))
     chain = [*earlier, message_id] if message_id else earlier
     chain = chain[-MAX_REFERENCES:]
     return message_id, (" ".join(chain) or None)
@@ -351,6 +414,8 @@ def build_reply_message(
         msg["References"] = references
     msg["Auto-Submitted"] = "auto-replied"  # RFC 3834 §5
     msg["X-Auto-Response-Suppress"] = "All"  # Exchange: no out-of-office replies to us
+    # Ours, so our reply sent back to us (whole or attached) is known (issue 8).
+    msg[OUR_REPLY_HEADER] = reference or "yes"
     msg.set_content(rendered.text)
     msg.add_alternative(rendered.html, subtype="html")
     if attachment is not None:

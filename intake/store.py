@@ -10,6 +10,7 @@ content hash, for example after a UIDVALIDITY reset renumbered the folder.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,18 +19,22 @@ from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from intake.files import create_owner_only, owner_only
 from intake.mailbox.base import FetchedMessage, header_block
-from intake.models import InboundMessage
+from intake.models import Attachment, InboundMessage, MessageContent
 from parsers.limits import Limits
+from parsers.mail import MailResult, clean_text, clean_value, part_from_summary
+from parsers.unpack import AttachmentPart
 
 log = structlog.get_logger(__name__)
 HARD_LIMIT_FACTOR = 4  # above limits.max_message_bytes x this, only the header is kept
+ENVELOPE_CHARS = 4096  # of each header value the quick envelope reads
 State = InboundMessage.State
 T = TypeVar("T")
 
@@ -92,12 +97,14 @@ def _without_nul(text: str) -> str:
 
 
 def _message_id(value: object) -> str:
-    text = _without_nul(str(value or "")).strip()
+    text = _without_nul(str(value or "")[:ENVELOPE_CHARS]).strip()
     return text.strip("<>").strip()[:998]
 
 
 def _sender(values: Sequence[object]) -> str:
-    pairs = getaddresses([str(v) for v in values])
+    # Bounded: the stdlib's address parsers grow worse than linearly on hostile
+    # input (issue 8), and this runs in the worker itself, before any sandbox.
+    pairs = getaddresses([str(v)[:ENVELOPE_CHARS] for v in values])
     address = next((address for _name, address in pairs if "@" in address), "")
     # Not stripped but dropped: "victim\x00@x" must not become victim@x, the
     # sender that cases are matched on.
@@ -108,7 +115,7 @@ def _subject(value: object) -> str:
     """The subject with RFC 2047 encoded words decoded; as written when they are broken."""
     if value is None:
         return ""
-    text = _without_nul(str(value))
+    text = _without_nul(str(value)[:ENVELOPE_CHARS])
     try:
         decoded = str(make_header(decode_header(text)))
     except (MessageError, LookupError, UnicodeError, ValueError):
@@ -119,7 +126,7 @@ def _subject(value: object) -> str:
 
 def _date(value: object) -> datetime | None:
     try:
-        parsed = parsedate_to_datetime(str(value)) if value else None
+        parsed = parsedate_to_datetime(str(value)[:200]) if value else None
     except (TypeError, ValueError, IndexError, OverflowError):
         return None  # OverflowError: an offset like +99999999999999999999
     return parsed if parsed is not None and parsed.tzinfo is not None else None
@@ -221,3 +228,114 @@ def _relocate(message: InboundMessage, folder: str, uidvalidity: int, uid: int) 
         return
     if moved:
         log.info("message_relocated", message_id=message.pk)
+
+
+# --- the one parse of a message (issue 8) -------------------------------------------
+
+
+def store_mail(message: InboundMessage, mail: MailResult) -> MessageContent:
+    """Keep what the parse found: the content row, the attachments, the envelope.
+
+    Inside the caller's transaction.  A retried parse replaces the
+    attachments, never adds to them.  The row's sender and subject become
+    the parse's (the store's envelope was a quick look at bounded headers).
+    """
+    data = mail.as_json()
+    data.pop("text_body", None)
+    content, _ = MessageContent.objects.update_or_create(
+        message=message,
+        defaults={
+            "parser": mail.parser,
+            "failure": mail.failure,
+            "parsed": clean_value(data),
+            "text_body": clean_text(mail.text_body),
+            "parse_seconds": mail.seconds,
+            "peak_memory_kb": mail.peak_memory_kb,
+        },
+    )
+    message.attachments.all().delete()
+    Attachment.objects.bulk_create(_attachment_rows(message, mail))
+    InboundMessage.objects.filter(pk=message.pk).update(
+        sender=(mail.from_addr or "")[:320], subject=clean_text(mail.subject)[:2000]
+    )
+    return content
+
+
+def _attachment_rows(message: InboundMessage, mail: MailResult) -> list[Attachment]:
+    return [
+        Attachment(
+            message=message,
+            index=index,
+            path=part.path[:1000],
+            filename=part.filename[:255],
+            media_type=part.media_type[:255],
+            size=len(part.data),
+            sha256=part.sha256,
+            data=part.data,
+            parse_status="failed" if part.error else "",
+            reason=str(part.error or ""),
+        )
+        for index, part in enumerate(mail.attachments)
+    ]
+
+
+def load_mail(message: InboundMessage, *, with_data: bool = True) -> MailResult | None:
+    """The stored parse of ``message`` (None before its parse step).
+
+    ``with_data`` loads the attachments' bytes too (what the assessment reads);
+    without it the attachments are left out (what decisions and pages need).
+    """
+    content = MessageContent.objects.filter(message=message).first()
+    if content is None:
+        return None
+    parsed = dict(content.parsed or {})
+    parsed["text_body"] = content.text_body
+    parts: tuple[AttachmentPart, ...] = ()
+    if with_data:
+        stored = {a.index: bytes(a.data) for a in message.attachments.all()}
+        parts = tuple(
+            part_from_summary(summary, stored.get(summary.get("index"), b""))
+            for summary in parsed.get("attachments") or []
+        )
+    result: MailResult = MailResult.from_json(parsed, parts)
+    return result
+
+
+def safe_for_db(value: Any) -> Any:
+    """A JSON value with NUL and other control characters removed from every string.
+
+    PostgreSQL refuses NUL in text and in JSON (issue 8), and no person
+    meant any of them; SQLite gets the same values, so both stores agree.
+    """
+    return clean_value(value)
+
+
+# --- files only their owner may read (issue 8) ----------------------------------------
+
+
+def protect_sqlite_files(sender: Any, connection: Any, **_: Any) -> None:
+    """``connection_created``: the SQLite store and its journals are owner-only.
+
+    SQLite creates ``-wal``, ``-shm`` and ``-journal`` with the database
+    file's own permissions, so making that file 0600 (created so before the
+    first connection, `prepare_sqlite_file`) covers them; existing journals
+    are set too.
+    """
+    if connection.vendor != "sqlite":
+        return
+    name = str(connection.settings_dict.get("NAME") or "")
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        if os.path.exists(name + suffix):
+            owner_only(name + suffix)
+
+
+def prepare_sqlite_file(name: str) -> None:
+    """Create the SQLite file owner-only before SQLite does (with the umask's mode)."""
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    folder = os.path.dirname(name)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    create_owner_only(name)

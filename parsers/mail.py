@@ -35,6 +35,7 @@ from typing import Any
 
 import structlog
 
+from parsers.errors import Reason
 from parsers.limits import Limits
 from parsers.mime import ParsedMessage, parse_message, without_bom
 from parsers.unpack import AttachmentPart, InnerMessage, crash_site, fix_surrogates
@@ -171,6 +172,9 @@ def _part_summary(index: int, part: AttachmentPart) -> dict[str, Any]:
         "index": index,
         "path": part.path,
         "filename": part.filename,
+        "declared_type": part.declared_type[:255],
+        "depth": part.depth,
+        "content_id": part.content_id,
         "media_type": part.media_type,
         "size": part.size,
         "sha256": part.sha256,
@@ -178,6 +182,25 @@ def _part_summary(index: int, part: AttachmentPart) -> dict[str, Any]:
         "container": part.container,
         "inline": part.inline,
     }
+
+
+def part_from_summary(summary: dict[str, Any], data: bytes) -> AttachmentPart:
+    """An attachment rebuilt from its `MailResult.as_json` summary and its stored bytes."""
+    error = str(summary.get("error") or "")
+    return AttachmentPart(
+        filename=str(summary.get("filename") or ""),
+        declared_type=str(summary.get("declared_type") or ""),
+        media_type=str(summary.get("media_type") or ""),
+        data=data,
+        size=len(data),
+        sha256=str(summary.get("sha256") or hashlib.sha256(data).hexdigest()),
+        path=str(summary.get("path") or ""),
+        depth=int(summary.get("depth") or 1),
+        error=Reason(error) if error in {r.value for r in Reason} else None,
+        inline=bool(summary.get("inline")),
+        content_id=summary.get("content_id"),
+        container=bool(summary.get("container")),
+    )
 
 
 def failed_mail(raw: bytes, reason: str, seconds: float = 0.0) -> MailResult:
@@ -193,10 +216,12 @@ def failed_mail(raw: bytes, reason: str, seconds: float = 0.0) -> MailResult:
 
 def read_mail(raw: bytes, limits: Limits) -> MailResult:
     """Parse ``raw`` once; never raises on bad input (see the module docstring)."""
+    digest, size = hashlib.sha256(raw).hexdigest(), len(raw)  # of the bytes as stored
     raw = without_bom(raw)
     parser, defects, hops, parse = _mailparser_or_stdlib(raw)
     parsed = parse_message(raw, limits, parse)
-    return _result(raw, parsed, parser, [*defects, *parsed.defects], hops)
+    result = _result(raw, parsed, parser, [*defects, *parsed.defects], hops)
+    return replace(result, sha256=digest, size=size)
 
 
 def _mailparser_or_stdlib(

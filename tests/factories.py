@@ -16,8 +16,17 @@ from typing import Any
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from intake.models import Attachment, InboundMessage, OutboundEmail, Referral, Submission
+from intake.models import (
+    Attachment,
+    InboundMessage,
+    MessageContent,
+    OutboundEmail,
+    Referral,
+    Submission,
+)
 from intake.users import TEAM_GROUP
+from parsers.limits import Limits
+from parsers.mail import read_mail
 
 _n = itertools.count(1)
 
@@ -89,7 +98,19 @@ def message(**fields: Any) -> InboundMessage:
         "raw": raw,
     }
     values.update(fields)
-    return InboundMessage.objects.create(**values)
+    made = InboundMessage.objects.create(**values)
+    _keep_parse(made, raw)
+    return made
+
+
+def _keep_parse(made: InboundMessage, raw: bytes) -> None:
+    """The parse the pipeline keeps (issue 8): the pages read it, never the raw bytes."""
+    mail = read_mail(raw, Limits())
+    parsed = mail.as_json()
+    parsed.pop("text_body", None)
+    MessageContent.objects.create(
+        message=made, parser=mail.parser, parsed=parsed, text_body=mail.text_body
+    )
 
 
 def attachment(of: InboundMessage, **fields: Any) -> Attachment:

@@ -1,4 +1,4 @@
-"""Automatic mail is never answered; DMARC failures are read from our own server's header."""
+"""Automatic mail is never answered; our own addresses and replies are known in any disguise."""
 
 from __future__ import annotations
 
@@ -10,12 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from intake.authentication import authenticate
 from intake.automatic import (
+    address_in_name,
     automatic_reason,
     decoded_subject,
-    dmarc_failed,
-    parse_authentication_results,
+    echoed_prefixes,
+    is_our_address,
+    quotes_our_reply,
 )
+from parsers.unpack import InnerMessage
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "forms" / "examples"
 CORPORA = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora"
@@ -30,6 +34,8 @@ def person(**headers: str) -> EmailMessage:
     msg["Subject"] = "CSPR referral"
     msg["Message-ID"] = "<CAB123@mail.agency.example>"
     for name, value in headers.items():
+        if name in ("From", "To", "Subject"):
+            del msg[name]
         msg[name.replace("_", "-")] = value
     msg.set_content("Please find the form attached.")
     return msg
@@ -210,35 +216,74 @@ def test_it_reads_every_corpus_file_without_crashing():
         with open(path, "rb") as handle:
             msg = email.message_from_binary_file(handle)
         reason(msg)
-        dmarc_failed(msg, [])
-        dmarc_failed(msg, ["mx1.warrington.gov.uk"])
+        headers = [(k.lower(), str(v)) for k, v in msg.items()]
+        authenticate(headers, ["a@b.example"], RULES)
 
 
-def test_it_sees_dmarc_fail_in_the_example_from_our_server():
-    with open(EXAMPLES / "dmarc-fail.eml", "rb") as handle:
-        msg = email.message_from_binary_file(handle)
-    assert dmarc_failed(msg, ["mx1.warrington.gov.uk"])
-    assert dmarc_failed(msg, [])
+class Rules:
+    authserv_ids = ("mx1.warrington.gov.uk",)
+    exchange_online = True
+    arc_trusted_sealers = ("sealer.example",)
 
 
-def test_it_ignores_a_dmarc_fail_written_by_someone_else():
-    msg = person()
-    msg["Authentication-Results"] = "mx.ours.example; dmarc=pass header.from=agency.example"
-    msg["Authentication-Results"] = "evil.example; dmarc=fail header.from=agency.example"
-    assert not dmarc_failed(msg, ["mx.ours.example"])
-    assert not dmarc_failed(msg, [])  # only the topmost counts when none is configured
+RULES = Rules()
 
 
-def test_it_sees_dmarc_pass_in_every_passing_example():
-    for name in ("forwarded-as-attachment", "truncated-docx", "resubmission", "encrypted-pdf"):
-        with open(EXAMPLES / f"{name}.eml", "rb") as handle:
-            assert not dmarc_failed(email.message_from_binary_file(handle), []), name
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "Referrals@Westshire-SP.example",
+        "referrals@westshire-sp.example.",
+        "referrals+case-7@westshire-sp.example",
+        '"referrals"@westshire-sp.example',
+        "referrals@[192.0.2.7]",
+        " <referrals@westshire-sp.example> ",
+        "ｒｅｆｅｒｒａｌｓ@westshire-sp.example",  # full-width letters (NFKC)
+    ],
+)
+def test_it_knows_our_own_address_in_every_spelling(spelling):
+    assert is_our_address(spelling, OURS)
 
 
-def test_it_parses_results_with_comments_and_no_authserv_id():
-    server, results = parse_authentication_results(
-        "spf=pass (sender IP is 1.2.3.4) smtp.mailfrom=x.uk; dkim=pass (signature (nested) ok) "
-        "header.d=x.uk;dmarc=fail action=none header.from=x.uk"
-    )
-    assert server is None
-    assert results == {"spf": "pass", "dkim": "pass", "dmarc": "fail"}
+def test_it_does_not_take_a_neighbour_for_us():
+    assert not is_our_address("referrals@westshire-sp.example.evil", OURS)
+    assert not is_our_address("referrals2@westshire-sp.example", OURS)
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "referrals@westshire-sp.example.",
+        "<referrals+x@WESTSHIRE-SP.EXAMPLE>",
+        '"referrals@westshire-sp.example" <someone@evil.example>',
+        "referrals@[10.0.0.1]",
+    ],
+)
+def test_it_never_answers_mail_that_comes_from_us_in_any_disguise(sender):
+    raw = f"From: {sender}\nTo: {OURS[0]}\nSubject: Re: your reply\n\nThanks\n"
+    assert reason(email.message_from_string(raw)) == "from_us"  # as written on the wire
+
+
+def test_it_knows_our_reply_by_its_own_header_whatever_its_message_id():
+    assert reason(person(**{"X-Intake-Reply": "WSP-2026-0001"})) == "our_message_id"
+
+
+def test_it_sees_another_address_in_a_display_name():
+    assert address_in_name("ceo@council.example", "x@evil.example")
+    assert address_in_name("Jo <jo.bloggs@agency.example> (boss@agency.example)", "jo@x.example")
+    assert not address_in_name("Bloggs, Jo", "jo.bloggs@agency.example")
+    assert not address_in_name("jo.bloggs@agency.example", "Jo.Bloggs@agency.example")
+
+
+def test_it_finds_our_reply_attached_inside_another_message():
+    ours = InnerMessage("Re.eml/", (("message-id", f"<wsp-{'a' * 32}@{DOMAIN}>"),))
+    marked = InnerMessage("Fw.eml/", (("x-intake-reply", "WSP-2026-0001"),))
+    from_us = InnerMessage("Copy.eml/", (("from", f"Team <{OURS[0]}>"),))
+    theirs = InnerMessage("Letter.eml/", (("from", "jo@agency.example"),))
+    found = echoed_prefixes([ours, marked, from_us, theirs], OURS, DOMAIN)
+    assert found == ["Re.eml/", "Fw.eml/", "Copy.eml/"]
+
+
+def test_it_sees_our_message_id_quoted_in_a_body():
+    assert quotes_our_reply(f"> Message-ID: <wsp-{'0' * 32}@{DOMAIN}>", DOMAIN)
+    assert not quotes_our_reply("> Message-ID: <abc@agency.example>", DOMAIN)

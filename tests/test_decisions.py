@@ -29,6 +29,7 @@ from intake.models import (
     Referral,
     Submission,
 )
+from tests.builders.authentication import with_verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT.parent / "shared" / "forms" / "examples"
@@ -74,8 +75,12 @@ def make_message(
     in_reply_to: str | None = None,
     form: bytes | None = b"PK\x03\x04 the form as sent",
     mailbox: str = "referrals",
+    verdict: str | None = "pass",
 ) -> InboundMessage:
-    """A stored inbound message (fictional), with its form stored as an attachment."""
+    """A stored inbound message (fictional), with its form stored as an attachment.
+
+    ``verdict`` is our mail server's DMARC result on it (None: no verdict at all).
+    """
     uid = next(_uids)
     msg = EmailMessage()
     msg["From"] = f"Jo Bloggs <{sender}>"
@@ -91,7 +96,7 @@ def make_message(
         msg.add_attachment(
             form, maintype="application", subtype="octet-stream", filename="referral.docx"
         )
-    raw = msg.as_bytes()
+    raw = msg.as_bytes() if verdict is None else with_verdict(msg.as_bytes(), verdict)
     message = InboundMessage.objects.create(
         mailbox=mailbox,
         folder="INBOX",
@@ -238,14 +243,18 @@ def test_it_opens_a_new_case_for_a_colleagues_other_child_in_the_thread(config):
     assert theirs.reference in their_ack.subject and case.reference not in their_ack.subject
 
 
-def test_it_joins_a_colleagues_form_for_the_same_child_in_the_thread(config):
+def test_it_holds_a_colleagues_form_for_the_same_child_in_the_thread_for_a_person(config):
+    # Issue 8: only the case's referrer changes a case; a colleague's form joins it
+    # as a submission of its own, and a person compares the two.
     apply_assessment(make_message(), incomplete(), config)
     our_return = OutboundEmail.objects.get()
     reply = make_message(sender=COLLEAGUE, in_reply_to=our_return.rfc_message_id)
     apply_assessment(reply, accepted(to=COLLEAGUE), config)
     referral = Referral.objects.get()
-    assert referral.status == Referral.Status.ACCEPTED
-    assert Submission.objects.get(message=reply).matched_by == "thread"
+    assert referral.status == Referral.Status.NEEDS_REVIEW
+    held = Submission.objects.get(message=reply)
+    assert (held.matched_by, held.held) == ("thread", "not_the_referrer")
+    assert held.fields == example_fields() and referral.missing == incomplete().missing
 
 
 def test_it_joins_the_same_childs_form_from_the_same_referrer(config):

@@ -27,6 +27,7 @@ from django.utils import timezone
 from intake.models import InboundMessage, OutboundEmail, Referral, Submission
 from intake.outbox import send_due
 from intake.pipeline import poll_mailbox
+from tests.builders.authentication import with_verdict
 from tests.conftest import imap_mailbox_table
 from tests.servers.smtp import smtp_server  # noqa: F401 (a fixture)
 
@@ -61,8 +62,11 @@ def world(make_config, imap_account, smtp_server):  # noqa: F811 (the fixture ab
     return imap_account, smtp_server, make_config(**tables), tables
 
 
-def example(name: str) -> bytes:
-    return (EXAMPLES / f"{name}.eml").read_bytes()
+def example(name: str, verdict: str | None = "pass") -> bytes:
+    """An example email as our MX would deliver it, with its verdict on the sender
+    (issue 8: only a sender our own server authenticated is ever answered)."""
+    raw = (EXAMPLES / f"{name}.eml").read_bytes()
+    return raw if verdict is None else with_verdict(raw, verdict)
 
 
 def poll(config: Any) -> None:
@@ -176,7 +180,7 @@ def test_it_never_answers_automatic_mail(world):
 
 def test_it_keeps_a_dmarc_failure_for_review_without_replying(world):
     account, smtp, config, _ = world
-    account.append(example("dmarc-fail"))
+    account.append(example("dmarc-fail", verdict="fail"))
     poll(config)
     assert smtp.messages == []
     assert InboundMessage.objects.get().decision == "needs_review"

@@ -13,9 +13,11 @@ import pytest
 from jinja2 import UndefinedError
 from jinja2.exceptions import SecurityError
 
+from intake.authentication import Verdict
 from intake.automatic import automatic_reason
 from intake.config import parse_config
 from intake.replies import (
+    SUBJECT_CHARACTERS,
     FormAttachment,
     ReplyContext,
     UnreadableAttachment,
@@ -25,6 +27,8 @@ from intake.replies import (
     reply_recipient,
     reply_subject,
 )
+from parsers.limits import Limits
+from parsers.mail import MailResult, read_mail
 from parsers.schema import load_schemas
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,14 +141,61 @@ def test_it_runs_templates_in_a_sandbox(tmp_path):
         render_reply("acknowledgement", ReplyContext(service_name="x", reference="R"), config)
 
 
+PASSED = Verdict(True, "dmarc_pass", "agency.example")
+
+
+def parsed(**headers: str) -> MailResult:
+    return read_mail(original(**headers).as_bytes(), Limits())
+
+
 def test_it_replies_to_the_sender_not_a_stranger_in_reply_to():
-    msg = original(Reply_To="someone@elsewhere.example")
-    assert reply_recipient(msg, ["agency.example"]) == "jo.bloggs@agency.example"
+    mail = parsed(Reply_To="someone@elsewhere.example")
+    assert reply_recipient(mail, PASSED, CONFIG) == "jo.bloggs@agency.example"
 
 
-def test_it_honours_a_reply_to_in_a_trusted_domain():
-    msg = original(Reply_To="Team <safeguarding.team@health.agency.example>")
-    assert reply_recipient(msg, ["agency.example"]) == "safeguarding.team@health.agency.example"
+def test_it_honours_a_reply_to_in_the_same_organisation_of_a_trusted_domain():
+    mail = parsed(Reply_To="Team <safeguarding.team@health.agency.example>")
+    assert reply_recipient(mail, PASSED, CONFIG) == "safeguarding.team@health.agency.example"
+
+
+def test_it_never_replies_to_a_sender_our_server_did_not_authenticate():
+    mail = parsed(Reply_To="Team <safeguarding.team@agency.example>")
+    assert reply_recipient(mail, Verdict(False, "no_verdict"), CONFIG) is None
+
+
+def test_it_ignores_a_reply_to_in_another_organisation_even_a_trusted_one():
+    # Issue 8: an outsider's Reply-To pointing at an NHS inbox made us a relay.
+    config = parse_config(
+        {"service": {"trusted_domains": ["agency.example", "nhs.example"]}}, "test.toml"
+    )
+    mail = parsed(Reply_To="ward.7@nhs.example")
+    assert reply_recipient(mail, PASSED, config) == "jo.bloggs@agency.example"
+
+
+def test_it_never_replies_to_one_of_our_own_addresses():
+    mail = parsed(Reply_To="referrals+x@westshire-sp.example")
+    assert reply_recipient(mail, PASSED, CONFIG) == "jo.bloggs@agency.example"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Referral for Ay\u00adsha",  # a soft hyphen inside the name
+        "Referral for Ay\u200bsha",  # a zero-width space
+        "Referral for \u0410ysha",  # a Cyrillic A that looks like a Latin one
+        "Referral for A.y.s.h.a",
+        "Referral for Ay sha",
+        "Referral for Aysha\u2060",
+    ],
+)
+def test_it_keeps_a_childs_name_out_of_the_subject_in_any_disguise(subject):
+    result = reply_subject(subject, "Your referral", "WSP-2026-0007", ["Aysha", "Khan"])
+    assert result == "Your referral [WSP-2026-0007]"
+
+
+def test_it_builds_every_subject_from_allowed_characters_only():
+    result = reply_subject("Réf\u202eérral", "Votre référence\u200b", None, ["Zed"])
+    assert set(result) <= SUBJECT_CHARACTERS
 
 
 NAMES = ["Aaron-James", "Reynolds"]

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from intake.config import MailboxConfig
 from intake.errors import MailboxError
+from intake.files import owner_only
 from intake.mailbox.base import FetchedMessage, FolderState, OpenCloseContext, header_block
 
 UIDLIST = "intake-uidlist.json"
@@ -50,7 +51,10 @@ class MaildirMailbox(OpenCloseContext):
             Path(self.cfg.path).parent.mkdir(parents=True, exist_ok=True)
             self.root = mailbox.Maildir(self.cfg.path, factory=None, create=True)
         except OSError as exc:
-            raise MailboxError(f"maildir not usable: {type(exc).__name__}") from exc
+            raise MailboxError(
+                f"maildir not usable: {type(exc).__name__}", reason="maildir_unusable"
+            ) from exc
+        _check_layout(Path(self.cfg.path))
 
     def close(self) -> None:
         self.root = None
@@ -101,6 +105,7 @@ class MaildirMailbox(OpenCloseContext):
     def append(self, folder: str, raw: bytes, flags: Iterable[str] = ("\\Seen",)) -> None:
         box = self._folder(folder, create=True)
         key = box.add(raw)  # bytes are written as they are (a Message would be re-serialised)
+        owner_only(_path_of(box, key))  # mail is personal data, whatever the umask (issue 8)
         letters = "".join(
             sorted(IMAP_TO_MAILDIR_FLAGS[f] for f in flags if f in IMAP_TO_MAILDIR_FLAGS)
         )
@@ -117,13 +122,21 @@ class MaildirMailbox(OpenCloseContext):
 
     def _folder(self, folder: str, *, create: bool = False) -> mailbox.Maildir:
         root = self._root()
-        if folder == INBOX:
-            return root
-        if folder not in root.list_folders():
-            if not create:
-                raise MailboxError(f"no such folder: {folder}", reason="folder_missing")
-            return root.add_folder(folder)
-        return root.get_folder(folder)
+        try:
+            if folder == INBOX:
+                box = root
+            elif folder not in root.list_folders():
+                if not create:
+                    raise MailboxError(f"no such folder: {folder}", reason="folder_missing")
+                box = root.add_folder(folder)
+            else:
+                box = root.get_folder(folder)
+        except OSError as exc:
+            raise MailboxError(
+                f"maildir folder unreadable: {type(exc).__name__}", reason="maildir_unreadable"
+            ) from exc
+        _check_layout(Path(box._path))
+        return box
 
     def _read(
         self, box: mailbox.Maildir, key: str, uid: int, max_bytes: int | None
@@ -136,19 +149,51 @@ class MaildirMailbox(OpenCloseContext):
                 raw = header_block(handle.read(256 * 1024)) if headers_only else handle.read()
         except (KeyError, FileNotFoundError):
             return None  # moved away since the listing
+        except OSError as exc:
+            raise MailboxError(
+                f"maildir message unreadable: {type(exc).__name__}", reason="maildir_unreadable"
+            ) from exc
         internaldate = datetime.fromtimestamp(stat.st_mtime, tz=UTC)
         return FetchedMessage(uid, raw, internaldate, stat.st_size, headers_only)
 
     @contextmanager
     def _uidlist(self, box: mailbox.Maildir) -> Iterator[UidList]:
-        """The folder's UID list, locked, with UIDs given to new messages; saved on exit."""
+        """The folder's UID list, locked, with UIDs given to new messages; saved on exit.
+
+        Any file-system fault is a `MailboxError` with a reason code, never a bare
+        ``OSError``: the poll records it and goes on (issue 8).
+        """
         folder = Path(box._path)
-        with open(folder / (UIDLIST + ".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            uidlist = _load_uidlist(folder / UIDLIST)
-            _assign_uids(box, uidlist)
-            yield uidlist
-            _save_uidlist(folder / UIDLIST, uidlist)
+        try:
+            with open(folder / (UIDLIST + ".lock"), "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                uidlist = _load_uidlist(folder / UIDLIST)
+                _assign_uids(box, uidlist)
+                yield uidlist
+                _save_uidlist(folder / UIDLIST, uidlist)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            # ValueError/KeyError/TypeError: a UID list someone edited by hand.
+            raise MailboxError(
+                f"maildir folder unreadable: {type(exc).__name__}", reason="maildir_unreadable"
+            ) from exc
+
+
+MAILDIR_PARTS = ("tmp", "new", "cur")
+
+
+def _check_layout(folder: Path) -> None:
+    """A Maildir folder has ``tmp/``, ``new/`` and ``cur/``; raises `MailboxError` if not.
+
+    Without them the stdlib fails on the first listing with a bare
+    ``FileNotFoundError``: a person must repair the folder (reason
+    ``maildir_broken``), and the poll says so instead of a traceback.
+    """
+    missing = [p for p in MAILDIR_PARTS if not (folder / p).is_dir()]
+    if missing:
+        raise MailboxError(
+            f"not a Maildir: {folder.name or folder} lacks {', '.join(missing)}",
+            reason="maildir_broken",
+        )
 
 
 def _path_of(box: mailbox.Maildir, key: str) -> str:
@@ -183,6 +228,7 @@ def _save_uidlist(path: Path, uidlist: UidList) -> None:
     data = {"uidvalidity": uidlist.uidvalidity, "next_uid": uidlist.next_uid, "uids": uidlist.uids}
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(data))
+    owner_only(temporary)
     os.replace(temporary, path)  # atomic: a crash leaves the old list or the new one
 
 

@@ -1,8 +1,8 @@
 """The intake app's records, re-exported so ``from intake.models import X`` works."""
 
-from .mail import Attachment, AuditEvent, InboundMessage, MailboxState
+from .mail import Attachment, AuditEvent, InboundMessage, MailboxState, MessageContent
 
-__all__ = ["Attachment", "AuditEvent", "InboundMessage", "MailboxState"]
+__all__ = ["Attachment", "AuditEvent", "InboundMessage", "MailboxState", "MessageContent"]
 
 # --- cases (owned by the decisions helper): keep this line; do not remove ---
 from .cases import *  # noqa: F403  (Referral, Submission, OutboundEmail, ...)

@@ -84,12 +84,26 @@ class Referral(models.Model):
 
 
 class Submission(models.Model):
-    """One inbound message that belongs to a case (the first, or a resubmission)."""
+    """One inbound message that belongs to a case (the first, or a resubmission).
+
+    Each submission keeps its own answers (``fields``): a case's answers are
+    never overwritten, they are those of its latest submission that was
+    allowed to change it (`Referral.fields`).  ``held`` says why a submission
+    was not allowed to (issue 8): a person compares it with the case.
+    """
 
     class Kind(models.TextChoices):
         FIRST = "first"
         RESUBMISSION = "resubmission"
         FOLLOW_UP = "follow_up"  # in the thread, but no form in it
+
+    class Held(models.TextChoices):
+        NO = "", "may change the case"
+        UNAUTHENTICATED = "unauthenticated", "our mail server did not authenticate the sender"
+        NOT_THE_REFERRER = "not_the_referrer", "sent by someone other than the case's referrer"
+        ADDRESS_IN_NAME = "address_in_name", "the sender's display name holds another address"
+        WORSE = "worse", "a later form no better than the case's accepted one"
+        CLOSED = "closed", "the case is closed"
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="submissions")
     message = models.ForeignKey(InboundMessage, on_delete=models.PROTECT, related_name="+")
@@ -98,6 +112,11 @@ class Submission(models.Model):
     matched_by = models.CharField(max_length=32, blank=True)  # thread | referrer_and_child | ...
     missing = models.JSONField(default=list, blank=True)
     invalid = models.JSONField(default=list, blank=True)
+    form_type = models.CharField(max_length=64, blank=True)
+    fields = models.JSONField(default=dict, blank=True)  # this message's own answers
+    sources = models.JSONField(default=dict, blank=True)
+    authenticated = models.BooleanField(default=False)  # by our mail server (intake.authentication)
+    held = models.CharField(max_length=32, choices=Held.choices, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -108,6 +127,12 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"submission {self.pk}"
+
+    def differences(self) -> list[str]:
+        """The field keys whose answer here differs from the case's (for a person to compare)."""
+        case = self.referral.fields or {}
+        mine = self.fields or {}
+        return sorted(k for k in set(case) | set(mine) if case.get(k) != mine.get(k))
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValueError("submissions are never deleted")

@@ -44,6 +44,9 @@ class InboundMessage(models.Model):
     received_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED)
     decision = models.CharField(max_length=16, choices=Decision.choices, blank=True)
+    # Why it was decided so, as a stable code (intake.decisions.reason_code), e.g.
+    # "automatic:auto_submitted", "unauthenticated:no_verdict", "parse:timeout".
+    reason_code = models.CharField(max_length=64, blank=True)
     assessment = models.JSONField(null=True, blank=True)  # dataclasses.asdict(Assessment)
     last_error = models.CharField(max_length=300, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
@@ -72,17 +75,47 @@ class InboundMessage(models.Model):
         return f"message {self.pk} ({self.mailbox} uid {self.uid}, {self.state})"
 
 
+class MessageContent(models.Model):
+    """What the one parse of a message found (issue 8), kept so nothing parses it again.
+
+    Written by the pipeline's parse step from `parsers.mail.MailResult`
+    (``parsed`` is its JSON, without the text body and the attachments'
+    bytes, which have their own columns and rows).  ``failure`` is "" or the
+    reason the parse gave up (``timeout``, ``memory``...): such a message is
+    held for a person.  The assessment, the decision and the review page
+    read this row, never ``InboundMessage.raw``.
+    """
+
+    message = models.OneToOneField(InboundMessage, on_delete=models.CASCADE, related_name="content")
+    parser = models.CharField(max_length=32, blank=True)  # mail-parser | stdlib | ""
+    failure = models.CharField(max_length=32, blank=True)  # "" | timeout | memory | too_large...
+    parsed = models.JSONField(default=dict, blank=True)  # MailResult.as_json(), no text_body
+    text_body = models.TextField(blank=True)
+    parse_seconds = models.FloatField(default=0)
+    assess_seconds = models.FloatField(null=True, blank=True)  # documents, rules, the form
+    peak_memory_kb = models.BigIntegerField(default=0)  # the sandbox worker's peak so far
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"content of message {self.message_id}"
+
+
 class Attachment(models.Model):
-    """One attachment of a message (``path`` says where, e.g. ``Referral.zip/form.pdf``)."""
+    """One attachment of a message (``path`` says where, e.g. ``Referral.zip/form.pdf``).
+
+    ``index`` is its position in the parse's attachment list: the key other
+    records use for it (file names repeat and are the sender's to choose).
+    """
 
     message = models.ForeignKey(
         InboundMessage, on_delete=models.CASCADE, related_name="attachments"
     )
+    index = models.PositiveIntegerField(null=True, blank=True)
     path = models.CharField(max_length=1000)
     filename = models.CharField(max_length=255, blank=True)
     media_type = models.CharField(max_length=255, blank=True)
     size = models.BigIntegerField()
-    sha256 = models.CharField(max_length=64)
+    sha256 = models.CharField(max_length=64, db_index=True)  # a form we sent back, coming in again
     parse_status = models.CharField(max_length=16, blank=True)  # "" | read | failed
     reason = models.CharField(max_length=64, blank=True)  # parsers.errors.Reason when failed
     data = models.BinaryField()  # last, as InboundMessage.raw

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from intake.models import InboundMessage, Referral, Submission
+from intake.models import InboundMessage, MessageContent, Referral, Submission
 from intake.web import audit, case, display, queue
 from intake.web.forms import AssignForm, NoteForm, ReviewForm, StatusForm
 from intake.web.permissions import reviewer_required
-from parsers.mime import parse_message
 
 ROWS_PER_PAGE = 50
 
@@ -111,9 +109,11 @@ def message_context(message: InboundMessage) -> dict[str, Any]:
 def body_text(message: InboundMessage) -> str:
     """The message's text body (the HTML body's text when it has no plain part).
 
-    Shown escaped, in a ``<pre>``: mail is never rendered as HTML here.
+    Read from the stored parse (`intake.models.MessageContent`): this page never
+    parses mail, so a hostile message cannot make it hang (issue 8).  "" before the
+    message was parsed.  Shown escaped, in a ``<pre>``: mail is never rendered as HTML.
     """
     if message.headers_only:
         return ""
-    parsed = parse_message(bytes(message.raw or b""), settings.INTAKE.limits)
-    return parsed.text_body
+    text = MessageContent.objects.filter(message=message).values_list("text_body", flat=True)
+    return str(text.first() or "")
