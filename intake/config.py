@@ -514,6 +514,8 @@ def _mailbox(
     mailbox: MailboxConfig = _build(MailboxConfig, item, shown, where)
     if not mailbox.name or not mailbox.name.replace("-", "").replace("_", "").isalnum():
         raise ConfigError(shown, f"{where}.name", "must be letters, digits, - or _")
+    if mailbox.name == "smtp":  # the alarms' name for the replies' SMTP sign-in
+        raise ConfigError(shown, f"{where}.name", "smtp is reserved; choose another name")
     _one_of(mailbox.kind, ("imap", "maildir"), shown, f"{where}.kind")
     _check_positive(mailbox.timeout_seconds, shown, f"{where}.timeout_seconds")
     if mailbox.poll_seconds < 0:

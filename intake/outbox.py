@@ -48,7 +48,6 @@ import contextlib
 import os
 import smtplib
 import socket
-import ssl
 import tempfile
 import traceback
 import uuid
@@ -332,28 +331,21 @@ def smtp_send(
 
 
 def _connect(config: Any) -> smtplib.SMTP:
-    smtp = config.smtp
-    context = ssl.create_default_context()
+    from intake.alarms import REPLIES_ROUTE
+    from intake.errors import MailboxError
+    from intake.smtp import connect
+
     try:
-        if smtp.security == "tls":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
-                smtp.host, smtp.port, timeout=smtp.timeout_seconds, context=context
-            )
-        else:
-            client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds)
-        client.ehlo()
-        if smtp.security == "starttls":
-            client.starttls(context=context)
-            client.ehlo()
-        if smtp.username:
-            client.login(smtp.username, os.environ.get(smtp.password_env, ""))
-        return client
+        # TLS, then the password or XOAUTH2 sign-in; a refused sign-in is an alarm.
+        return connect(config.smtp, config, alarm_as=REPLIES_ROUTE)
     except smtplib.SMTPResponseException as exc:
         # Refused before any message was named (greeting, TLS, AUTH): our side's
         # problem, not this reply's, so it is retried until an administrator fixes it.
         raise SendError(f"connect: {exc.smtp_code}", retryable=True) from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise SendError(f"connect: {type(exc).__name__}", retryable=True) from exc
+    except MailboxError as exc:  # no XOAUTH2 token: Microsoft refused, or is out of reach
+        raise SendError(f"connect: {exc.reason}", retryable=True) from exc
 
 
 def _envelope(client: smtplib.SMTP, sender: str, recipients: list[str]) -> None:

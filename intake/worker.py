@@ -1,58 +1,134 @@
-"""``intake worker``: poll every mailbox every ``schedule.poll_seconds``, until told to stop.
+"""``intake worker``: every mailbox read within seconds of mail landing, until told to stop.
 
-APScheduler 3's BlockingScheduler runs one job, at most one instance at a
-time, with missed runs coalesced into one.  SIGTERM or SIGINT sets the stop
-event the pipeline checks between messages, shuts the scheduler down, and
-waits for the poll in hand to finish its current message: then the process
-exits 0.  Across processes, the mailbox lease keeps two workers from
-polling one mailbox at once.
+Each configured mailbox gets threads of its own, so one mailbox's trouble (a
+server that hangs, a refused sign-in) never holds up another's mail:
+
+- a `MailboxLoop` polls it (`intake.pipeline.poll_mailbox`: fetch, store,
+  decide, reply, file; then the outbox) at once when woken, and otherwise
+  every ``poll_seconds`` (the mailbox's own, or ``schedule.poll_seconds``):
+  the backstop, and the only schedule for a Maildir or a server without IDLE;
+- for an IMAP mailbox with ``idle = true``, a `FolderWatcher`
+  (`intake.mailbox.idle`) holds a connection in IDLE on the watched folder
+  and wakes the loop the moment the server reports new mail.  Mail landing
+  during a poll wakes it again straight after.
+
+One more thread tends the alarms (`intake.alarms.tend`): sign-in alarms
+raised by polls and watchers, client secrets about to expire, alert emails.
+
+SIGTERM or SIGINT sets the stop switch: watchers hang up, each loop finishes
+the message in hand (the pipeline checks the switch between messages), and
+the process exits 0.  Across processes, the mailbox lease keeps two workers
+from polling one mailbox at once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import threading
 import traceback
-from datetime import UTC, datetime
+from collections.abc import Callable
 from types import FrameType
 
 import structlog
-from apscheduler.schedulers import SchedulerNotRunningError
-from apscheduler.schedulers.blocking import BlockingScheduler
 from django.db import close_old_connections, connection
 
-from intake.config import IntakeConfig
-from intake.pipeline import poll_all
+from intake import alarms, pipeline
+from intake.config import IntakeConfig, MailboxConfig
+from intake.errors import MailboxError
+from intake.mailbox.imap import STOPPING
+from intake.pipeline import PollResult
 
 log = structlog.get_logger(__name__)
+TEND_SECONDS = 30.0
+
+
+def _in_database(work: Callable[[], object], event: str) -> None:
+    """Run ``work`` with a fresh database connection; a crash is logged, never fatal.
+
+    The type and the traceback's frames only: an exception's text may quote mail.
+    """
+    close_old_connections()
+    try:
+        work()
+    except Exception as exc:
+        log.error(
+            event,
+            error=type(exc).__name__,
+            traceback="".join(traceback.format_tb(exc.__traceback__)),
+        )
+    finally:
+        connection.close()
+
+
+class MailboxLoop:
+    """Polls one mailbox when woken, and at least every ``poll_seconds``."""
+
+    def __init__(self, worker: Worker, mailbox: MailboxConfig) -> None:
+        self.worker = worker
+        self.mailbox = mailbox
+        self.wake = threading.Event()
+        self.polls = 0
+
+    def run(self) -> None:
+        stop = self.worker.stop
+        while not stop.is_set():
+            self.wake.clear()
+            self.poll()
+            self.wake.wait(self.mailbox.poll_seconds)
+        log.info("mailbox_loop_stopped", mailbox=self.mailbox.name)
+
+    def poll(self) -> None:
+        _in_database(self._poll, "poll_crashed")
+
+    def _poll(self) -> None:
+        config = self.worker.config
+        result = pipeline.poll_mailbox(self.mailbox, config, stop=self.worker.stop)
+        self.polls += 1
+        if not result.skipped:
+            self.worker.note(self.mailbox.name, result)
+        # The outbox owns its retries: a reply waiting for its backoff goes out on
+        # the next cycle whether or not new mail came in.
+        pipeline.send_due(config)
+
+    def watch(self) -> None:
+        """Thread body for an IMAP mailbox with IDLE: wake the loop on new mail."""
+        from intake.mailbox.idle import FolderWatcher, Outcome
+
+        watcher = FolderWatcher(
+            self.mailbox,
+            on_new_mail=self.wake.set,
+            stop=self.worker.stop,
+            on_connected=self.wake.set,  # mail may have come while it was away
+            on_error=self._watcher_failed,
+        )
+        if watcher.run() is Outcome.UNSUPPORTED:
+            log.info("mailbox_polled_only", mailbox=self.mailbox.name)
+
+    def _watcher_failed(self, exc: MailboxError) -> None:
+        result = PollResult(mailbox=self.mailbox.name, error=exc.reason, error_detail=exc.detail)
+        _in_database(lambda: self.worker.note(self.mailbox.name, result), "alarm_crashed")
 
 
 class Worker:
-    """The scheduler and the stop switch; `run` blocks until a signal stops it."""
+    """The threads and the stop switch; `run` blocks until a signal stops it."""
 
     def __init__(self, config: IntakeConfig) -> None:
         self.config = config
         self.stop = threading.Event()
-        self.busy = threading.Lock()  # held while a poll runs
-        self.scheduler = BlockingScheduler(timezone=UTC)
+        self.tending = threading.Event()  # set to tend the alarms now
+        self.loops = [MailboxLoop(self, m) for m in config.mailboxes]
 
-    def poll_once(self) -> None:
-        """One scheduled run: poll every mailbox; a crash is logged, never fatal."""
-        with self.busy:
-            if self.stop.is_set():
-                return
-            close_old_connections()
-            try:
-                poll_all(self.config, stop=self.stop)
-            except Exception as exc:
-                log.error(
-                    "poll_crashed",
-                    error=type(exc).__name__,
-                    traceback="".join(traceback.format_tb(exc.__traceback__)),
-                )
-            finally:
-                connection.close()
+    def note(self, mailbox: str, result: PollResult) -> None:
+        """Raise or clear the mailbox's sign-in alarm; a change is tended at once."""
+        if alarms.note_poll(mailbox, result.error, result.error_detail):
+            self.tending.set()
+
+    def tend(self) -> None:
+        """Thread body: alarms, expiring secrets and alert emails, every half minute."""
+        while not self.stop.is_set():
+            self.tending.clear()
+            _in_database(lambda: alarms.tend(self.config), "tend_crashed")
+            self.tending.wait(TEND_SECONDS)
 
     def request_stop(self, signum: int, _frame: FrameType | None = None) -> None:
         """Signal handler: stop after the message in hand.  A second signal (Ctrl-C
@@ -61,25 +137,38 @@ class Worker:
             return
         log.info("worker_stopping", signal=signal.Signals(signum).name)
         self.stop.set()
-        with contextlib.suppress(SchedulerNotRunningError):  # a signal before start()
-            self.scheduler.shutdown(wait=False)
+        STOPPING.set()  # a mailbox waiting to reconnect gives up at once
+        self.tending.set()
+        for loop in self.loops:
+            loop.wake.set()
+
+    def threads(self) -> list[threading.Thread]:
+        made = []
+        for loop in self.loops:
+            name = loop.mailbox.name
+            made.append(threading.Thread(target=loop.run, name=f"poll-{name}", daemon=True))
+            if loop.mailbox.kind == "imap" and loop.mailbox.idle:
+                made.append(threading.Thread(target=loop.watch, name=f"idle-{name}", daemon=True))
+        made.append(threading.Thread(target=self.tend, name="alarms", daemon=True))
+        return made
 
     def run(self) -> int:
-        self.scheduler.add_job(
-            self.poll_once,
-            "interval",
-            seconds=self.config.schedule.poll_seconds,
-            id="poll",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC),
-        )
+        STOPPING.clear()
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
-        log.info("worker_started", poll_seconds=self.config.schedule.poll_seconds)
-        self.scheduler.start()  # returns once request_stop shut it down
-        with self.busy:  # the poll in hand finishes its message first
+        log.info(
+            "worker_started",
+            mailboxes=len(self.loops),
+            idle=sum(1 for m in self.config.mailboxes if m.kind == "imap" and m.idle),
+        )
+        threads = self.threads()
+        for thread in threads:
+            thread.start()
+        while not self.stop.wait(1.0):
             pass
+        for thread in threads:  # each loop finishes the message in hand first
+            thread.join()
+        STOPPING.clear()  # for a later worker in the same process (the tests)
         log.info("worker_stopped")
         return 0
 

@@ -4,6 +4,9 @@ from .mail import Attachment, AuditEvent, InboundMessage, MailboxState, MessageC
 
 __all__ = ["Attachment", "AuditEvent", "InboundMessage", "MailboxState", "MessageContent"]
 
+# --- alarms (owned by the mailbox engineer): sign-in failures, secret expiry, alert emails ---
+from .alarms import *  # noqa: F403  (MailboxAlarm, AlertEmail)
+
 # --- cases (owned by the decisions helper): keep this line; do not remove ---
 from .cases import *  # noqa: F403  (Referral, Submission, OutboundEmail, ...)
 

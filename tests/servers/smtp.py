@@ -14,16 +14,22 @@ another reply ("451 4.3.0 try later", "550 5.1.1 no such user").
 `start_smtp_server(security="starttls" | "tls", credentials=(user, password))`
 gives a server that requires STARTTLS (or speaks implicit TLS) with a
 self-signed certificate for 127.0.0.1 (``ca_file``), and AUTH over TLS.
+
+`start_smtp_server(xoauth2=check)` requires ``AUTH XOAUTH2`` (as Exchange
+Online's smtp.office365.com does), with ``check(user, token)`` deciding; a
+refusal answers with the RFC 7628 error challenge, then 535.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import ssl
 import subprocess
 import tempfile
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +64,7 @@ class SmtpServer:
     credentials: tuple[str, str] | None = None
     ca_file: str = ""
     logins: list[str] = field(default_factory=list)
+    xoauth2: Callable[[str, str], bool] | None = None
     _controller: Controller | None = None
 
     @property
@@ -67,7 +74,7 @@ class SmtpServer:
     def start(self) -> None:
         if self._controller is None:
             self._controller = Controller(
-                _Handler(self),
+                _XOAuth2Handler(self) if self.xoauth2 else _Handler(self),
                 hostname="127.0.0.1",
                 port=self.port,
                 ready_timeout=10,
@@ -84,6 +91,8 @@ class SmtpServer:
                 options["ssl_context"] = context
             else:
                 options |= {"tls_context": context, "require_starttls": True}
+        if self.xoauth2 is not None:
+            options |= {"auth_required": True, "auth_require_tls": self.security != "none"}
         if self.credentials is not None:
             options |= {
                 "authenticator": self._authenticate,
@@ -133,10 +142,39 @@ class _Handler:
         return "250 2.0.0 Message accepted for delivery"
 
 
+class _XOAuth2Handler(_Handler):
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
+        """SASL XOAUTH2: ``user=...^Aauth=Bearer ...^A^A``, checked by ``xoauth2``."""
+        blob = base64.b64decode(args[1]) if len(args) > 1 else await server.challenge_auth("")
+        fields = dict(
+            part.split("=", 1) for part in bytes(blob).decode().split("\x01") if "=" in part
+        )
+        user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        check = self.server.xoauth2
+        if check is not None and check(user, token):
+            self.server.logins.append(user)
+            return AuthResult(success=True)
+        error = json.dumps(
+            {
+                "status": "401",
+                "schemes": "bearer",
+                "scope": "https://outlook.office365.com/.default",
+            }
+        )
+        await server.challenge_auth(error)  # the client answers with an empty line
+        return AuthResult(
+            success=False, handled=False, message="535 5.7.3 Authentication unsuccessful"
+        )
+
+
 def start_smtp_server(
-    security: str = "none", credentials: tuple[str, str] | None = None
+    security: str = "none",
+    credentials: tuple[str, str] | None = None,
+    xoauth2: Callable[[str, str], bool] | None = None,
 ) -> SmtpServer:
-    server = SmtpServer(port=free_port(), security=security, credentials=credentials)
+    server = SmtpServer(
+        port=free_port(), security=security, credentials=credentials, xoauth2=xoauth2
+    )
     if security != "none":
         server.ca_file = _self_signed_certificate()
     server.start()
