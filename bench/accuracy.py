@@ -1,12 +1,26 @@
-"""How exactly the service reads filled forms, style by style.
+"""How exactly the service reads filled forms, and how often it would be wrong.
 
-Builds N forms a style (both form types, some incomplete), sends each as an
-email from one of several clients, runs `intake.assess.assess_message` on it
-(the same code as ``intake check``) and prints, per style: the share of
-forms whose type was right, the share of answers read exactly, the share of
-forms with every answer exact, and the share of decisions right.
+Two sets, both run through `intake.assess.assess_message` (the code behind
+``intake check``):
+
+* the partnership's own forms (default): N forms a style (both form types,
+  half with required answers blanked), sent from several mail clients;
+* ``--unseen``: the real public forms of other publishers recorded in
+  ``tests/data/unseen_forms`` (cited in its README), filled in every style,
+  scored leave-one-source-out: a source's own wordings are removed from our
+  schema's aliases before its forms are read.
+
+Printed per style (own forms) or per source (unseen), and overall:
+
+* ``decision``: decisions exactly right (accepted / incomplete / needs_review);
+* ``false ret``: complete forms sent back, or returns naming a question that
+  was answered or is not on the form (the worst error: must be 0);
+* ``to person``: forms held for a person (``needs_review``);
+* ``P``/``R``/``F1``: field precision, recall and F1 (a value counts when it
+  equals what was written, normalised as the README says).
 
     python bench/accuracy.py --per-style 20
+    python bench/accuracy.py --unseen --per-style 3
 """
 
 from __future__ import annotations
@@ -15,69 +29,175 @@ import argparse
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+Stats = dict[str, int]
+
 
 def main() -> None:
-    from intake.assess import assess_message, schemas_in
-    from intake.config import load_config
-    from tests.builders.accuracy import cases
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--per-style", type=int, default=10)
     parser.add_argument("--first-seed", type=int, default=1000)
-    parser.add_argument("--show", type=int, default=3, help="wrong answers to print per style")
+    parser.add_argument("--unseen", action="store_true", help="other publishers' forms (LOSO)")
+    parser.add_argument("--styles", nargs="*", default=(), help="only these styles")
+    parser.add_argument("--sources", nargs="*", default=(), help="only these unseen sources")
+    parser.add_argument("--show", type=int, default=3, help="wrong cases to print per group")
     args = parser.parse_args()
-    config = load_config(ROOT / "config" / "intake.toml")
-    schemas = schemas_in(str(config.forms_dir))
-    stats: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    shown: dict[str, int] = defaultdict(int)
+    import logging
+
+    logging.disable(logging.CRITICAL)
     started = time.perf_counter()
-    for case in cases(schemas, args.per_style, args.first_seed):
-        got = assess_message(case.raw, config).as_outcome()
-        s = stats[case.style]
-        s["forms"] += 1
-        s["type_ok"] += got["form_type"] == case.form_type
-        want = "accepted" if case.complete else "incomplete"
-        s["decision_ok"] += got["decision"] == want
-        wrong = {
-            k: (v, got["fields"].get(k))
-            for k, v in case.expected_fields.items()
-            if got["fields"].get(k) != v
-        }
-        extra = {k: (None, v) for k, v in got["fields"].items() if k not in case.expected_fields}
-        wrong.update(extra)
-        s["answers"] += len(case.expected_fields)
-        s["answers_ok"] += len(case.expected_fields) - len(wrong) + len(extra)
-        s["answers_extra"] += len(extra)
-        s["forms_exact"] += not wrong
-        if wrong and shown[case.style] < args.show:
-            shown[case.style] += 1
-            print(
-                f"  {case.style} seed={case.seed} client={case.client} {case.form_type}: {wrong}"[
-                    :600
-                ]
-            )
+    stats = run_unseen(args) if args.unseen else run_own(args)
     elapsed = time.perf_counter() - started
-    print(f"\n{'style':36} {'forms':>5} {'type':>7} {'answers':>8} {'exact':>7} {'decision':>8}")
-    total: dict[str, int] = defaultdict(int)
-    for style, s in stats.items():
+    report(stats, elapsed)
+
+
+def _config() -> Any:
+    from intake.config import load_config
+
+    return load_config(ROOT / "config" / "intake.toml")
+
+
+def run_own(args: argparse.Namespace) -> dict[str, Stats]:
+    from intake.assess import assess_message, schemas_in
+    from tests.builders.accuracy import cases, styles
+
+    config = _config()
+    schemas = schemas_in(str(config.forms_dir))
+    stats: dict[str, Stats] = defaultdict(lambda: defaultdict(int))
+    shown: dict[str, int] = defaultdict(int)
+    for case in cases(schemas, args.per_style, args.first_seed, args.styles or styles()):
+        got = assess_message(case.raw, config).as_outcome()
+        want = "accepted" if case.complete else "incomplete"
+        asked = {f.key for f in schemas[case.form_type].fields}
+        problems = score(stats[case.style], got, case.form_type, want, case.expected_fields, asked)
+        _show(shown, case.style, args.show, problems, f"{case.style} seed={case.seed}")
+    return stats
+
+
+def run_unseen(args: argparse.Namespace) -> dict[str, Stats]:
+    from intake.assess import assess_message, schemas_in
+    from tests.builders.unseen import schema_without_source, sources, unseen_cases
+
+    config = _config()
+    full = schemas_in(str(config.forms_dir))
+    stats: dict[str, Stats] = defaultdict(lambda: defaultdict(int))
+    shown: dict[str, int] = defaultdict(int)
+    by_id = {s.id: s for s in sources()}
+    for source_id, source in by_id.items():
+        if args.sources and source_id not in args.sources:
+            continue
+        lean = {k: schema_without_source(v, source) for k, v in full.items()}
+        with _schemas(lean):
+            for case in unseen_cases(
+                lean, args.per_style, args.first_seed, [source_id], args.styles
+            ):
+                got = assess_message(case.raw, config).as_outcome()
+                group = f"{case.source} ({case.era})"
+                problems = score(
+                    stats[group], got, case.form_type, case.decision, case.expected, case.asked
+                )
+                _show(shown, group, args.show, problems, f"{case.style} seed={case.seed}")
+    return stats
+
+
+class _schemas:
+    """Make `intake.assess` read these schemas (the leave-one-source-out ones)."""
+
+    def __init__(self, schemas: Mapping[str, Any]) -> None:
+        self.schemas = dict(schemas)
+
+    def __enter__(self) -> None:
+        import intake.assess as assess
+
+        self.saved = assess._accepted_schemas
+        assess._accepted_schemas = lambda config: self.schemas  # type: ignore[assignment]
+
+    def __exit__(self, *exc: object) -> None:
+        import intake.assess as assess
+
+        assess._accepted_schemas = self.saved  # type: ignore[assignment]
+
+
+def score(
+    s: Stats,
+    got: Mapping[str, Any],
+    form_type: str,
+    decision: str,
+    expected: Mapping[str, Any],
+    asked: Iterable[str],
+) -> list[str]:
+    """Add one outcome to ``s``; the problems seen, for printing."""
+    problems: list[str] = []
+    s["forms"] += 1
+    s["type_ok"] += got["form_type"] == form_type or (
+        got["form_type"] is None and decision == "needs_review"
+    )
+    s["decision_ok"] += got["decision"] == decision
+    s["to_person"] += got["decision"] == "needs_review"
+    if got["decision"] != decision:
+        problems.append(f"decision {got['decision']} (want {decision})")
+    if _false_return(got, decision, expected, set(asked)):
+        s["false_returns"] += 1
+        problems.append(f"FALSE RETURN missing={got['missing']} invalid={got['invalid']}")
+    fields = got["fields"] if got["form_type"] == form_type else {}
+    right = sum(1 for k, v in fields.items() if expected.get(k) == v)
+    s["fields_got"] += len(fields)
+    s["fields_want"] += len(expected)
+    s["fields_right"] += right
+    wrong = {k: (expected.get(k), v) for k, v in fields.items() if expected.get(k) != v}
+    wrong |= {k: (v, None) for k, v in expected.items() if k not in fields}
+    if wrong:
+        problems.append(f"fields {wrong}")
+    return problems
+
+
+def _false_return(
+    got: Mapping[str, Any], decision: str, expected: Mapping[str, Any], asked: set[str]
+) -> bool:
+    if got["decision"] != "incomplete":
+        return False
+    if decision == "accepted":
+        return True
+    named = set(got["missing"]) | {p["field"] for p in got["invalid"]}
+    return any(key in expected or key not in asked for key in named)
+
+
+def _show(shown: dict[str, int], group: str, limit: int, problems: list[str], what: str) -> None:
+    if problems and shown[group] < limit:
+        shown[group] += 1
+        print(f"  {group} {what}: {'; '.join(problems)}"[:700])
+
+
+def report(stats: Mapping[str, Stats], elapsed: float) -> None:
+    head = f"{'':44} {'forms':>5} {'decision':>8} {'false ret':>9} {'to person':>9}"
+    print(f"\n{head} {'P':>6} {'R':>6} {'F1':>6}")
+    total: Stats = defaultdict(int)
+    for group, s in stats.items():
         for k, v in s.items():
             total[k] += v
-        _row(style, s)
+        _row(group, s)
     _row("ALL", total)
-    print(f"\n{total['forms']} emails in {elapsed:.1f} s ({total['forms'] / elapsed:.1f} emails/s)")
+    rate = total["forms"] / elapsed if elapsed else 0.0
+    print(f"\n{total['forms']} emails in {elapsed:.1f} s ({rate:.1f} emails/s)")
 
 
-def _row(style: str, s: dict[str, int]) -> None:
-    pct = lambda a, b: f"{100 * a / b:6.1f}%" if b else "     -"  # noqa: E731
+def _row(group: str, s: Mapping[str, int]) -> None:
+    def pct(a: float, b: float) -> str:
+        return f"{100 * a / b:5.1f}%" if b else "    -"
+
+    p = s["fields_right"] / s["fields_got"] if s["fields_got"] else 1.0
+    r = s["fields_right"] / s["fields_want"] if s["fields_want"] else 1.0
+    f1 = 2 * p * r / (p + r) if p + r else 0.0
     print(
-        f"{style:36} {s['forms']:5} {pct(s['type_ok'], s['forms']):>7} "
-        f"{pct(s['answers_ok'] - s['answers_extra'], s['answers']):>8} "
-        f"{pct(s['forms_exact'], s['forms']):>7} {pct(s['decision_ok'], s['forms']):>8}"
+        f"{group[:44]:44} {s['forms']:5} {pct(s['decision_ok'], s['forms']):>8} "
+        f"{s['false_returns']:9} {pct(s['to_person'], s['forms']):>9} "
+        f"{100 * p:5.1f}% {100 * r:5.1f}% {100 * f1:5.1f}%"
     )
 
 

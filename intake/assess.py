@@ -84,6 +84,9 @@ class Assessment:
     form_attachment: str | None = None  # filename of the attachment holding the form
     attachment_errors: list[dict[str, str]] = field(default_factory=list)  # filename, reason
     received_on: str | None = None  # ISO date the deadlines count from
+    # What the form decision rests on (intake.safety.Evidence): questions found
+    # blank or not found, questions that could not be placed, doubts.
+    evidence: dict[str, Any] = field(default_factory=dict)
 
     def as_outcome(self) -> dict[str, Any]:
         """The JSON shape of ``../shared/forms/README.md``."""
@@ -97,6 +100,7 @@ class Assessment:
             "deadlines": self.deadlines,
             "reply": asdict(self.reply) if self.reply else None,
             "reasons": self.reasons,
+            "evidence": self.evidence,
         }
 
 
@@ -227,6 +231,7 @@ def _assess_form(
     match: FormMatch, schema: FormSchema, received_on: date, sender: str | None
 ) -> Assessment:
     from intake.completeness import check_completeness
+    from intake.safety import weigh_evidence
 
     values = match.values
     completeness = check_completeness(schema, values, received_on)
@@ -234,6 +239,7 @@ def _assess_form(
     invalid = [{"field": p.field, "reason": p.reason} for p in completeness.invalid]
     invalid.sort(key=lambda p: p["field"])
     complete = not missing and not invalid
+    evidence = weigh_evidence(match, schema, missing, [p["field"] for p in invalid])
     result = Assessment(
         decision=ACCEPTED if complete else INCOMPLETE,
         form_type=match.form_type,
@@ -245,14 +251,21 @@ def _assess_form(
         sources={key: f"{match.filename}, {a.source}" for key, a in match.answers.items()},
         form_attachment=match.filename,
         reasons=[match.why],
+        evidence=evidence.as_dict(),
     )
-    if sender is not None:
-        kind = "acknowledgement" if complete else "incomplete_return"
-        result.reply = Reply(kind=kind, to=sender)
     if not complete:
         result.reasons.append(
             f"{len(missing)} answer(s) missing, {len(invalid)} answer(s) not valid"
         )
+    if not evidence.sure:
+        # Issue 7: a return goes out only when the service is sure; otherwise a person looks.
+        result.decision = NEEDS_REVIEW
+        result.reasons.append("not returned to the referrer: a person must check the form, as")
+        result.reasons.extend(f"  {doubt}" for doubt in evidence.doubts)
+        return result
+    if sender is not None:
+        kind = "acknowledgement" if complete else "incomplete_return"
+        result.reply = Reply(kind=kind, to=sender)
     return result
 
 

@@ -145,10 +145,13 @@ _TICK_BEFORE_BOX = re.compile(rf"(?:(?<!\S){_TOKEN}{UNCHECKED}|(^|\s\s|\t){_TOKE
 # "☐ Male X", "☐ Yes X   ☐ No", "☐ Child in need - yes": a tick after the
 # option's words, before the next box or the end of the line.
 _TICK_AFTER_OPTION = re.compile(
-    rf"{UNCHECKED}([^{_BOXES}]*?[^\s{_BOXES}])[ \t]*(?:[-–:=][ \t]*)?"
-    rf"(?:{_TOKEN}|\((?:yes|x)\)|(?<=[-–:=\s])yes)(?=\s*(?:[{_BOXES}]|$))",
+    rf"{UNCHECKED}([^{_BOXES}]*?[^\s{_BOXES}])[ \t]*(?P<sep>[-–:=][ \t]*)?"
+    rf"(?P<tick>{_TOKEN}|\((?:yes|x)\)|(?<=[-–:=\s])yes)(?=\s*(?:[{_BOXES}]|$))",
     re.IGNORECASE,
 )
+# "☐ Yes ☐ No   YES": on a yes/no line a bare "yes" after "No" is the answer
+# typed beside the boxes, not a tick of "No" (issue 7); "☐ No – yes" still ticks.
+_ANSWER_WORDS = {"yes", "no", "y", "n", "not known", "unknown", "dont know", "don't know"}
 # "X Male" / "☐ Yes   X No": an X standing where a box stood.
 _X_FOR_BOX = re.compile(rf"(^|\s)[xX](?=[ \t]+[^\s{_BOXES}])")
 _LEADING_TICK = re.compile(rf"^(\s*)[{re.escape(_TICK_CHARS)}]\s*(?=\w)")
@@ -170,12 +173,19 @@ def typed_ticks(text: str, boxes_near: bool) -> str:
     """
     text = _TICK_AFTER_BOX.sub(CHECKED, text)
     text = _TICK_BEFORE_BOX.sub(lambda m: (m.group(1) or "") + CHECKED, text)
-    text = _TICK_AFTER_OPTION.sub(lambda m: f"{CHECKED}{m.group(1)}", text)
+    text = _TICK_AFTER_OPTION.sub(_tick_after_option, text)
     text = _LEADING_TICK.sub(lambda m: f"{m.group(1)}{CHECKED} ", text)
     if not boxes_near:
         return text
     text = _X_FOR_BOX.sub(lambda m: f"{m.group(1)}{CHECKED}", text)
     return _LONE_TICK.sub(CHECKED, text)
+
+
+def _tick_after_option(match: re.Match[str]) -> str:
+    bare_yes = match.group("tick").lower() == "yes" and not match.group("sep")
+    if bare_yes and match.group(1).strip().lower() in _ANSWER_WORDS:
+        return match.group(0)
+    return f"{CHECKED}{match.group(1)}"
 
 
 def has_box(text: str) -> bool:

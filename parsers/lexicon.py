@@ -50,6 +50,7 @@ class Lexicon:
     person_words: tuple[str, ...] = ()
     expansions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     guidance: tuple[str, ...] = ()
+    office_use: tuple[str, ...] = ()
     _replace: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     _pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
     _abbrev: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
@@ -63,6 +64,7 @@ class Lexicon:
         person_words: Iterable[str] = (),
         expansions: Mapping[str, Sequence[str]] | None = None,
         guidance: Iterable[str] = (),
+        office_use: Iterable[str] = (),
     ) -> Lexicon:
         abbrev = {comparable(k): comparable(v) for k, v in (abbreviations or {}).items()}
         groups = tuple(tuple(comparable(w) for w in group if comparable(w)) for group in synonyms)
@@ -77,6 +79,7 @@ class Lexicon:
             person_words=persons,
             expansions={comparable(k): tuple(v) for k, v in (expansions or {}).items()},
             guidance=tuple(comparable(g) for g in guidance if comparable(g)),
+            office_use=tuple(comparable(o) for o in office_use if comparable(o)),
             _replace=replace,
             _pattern=_alternation(replace),
             _abbrev=_alternation(abbrev),
@@ -98,6 +101,11 @@ class Lexicon:
         if self._persons is None:
             return frozenset()
         return frozenset(m.group(0) for m in self._persons.finditer(canon_text))
+
+    def is_office_use(self, question: str) -> bool:
+        """A question for the publisher's own staff ("For office use: Ref No")."""
+        text = f" {comparable(question)} "
+        return any(f" {phrase} " in text for phrase in self.office_use)
 
     def is_guidance(self, text: str) -> bool:
         """A line of printed guidance ("Please include the postcode")."""
@@ -152,7 +160,7 @@ def load_lexicon(folder: Path) -> Lexicon:
     return lexicon_from_dict(file, data)
 
 
-_KEYS = {"abbreviations", "synonyms", "person_words", "expansions", "guidance"}
+_KEYS = {"abbreviations", "synonyms", "person_words", "expansions", "guidance", "office_use"}
 
 
 def lexicon_from_dict(file: str, data: Mapping[str, Any]) -> Lexicon:
@@ -167,7 +175,7 @@ def lexicon_from_dict(file: str, data: Mapping[str, Any]) -> Lexicon:
     for i, group in enumerate(synonyms):
         if not _strings(group) or len(group) < 2:
             raise LexiconError(file, f"synonyms[{i}]", "must be a list of at least two words")
-    for key in ("person_words", "guidance"):
+    for key in ("person_words", "guidance", "office_use"):
         if not _strings(data.get(key, [])):
             raise LexiconError(file, key, "must be a list of strings")
     expansions = data.get("expansions", {})
@@ -182,6 +190,7 @@ def lexicon_from_dict(file: str, data: Mapping[str, Any]) -> Lexicon:
         data.get("person_words", []),
         expansions,
         data.get("guidance", []),
+        data.get("office_use", []),
     )
 
 

@@ -170,13 +170,81 @@ def choose(lines: Sequence[Line], options: Sequence[OptionSpec]) -> list[str] | 
     else a line marked out by emphasis among plain siblings; else, when some
     options were deleted, the ones left standing are the choice.
     """
-    marks = read_marks(lines)
+    marks = _split_typed_answers(read_marks(lines), options)
     named = [(m, o) for m in marks if (o := _match_mark(m, options)) is not None]
     if not named:
         return None
-    chosen = _chosen(named, len(options))
+    chosen = _chosen(named, options)
     order = {o.key: i for i, o in enumerate(options)}
     return sorted({o.key for _, o in chosen}, key=order.__getitem__)
+
+
+def printed_options(lines: Sequence[Line], options: Sequence[OptionSpec]) -> int:
+    """How many of the answer's marks are options exactly as printed: a list of a
+    field's own options is strong evidence that the question is that field."""
+    marks = _join_wrapped(read_marks(lines), options)
+    return sum(
+        1 for mark in marks if mark.state is not State.PLAIN and _printed(mark.text, options)
+    )
+
+
+def left_blank(lines: Sequence[Line], options: Sequence[OptionSpec]) -> bool:
+    """True when the answer holds nothing but the printed options, untouched: each
+    with an empty box, or (forms printed without boxes) every option still
+    there as plain words.  Otherwise something was written that we could not
+    read as a choice, which is not the same as a blank."""
+    plain: set[str] = set()
+    for mark in _split_typed_answers(read_marks(lines), options):
+        option = match_option(mark.text, options)
+        if mark.state is State.TICKED or option is None or not _printed(mark.text, options):
+            return False
+        if mark.state is State.PLAIN:
+            plain.add(option.key)
+    return not plain or plain == {o.key for o in options}
+
+
+def _split_typed_answers(marks: list[Mark], options: Sequence[OptionSpec]) -> list[Mark]:
+    """``☐ Yes ☐ No   NO``: the answer typed after the last box reads as one label
+    ("No NO"); split it into the option, as printed, and the typed answer."""
+    out: list[Mark] = []
+    for mark in _join_wrapped(marks, options):
+        words = mark.text.split()
+        if mark.state is State.EMPTY and len(words) > 1 and not _printed(mark.text, options):
+            out.extend(_split_mark(mark, words, options))
+        else:
+            out.append(mark)
+    return out
+
+
+def _join_wrapped(marks: list[Mark], options: Sequence[OptionSpec]) -> list[Mark]:
+    """An option's label wrapped onto the next line is one label again."""
+    out: list[Mark] = []
+    for mark in marks:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and mark.state is State.PLAIN
+            and last.state is not State.PLAIN
+            and not _printed(last.text, options)
+            and _printed(f"{last.text} {mark.text}", options)
+        ):
+            out[-1] = Mark(f"{last.text} {mark.text}", last.state, last.emphasis)
+        else:
+            out.append(mark)
+    return out
+
+
+def _printed(text: str, options: Sequence[OptionSpec]) -> bool:
+    """``text`` is one of the options exactly as printed (or its key)."""
+    return any(option_score(text, o) >= 100 for o in options)
+
+
+def _split_mark(mark: Mark, words: list[str], options: Sequence[OptionSpec]) -> list[Mark]:
+    for cut in range(len(words) - 1, 0, -1):
+        head, tail = " ".join(words[:cut]), " ".join(words[cut:])
+        if _printed(head, options) and _loose_match(tail, options):
+            return [Mark(head, State.EMPTY, mark.emphasis), Mark(tail, State.PLAIN, False)]
+    return [mark]
 
 
 def _match_mark(mark: Mark, options: Sequence[OptionSpec]) -> OptionSpec | None:
@@ -188,13 +256,38 @@ def _match_mark(mark: Mark, options: Sequence[OptionSpec]) -> OptionSpec | None:
 Named = list[tuple[Mark, OptionSpec]]
 
 
-def _chosen(named: Named, option_count: int) -> Named:
+_ANSWER_WORD = re.compile(r"^(yes|no|y|n)\.?$", re.IGNORECASE)
+
+
+def _typed_option(text: str, options: Sequence[OptionSpec]) -> bool:
+    return _printed(text, options) or bool(_ANSWER_WORD.match(text.strip()))
+
+
+def _typed_beside_empty_boxes(named: Named, options: Sequence[OptionSpec]) -> Named:
+    """Every box left empty and one option's name typed beside or under them
+    ("☐ Yes ☐ No", then "NO"): the typed answer is the choice (issue 7)."""
+    boxed = [o.key for m, o in named if m.state is not State.PLAIN]
+    # Only a whole option, typed: a line that continues a long option's label
+    # ("serious and permanent impairment...") is not an answer.
+    plain = [(m, o) for m, o in named if m.state is State.PLAIN and _typed_option(m.text, options)]
+    if not boxed or not plain or len({o.key for _, o in plain}) != 1:
+        return []
+    if any(m.state is State.TICKED for m, _ in named):
+        return []
+    return plain if set(boxed) >= {o.key for _, o in plain} else []
+
+
+def _chosen(named: Named, options: Sequence[OptionSpec]) -> Named:
+    option_count = len(options)
     ticked = [(m, o) for m, o in named if m.state is State.TICKED]
     if ticked:
         return ticked
     emphasised = [(m, o) for m, o in named if m.emphasis]
     if emphasised and len(emphasised) < len(named):
         return emphasised
+    typed = _typed_beside_empty_boxes(named, options)
+    if typed:
+        return typed
     present = {o.key for _, o in named}
     if len(present) >= option_count:
         return []

@@ -108,3 +108,24 @@ def test_it_reads_an_x_typed_after_an_option_with_its_box_left():
 
 def test_it_reads_yes_typed_beside_an_option_on_a_yes_no_line():
     assert choose(lines("☐ Yes   ☐ No – yes"), YESNO) == ["no"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [("☐ Yes   ☐ No", "No"), ("☐ Yes   ☐ No", "NO"), ("☐ Yes   ☐ No   no",), ("☐ Yes ☐ No", "no.")],
+)
+def test_it_reads_no_typed_beside_or_under_empty_yes_no_boxes(answer):
+    assert choose(lines(*answer), YESNO) == ["no"]
+
+
+@pytest.mark.parametrize("answer", [("☐ Yes   ☐ No", "YES"), ("☐ Yes", "☐ No", "Yes")])
+def test_it_reads_yes_typed_under_empty_boxes_in_any_case(answer):
+    assert choose(lines(*answer), YESNO) == ["yes"]
+
+
+def test_it_reads_nothing_when_the_typed_answer_names_two_options():
+    assert choose(lines("☐ Yes   ☐ No", "Yes", "No"), YESNO) == []
+
+
+def test_it_still_trusts_a_ticked_box_over_typed_words():
+    assert choose(lines("☒ Yes   ☐ No", "No"), YESNO) == ["yes"]

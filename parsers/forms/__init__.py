@@ -15,6 +15,7 @@ from parsers.forms.match import (
     assign_questions,
     extract_form,
     match_document,
+    possible_answers,
 )
 from parsers.forms.targets import compile_schema
 
@@ -26,6 +27,7 @@ __all__ = [
     "compile_schema",
     "extract_form",
     "match_document",
+    "possible_answers",
     "read_answer",
     "split_full_name",
 ]

@@ -19,7 +19,7 @@ from parsers.document import CHECKED, UNCHECKED, Entry, Line
 from parsers.forms.targets import Target, asked, wording_score
 from parsers.lexicon import Lexicon
 from parsers.normalise import comparable, fold_text, is_non_answer, parse_uk_date
-from parsers.options import choose
+from parsers.options import choose, printed_options
 from parsers.schema import FieldSpec, FormSchema
 
 Value = str | list[str]
@@ -157,7 +157,8 @@ def _option_fit(spec: FieldSpec, lines: Sequence[Line], t: Traits) -> float:
         return -10.0
     chosen = choose(lines, spec.options)
     if chosen is not None:
-        return 10.0
+        printed = printed_options(lines, spec.options)
+        return 20.0 if printed >= 3 and len(spec.options) >= 3 else 10.0
     if t.boxes:
         return -20.0  # boxes, but none of this question's options
     return -15.0 if t.date or t.email or t.phone else -4.0
@@ -187,11 +188,19 @@ def answer_from_lines(lines: Sequence[Line], spec: FieldSpec, source: str) -> An
         return _date_answer(spec.key, text, source)
     if spec.type in ("email", "phone") and is_non_answer(text):
         return None
+    raw = text
     if spec.type == "email":
-        text = _unwrapped(text, EMAIL, "").removeprefix("mailto:").strip()
+        text = _one_of(_unwrapped(text, EMAIL, ""), EMAIL).removeprefix("mailto:").strip()
     elif spec.type == "phone":
         text = _unwrapped(text, PHONE, " ")
-    return Answer(spec.key, text, text, source)
+    return Answer(spec.key, text, raw, source)
+
+
+def _one_of(text: str, pattern: re.Pattern[str]) -> str:
+    """The one address in a box that holds other words too ("jo@x.gov.uk (secure)",
+    a contact box with a postal address); the text as written otherwise."""
+    found = pattern.findall(text)
+    return found[0] if len(found) == 1 else text
 
 
 def _unwrapped(text: str, pattern: re.Pattern[str], joiner: str) -> str:

@@ -51,15 +51,21 @@ from parsers.forms.targets import (
     Wording,
     asked,
     compile_schema,
+    containment,
     is_question_like,
+    sameness,
     strip_brackets,
     wording_score,
 )
+from parsers.lexicon import Lexicon
 from parsers.normalise import comparable
+from parsers.options import left_blank
 from parsers.schema import FormSchema
 
 QUESTION_THRESHOLD = 84.0  # a question's total score must reach this (0-100 and bonuses)
 WORDING_FLOOR = 62.0  # ... and its wording alone this
+WORDING_FLOOR_OPTIONS = 40.0  # ... or this, when its ticks are plainly the field's own options
+STRONG_FIT = 20.0
 SECTION_BONUS = 12.0  # a question under the target's own section
 SECTION_PENALTY = 6.0  # a question under another known section
 NEIGHBOUR_BONUS = 4.0  # a question next to one placed just before (or after) it on the form
@@ -68,6 +74,8 @@ PART_THRESHOLD = 88.0  # each part of a composite question must name its field t
 FORM_THRESHOLD = 0.40  # F1 a document must reach to be the form
 FORM_THRESHOLD_NAMED = 0.25  # ... when its title names the form
 TITLE_BONUS = 0.15
+PRECISION_FORM = 0.55  # a shorter version of the form: this share of its questions placed...
+PLACED_FORM = 8  # ... and at least this many
 
 
 @dataclass(frozen=True)
@@ -92,11 +100,12 @@ class FormMatch:
     questions_found: int = 0
     located: set[str] = field(default_factory=set)
     blank: set[str] = field(default_factory=set)
-    unclear: set[str] = field(default_factory=set)
+    unclear: dict[str, str] = field(default_factory=dict)  # field -> "composite" | "options"
     placement: dict[str, float] = field(default_factory=dict)
     unplaced: list[Unplaced] = field(default_factory=list)
     named: bool = False
     confidence: float = 0.0  # the F1 of questions found and placed (0-1), without the title
+    precision: float = 0.0  # the share of the document's questions placed
 
     @property
     def values(self) -> dict[str, Value]:
@@ -131,7 +140,7 @@ class Question:
 
     entry: Entry
     asked: Asked
-    section: str | None  # the schema section its heading names
+    sections: frozenset[str]  # the schema sections its heading names (empty: none)
     lines: tuple[Line, ...]
     traits: Traits
 
@@ -145,7 +154,7 @@ def _questions(entries: Sequence[Entry], compiled: Compiled) -> list[Question]:
             Question(
                 entry,
                 asked(lex, entry.question),
-                compiled.section_of(entry.section),
+                compiled.sections_of(entry.section),
                 lines,
                 traits(lines),
             )
@@ -162,8 +171,7 @@ def match_document(doc: Document, schema: FormSchema) -> FormMatch | None:
     pairs = _assign(questions, targets, compiled)
     named = _title_names_form(doc, schema)
     match = _read(doc, schema, questions, targets, pairs, named)
-    threshold = FORM_THRESHOLD_NAMED if named else FORM_THRESHOLD
-    if match.confidence < threshold or not match.located:
+    if not _recognised(match):
         return None
     return match
 
@@ -193,7 +201,12 @@ def _assign(
 
 
 def _solve(scores: np.ndarray) -> dict[int, tuple[int, float]]:
-    rows, cols = linear_sum_assignment(scores, maximize=True)
+    """The assignment of greatest total worth.  A pair's worth grows with the
+    square of its margin over the threshold, so one sure pairing outweighs two
+    doubtful ones ("Date of critical incident" is the incident's date, even if
+    that leaves a chronology's "Date / Event" column unplaced)."""
+    worth = np.where(scores > 0, (scores - (QUESTION_THRESHOLD - 4.0)) ** 2, 0.0)
+    rows, cols = linear_sum_assignment(worth, maximize=True)
     return {
         int(i): (int(j), float(scores[i, j]))
         for i, j in zip(rows, cols, strict=True)
@@ -207,15 +220,18 @@ def _score_matrix(
     wording = _wording_matrix(questions, targets, compiled)
     scores = np.zeros((len(questions), len(targets)))
     for i, q in enumerate(questions):
+        if compiled.lexicon.is_office_use(q.entry.question):
+            continue
         for j, target in enumerate(targets):
             w = wording[i, j]
+            fit = _fit(q, target, compiled)
             if q.entry.key_hint and _hint_names(q.entry.key_hint, target):
                 w = HINT_SCORE
-            if w < WORDING_FLOOR:
+            if w < (WORDING_FLOOR_OPTIONS if fit >= STRONG_FIT else WORDING_FLOOR):
                 continue
-            same = None if q.section is None else q.section == target.section
+            same = sameness(q.sections, target.section)
             total = w + (SECTION_BONUS if same else -SECTION_PENALTY if same is False else 0.0)
-            total += _fit(q, target, compiled)
+            total += fit
             if total >= QUESTION_THRESHOLD:
                 scores[i, j] = total
     return scores
@@ -241,7 +257,7 @@ def _wording_matrix(
                     out[i, j] = both[row, col]
     for i, q in enumerate(questions):
         for j, target in enumerate(targets):
-            same = None if q.section is None else q.section == target.section
+            same = sameness(q.sections, target.section)
             out[i, j] = max(out[i, j], _containment(q.asked, target.wordings, same))
             if q.asked.persons - target.persons:
                 out[i, j] -= 20.0
@@ -256,11 +272,7 @@ def _containment(question: Asked, wordings: Sequence[Wording], same: bool | None
     for w in wordings:
         if not w.content:
             continue
-        if w.content <= words:
-            score = 84.0 + 12.0 * len(w.content) / len(words)
-            best = max(best, score - 10.0 if same is False else score)
-        elif same and words <= w.content:
-            best = max(best, 76.0 + 12.0 * len(words) / len(w.content))
+        best = max(best, containment(words, w.content, same))
     return best
 
 
@@ -293,7 +305,7 @@ def _neighbour_bonus(count: int, targets: Sequence[Target], order: Mapping[int, 
 
 # --- questions that ask for several fields ------------------------------------------------
 
-_CONJUNCTION = re.compile(r"\s*(?:,|/|&|\+|;|\band\b|\bor\b)\s*", re.IGNORECASE)
+_CONJUNCTION = re.compile(r"\s*(?:,|/|&|\+|;|\s[-–—]\s|\band\b|\bor\b)\s*", re.IGNORECASE)
 
 
 def _split_questions(questions: Sequence[Question], compiled: Compiled) -> list[Target]:
@@ -312,59 +324,63 @@ def _split_question(q: Question, compiled: Compiled) -> Target | None:
     if len(parts) < 2:
         return None
     plain = [t for t in compiled.targets if t.split is None]
-    keys: list[str] = []
-    sections: set[str] = set()
-    for part in parts:
-        found = _part_fields(part, q.section, plain, compiled)
-        if not found:
-            return None  # a part we cannot name: not sure it is a composite
-        for target in found:
-            sections.add(target.section)
-            if target.key not in keys:
-                keys.append(target.key)
-    if len(keys) < 2 or len(sections) != 1:
+    named = [_part_fields(part, q.sections, plain, compiled) for part in parts]
+    best: list[str] = []
+    home = ""
+    for section in _sections_in(named, q.sections):
+        keys: list[str] = []
+        for found in named:
+            for target in found:
+                if target.section == section and target.key not in keys:
+                    keys.append(target.key)
+        if len(keys) > len(best):
+            best, home = keys, section
+    if len(best) < 2:
         return None
-    section = sections.pop()
     by_key = {t.key: t for t in plain}
     return Target(
-        key="+".join(keys),
-        fields=tuple(keys),
-        section=section,
-        order=min(by_key[k].order for k in keys),
+        key="+".join(best),
+        fields=tuple(best),
+        section=home,
+        order=min(by_key[k].order for k in best),
         wordings=(Wording(q.asked.variants[0], q.asked.content),),
-        persons=frozenset().union(*(by_key[k].persons for k in keys)),
+        persons=frozenset().union(*(by_key[k].persons for k in best)),
         split="by_type",
     )
 
 
+def _sections_in(named: Sequence[Sequence[Target]], sections: frozenset[str]) -> list[str]:
+    """The sections a composite may stand in: the question's own, else any its parts name."""
+    found = sorted({t.section for targets in named for t in targets})
+    return [s for s in found if s in sections] if sections else found
+
+
 def _part_fields(
-    part: str, section: str | None, plain: Sequence[Target], compiled: Compiled
+    part: str, sections: frozenset[str], plain: Sequence[Target], compiled: Compiled
 ) -> list[Target]:
+    """The fields one part of a question names: every field of the types an
+    expansion lists ("contact details": telephone and email), else the fields
+    it names best (several when sections tie: "Designation" in a form without
+    headings is the referrer's or the lead's)."""
     lex = compiled.lexicon
+    candidates = [t for t in plain if not sections or t.section in sections]
     types = lex.expansions.get(comparable(part))
     if types is not None:
-        home = section or None
-        return [
-            t
-            for t in plain
-            if t.spec is not None and t.spec.type in types and (home is None or t.section == home)
-        ]
+        return [t for t in candidates if t.spec is not None and t.spec.type in types]
     question = asked(lex, part)
-    scored = [
-        (wording_score(question, t, None if section is None else section == t.section), t)
-        for t in plain
-        if section is None or t.section == section
-    ]
-    if not scored:
+    scored = [(wording_score(question, t, sameness(sections, t.section)), t) for t in candidates]
+    top = max((score for score, _t in scored), default=0.0)
+    if top < PART_THRESHOLD:
         return []
-    best_score, best = max(scored, key=lambda pair: pair[0])
-    runner_up = max((s for s, t in scored if t is not best), default=0.0)
-    if best_score < PART_THRESHOLD or runner_up >= best_score:
-        return []
-    return [best]
+    tied = [t for score, t in scored if score >= top - 1.0]
+    return tied if len({t.section for t in tied}) == len(tied) else []
 
 
 # --- reading the answers ------------------------------------------------------------------
+
+
+def compiled_lexicon(schema: FormSchema) -> Lexicon:
+    return schema.lexicon
 
 
 def _read(
@@ -385,8 +401,9 @@ def _read(
             match.answers[key] = answer
             match.blank.discard(key)
     _append(match, appended)
-    match.unclear -= set(match.answers)
+    match.unclear = {k: v for k, v in match.unclear.items() if k not in match.answers}
     match.answers = {f.key: match.answers[f.key] for f in schema.fields if f.key in match.answers}
+    office = compiled_lexicon(schema).is_office_use
     match.unplaced = [
         Unplaced(
             q.entry.question,
@@ -395,7 +412,7 @@ def _read(
             q.entry.source,
         )
         for i, q in enumerate(questions)
-        if i not in pairs and is_question_like(q.entry.question)
+        if i not in pairs and is_question_like(q.entry.question) and not office(q.entry.question)
     ]
     _score(match, schema, len(pairs))
     return match
@@ -416,7 +433,9 @@ def _read_one(
         match.located.add(key)
         match.placement[key] = max(score, match.placement.get(key, 0.0))
         answer = answer_from_lines(q.lines, target.spec, source)
-        if answer is None:
+        if answer is None and target.spec.options and not left_blank(q.lines, target.spec.options):
+            match.unclear[key] = "options"  # written on, but no option could be read: not blank
+        elif answer is None:
             match.blank.add(key)
         else:
             match.answers[key] = answer
@@ -432,7 +451,7 @@ def _read_one(
         if key in out.answers:
             shared.setdefault(key, out.answers[key])
         elif key in out.unclear:
-            match.unclear.add(key)
+            match.unclear[key] = "composite"
         elif key not in match.answers:
             match.blank.add(key)
 
@@ -456,7 +475,11 @@ def _score(match: FormMatch, schema: FormSchema, placed: int) -> None:
     precision = placed / asked_count if asked_count else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     match.confidence = f1
-    match.score = f1 + (TITLE_BONUS if match.named else 0.0)
+    match.precision = precision
+    # Ranking among schemas and attachments: the share of the document's questions
+    # that are this form's counts most; F1 alone would favour the form with fewer
+    # questions whenever a document holds only part of one.
+    match.score = precision + 0.5 * recall + (TITLE_BONUS if match.named else 0.0)
     match.questions_found = placed
     match.why = (
         f"{match.filename}: {len(match.located)} of {fields} questions of the {schema.title} "
@@ -465,11 +488,26 @@ def _score(match: FormMatch, schema: FormSchema, placed: int) -> None:
     )
 
 
+def _recognised(match: FormMatch) -> bool:
+    """Is the document this form at all?  Its F1 is high enough; or its title names
+    the form and the F1 is fair; or it is a shorter version of the form: most of
+    its own questions (`PRECISION_FORM`) are this form's, and there are enough of
+    them (`PLACED_FORM`) not to be a letter that mentions a child's name and date
+    of birth."""
+    threshold = FORM_THRESHOLD_NAMED if match.named else FORM_THRESHOLD
+    if not match.located:
+        return False
+    return match.confidence >= threshold or (
+        match.precision >= PRECISION_FORM and match.questions_found >= PLACED_FORM
+    )
+
+
 def _title_names_form(doc: Document, schema: FormSchema) -> bool:
-    head = comparable(" ".join(doc.title[:8]))
+    lex = schema.lexicon
+    head = lex.canon(" ".join(doc.title[:8]))
     if not head:
         return False
-    return any(fuzz.partial_ratio(comparable(p), head) >= 92 for p in schema.identifiers)
+    return any(fuzz.partial_ratio(lex.canon(p), head) >= 92 for p in schema.identifiers)
 
 
 # --- questions written as running text -------------------------------------------------------
@@ -492,7 +530,7 @@ def entries_from_flow(flow: Sequence[FlowLine], compiled: Compiled) -> list[Entr
             _close(current, entries)
             current = None
             continue
-        if line.heading and compiled.section_of(line.text) is not None:
+        if line.heading and compiled.sections_of(line.text):
             _close(current, entries)
             current = None
             section = line.text
@@ -556,3 +594,30 @@ def _close(current: tuple[str, str, list[Line], str] | None, entries: list[Entry
     if current is not None:
         question, section, lines, source = current
         entries.append(Entry(question, section, tuple(lines), source or "text"))
+
+
+# --- doubts --------------------------------------------------------------------------------
+
+MAYBE_WORDING = 55.0  # an unplaced question worded at least this like a field may be it
+
+
+def possible_answers(match: FormMatch, schema: FormSchema, key: str) -> list[Unplaced]:
+    """The answered questions that could not be placed but could hold ``key``'s answer:
+    worded somewhat like it, or answered in its type (a date for a date, one of
+    its own options for a choice), or, for a text question, standing in its
+    section with an answer that is not plainly of another type."""
+    compiled = compile_schema(schema)
+    target = next(t for t in compiled.targets if t.key == key)
+    spec = schema.field(key)
+    out = []
+    for unplaced in match.unplaced:
+        if not unplaced.answer.strip():
+            continue
+        same = sameness(compiled.sections_of(unplaced.section), target.section)
+        wording = wording_score(asked(compiled.lexicon, unplaced.question), target, same)
+        lines = [Line(text) for text in unplaced.answer.split("\n")]
+        fit = type_fit(spec, lines, traits(lines))
+        free_text = spec.type in ("text", "multiline") and "nhs_number" not in spec.checks
+        if wording >= MAYBE_WORDING or fit > 0 or (free_text and same and fit >= 0):
+            out.append(unplaced)
+    return out

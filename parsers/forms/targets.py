@@ -17,6 +17,7 @@ best of:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,9 +72,16 @@ class Compiled:
     def lexicon(self) -> Lexicon:
         return self.schema.lexicon
 
-    def section_of(self, heading: str) -> str | None:
-        """The key of the schema's section a heading names, or None."""
-        return _section_of(self, heading)
+    def sections_of(self, heading: str) -> frozenset[str]:
+        """The keys of the schema's sections a heading names: one, or several when
+        it names them together ("Child and family"); empty when none."""
+        return _sections_of(self, heading)
+
+
+def sameness(sections: frozenset[str], section: str) -> bool | None:
+    """Whether a question under ``sections`` stands in ``section``: None when its
+    heading names no section of ours."""
+    return None if not sections else section in sections
 
 
 _COMPILED: dict[int, Compiled] = {}
@@ -189,31 +197,42 @@ def wording_score(question: Asked, target: Target, same_section: bool | None) ->
             )
         if best >= 100.0:
             break
-        best = max(best, _containment(question.content, wording.content, same_section))
+        best = max(best, containment(question.content, wording.content, same_section))
     if question.persons - target.persons:
         best -= PERSON_PENALTY
     return best
 
 
-def _containment(asked_words: frozenset[str], words: frozenset[str], same: bool | None) -> float:
+def containment(asked_words: frozenset[str], words: frozenset[str], same: bool | None) -> float:
     """A question that says a wording in more words, or (within its section) fewer."""
     if not asked_words or not words:
         return 0.0
     if words <= asked_words:
-        score = 84.0 + 12.0 * len(words) / len(asked_words)
-        return score - 10.0 if same is False else score
+        score = 80.0 + 16.0 * len(words) / len(asked_words)
+        return score - 4.0 if same is False else score
     if same and asked_words <= words:
         return 76.0 + 12.0 * len(asked_words) / len(words)
-    return 0.0
+    return _overlap(asked_words, words)
+
+
+def _overlap(asked_words: frozenset[str], words: frozenset[str]) -> float:
+    """Long questions sharing most of their words with a long wording ("Name /
+    Relationship to child / DOB / Address" and "Family members (name,
+    relationship to the child, date of birth, address)"); nothing for short ones,
+    where one shared word says little."""
+    common = len(asked_words & words)
+    if common < 3:
+        return 0.0
+    share = common / len(asked_words)
+    return 70.0 + 25.0 * share * math.sqrt(common / len(words))
 
 
 @lru_cache(maxsize=4096)
-def _section_of(compiled: Compiled, heading: str) -> str | None:
+def _sections_of(compiled: Compiled, heading: str) -> frozenset[str]:
     if not heading.strip():
-        return None
-    lex = compiled.lexicon
-    question = asked(lex, _unnumbered(heading))
-    best, best_key, second = 0.0, None, 0.0
+        return frozenset()
+    question = asked(compiled.lexicon, _unnumbered(heading))
+    scores: dict[str, float] = {}
     for key, wordings in compiled.sections:
         score = 0.0
         for w in wordings:
@@ -221,13 +240,11 @@ def _section_of(compiled: Compiled, heading: str) -> str | None:
                 score = max(score, 100.0 if text == w.canon else fuzz.ratio(text, w.canon))
             if w.content and w.content <= question.content:
                 score = max(score, 82.0 + 16.0 * len(w.content) / len(question.content))
-        if score > best:
-            best, best_key, second = score, key, best
-        elif score > second:
-            second = score
-    if best < SECTION_THRESHOLD or best - second < 2.0:
-        return None
-    return best_key
+        scores[key] = score
+    best = max(scores.values(), default=0.0)
+    if best < SECTION_THRESHOLD:
+        return frozenset()
+    return frozenset(key for key, score in scores.items() if score >= best - 2.0)
 
 
 _NUMBERING = re.compile(

@@ -23,14 +23,22 @@ from tests.builders import docx_builder, mime_builder, pdf_builder
 
 Answers = dict[str, Any]
 
-PDF_STYLES: dict[str, Callable[[FormSchema, Answers], bytes]] = {
-    "pdf_acroform": lambda s, a: pdf_builder.acroform_pdf(s, a),
-    "pdf_acroform_meaningless_names": lambda s, a: pdf_builder.acroform_pdf(
-        s, a, names="meaningless"
+PdfStyle = Callable[..., bytes]
+PDF_STYLES: dict[str, PdfStyle] = {
+    "pdf_acroform": lambda s, a, banner=None: pdf_builder.acroform_pdf(s, a, banner=banner),
+    "pdf_acroform_meaningless_names": lambda s, a, banner=None: pdf_builder.acroform_pdf(
+        s, a, names="meaningless", banner=banner
     ),
-    "pdf_flattened_word": lambda s, a: pdf_builder.flattened_pdf(s, a, "word"),
-    "pdf_flattened_printed": lambda s, a: pdf_builder.flattened_pdf(s, a, "printed"),
-    "pdf_flattened_norules": lambda s, a: pdf_builder.flattened_pdf(s, a, "norules"),
+    "pdf_flattened_word": lambda s, a, banner=None: pdf_builder.flattened_pdf(s, a, "word", banner),
+    "pdf_flattened_printed": lambda s, a, banner=None: pdf_builder.flattened_pdf(
+        s, a, "printed", banner
+    ),
+    "pdf_flattened_norules": lambda s, a, banner=None: pdf_builder.flattened_pdf(
+        s, a, "norules", banner
+    ),
+    "pdf_typed_under_boxes": lambda s, a, banner=None: pdf_builder.flattened_pdf(
+        s, a, "typed_under", banner
+    ),
 }
 CLIENTS = (
     "outlook",
@@ -118,8 +126,13 @@ def blank_some(schema: FormSchema, answers: Answers, rng: random.Random) -> tupl
     return out, False
 
 
-def cases(schemas: Mapping[str, FormSchema], per_style: int, first_seed: int = 0) -> Iterator[Case]:
-    for style in styles():
+def cases(
+    schemas: Mapping[str, FormSchema],
+    per_style: int,
+    first_seed: int = 0,
+    style_names: Sequence[str] = (),
+) -> Iterator[Case]:
+    for style in style_names or styles():
         for n in range(per_style):
             seed = first_seed + n
             rng = random.Random(f"{style}-{seed}")

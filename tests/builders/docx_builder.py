@@ -49,6 +49,8 @@ Styles (`STYLES`):
                           ids, proofing marks, bookmarks and page-break marks
 ``bullet_boxes``          options as a bulleted list whose bullet is a
                           Wingdings box; the chosen ones' bullet a ticked box
+``typed_answer``          yes/no and short choices: every box left empty and
+                          the answer typed beside or under them ("No", "YES")
 ========================  ===================================================
 """
 
@@ -103,6 +105,7 @@ STYLES = (
     "tracked_changes",
     "word_noise",
     "bullet_boxes",
+    "typed_answer",
 )
 
 PARTNERSHIP = "Warrington Safeguarding Partnership"
@@ -329,6 +332,8 @@ class _Writer:
         if self.style == "content_controls" and spec.type == "choice" and len(spec.options) > 2:
             return para(self._dropdown_control(spec, chosen))
         options = list(spec.options)
+        if self.style == "typed_answer" and spec.type in ("yesno", "choice") and len(options) <= 4:
+            return self._typed_answer(spec, chosen)
         if self.style == "bullet_boxes":
             return "".join(bullet_para(o.label, o.key in chosen) for o in options)
         if self.style in ("kept_boxes", "deleted_options") and chosen:
@@ -337,6 +342,17 @@ class _Writer:
         if spec.type == "yesno" and self.style not in ("paragraphs", "deleted_options"):
             return para(run("   ").join(pieces))  # "☐ Yes   ☐ No", as published
         return "".join(para(p) for p in pieces)
+
+    def _typed_answer(self, spec: FieldSpec, chosen: list[str]) -> str:
+        """Every box empty; the chosen option's name typed beside the boxes or under them."""
+        boxes = run("   ").join(box_run(EMPTY) + run(f" {o.label}") for o in spec.options)
+        if not chosen:
+            return para(boxes)
+        label = spec.option(chosen[0]).label  # type: ignore[union-attr]
+        typed = self.rng.choice((label, label.upper(), label.lower()))
+        if self.rng.random() < 0.5:
+            return para(boxes + run(f"    {typed}"))
+        return para(boxes) + para(run(typed))
 
     def _option(self, option: OptionSpec, chosen: bool) -> str:
         label = option.label
@@ -499,13 +515,20 @@ class _Section:
     fields: list[FieldSpec]
 
 
-def filled_docx(schema: FormSchema, answers: Answers, style: str = "typed", seed: int = 0) -> bytes:
-    """A DOCX of ``schema``'s form filled with ``answers`` in ``style``."""
+def filled_docx(
+    schema: FormSchema,
+    answers: Answers,
+    style: str = "typed",
+    seed: int = 0,
+    banner: str = PARTNERSHIP,
+) -> bytes:
+    """A DOCX of ``schema``'s form filled with ``answers`` in ``style``, under
+    ``banner`` (the publisher's name over the title)."""
     if style not in STYLES:
         raise ValueError(f"unknown style {style!r}; one of {', '.join(STYLES)}")
     rng = random.Random(f"{schema.form_type}:{style}:{seed}")
     writer = _Writer(schema, answers, style, rng)
-    blocks = _title_blocks(schema, style, rng)
+    blocks = _title_blocks(schema, style, rng, banner)
     sections = _sections(schema, style, rng)
     if style == "paragraphs":
         blocks += _paragraph_blocks(writer, sections)
@@ -583,11 +606,11 @@ def bullet_para(text: str, ticked: bool) -> str:
     return f"<w:p>{props}{run(text)}</w:p>"
 
 
-def _title_blocks(schema: FormSchema, style: str, rng: random.Random) -> list[str]:
+def _title_blocks(schema: FormSchema, style: str, rng: random.Random, banner: str) -> list[str]:
     if style == "other_wording":
         names = [rng.choice(OTHER_PARTNERSHIPS), rng.choice(schema.identifiers)]
     else:
-        names = [PARTNERSHIP, schema.title]
+        names = [banner, schema.title]
     return [
         para(run(names[0], bold=True)),
         para(run(names[1], bold=True)),
@@ -600,7 +623,7 @@ def _sections(schema: FormSchema, style: str, rng: random.Random) -> list[_Secti
     out: list[_Section] = []
     for n, spec in enumerate(schema.sections, start=1):
         fields = [f for f in schema.fields if f.section == spec.key]
-        title = f"{n}. {spec.title}"
+        title = f"{n}. {spec.title}" if spec.title else ""
         if style == "other_wording" and spec.aliases:
             title = f"Section {chr(64 + n)} – {rng.choice(spec.aliases)}"
         out.append(_Section(title, fields))
@@ -641,7 +664,8 @@ def _table_blocks(writer: _Writer, sections: list[_Section]) -> list[str]:
                 rows.append(_label_row(label, _answer(writer, spec)))
         if writer.style == "reordered" and i == len(sections) // 2:
             rows.append(_label_row("Preferred method of contact", para(run("Email"))))
-        blocks.append(para(run(section.title), style="Heading2"))
+        if section.title:
+            blocks.append(para(run(section.title), style="Heading2"))
         blocks.append(table(rows, (3572, 6066)))
     return blocks
 
@@ -663,7 +687,8 @@ def _label_row(label: str, answer: str) -> str:
 def _paragraph_blocks(writer: _Writer, sections: list[_Section]) -> list[str]:
     blocks = []
     for section in sections:
-        blocks.append(para(run(section.title), style="Heading2"))
+        if section.title:
+            blocks.append(para(run(section.title), style="Heading2"))
         for spec in section.fields:
             label = label_of(spec, writer.style, writer.rng)
             value = _text(writer.answers.get(spec.key))
@@ -686,7 +711,8 @@ def _merged_blocks(writer: _Writer, sections: list[_Section]) -> list[str]:
     rows = [header]
     nested_done = False
     for section in sections:
-        rows.append(cell(para(run(section.title, bold=True)), FULL, fill=LABEL_FILL, span=4))
+        if section.title:
+            rows.append(cell(para(run(section.title, bold=True)), FULL, fill=LABEL_FILL, span=4))
         fields = list(section.fields)
         while fields:
             spec = fields.pop(0)

@@ -90,18 +90,24 @@ class Row:
     options: list[Option] = field(default_factory=list)
     radio: bool = False
     typed: str = ""  # the answer as typed, before wrapping
+    typed_under: str = ""  # an answer typed under its empty boxes ("NO")
 
     def answer_height(self) -> float:
         if self.options:
-            return sum(max(1, len(o.label)) for o in self.options) * LEADING + 2
+            lines = sum(max(1, len(o.label)) for o in self.options) + bool(self.typed_under)
+            return lines * LEADING + 2
         return max(1, len(self.text)) * LEADING
 
     def height(self) -> float:
         return max(len(self.label) * LEADING, self.answer_height()) + 2 * PAD
 
 
-def _rows(schema: FormSchema, answers: Answers) -> list[tuple[str, list[Row]]]:
-    """The form's sections, each with its rows, wrapped to the columns."""
+def _rows(
+    schema: FormSchema, answers: Answers, typed_under: bool = False
+) -> list[tuple[str, list[Row]]]:
+    """The form's sections, each with its rows, wrapped to the columns.
+    ``typed_under``: yes/no and short choices keep every box empty, the answer
+    typed under them."""
     _fonts()
     answer_w = RIGHT - LEFT - LABEL_W - 2 * PAD
     out: list[tuple[str, list[Row]]] = []
@@ -118,21 +124,28 @@ def _rows(schema: FormSchema, answers: Answers) -> list[tuple[str, list[Row]]]:
                     Option(o.key, simpleSplit(o.label, FONT, SIZE, answer_w - 14), o.key in chosen)
                     for o in spec.options
                 ]
+                if typed_under and row.radio and len(spec.options) <= 4 and chosen:
+                    option = spec.option(chosen[0])
+                    label = option.label if option else chosen[0]
+                    row.typed_under = label.upper() if len(rows) % 2 else label
+                    for o in row.options:
+                        o.ticked = False
             else:
                 for part in str(value or "").split("\n"):
                     row.text += simpleSplit(part, FONT, SIZE, answer_w) or [""]
                 if not value:
                     row.text = []
             rows.append(row)
-        out.append((f"{number}. {section.title}", rows))
+        out.append((f"{number}. {section.title}" if section.title else "", rows))
     return out
 
 
 class _Pages:
     """A canvas with a cursor, a title block and a footer on every page."""
 
-    def __init__(self, schema: FormSchema) -> None:
+    def __init__(self, schema: FormSchema, banner: str | None = None) -> None:
         _fonts()
+        self.banner = banner or "Warrington Safeguarding Partnership"
         self.buffer = io.BytesIO()
         self.canvas = Canvas(self.buffer, pagesize=A4, invariant=True)
         self.canvas.setTitle(schema.title)
@@ -143,7 +156,7 @@ class _Pages:
     def _title(self, schema: FormSchema) -> None:
         c = self.canvas
         for text, font, size in (
-            ("Warrington Safeguarding Partnership", BOLD, 16),
+            (self.banner, BOLD, 16),
             (schema.title, BOLD, 13),
             (FOOTER, FONT, 9),
         ):
@@ -184,21 +197,26 @@ class Look:
     shade: bool = True
     band: bool = False  # section headings as dark bands inside the table
     marks: str = "zapf"  # "zapf" glyphs, "drawn" boxes with a ✔, "widgets" (AcroForm)
+    typed_under: bool = False  # yes/no answers typed under empty boxes
 
 
 LOOKS = {
     "word": Look(),
     "printed": Look(band=True, marks="drawn"),
     "norules": Look(rules=False, shade=False),
+    "typed_under": Look(typed_under=True),
     "acroform": Look(band=True, marks="widgets"),
     "acroform_plain": Look(rules=False, shade=False, marks="widgets"),
 }
 
 
-def flattened_pdf(schema: FormSchema, answers: Answers, style: str = "word") -> bytes:
+def flattened_pdf(
+    schema: FormSchema, answers: Answers, style: str = "word", banner: str | None = None
+) -> bytes:
     """The form with ``answers`` drawn on the page in one of `LOOKS`."""
-    pages = _Pages(schema)
-    _draw_form(pages, _rows(schema, answers), LOOKS[style], _Names("keys", True))
+    pages = _Pages(schema, banner)
+    look = LOOKS[style]
+    _draw_form(pages, _rows(schema, answers, look.typed_under), look, _Names("keys", True))
     return pages.finish()
 
 
@@ -209,10 +227,11 @@ def acroform_pdf(
     tooltips: bool = True,
     box_tooltips: str = "question",
     ruled: bool = True,
+    banner: str | None = None,
 ) -> bytes:
     """The fillable form with its fields holding ``answers``; ``ruled=False``
     draws no table around the fields (another producer's layout)."""
-    pages = _Pages(schema)
+    pages = _Pages(schema, banner)
     naming = _Names(names, tooltips, box_tooltips)
     look = LOOKS["acroform" if ruled else "acroform_plain"]
     _draw_form(pages, _rows(schema, answers), look, naming)
@@ -273,7 +292,8 @@ def _draw_form(
     for heading, rows in sections:
         if not pages.room(20 + (rows[0].height() if rows else 0)):
             pages.new_page()
-        _heading(pages, heading, look)
+        if heading:
+            _heading(pages, heading, look)
         for row in rows:
             _place_row(pages, row, look, names)
         pages.y -= 10
@@ -377,6 +397,8 @@ def _draw_options(pages: _Pages, row: Row, look: Look, names: _Names, x: float, 
         for i, line in enumerate(option.label):
             c.drawString(x + 13, y - i * LEADING, line)
         y -= max(1, len(option.label)) * LEADING
+    if row.typed_under:
+        c.drawString(x, y, row.typed_under)
 
 
 def _draw_mark(

@@ -1,0 +1,144 @@
+"""When an incomplete form may go back to its referrer without a person looking.
+
+A wrongful "your form is incomplete" to a police officer or a GP, about a
+child who has died or been seriously harmed, is the most damaging thing this
+service can do (issue 7); a form a person has to look at costs minutes.  So a
+return goes out only when the service is sure:
+
+1. the document is recognised as the form with high confidence
+   (`CONFIDENT_FORM`: the F1 of the form's questions found and the document's
+   questions placed);
+2. every question called missing was located on the form and found blank,
+   not merely "not found" (another partnership's version may not ask it, or
+   ask it in words we did not recognise);
+3. every answer called not valid came from a question placed with a strong
+   score (a wrongly placed answer is "not valid" for the wrong reason);
+4. no question on the form that could not be placed carries an answer that
+   could be a missing one.
+
+Otherwise the decision is ``needs_review`` and the doubts are given in plain
+words.  `weigh_evidence` is pure: it reads the matcher's `FormMatch`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from parsers.forms import FormMatch, Unplaced, possible_answers
+from parsers.schema import FieldSpec, FormSchema
+
+CONFIDENT_FORM = 0.70
+STRONG_PLACEMENT = 96.0
+UNPLACED_SHOWN = 40  # questions listed on the page and in the JSON, at most
+ANSWER_SHOWN = 300  # characters of an unplaced question's answer kept as evidence
+
+
+@dataclass
+class Evidence:
+    """What the decision rests on, as stored with it and shown to the team."""
+
+    confidence: float
+    named: bool
+    located_blank: list[str] = field(default_factory=list)
+    not_located: list[str] = field(default_factory=list)
+    unclear: list[str] = field(default_factory=list)
+    unplaced: list[dict[str, str]] = field(default_factory=list)
+    doubts: list[str] = field(default_factory=list)
+
+    @property
+    def sure(self) -> bool:
+        return not self.doubts
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "sure": self.sure}
+
+
+def weigh_evidence(
+    match: FormMatch, schema: FormSchema, missing: Sequence[str], invalid: Sequence[str]
+) -> Evidence:
+    """The evidence of ``match`` and the doubts that stop an automatic return of a
+    form with ``missing`` and ``invalid`` answers (field keys)."""
+    evidence = Evidence(
+        confidence=round(match.confidence, 3),
+        named=match.named,
+        located_blank=[f.key for f in schema.fields if f.key in match.blank],
+        not_located=[f.key for f in schema.fields if f.key not in match.located],
+        unclear=[f.key for f in schema.fields if f.key in match.unclear],
+        unplaced=[_shown(u) for u in match.unplaced[:UNPLACED_SHOWN]],
+    )
+    if not missing and not invalid:
+        return evidence
+    if match.confidence < CONFIDENT_FORM:
+        evidence.doubts.append(
+            f"the document is only a partial match for the {schema.title} "
+            f"({round(100 * match.confidence)}% of its questions agree)"
+        )
+    for key in _must_be_located(schema, match, missing):
+        evidence.doubts.append(_not_sure_missing(schema.field(key), schema, match))
+    for key in invalid:
+        if match.placement.get(key, 0.0) < STRONG_PLACEMENT:
+            evidence.doubts.append(
+                f"the answer read for {_asked(schema.field(key), schema)} may belong to "
+                "another question"
+            )
+    evidence.doubts.extend(_answered_elsewhere(match, schema, missing))
+    return evidence
+
+
+def _must_be_located(schema: FormSchema, match: FormMatch, missing: Sequence[str]) -> list[str]:
+    """Missing fields that were not found blank.  Of two questions required one for
+    the other ("Date of birth" unless "Age"), one found blank is enough, as long as
+    the other is blank or not asked at all."""
+    doubtful = []
+    for key in missing:
+        if key in match.blank:
+            continue
+        partner = schema.field(key).required_unless
+        if (
+            key not in match.unclear
+            and partner is not None
+            and partner in match.blank
+            and partner not in match.unclear
+        ):
+            continue
+        doubtful.append(key)
+    return doubtful
+
+
+def _not_sure_missing(spec: FieldSpec, schema: FormSchema, match: FormMatch) -> str:
+    asked = _asked(spec, schema)
+    if match.unclear.get(spec.key) == "options":
+        return f"{asked} has something written against it that is none of its options"
+    if spec.key in match.unclear:
+        return f"{asked} is asked together with another question and its answer could not be split"
+    return (
+        f"{asked} was not found on this form (this version may not ask it, or ask it differently)"
+    )
+
+
+def _answered_elsewhere(match: FormMatch, schema: FormSchema, missing: Sequence[str]) -> list[str]:
+    doubts = []
+    for key in missing:
+        maybe = possible_answers(match, schema, key)
+        if maybe:
+            questions = ", ".join(f"'{u.question}'" for u in maybe[:3])
+            doubts.append(
+                f"{_asked(schema.field(key), schema)} may be answered under a question "
+                f"we could not place: {questions}"
+            )
+    return doubts
+
+
+def _asked(spec: FieldSpec, schema: FormSchema) -> str:
+    return f"'{spec.question}' ({schema.section(spec.section).title})"
+
+
+def _shown(unplaced: Unplaced) -> dict[str, str]:
+    return {
+        "question": unplaced.question,
+        "section": unplaced.section,
+        "answer": unplaced.answer[:ANSWER_SHOWN],
+        "source": unplaced.source,
+    }
