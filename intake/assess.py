@@ -121,6 +121,18 @@ def schemas_in(folder: str) -> dict[str, FormSchema]:
     return load_schemas(Path(folder))
 
 
+def taught_schemas(schemas: dict[str, FormSchema]) -> dict[str, FormSchema]:
+    """``schemas`` with the wordings the team taught (`intake.learning`), where a
+    database is there to hold them; as they are otherwise (a bench, a test)."""
+    from django.apps import apps
+
+    if not apps.ready:
+        return schemas
+    from intake.learning import with_learning
+
+    return with_learning(schemas)
+
+
 def assess_message(raw: bytes, config: Any, arrived: datetime | None = None) -> Assessment:
     """Run ``raw`` through rules, parsing and completeness; no side effects.
 
@@ -349,7 +361,7 @@ def _is_document(part: Any) -> bool:
 
 
 def _accepted_schemas(config: Any) -> dict[str, FormSchema]:
-    schemas = schemas_in(str(config.forms_dir))
+    schemas = taught_schemas(schemas_in(str(config.forms_dir)))
     accept = set(getattr(config.rules, "accept_forms", None) or schemas)
     return {k: v for k, v in schemas.items() if k in accept}
 

@@ -165,3 +165,26 @@ def safe_filename(name: str, fallback: str) -> str:
         return cleaned
     suffix = re.search(r"\.[A-Za-z0-9]{1,8}$", folded)
     return fallback + (suffix.group(0) if suffix else "")
+
+
+def question_of(form_type: str, known: Mapping[str, FormSchema] | None = None) -> Any:
+    """A function naming a field of ``form_type`` as printed on the form, with its
+    section ("Referrer: Job title / role"); the key itself for an unknown field."""
+    schema = (known if known is not None else schemas()).get(form_type)
+
+    def name(key: str) -> str:
+        if schema is None or key not in {f.key for f in schema.fields}:
+            return key.replace("_", " ")
+        spec = schema.field(key)
+        return f"{schema.section(spec.section).title}: {spec.question}"
+
+    return name
+
+
+def field_choices(form_type: str) -> list[tuple[str, str]]:
+    """(field key, "Section: question") for every question of ``form_type``."""
+    schema = schemas().get(form_type)
+    if schema is None:
+        return []
+    name = question_of(form_type, {form_type: schema})
+    return [(f.key, name(f.key)) for f in schema.fields]

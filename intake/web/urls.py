@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from intake.web import actions, auth, downloads, views
+from intake.web import actions, auth, downloads, learning, views
 
 urlpatterns = [
     path("", views.queue_page, name="queue"),
@@ -14,6 +14,10 @@ urlpatterns = [
     path("cases/<str:reference>/notes", actions.add_note, name="case_note"),
     path("messages/<int:pk>/", views.message_page, name="message"),
     path("messages/<int:pk>/review", actions.mark_reviewed, name="message_review"),
+    path("messages/<int:pk>/place", learning.place_question, name="message_place"),
+    path("messages/<int:pk>/read-again", learning.read_again, name="message_read_again"),
+    path("wordings/", learning.wordings_page, name="wordings"),
+    path("wordings/<int:wording_id>/decide", learning.decide_wording, name="wording_decide"),
     path("messages/<int:pk>/original.eml", downloads.original, name="message_original"),
     path(
         "messages/<int:pk>/attachments/<int:attachment_pk>",

@@ -7,11 +7,12 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from intake.models import InboundMessage, MessageContent, Referral, Submission
-from intake.web import audit, case, display, queue
+from intake.web import audit, case, display, learning, queue
 from intake.web.forms import AssignForm, NoteForm, ReviewForm, StatusForm
 from intake.web.permissions import reviewer_required
 
@@ -70,7 +71,17 @@ def case_context(referral: Referral) -> dict[str, Any]:
         "assign_form": AssignForm(initial={"expected_assignee": referral.assignee_id}),
         "status_form": StatusForm(initial={"status": referral.status, "current": referral.status}),
         "note_form": NoteForm(),
+        "evidence": _latest_evidence(submissions),
     }
+
+
+def _latest_evidence(submissions: list[case.SubmissionView]) -> learning.Evidence | None:
+    """What the reader found on the newest form of the case (issue 7)."""
+    for submission in reversed(submissions):
+        found = learning.evidence_view(submission.message.assessment or {})
+        if found is not None:
+            return found
+    return None
 
 
 @require_GET
@@ -79,7 +90,10 @@ def message_page(request: HttpRequest, pk: int) -> HttpResponse:
     """``/messages/<id>/``: one message's envelope, decision, text and attachments."""
     message = get_object_or_404(InboundMessage, pk=pk)
     audit.record(request.user, "viewed", audit.MESSAGE, message.pk)
-    return render(request, "intake/message.html", message_context(message))
+    context = message_context(message)
+    context.update(learning.learning_context(message, request.user))
+    context["place_url"] = reverse("message_place", args=[message.pk])
+    return render(request, "intake/message.html", context)
 
 
 def message_context(message: InboundMessage) -> dict[str, Any]:
