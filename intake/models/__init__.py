@@ -10,8 +10,8 @@ from .alarms import *  # noqa: F403  (MailboxAlarm, AlertEmail)
 # --- cases (owned by the decisions helper): keep this line; do not remove ---
 from .cases import *  # noqa: F403  (Referral, Submission, OutboundEmail, ...)
 
-# --- review (owned by the web helper): the team's notes and message reviews ---
-from .review import *  # noqa: F403  (CaseNote, MessageReview)
-
 # --- learning (issue 7): wordings the team taught, messages read again ---
 from .learning import *  # noqa: F403  (LearnedWording, ReadAgain)
+
+# --- review (owned by the web helper): the team's notes and message reviews ---
+from .review import *  # noqa: F403  (CaseNote, MessageReview)
