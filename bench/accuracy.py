@@ -93,35 +93,15 @@ def run_unseen(args: argparse.Namespace) -> dict[str, Stats]:
         if args.sources and source_id not in args.sources:
             continue
         lean = {k: schema_without_source(v, source) for k, v in full.items()}
-        with _schemas(lean):
-            for case in unseen_cases(
-                lean, args.per_style, args.first_seed, [source_id], args.styles
-            ):
-                got = assess_message(case.raw, config).as_outcome()
-                group = f"{case.source} ({case.era})"
-                problems = score(
-                    stats[group], got, case.form_type, case.decision, case.expected, case.asked
-                )
-                _show(shown, group, args.show, problems, f"{case.style} seed={case.seed}")
+        cases = unseen_cases(lean, args.per_style, args.first_seed, [source_id], args.styles)
+        for case in cases:
+            got = assess_message(case.raw, config, schemas=lean).as_outcome()
+            group = f"{case.source} ({case.era})"
+            problems = score(
+                stats[group], got, case.form_type, case.decision, case.expected, case.asked
+            )
+            _show(shown, group, args.show, problems, f"{case.style} seed={case.seed}")
     return stats
-
-
-class _schemas:
-    """Make `intake.assess` read these schemas (the leave-one-source-out ones)."""
-
-    def __init__(self, schemas: Mapping[str, Any]) -> None:
-        self.schemas = dict(schemas)
-
-    def __enter__(self) -> None:
-        import intake.assess as assess
-
-        self.saved = assess._accepted_schemas
-        assess._accepted_schemas = lambda config: self.schemas  # type: ignore[assignment]
-
-    def __exit__(self, *exc: object) -> None:
-        import intake.assess as assess
-
-        assess._accepted_schemas = self.saved  # type: ignore[assignment]
 
 
 def score(

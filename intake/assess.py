@@ -25,7 +25,7 @@ Order of the rules, and why:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -121,19 +121,20 @@ def schemas_in(folder: str) -> dict[str, FormSchema]:
     return load_schemas(Path(folder))
 
 
-def taught_schemas(schemas: dict[str, FormSchema]) -> dict[str, FormSchema]:
-    """``schemas`` with the wordings the team taught (`intake.learning`), where a
-    database is there to hold them; as they are otherwise (a bench, a test)."""
-    from django.apps import apps
-
-    if not apps.ready:
-        return schemas
+def taught_schemas(config: Any) -> dict[str, FormSchema]:
+    """The configured schemas with the wordings the team taught (`intake.learning`):
+    what the worker and ``intake check`` read forms with.  Reads the database."""
     from intake.learning import with_learning
 
-    return with_learning(schemas)
+    return with_learning(schemas_in(str(config.forms_dir)))
 
 
-def assess_message(raw: bytes, config: Any, arrived: datetime | None = None) -> Assessment:
+def assess_message(
+    raw: bytes,
+    config: Any,
+    arrived: datetime | None = None,
+    schemas: Mapping[str, FormSchema] | None = None,
+) -> Assessment:
     """Run ``raw`` through rules, parsing and completeness; no side effects.
 
     The message is parsed once, in the parser sandbox within its budget
@@ -142,11 +143,12 @@ def assess_message(raw: bytes, config: Any, arrived: datetime | None = None) -> 
     ``arrived`` is when the mailbox received the message (IMAP INTERNALDATE,
     the store time), used only when the message carries neither a
     ``Received`` nor a ``Date`` header; without it, today.  Never raises for
-    anything in the message itself.
+    anything in the message itself.  ``schemas``: the form schemas to read
+    with (`taught_schemas` in the service); the configured folder's when None.
     """
     from parsers.sandbox import parse_mail
 
-    return assess_mail(parse_mail(raw, config.limits), config, arrived)
+    return assess_mail(parse_mail(raw, config.limits), config, arrived, schemas=schemas)
 
 
 # Why a parse gave up: the message is held for a person, nothing of it is read.
@@ -158,6 +160,7 @@ def assess_mail(
     config: Any,
     arrived: datetime | None = None,
     sent_forms: frozenset[str] = frozenset(),
+    schemas: Mapping[str, FormSchema] | None = None,
 ) -> Assessment:
     """`assess_message` on a message parsed already (`parsers.mail.MailResult`).
 
@@ -179,13 +182,13 @@ def assess_mail(
     deadline = time.monotonic() + max(0.0, config.limits.max_message_seconds - mail.seconds)
     parts, left_out = _parts_to_read(mail, config, sent_forms)
     documents, errors = _read_attachments(parts, config, deadline)
-    schemas = _accepted_schemas(config)
-    match = extract_form(documents, schemas)
+    accepted = _accepted_schemas(config, schemas)
+    match = extract_form(documents, accepted)
     verdict = sender_verdict(mail, config)
     received_on = _received_on(message, config, arrived)
     sender = _reply_recipient(mail, verdict, config)
     if match is not None:
-        result = _assess_form(match, schemas[match.form_type], received_on, sender)
+        result = _assess_form(match, accepted[match.form_type], received_on, sender)
     else:
         result = _assess_no_form(errors, sender)
     result.attachment_errors = errors
@@ -360,8 +363,11 @@ def _is_document(part: Any) -> bool:
     return part.media_type in DOCUMENT_TYPES or name.endswith(DOCUMENT_SUFFIXES)
 
 
-def _accepted_schemas(config: Any) -> dict[str, FormSchema]:
-    schemas = taught_schemas(schemas_in(str(config.forms_dir)))
+def _accepted_schemas(
+    config: Any, schemas: Mapping[str, FormSchema] | None = None
+) -> dict[str, FormSchema]:
+    if schemas is None:
+        schemas = schemas_in(str(config.forms_dir))
     accept = set(getattr(config.rules, "accept_forms", None) or schemas)
     return {k: v for k, v in schemas.items() if k in accept}
 

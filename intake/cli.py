@@ -265,6 +265,19 @@ def _check_mailbox(mailbox: Any) -> int:
     return 0 if mailbox.folder in folders else 1
 
 
+def _schemas_for_check(config: IntakeConfig) -> Any:
+    """What the worker reads forms with, the team's wordings included; the
+    configured schemas alone when there is no database to read them from."""
+    from django.db import DatabaseError
+
+    from intake.assess import schemas_in, taught_schemas
+
+    try:
+        return taught_schemas(config)
+    except DatabaseError:
+        return schemas_in(str(config.forms_dir))
+
+
 def cmd_check(args: argparse.Namespace, config: IntakeConfig) -> int:
     from intake.assess import assess_message
 
@@ -278,7 +291,7 @@ def cmd_check(args: argparse.Namespace, config: IntakeConfig) -> int:
         return 2
     try:
         with _stdout_to_stderr():
-            outcome = assess_message(raw, config).as_outcome()
+            outcome = assess_message(raw, config, schemas=_schemas_for_check(config)).as_outcome()
     except Exception as exc:
         print(
             f"intake check: could not assess {args.message}: {type(exc).__name__}: {exc}",

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import structlog
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -146,11 +146,8 @@ def _is_admin(user: Any) -> bool:
 
 
 def current_version() -> int:
-    """The version of what the team taught (0: nothing yet, or no database)."""
-    try:
-        return int(LearnedWording.objects.aggregate(top=Max("version"))["top"] or 0)
-    except DatabaseError:
-        return 0
+    """The version of what the team taught (0: nothing yet)."""
+    return int(LearnedWording.objects.aggregate(top=Max("version"))["top"] or 0)
 
 
 def learned() -> dict[str, dict[str, list[str]]]:
@@ -199,14 +196,16 @@ def read_again_waiting(config: Any, limit: int = 20) -> int:
     Each outcome is stored on its request; the message, its decision and its
     case are left as they are, and nothing is sent.
     """
-    from intake.assess import assess_message
+    from intake.assess import assess_message, taught_schemas
 
     done = 0
     for request in ReadAgain.objects.filter(state=ReadAgain.State.WAITING)[:limit]:
         version = current_version()
         message = request.message
         try:
-            outcome = assess_message(bytes(message.raw), config, message.received_at)
+            outcome = assess_message(
+                bytes(message.raw), config, message.received_at, schemas=taught_schemas(config)
+            )
         except Exception as exc:
             _finish(request, ReadAgain.State.FAILED, version, None, type(exc).__name__)
             log.warning("read_again_failed", request_id=request.pk, error=type(exc).__name__)

@@ -111,9 +111,9 @@ def parse(raw: bytes, config: IntakeConfig) -> MailResult:
 
 def assess(mail: MailResult, config: IntakeConfig, arrived: datetime | None = None) -> Any:
     """`intake.assess.assess_mail`: what should happen to this message."""
-    from intake.assess import assess_mail
+    from intake.assess import assess_mail, taught_schemas
 
-    return assess_mail(mail, config, arrived, sent_forms(mail))
+    return assess_mail(mail, config, arrived, sent_forms(mail), schemas=taught_schemas(config))
 
 
 def apply_assessment(message: InboundMessage, assessment: Any, config: IntakeConfig) -> None:

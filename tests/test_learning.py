@@ -14,7 +14,8 @@ import pytest
 from django.urls import reverse
 
 from intake import learning
-from intake.assess import schemas_in, taught_schemas
+from intake.assess import schemas_in
+from intake.learning import with_learning
 from intake.models import AuditEvent, LearnedWording, ReadAgain
 from parsers.document import Document, Entry, Line
 from parsers.forms import extract_form
@@ -82,7 +83,7 @@ def referrer_form(question: str) -> Document:
 
 
 def test_it_does_not_read_an_unknown_wording_before_it_is_taught(schemas):
-    match = extract_form([referrer_form(UNKNOWN)], taught_schemas(schemas))
+    match = extract_form([referrer_form(UNKNOWN)], with_learning(schemas))
     assert "referrer_job_title" not in match.values
     assert UNKNOWN in [u.question for u in match.unplaced]
 
@@ -91,9 +92,9 @@ def test_it_reads_a_wording_from_the_next_form_on_once_an_administrator_confirms
     wording = learning.propose(
         factories.user(), held_message(), UNKNOWN, "cspr_referral", "referrer_job_title", schemas
     )
-    before = extract_form([referrer_form(UNKNOWN)], taught_schemas(schemas))
+    before = extract_form([referrer_form(UNKNOWN)], with_learning(schemas))
     learning.confirm(factories.user("admin"), wording.pk)
-    after = extract_form([referrer_form(UNKNOWN)], taught_schemas(schemas))
+    after = extract_form([referrer_form(UNKNOWN)], with_learning(schemas))
     assert "referrer_job_title" not in before.values
     assert after.values["referrer_job_title"] == "School nurse"
 
@@ -120,7 +121,7 @@ def test_it_stops_reading_a_retired_wording(schemas):
     )
     learning.confirm(admin, wording.pk)
     learning.retire(admin, wording.pk)
-    match = extract_form([referrer_form(UNKNOWN)], taught_schemas(schemas))
+    match = extract_form([referrer_form(UNKNOWN)], with_learning(schemas))
     assert "referrer_job_title" not in match.values
 
 
@@ -130,12 +131,12 @@ def test_it_never_uses_a_proposed_or_rejected_wording(schemas):
     )
     assert (
         "referrer_job_title"
-        not in extract_form([referrer_form(UNKNOWN)], taught_schemas(schemas)).values
+        not in extract_form([referrer_form(UNKNOWN)], with_learning(schemas)).values
     )
     learning.reject(factories.user("admin"), wording.pk)
     assert (
         "referrer_job_title"
-        not in extract_form([referrer_form(UNKNOWN)], taught_schemas(schemas)).values
+        not in extract_form([referrer_form(UNKNOWN)], with_learning(schemas)).values
     )
 
 
@@ -210,7 +211,9 @@ def test_it_reads_a_held_message_again_without_changing_its_decision(monkeypatch
     message = held_message()
     request = learning.request_read_again(factories.user(), message)
     outcome = dataclasses.make_dataclass("Outcome", [("decision", str)])("accepted")
-    monkeypatch.setattr("intake.assess.assess_message", lambda raw, config, arrived: outcome)
+    monkeypatch.setattr(
+        "intake.assess.assess_message", lambda raw, config, arrived, schemas: outcome
+    )
     assert learning.read_again_waiting(settings.INTAKE) == 1
     request.refresh_from_db()
     message.refresh_from_db()
