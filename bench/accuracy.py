@@ -21,6 +21,11 @@ Printed per style (own forms) or per source (unseen), and overall:
 
     python bench/accuracy.py --per-style 20
     python bench/accuracy.py --unseen --per-style 3
+    python bench/accuracy.py --heldout --per-style 10
+
+``--heldout``: the partnership's own forms printed with, for every question and
+section, one of its other wordings, read with those wordings removed from the
+schema: how the reader copes with wordings it has never been told.
 """
 
 from __future__ import annotations
@@ -44,6 +49,9 @@ def main() -> None:
     parser.add_argument("--per-style", type=int, default=10)
     parser.add_argument("--first-seed", type=int, default=1000)
     parser.add_argument("--unseen", action="store_true", help="other publishers' forms (LOSO)")
+    parser.add_argument(
+        "--heldout", action="store_true", help="our forms in wordings removed from the reader"
+    )
     parser.add_argument("--styles", nargs="*", default=(), help="only these styles")
     parser.add_argument("--sources", nargs="*", default=(), help="only these unseen sources")
     parser.add_argument("--show", type=int, default=3, help="wrong cases to print per group")
@@ -52,7 +60,8 @@ def main() -> None:
 
     logging.disable(logging.CRITICAL)
     started = time.perf_counter()
-    stats = run_unseen(args) if args.unseen else run_own(args)
+    run = run_unseen if args.unseen else run_heldout if args.heldout else run_own
+    stats = run(args)
     elapsed = time.perf_counter() - started
     report(stats, elapsed)
 
@@ -101,6 +110,24 @@ def run_unseen(args: argparse.Namespace) -> dict[str, Stats]:
                 stats[group], got, case.form_type, case.decision, case.expected, case.asked
             )
             _show(shown, group, args.show, problems, f"{case.style} seed={case.seed}")
+    return stats
+
+
+def run_heldout(args: argparse.Namespace) -> dict[str, Stats]:
+    from intake.assess import assess_message, schemas_in
+    from tests.builders.unseen import heldout_cases
+
+    config = _config()
+    full = schemas_in(str(config.forms_dir))
+    stats: dict[str, Stats] = defaultdict(lambda: defaultdict(int))
+    shown: dict[str, int] = defaultdict(int)
+    for case, lean in heldout_cases(full, args.per_style, args.first_seed, args.styles):
+        schemas = {k: (lean if k == case.form_type else v) for k, v in full.items()}
+        got = assess_message(case.raw, config, schemas=schemas).as_outcome()
+        problems = score(
+            stats[case.style], got, case.form_type, case.decision, case.expected, case.asked
+        )
+        _show(shown, case.style, args.show, problems, f"seed={case.seed} {case.form_type}")
     return stats
 
 

@@ -78,7 +78,12 @@ def weigh_evidence(
     for key in _must_be_located(schema, match, missing):
         evidence.doubts.append(_not_sure_missing(schema.field(key), schema, match))
     for key in invalid:
-        if match.placement.get(key, 0.0) < STRONG_PLACEMENT:
+        if schema.field(key).options:
+            evidence.doubts.append(
+                f"the choice made for {_asked(schema.field(key), schema)} is none of the "
+                "options we know: it may be another form's wording"
+            )
+        elif match.placement.get(key, 0.0) < STRONG_PLACEMENT:
             evidence.doubts.append(
                 f"the answer read for {_asked(schema.field(key), schema)} may belong to "
                 "another question"

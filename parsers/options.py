@@ -174,6 +174,8 @@ def choose(lines: Sequence[Line], options: Sequence[OptionSpec]) -> list[str] | 
     named = [(m, o) for m in marks if (o := _match_mark(m, options)) is not None]
     if not named:
         return None
+    if any(m.state is State.TICKED and all(m is not n for n, _o in named) for m in marks):
+        return None  # a box ticked against words that are none of our options: not read
     chosen = _chosen(named, options)
     order = {o.key: i for i, o in enumerate(options)}
     return sorted({o.key for _, o in chosen}, key=order.__getitem__)

@@ -129,3 +129,10 @@ def test_it_reads_nothing_when_the_typed_answer_names_two_options():
 
 def test_it_still_trusts_a_ticked_box_over_typed_words():
     assert choose(lines("☒ Yes   ☐ No", "No"), YESNO) == ["yes"]
+
+
+def test_it_reads_nothing_for_sure_when_the_ticked_box_is_none_of_the_options():
+    # Another form's option, ticked, beside one of ours left empty: the empty one is
+    # not the choice (it is not "the option left when the others were deleted").
+    answer = lines("☐ Child in need", "☒ Subject of a section 47 enquiry")
+    assert choose(answer, STATUS) is None

@@ -147,7 +147,7 @@ def type_fit(spec: FieldSpec, lines: Sequence[Line], t: Traits) -> float:
         return 10.0 if t.nhs else (-15.0 if t.date or t.email else -4.0)
     if kind == "text":
         if t.date and len(t.text) <= 12:
-            return -12.0
+            return -20.0  # a date alone is not a name, a role or a place
         return -6.0 if t.lines > 6 else 0.0
     return 0.0  # multiline
 

@@ -25,6 +25,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -195,9 +196,36 @@ def _assign(
         return {}
     base = _score_matrix(questions, targets, compiled)
     first = _solve(base)
+    doubted = _doubted_headings(questions, targets, first)
+    if doubted:
+        questions = [
+            dataclasses.replace(q, sections=frozenset()) if q.entry.section in doubted else q
+            for q in questions
+        ]
+        base = _score_matrix(questions, targets, compiled)
+        first = _solve(base)
     order = {i: targets[j].order for i, (j, _s) in first.items()}
     boosted = base + _neighbour_bonus(len(questions), targets, order) * (base > 0)
     return _solve(boosted)
+
+
+def _doubted_headings(
+    questions: Sequence[Question], targets: Sequence[Target], pairs: Mapping[int, tuple[int, float]]
+) -> set[str]:
+    """Headings most of whose questions were placed in other sections: an
+    instruction printed like a heading, or a table that carries on under the
+    last heading although it is about something else.  Their questions are
+    read as if under no heading."""
+    placed: dict[str, list[bool]] = {}
+    for i, (j, _score) in pairs.items():
+        q = questions[i]
+        if q.sections:
+            placed.setdefault(q.entry.section, []).append(targets[j].section in q.sections)
+    return {
+        heading
+        for heading, agree in placed.items()
+        if len(agree) >= 3 and sum(agree) < len(agree) / 2
+    }
 
 
 def _solve(scores: np.ndarray) -> dict[int, tuple[int, float]]:
@@ -335,7 +363,7 @@ def _split_question(q: Question, compiled: Compiled) -> Target | None:
                     keys.append(target.key)
         if len(keys) > len(best):
             best, home = keys, section
-    if len(best) < 2:
+    if len(best) < 2 and not _contact_box(best, plain):
         return None
     by_key = {t.key: t for t in plain}
     return Target(
@@ -347,6 +375,14 @@ def _split_question(q: Question, compiled: Compiled) -> Target | None:
         persons=frozenset().union(*(by_key[k].persons for k in best)),
         split="by_type",
     )
+
+
+def _contact_box(keys: Sequence[str], plain: Sequence[Target]) -> bool:
+    """One email address or telephone number asked in a box that wants more of the
+    contact's details ("Contact details: address, telephone and email" where we
+    keep only the email): the address or number is found in it by its shape."""
+    types = {t.key: t.spec.type for t in plain if t.spec is not None}
+    return len(keys) == 1 and types.get(keys[0]) in ("email", "phone")
 
 
 def _sections_in(named: Sequence[Sequence[Target]], sections: frozenset[str]) -> list[str]:
@@ -550,7 +586,8 @@ def entries_from_flow(flow: Sequence[FlowLine], compiled: Compiled) -> list[Entr
 
 def _flow_labels(flow: Sequence[FlowLine], compiled: Compiled) -> list[tuple[str, str] | None]:
     """For each line, (question, rest) when it starts with one of the schema's
-    questions ("Question: answer", or a line that is only a question)."""
+    questions ("Question: answer"), or is one ("Question?" or "Question:" alone
+    on its line; or the question's exact words)."""
     heads: list[str] = []
     for line in flow:
         head, sep, _tail = line.text.partition(":")
@@ -560,28 +597,39 @@ def _flow_labels(flow: Sequence[FlowLine], compiled: Compiled) -> list[tuple[str
     whole_scores = _best_scores(whole, compiled)
     out: list[tuple[str, str] | None] = []
     for line, head, hs, ws in zip(flow, heads, head_scores, whole_scores, strict=True):
+        asks = line.text.rstrip().endswith(("?", ":"))
         if head and hs >= QUESTION_THRESHOLD:
             out.append((head.strip(), line.text.partition(":")[2].strip()))
-        elif ws >= 92:
-            out.append((line.text.strip(), ""))
+        elif ws >= 92 or (asks and ws >= QUESTION_THRESHOLD):
+            out.append((line.text.strip().rstrip(":").strip(), ""))
         else:
             out.append(None)
     return out
 
 
 def _best_scores(texts: Sequence[str], compiled: Compiled) -> list[float]:
-    """The best wording score of each text against any target (0 for "")."""
+    """The best wording score of each text against any target, containment and the
+    lexicon included, sections unknown (0 for "")."""
     lex = compiled.lexicon
-    choices = [w.canon for t in compiled.targets for w in t.wordings]
-    canon = [lex.canon(t) if t else "" for t in texts]
-    bare = [lex.canon(strip_brackets(t)) if t else "" for t in texts]
-    if not choices:
+    wordings = [w for t in compiled.targets for w in t.wordings]
+    if not wordings:
         return [0.0] * len(texts)
+    choices = [w.canon for w in wordings]
+    found = [asked(lex, t) if t else None for t in texts]
+    variants = [q.variants[-1] if q else "" for q in found]
+    whole = [q.variants[0] if q else "" for q in found]
     scores = np.maximum(
-        process.cdist(canon, choices, scorer=fuzz.ratio, workers=1).max(axis=1),
-        process.cdist(bare, choices, scorer=fuzz.ratio, workers=1).max(axis=1),
+        process.cdist(whole, choices, scorer=fuzz.ratio, workers=1).max(axis=1),
+        process.cdist(variants, choices, scorer=fuzz.ratio, workers=1).max(axis=1),
     )
-    return [float(s) if t else 0.0 for s, t in zip(scores, texts, strict=True)]
+    out = []
+    for score, q in zip(scores, found, strict=True):
+        if q is None:
+            out.append(0.0)
+            continue
+        contained = max((containment(q.content, w.content, None) for w in wordings), default=0.0)
+        out.append(float(max(score, contained)))
+    return out
 
 
 def _is_boilerplate(text: str, schema: FormSchema) -> bool:

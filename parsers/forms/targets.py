@@ -208,10 +208,17 @@ def containment(asked_words: frozenset[str], words: frozenset[str], same: bool |
     if not asked_words or not words:
         return 0.0
     if words <= asked_words:
+        if len(words) == 1 and len(asked_words) > 2:
+            return 0.0  # one word ("Name") inside a longer question says little
         score = 80.0 + 16.0 * len(words) / len(asked_words)
+        if len(words) == 1:
+            score = 78.0 + 6.0 / len(asked_words)  # "Name" in "Child's name": its section decides
         return score - 4.0 if same is False else score
-    if same and asked_words <= words:
-        return 76.0 + 12.0 * len(asked_words) / len(words)
+    if asked_words <= words and (same or len(asked_words) >= 2):
+        # A question asked in fewer words than ours ("Date notified" for "Date
+        # notified to the National Panel"): sure within its section; outside it,
+        # only for two words or more, and worth less.
+        return (76.0 if same else 72.0) + 12.0 * len(asked_words) / len(words)
     return _overlap(asked_words, words)
 
 

@@ -386,3 +386,77 @@ def expected_decision(
 
 def parse_date(text: str) -> date | None:
     return parse_uk_date(text)
+
+
+# --- our own form in wordings held out ----------------------------------------------------------
+
+# Styles whose files carry our field keys (content-control tags, AcroForm names):
+# they would give the field away whatever the wording.
+KEYED_STYLES = {"docx_content_controls", "pdf_acroform", "docx_other_wording"}
+
+
+def heldout_styles() -> list[str]:
+    return [s for s in styles() if s not in KEYED_STYLES]
+
+
+def heldout_cases(
+    schemas: Mapping[str, FormSchema], per_style: int, first_seed: int = 0,
+    style_names: Sequence[str] = (),
+) -> Iterator[tuple[UnseenCase, FormSchema]]:  # fmt: skip
+    """Our own forms printed with one of each question's other wordings, read with
+    that wording removed from what the reader knows (a wording it has never seen),
+    with the reading schema beside each case."""
+    from tests.builders.accuracy import blank_some
+
+    for style in style_names or heldout_styles():
+        for n in range(per_style):
+            seed = first_seed + n
+            rng = random.Random(f"heldout:{style}:{seed}")
+            schema = schemas[rng.choice(sorted(schemas))]
+            printed, lean = _held_out(schema, rng)
+            answers, complete = blank_some(schema, docx_builder.random_answers(schema, seed), rng)
+            name, data = _render(
+                printed, answers, style, seed, "Mersey Vale Safeguarding Partnership"
+            )
+            client = CLIENTS[(seed + len(style)) % len(CLIENTS)]
+            case = UnseenCase(
+                source=f"heldout_{schema.form_type}", era="heldout", form_type=schema.form_type,
+                style=style, client=client, seed=seed,
+                raw=wrap([(name, data)], client, sent_after(answers)),
+                expected=expected(schema, answers),
+                decision="accepted" if complete else "incomplete", complete=complete,
+                asked={f.key for f in schema.fields},
+            )  # fmt: skip
+            yield case, lean
+
+
+def _held_out(schema: FormSchema, rng: random.Random) -> tuple[FormSchema, FormSchema]:
+    """(the form as printed with other wordings, the schema without those wordings)."""
+    import dataclasses
+
+    fields, used = [], set()
+    for spec in schema.fields:
+        if spec.aliases:
+            wording = rng.choice(spec.aliases)
+            used.add(comparable(wording))
+            spec = dataclasses.replace(spec, question=wording)
+        fields.append(spec)
+    sections = []
+    for section in schema.sections:
+        if section.aliases:
+            title = rng.choice(section.aliases)
+            used.add(comparable(title))
+            section = dataclasses.replace(section, title=title)
+        sections.append(section)
+    printed = dataclasses.replace(
+        schema, fields=tuple(fields), sections=tuple(sections), _by_key={f.key: f for f in fields}
+    )
+    lean = schema.without_wordings(used, comparable)
+    lean = dataclasses.replace(
+        lean,
+        sections=tuple(
+            dataclasses.replace(s, aliases=tuple(a for a in s.aliases if comparable(a) not in used))
+            for s in lean.sections
+        ),
+    )
+    return printed, lean
