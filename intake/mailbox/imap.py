@@ -130,7 +130,7 @@ class ImapMailbox(OpenCloseContext):
             self._oauth2_login(client)
             return
         password = os.environ.get(self.cfg.password_env)
-        if password is None:
+        if not password:  # unset, or empty (compose passes unset variables as "")
             raise MailboxAuthError(
                 "password missing",
                 reason=Fault.PASSWORD_MISSING,
