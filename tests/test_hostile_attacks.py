@@ -125,7 +125,7 @@ def test_a_message_over_its_budget_is_recorded_as_timeout_for_a_person(world):
 # --- a forged sender must not rewrite a case ------------------------------------------------
 
 
-def test_a_forged_referrer_joins_the_case_for_a_person_and_changes_nothing(world):
+def test_a_forged_referrer_joins_the_case_for_a_person_and_changes_nothing(world, client):
     account, smtp, config = world
     account.append(referral(hostile.REFERRER, seed=1, n=1))
     poll(config)
@@ -141,6 +141,9 @@ def test_a_forged_referrer_joins_the_case_for_a_person_and_changes_nothing(world
     assert forged.fields and forged.fields != case.fields  # kept beside it, to compare
     assert sent_to(smtp, hostile.ATTACKER) == []
     assert len(sent_to(smtp, hostile.REFERRER)) == 1  # the first acknowledgement only
+    client.force_login(factories.user("team"))
+    page = client.get(reverse("message", args=[forged.message_id])).content.decode()
+    assert "Not authenticated" in page and "unauthenticated:no_verdict" in page
 
 
 def test_a_forged_pass_written_by_the_sender_proves_nothing(world):
