@@ -1,9 +1,11 @@
 # Referral intake.  The worker is the default command; the web process is
 #   docker run ... IMAGE intake serve --host 0.0.0.0
+# (compose.yaml runs both, PostgreSQL and the TLS proxy: README, "Production").
 # Configuration: mount a file and name it with INTAKE_CONFIG (default: the
-# embedded /app/config/intake.toml).  Secrets (mailbox passwords,
-# DJANGO_SECRET_KEY, DATABASE_URL) come from the environment.  var/ (the
-# SQLite store, the local Maildir and outbox) is a volume.
+# embedded /app/config/intake.toml).  Secrets (mailbox passwords, OAuth2
+# client secrets, DJANGO_SECRET_KEY, DATABASE_URL) come from the environment.
+# var/ (the SQLite store, the local Maildir and outbox, a device-code sign-in's
+# token cache) is a volume.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -26,4 +28,8 @@ RUN pip install -c constraints.txt . \
 USER intake
 VOLUME ["/app/var"]
 EXPOSE 8000
+# The worker's health: every mailbox read of late and signing in (/healthz's rules,
+# from the database).  compose.yaml gives the web process a check of its own.
+HEALTHCHECK --interval=60s --timeout=20s --start-period=120s --retries=3 \
+    CMD ["intake", "healthcheck"]
 CMD ["intake", "worker"]

@@ -46,7 +46,9 @@ test: install lint
 
 test-postgres: install
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/pytest tests/test_store.py tests/test_pipeline.py tests/test_imap_polls.py \
-		tests/test_decisions.py tests/test_outbox.py tests/test_end_to_end.py tests/test_web.py
+		tests/test_decisions.py tests/test_outbox.py tests/test_end_to_end.py tests/test_web.py \
+		tests/test_alarms.py tests/test_worker_idle.py \
+		tests/test_hostile_attacks.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -5,6 +5,26 @@ The store comes from the intake configuration (``DATABASE_URL`` wins over
 with ``DJANGO_DEBUG=1`` and no key, a development key is generated once and
 kept in ``var/dev-secret-key`` (never used in production: without DEBUG a
 missing key is an error the moment anything needs it).
+
+Production runs behind a TLS-terminating reverse proxy (README, "Production";
+``compose.yaml``), configured from the environment:
+
+- ``DJANGO_ALLOWED_HOSTS``: the host names people use, comma-separated;
+- ``DJANGO_SECURE_PROXY_SSL_HEADER``: the header the proxy sets to ``https``
+  (``X-Forwarded-Proto``).  The proxy must overwrite it; with it set, plain
+  HTTP is redirected to HTTPS (``DJANGO_SECURE_SSL_REDIRECT=0`` to leave that
+  to the proxy), except ``/healthz`` for the container's own health check;
+- ``DJANGO_CSRF_TRUSTED_ORIGINS``: by default ``https://`` and each allowed
+  host, so a sign-in posted through the proxy passes Django's origin check;
+- ``DJANGO_HSTS_SECONDS`` (a year unless DEBUG), ``DJANGO_HSTS_INCLUDE_SUBDOMAINS``
+  (on), ``DJANGO_HSTS_PRELOAD`` (off);
+- ``DJANGO_INSECURE_COOKIES=1`` only to try the site over plain HTTP on a
+  private network: the session and CSRF cookies are Secure otherwise, and a
+  browser drops a Secure cookie sent over http://, which fails every sign-in
+  with "CSRF cookie not set".
+
+`DEPLOYMENT_PROBLEMS` lists, in one line each, what the web process cannot
+run without (``intake serve`` prints them and exits 2, with no traceback).
 """
 
 from __future__ import annotations
@@ -68,10 +88,40 @@ def _secret_key() -> str:
     return stored.read_text().strip()
 
 
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    return default if not value else value in ("1", "true", "yes", "on")
+
+
+def deployment_problems() -> list[str]:
+    """What the web process cannot run without in production, one line each."""
+    if DEBUG:
+        return []
+    problems = []
+    key = os.environ.get("DJANGO_SECRET_KEY", "")
+    if not key:
+        problems.append(
+            "DJANGO_SECRET_KEY is not set: set it to a long random value "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "or DJANGO_DEBUG=1 on a developer's machine"
+        )
+    elif len(key) < 50 or len(set(key)) < 5:
+        problems.append("DJANGO_SECRET_KEY is too short: use at least 50 random characters")
+    if not _env_list("DJANGO_ALLOWED_HOSTS"):
+        problems.append(
+            "DJANGO_ALLOWED_HOSTS is not set: the host names people use to reach the "
+            "review pages, comma-separated (for example intake.example.org)"
+        )
+    return problems
+
+
 SECRET_KEY = _secret_key()
-ALLOWED_HOSTS = [
-    h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h
-]
+ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS") or ["localhost", "127.0.0.1"]
+DEPLOYMENT_PROBLEMS = deployment_problems()
 DATABASES = {"default": database_from_url(INTAKE.store.url, BASE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -151,6 +201,29 @@ SESSION_COOKIE_SECURE = not DEBUG and os.environ.get("DJANGO_INSECURE_COOKIES", 
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Behind a TLS-terminating proxy (see the module docstring).  Django compares a
+# POST's Origin with the scheme and host it believes it serves: without the
+# proxy's header it thinks "http" and refuses "https://..." ("Origin checking
+# failed"); the trusted origins also cover a proxy that rewrites the Host.
+_PROXY_HEADER = os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER", "").strip()
+if _PROXY_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_HEADER.upper().replace("-", "_"), "https")
+CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS") or [
+    f"https://*{host}" if host.startswith(".") else f"https://{host}"
+    for host in ALLOWED_HOSTS
+    if host != "*"
+]
+SECURE_SSL_REDIRECT = _env_flag("DJANGO_SECURE_SSL_REDIRECT", bool(_PROXY_HEADER))
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the container's health check speaks plain HTTP
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = _env_flag("DJANGO_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    # Joining the browsers' preload list is the domain owner's decision (it binds the
+    # whole council domain), not this service's: check --deploy's reminder is silenced.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 # Django's own loggers go through the standard library; ours through structlog.
 LOGGING_CONFIG = None

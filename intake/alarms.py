@@ -162,6 +162,15 @@ def check_secret_expiry(config: IntakeConfig, today: date | None = None) -> None
             clear_alarm(mailbox.name, Kind.SECRET_EXPIRING)
 
 
+def clear_unconfigured(config: IntakeConfig) -> None:
+    """End the alarms of mailboxes no longer configured: no banner for a mailbox gone."""
+    known = {m.name for m in config.mailboxes}
+    if config.replies.transport == "smtp":
+        known.add(REPLIES_ROUTE)
+    gone = MailboxAlarm.objects.filter(cleared_at__isnull=True).exclude(mailbox__in=known)
+    gone.update(cleared_at=timezone.now())
+
+
 # -- alert emails ---------------------------------------------------------------------
 @dataclass
 class AlertReport:
@@ -174,6 +183,7 @@ def tend(config: IntakeConfig, today: date | None = None) -> AlertReport:
     """The housekeeping the worker does every few seconds: expiry alarms, then an
     alert for each alarm that is due one, then the sending of pending alerts."""
     check_secret_expiry(config, today)
+    clear_unconfigured(config)
     report = AlertReport(queued=queue_alerts(config))
     send_alerts(config, report)
     return report

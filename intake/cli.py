@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.config:
         os.environ["INTAKE_CONFIG"] = args.config
-    if args.command in ("check", "check-config", "poll", "createuser", "seed"):
+    if args.command in ("check", "check-config", "poll", "createuser", "seed", "healthcheck"):
         from intake.logging import configure_logging
 
         configure_logging(stream=sys.stderr)  # stdout is the command's own answer
@@ -88,8 +88,28 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=2)
     check_config = _add(commands, "check-config", "validate the configuration", cmd_check_config)
     check_config.add_argument(
-        "--connect", action="store_true", help="also log in to each mailbox and list its folders"
+        "--connect",
+        action="store_true",
+        help="also sign in to each mailbox (and the SMTP servers) and say exactly what is wrong",
     )
+    health = _add(
+        commands,
+        "healthcheck",
+        "exit 0 when every mailbox is read and signs in (the container's HEALTHCHECK)",
+        cmd_healthcheck,
+    )
+    health.add_argument(
+        "--web",
+        metavar="URL",
+        help="check instead that the web process answers at URL (e.g. http://127.0.0.1:8000/healthz)",
+    )
+    signin = _add(
+        commands,
+        "signin",
+        "sign a person in to a mailbox with oauth_flow = device_code (once; the token is kept)",
+        cmd_signin,
+    )
+    signin.add_argument("mailbox", help="the [[mailboxes]] name")
     check = _add(commands, "check", "assess one message with no side effects", cmd_check)
     check.add_argument("message", metavar="MESSAGE.eml")
     check.add_argument("--json", action="store_true", help="print the outcome as JSON")
@@ -105,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _add(commands: Any, name: str, help_text: str, handler: Handler) -> argparse.ArgumentParser:
     sub: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text)
     sub.set_defaults(handler=handler)
+    # Also after the sub-command (intake check-config --config PATH); SUPPRESS keeps a
+    # value given before it when it is not repeated here.
+    sub.add_argument(
+        "--config", metavar="PATH", default=argparse.SUPPRESS, help="configuration file"
+    )
     return sub
 
 
@@ -163,10 +188,15 @@ def cmd_worker(args: argparse.Namespace, config: IntakeConfig) -> int:
 
 
 def cmd_poll(args: argparse.Namespace, config: IntakeConfig) -> int:
+    from intake import alarms
     from intake.pipeline import poll_all
 
     _start_readers()
     results = poll_all(config)
+    for r in results:
+        if not r.skipped:
+            alarms.note_poll(r.mailbox, r.error, r.error_detail)
+    alarms.tend(config)  # alert emails for a sign-in that failed, as the worker would
     for r in results:
         state = "skipped (another worker holds the lease)" if r.skipped else (r.error or "ok")
         print(
@@ -181,11 +211,12 @@ def cmd_serve(args: argparse.Namespace, config: IntakeConfig) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
-    if not settings.SECRET_KEY:
-        print(
-            "intake serve: DJANGO_SECRET_KEY is not set (or set DJANGO_DEBUG=1 for development)",
-            file=sys.stderr,
-        )
+    # The settings module's own list: reading settings.SECRET_KEY when it is empty
+    # would raise ImproperlyConfigured with a traceback.
+    problems = getattr(settings, "DEPLOYMENT_PROBLEMS", [])
+    for problem in problems:
+        print(f"intake serve: {problem}", file=sys.stderr)
+    if problems:
         return 2
     call_command("collectstatic", interactive=False, verbosity=0)
     argv = [
@@ -218,7 +249,7 @@ def cmd_check_config(args: argparse.Namespace, config: IntakeConfig) -> int:
         print(warning, file=sys.stderr)
     if not args.connect:
         return 0
-    return max((_check_mailbox(m) for m in config.mailboxes), default=0)
+    return _check_connections(config)
 
 
 def _form_and_reply_problems(config: IntakeConfig) -> list[str]:
@@ -247,21 +278,39 @@ def _form_and_reply_problems(config: IntakeConfig) -> list[str]:
     return problems
 
 
+def _check_connections(config: IntakeConfig) -> int:
+    """Sign in to every mailbox and SMTP server; one line each saying what is wrong."""
+    worst = max((_check_mailbox(m) for m in config.mailboxes), default=0)
+    routes = []
+    if config.replies.transport == "smtp":
+        routes.append(("smtp", config.smtp))
+    if config.alerts.smtp is not None:
+        routes.append(("alerts.smtp", config.alerts.smtp))
+    return max([worst, *(_check_smtp(name, smtp, config) for name, smtp in routes)])
+
+
 def _check_mailbox(mailbox: Any) -> int:
     from intake.errors import MailboxError
     from intake.mailbox import open_mailbox
+    from intake.mailbox.imap import ImapMailbox
 
+    box = ImapMailbox(mailbox, retries=0) if mailbox.kind == "imap" else open_mailbox(mailbox)
     try:
-        with open_mailbox(mailbox) as box:
-            folders = box.list_folders()
+        with box:
+            folders = sorted(box.list_folders())
     except MailboxError as exc:
-        print(f"{mailbox.name}: cannot connect: {exc.reason}", file=sys.stderr)
+        print(f"{mailbox.name}: cannot connect: {_fault_line(exc)}", file=sys.stderr)
         return 1
     print(f"{mailbox.name}: connected; folders: {', '.join(folders)}")
-    for wanted in (mailbox.folder, mailbox.processed_folder):
-        if wanted not in folders:
-            note = " (it will be created)" if wanted == mailbox.processed_folder else ""
-            print(f"{mailbox.name}: folder {wanted!r} does not exist{note}")
+    if mailbox.folder not in folders:
+        print(
+            f"{mailbox.name}: folder_missing: {mailbox.folder!r} does not exist; "
+            f"the folders are: {', '.join(folders)}",
+            file=sys.stderr,
+        )
+    if mailbox.processed_folder not in folders:
+        missing = mailbox.processed_folder
+        print(f"{mailbox.name}: folder {missing!r} does not exist (it will be created)")
     return 0 if mailbox.folder in folders else 1
 
 
@@ -276,6 +325,106 @@ def _schemas_for_check(config: IntakeConfig) -> Any:
         return taught_schemas(config)
     except DatabaseError:
         return schemas_in(str(config.forms_dir))
+
+
+def _fault_line(exc: Any) -> str:
+    """``reason: detail`` (or the reason's meaning when there is no detail)."""
+    from intake.mailbox.base import Fault
+
+    try:
+        meaning = Fault(exc.reason).label
+    except ValueError:
+        meaning = ""
+    return f"{exc.reason}: {exc.detail or meaning}" if exc.detail or meaning else exc.reason
+
+
+def _check_smtp(name: str, smtp: Any, config: IntakeConfig) -> int:
+    """Connect and sign in to an SMTP server (nothing is sent)."""
+    import smtplib
+
+    from intake.errors import MailboxError
+    from intake.mailbox.imap import connect_fault
+    from intake.smtp import connect
+
+    where = f"{smtp.host}:{smtp.port}"
+    try:
+        client = connect(smtp, config)
+    except MailboxError as exc:
+        print(f"{name}: cannot sign in: {_fault_line(exc)}", file=sys.stderr)
+        return 1
+    except smtplib.SMTPResponseException as exc:
+        words = (
+            exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else ""
+        )
+        print(
+            f"{name}: refused at {where}: {exc.smtp_code} {' '.join(words.split())}",
+            file=sys.stderr,
+        )
+        return 1
+    except (smtplib.SMTPException, OSError) as exc:
+        fault = connect_fault(exc, smtp) if isinstance(exc, OSError) else None
+        line = _fault_line(fault) if fault else f"{where}: {type(exc).__name__}"
+        print(f"{name}: cannot connect: {line}", file=sys.stderr)
+        return 1
+    client.quit()
+    signed = f" as {smtp.username} ({smtp.auth})" if smtp.username else ""
+    print(f"{name}: connected to {where}{signed}")
+    return 0
+
+
+def cmd_healthcheck(args: argparse.Namespace, config: IntakeConfig) -> int:
+    """0 when healthy; 1 with the reason on stderr (``/healthz``'s rules)."""
+    if args.web:
+        return _web_answers(args.web)
+    from django.utils import timezone
+
+    from intake.health import health_report
+
+    healthy, body = health_report(config, timezone.now())
+    print(json.dumps(body, separators=(",", ":")))
+    return 0 if healthy else 1
+
+
+def _web_answers(url: str) -> int:
+    """The web process answers ``url`` (200 or 503: either way it is up)."""
+    import urllib.error
+    import urllib.request
+
+    from django.conf import settings
+
+    hosts = [h for h in settings.ALLOWED_HOSTS if h != "*" and not h.startswith(".")]
+    request = urllib.request.Request(url, headers={"Host": hosts[0]} if hosts else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except OSError as exc:
+        print(f"intake healthcheck: {url}: {type(exc).__name__}", file=sys.stderr)
+        return 1
+    print(f"{url}: {status}")
+    return 0 if status in (200, 503) else 1
+
+
+def cmd_signin(args: argparse.Namespace, config: IntakeConfig) -> int:
+    """The device-code sign-in of a person for a delegated (device_code) mailbox."""
+    from intake.mailbox.oauth import DelegatedTokens, token_source
+
+    try:
+        mailbox = config.mailbox(args.mailbox)
+    except KeyError:
+        print(f"intake signin: no mailbox called {args.mailbox!r}", file=sys.stderr)
+        return 2
+    source = token_source(mailbox) if mailbox.auth == "oauth2" else None
+    if not isinstance(source, DelegatedTokens):
+        print(
+            f"intake signin: mailbox {mailbox.name!r} does not use oauth_flow = device_code",
+            file=sys.stderr,
+        )
+        return 2
+    source.sign_in(lambda text: print(text, flush=True))
+    print(f"{mailbox.name}: signed in; the token is kept in {mailbox.token_cache}")
+    return 0
 
 
 def cmd_check(args: argparse.Namespace, config: IntakeConfig) -> int:

@@ -45,8 +45,8 @@ MICROSOFT_AUTHORITY = "https://login.microsoftonline.com"
 APP_SCOPES = ("https://outlook.office365.com/.default",)
 # Delegated (device code) sign-in: a person's own permissions on the mailbox.
 DELEGATED_SCOPES = (
-    "https://outlook.office365.com/IMAP.AccessAsUser.All",
-    "https://outlook.office365.com/SMTP.Send",
+    "https://outlook.office.com/IMAP.AccessAsUser.All",
+    "https://outlook.office.com/SMTP.Send",
 )
 OAUTH_FLOWS = ("client_credentials", "device_code")
 # RFC 2177: a server may end an IDLE after 30 minutes of inactivity, so it is

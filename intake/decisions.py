@@ -12,7 +12,10 @@
   case's messages) from the case's referrer or about the same child, a
   message whose subject carries the case's reference
   from the same referrer, or the same referrer sending the same child's form
-  within ``config.cases.resubmission_window_days``;
+  within ``config.cases.resubmission_window_days``.  Only the case's referrer,
+  authenticated by our mail server (`intake.authentication`), changes a case:
+  anything else joins it as a held submission, keeping its own answers, and
+  the case goes to needs review for a person to compare (issue 8);
 * writes the reply as an `OutboundEmail` row, exactly as it will be sent,
   or as ``suppressed`` when the referrer has already had
   ``config.replies.max_per_sender_per_hour`` replies in the last hour;
@@ -20,6 +23,8 @@
 
 Sending happens later, in `intake.outbox.send_due`: a crash between the
 decision and the send loses nothing, because the row is already committed.
+Everything about the message is read from its stored parse
+(`intake.store.load_mail`), never from its raw bytes.
 """
 
 from __future__ import annotations

@@ -416,8 +416,13 @@ def step_decide(message: InboundMessage, run: Run) -> None:
 
 
 def step_reply(message: InboundMessage, run: Run) -> None:
-    """Give the outbox its chance to send (once per poll); its rows own their retries."""
-    if not run.replies_sent:
+    """Give the outbox its chance to send: at once when this message has a reply
+    waiting (the referrer hears back seconds after it landed, not after the rest of
+    the poll: issue 9), else once per poll.  Its rows own their retries."""
+    from intake.models import OutboundEmail
+
+    waiting = message.replies.filter(state=OutboundEmail.State.PENDING).exists()
+    if waiting or not run.replies_sent:
         send_due(run.config)
         run.replies_sent = True
     _transition(message, State.DECIDED, State.REPLIED)

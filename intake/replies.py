@@ -15,11 +15,15 @@ template fails loudly at render time instead of sending a blank.
 A reply carries no personal data beyond what the referrer sent us, and never
 a child's name in its subject (subjects show in notification pop-ups, on lock
 screens and in mail logs): where the referrer's subject names the child, a
-neutral subject is used instead.  Replies go to the sender's address; a
-``Reply-To`` is honoured only inside ``config.service.trusted_domains``, so a
-forged header cannot point our mail at a third party.  Every reply is marked
-``Auto-Submitted: auto-replied`` (RFC 3834 §5) and ``X-Auto-Response-Suppress:
-All`` (Exchange), so well-behaved systems do not answer it.
+neutral subject is used instead, and every subject is built from an
+allow-list of characters (`SUBJECT_CHARACTERS`), so no look-alike letter,
+soft hyphen or zero-width space carries a name through.  Replies go only to a
+sender our own mail server authenticated (`reply_recipient`); a ``Reply-To`` is
+honoured only when that sender is inside ``config.service.trusted_domains`` and
+the address is in the same organisation, so a forged header cannot point our
+mail at a third party (issue 8).  Every reply is marked ``Auto-Submitted:
+auto-replied`` (RFC 3834 §5), ``X-Auto-Response-Suppress: All`` (Exchange) and
+``X-Intake-Reply`` (ours: it is recognised when it comes back).
 """
 
 from __future__ import annotations

@@ -453,3 +453,25 @@ def test_it_never_deletes_a_case_its_submissions_or_its_replies(config):
         with pytest.raises(ValueError):
             record.delete()
     assert (Referral.objects.count(), Submission.objects.count()) == (1, 1)
+
+
+def test_it_stores_answers_holding_nul_and_control_characters_on_any_database(config):
+    # Issue 8: a NUL in a PDF field value made PostgreSQL refuse the row for ever.
+    fields = example_fields() | {"child_surname": "Wil\x00liams\x07", "incident_summary": "a\x00b"}
+    assessment = accepted(fields)
+    assessment.sources = {"child_surname": "form.pdf\x00, field 3"}
+    assessment.invalid = [{"field": "child_dob", "reason": "not a date: 3\x00/4"}]
+    message = make_message()
+    apply_assessment(message, assessment, config)
+    case = Referral.objects.get()
+    assert case.fields["child_surname"] == "Williams"
+    assert case.sources["child_surname"] == "form.pdf, field 3"
+    assert Submission.objects.get().fields["incident_summary"] == "ab"
+    message.refresh_from_db()
+    assert "\x00" not in json.dumps(message.assessment, ensure_ascii=False)
+
+
+def test_it_never_queues_a_reply_to_a_sender_our_server_did_not_authenticate(config):
+    apply_assessment(make_message(verdict=None), accepted(), config)
+    assert OutboundEmail.objects.count() == 0
+    assert InboundMessage.objects.get().reason_code == "unauthenticated:no_verdict"

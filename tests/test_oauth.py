@@ -209,3 +209,42 @@ def test_it_never_logs_the_secret_or_the_token(m365):
     assert m365.secret not in logged
     assert token not in logged
     assert "AADSTS7000215: no" not in logged  # Microsoft's text goes to the health page only
+
+
+def delegated(m365, tmp_path):
+    """The same mailbox with a public client and the device-code flow (no secret)."""
+    app = m365.identity.register(m365.account.username, public_client=True)
+    return m365.mailbox_cfg(
+        client_id=app.client_id,
+        client_secret_env="",
+        oauth_flow="device_code",
+        token_cache=str(tmp_path / "oauth" / "referrals.json"),
+    )
+
+
+def test_it_asks_for_a_person_to_sign_in_before_the_device_code_flow_has_run(m365, tmp_path):
+    error = refusal(delegated(m365, tmp_path))
+    assert (error.reason, error.detail) == (Fault.SIGN_IN_REQUIRED, "run: intake signin referrals")
+
+
+def test_it_signs_in_a_person_with_a_device_code_and_keeps_the_refresh_token(m365, tmp_path):
+    import threading
+
+    from intake.mailbox.oauth import DelegatedTokens, forget_token_sources
+
+    cfg = delegated(m365, tmp_path)
+    m365.identity.token_lifetime = 299  # each access token as good as expired: msal refreshes
+    shown: list[str] = []
+    signing_in = threading.Thread(target=lambda: DelegatedTokens(cfg).sign_in(shown.append))
+    signing_in.start()
+    deadline = time.monotonic() + 10
+    while not shown and time.monotonic() < deadline:
+        time.sleep(0.05)
+    code = shown[0].split("enter the code ")[1].split()[0]
+    m365.identity.approve_device_code(code, m365.account.username)
+    signing_in.join(timeout=15)
+    cache = tmp_path / "oauth" / "referrals.json"
+    assert cache.stat().st_mode & 0o077 == 0  # the refresh token: the service's user only
+    forget_token_sources()  # as a worker starting later would: from the file
+    assert sign_in(cfg) == ["INBOX"]
+    assert m365.identity.token_requests[-1] == "refresh_token"

@@ -57,6 +57,18 @@ def wait_for(done: Callable[[], object], what: str, seconds: float = 15) -> floa
     return time.monotonic() - started
 
 
+def filed(account) -> bool:
+    """A message is in the processed folder (which the first filing creates)."""
+    client = account.client()
+    try:
+        if not client.folder_exists("Processed"):
+            return False
+        client.select_folder("Processed", readonly=True)
+        return bool(client.search("ALL"))
+    finally:
+        client.logout()
+
+
 def test_it_answers_a_referral_seconds_after_it_lands(
     imap_account,
     make_config,
@@ -70,8 +82,11 @@ def test_it_answers_a_referral_seconds_after_it_lands(
         imap_account.append(referral_email(1))
         wait_for(lambda: smtp_server.messages, "the reply")
         answered = time.monotonic() - landed
-        wait_for(lambda: imap_account.uids("Processed"), "the message filed")
-    assert answered < 5, f"answered {answered:.1f} s after it landed"
+        wait_for(lambda: filed(imap_account), "the message filed")
+    # Well inside the ten-minute backstop: IDLE did it.  The figure itself (about two
+    # seconds, most of it reading the form) is bench/pickup_latency.py's to measure;
+    # a bound this loose keeps a busy CI machine from failing it.
+    assert answered < 20, f"answered {answered:.1f} s after it landed"
     message = InboundMessage.objects.get()
     assert (message.state, message.decision) == ("filed", "accepted")
     assert smtp_server.messages[0].rcpt_tos == ["referrer1@agency1.example"]
@@ -86,7 +101,7 @@ def test_it_keeps_answering_one_mailbox_while_another_hangs(
     hung = silent_listener()  # accepts the connection, never greets
     try:
         stuck = imap_mailbox_table(
-            imap_account, name="notifications", port=hung.getsockname()[1], timeout_seconds=2
+            imap_account, name="notifications", port=hung.getsockname()[1], timeout_seconds=5
         )
         good = imap_mailbox_table(imap_account, poll_seconds=BACKSTOP)
         config = make_config(mailboxes=[stuck, good], **tables(smtp_server.port))
@@ -98,13 +113,15 @@ def test_it_keeps_answering_one_mailbox_while_another_hangs(
             wait_for(lambda: worker.loops[1].polls, "the good mailbox's first poll")
             time.sleep(0.5)
             imap_account.append(referral_email(2))
-            took = wait_for(lambda: smtp_server.messages, "the good mailbox's reply")
+            took = wait_for(lambda: smtp_server.messages, "the good mailbox's reply", 30)
         finally:
             worker.request_stop(signal.SIGTERM)
             thread.join(timeout=30)
     finally:
         hung.close()
-    assert took < 5
+    # Polled one after the other, the stuck mailbox's four 5-second timeouts and its
+    # backoff (27 s) would come first.
+    assert took < 12
 
 
 def test_it_raises_the_alarm_at_once_when_the_sign_in_is_revoked_mid_run(

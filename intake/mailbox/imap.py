@@ -31,6 +31,7 @@ import os
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from typing import Any, TypeVar
@@ -50,6 +51,16 @@ MAX_BACKOFF_SECONDS = 30.0
 # Set by the worker when it is told to stop: a reconnect waiting out its backoff
 # gives up at once instead of holding the shutdown for half a minute.
 STOPPING = threading.Event()
+
+
+def pause(seconds: float) -> None:
+    """Wait out a reconnect's backoff, in short naps, cut short by `STOPPING`."""
+    for _ in range(max(1, int(seconds / 0.25))):
+        if STOPPING.is_set():
+            return
+        time.sleep(min(0.25, seconds))
+
+
 MAX_FOLDERS_NAMED = 30  # in a "folder missing" detail
 # Exchange Online answers a refused XOAUTH2 with a bare "AUTHENTICATE failed."
 OAUTH_REFUSED_HINT = (
@@ -67,7 +78,7 @@ class ImapMailbox(OpenCloseContext):
         *,
         retries: int = 3,
         backoff: float = 1.0,
-        sleep: Callable[[float], object] = STOPPING.wait,
+        sleep: Callable[[float], object] = pause,
     ) -> None:
         self.cfg = cfg
         self.retries = retries
@@ -130,7 +141,7 @@ class ImapMailbox(OpenCloseContext):
             self._oauth2_login(client)
             return
         password = os.environ.get(self.cfg.password_env)
-        if password is None:
+        if not password:  # unset, or empty (compose passes unset variables as "")
             raise MailboxAuthError(
                 "password missing",
                 reason=Fault.PASSWORD_MISSING,

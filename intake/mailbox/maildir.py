@@ -51,9 +51,7 @@ class MaildirMailbox(OpenCloseContext):
             Path(self.cfg.path).parent.mkdir(parents=True, exist_ok=True)
             self.root = mailbox.Maildir(self.cfg.path, factory=None, create=True)
         except OSError as exc:
-            raise MailboxError(
-                f"maildir not usable: {type(exc).__name__}", reason="maildir_unusable"
-            ) from exc
+            raise MailboxError(f"maildir not usable: {type(exc).__name__}") from exc
         _check_layout(Path(self.cfg.path))
 
     def close(self) -> None:

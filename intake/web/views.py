@@ -111,12 +111,33 @@ def message_context(message: InboundMessage) -> dict[str, Any]:
         "attachment_errors": assessment.get("attachment_errors") or [],
         "form_title": display.form_title(assessment.get("form_type") or ""),
         "body": body_text(message),
+        "delivery": delivery(message),
         "attachments": list(message.attachments.defer("data").order_by("pk")),
         "referral": submission.referral if submission else None,
         "replies": case.reply_views(replies),
         "review": review,
         "review_form": ReviewForm(),
         "trail": case.trail_rows(trail),
+    }
+
+
+def delivery(message: InboundMessage) -> dict[str, Any] | None:
+    """How the message reached us, from its stored parse: our server's verdict on
+    the sender, the ``Received`` hops (newest first), and a parse that gave up."""
+    from django.conf import settings
+
+    from intake.authentication import authenticate
+    from intake.store import load_mail
+
+    mail = load_mail(message, with_data=False)
+    if mail is None:
+        return None
+    verdict = authenticate(mail.headers, mail.from_addresses, settings.INTAKE.rules)
+    return {
+        "authenticated": verdict.authenticated,
+        "reason": verdict.reason,
+        "hops": list(mail.received),
+        "failure": mail.failure,
     }
 
 

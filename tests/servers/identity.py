@@ -46,8 +46,8 @@ from tests.servers import free_port
 TENANT = "7d1c0b7e-0000-4000-8000-00000000aaaa"
 EXCHANGE_SCOPE = "https://outlook.office365.com/.default"
 DELEGATED = {
-    "https://outlook.office365.com/IMAP.AccessAsUser.All",
-    "https://outlook.office365.com/SMTP.Send",
+    "https://outlook.office.com/IMAP.AccessAsUser.All",
+    "https://outlook.office.com/SMTP.Send",
 }
 
 
