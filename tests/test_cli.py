@@ -90,6 +90,7 @@ def test_it_names_a_mistake_in_a_form_schema_and_exits_2(tmp_path, capsys, monke
 
 
 @pytest.mark.skipif(not EXAMPLES.is_dir(), reason="the shared examples folder is not here")
+@pytest.mark.django_db  # it reads the wordings the team taught, as the worker does
 def test_it_prints_an_outcome_for_every_example_without_a_traceback(capfd):
     for eml in sorted(EXAMPLES.glob("*.eml")):
         code = cli.main(["check", str(eml), "--json"])
