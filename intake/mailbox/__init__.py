@@ -5,6 +5,10 @@ a context manager::
 
     with open_mailbox(config.mailbox("referrals")) as box:
         box.append(box_cfg.sent_folder, raw_reply)
+
+Beside the adapters: `intake.mailbox.oauth` (XOAUTH2 tokens from msal for
+Microsoft 365), `intake.mailbox.idle` (IMAP IDLE on a watched folder), and
+`intake.mailbox.base.Fault` (the reason code of every `MailboxError`).
 """
 
 from __future__ import annotations
