@@ -109,6 +109,7 @@ def test_it_prints_an_outcome_for_every_example_without_a_traceback(capfd):
         assert "Traceback" not in err
 
 
+@pytest.mark.django_db  # it reads the wordings the team taught, as the worker does
 def test_it_prints_a_readable_outcome_without_json(capfd, tmp_path):
     eml = tmp_path / "enquiry.eml"
 
@@ -120,7 +121,7 @@ def test_it_prints_a_readable_outcome_without_json(capfd, tmp_path):
 
 
 def test_it_fails_cleanly_when_the_message_cannot_be_assessed(capfd, tmp_path, monkeypatch):
-    def broken(raw, config):
+    def broken(raw, config, schemas=None):
         raise RuntimeError("parser fell over")
 
     monkeypatch.setattr("intake.assess.assess_message", broken)
