@@ -25,6 +25,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -37,10 +38,13 @@ import structlog
 
 from parsers.errors import Reason
 from parsers.limits import Limits
-from parsers.mime import ParsedMessage, parse_message, without_bom
+from parsers.mime import ParsedMessage, parse_message, refusal, without_bom
 from parsers.unpack import AttachmentPart, InnerMessage, crash_site, fix_surrogates
 
 log = structlog.get_logger(__name__)
+# mail-parser logs through the standard library, quoting headers it could not
+# read: personal data.  Its failures reach us as exceptions or defects instead.
+logging.getLogger("mailparser").setLevel(logging.CRITICAL + 1)
 
 MAX_HEADERS = 500  # headers kept; a message with more has the defect too_many_headers
 MAX_HEADER_CHARS = 4096  # of each header value kept (RFC 5322 2.1.1: lines of 998)
@@ -218,7 +222,10 @@ def read_mail(raw: bytes, limits: Limits) -> MailResult:
     """Parse ``raw`` once; never raises on bad input (see the module docstring)."""
     digest, size = hashlib.sha256(raw).hexdigest(), len(raw)  # of the bytes as stored
     raw = without_bom(raw)
-    parser, defects, hops, parse = _mailparser_or_stdlib(raw)
+    if refusal(raw, limits) is not None:  # refused from its size: no parser builds it
+        parser, defects, hops, parse = _refused()
+    else:
+        parser, defects, hops, parse = _mailparser_or_stdlib(raw)
     parsed = parse_message(raw, limits, parse)
     result = _result(raw, parsed, parser, [*defects, *parsed.defects], hops)
     return replace(result, sha256=digest, size=size)
@@ -245,6 +252,10 @@ def _mailparser_or_stdlib(
 
     hops.reverse()  # mail-parser lists the first hop first; we show the newest first
     return PARSER_MAILPARSER, defects, hops, given
+
+
+def _refused() -> tuple[str, list[str], list[dict[str, str]], Callable[[bytes], Message]]:
+    return PARSER_STDLIB, [], [], _stdlib_parse
 
 
 def _stdlib_parse(raw: bytes) -> Message:

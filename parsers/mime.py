@@ -107,12 +107,10 @@ def parse_message(
     stdlib's own parser; `parsers.mail` passes mail-parser's ``message``).
     """
     raw = without_bom(raw)
-    if len(raw) > limits.max_message_bytes:
-        log.info("message_too_large", size=len(raw))
-        return _headers_only(raw, [Reason.TOO_LARGE.value])
-    if _part_flood(raw, limits):
-        log.info("message_part_flood", size=len(raw))
-        return _headers_only(raw, [Reason.TOO_MANY_PARTS.value])
+    refused = refusal(raw, limits)
+    if refused is not None:
+        log.info(f"message_{refused}", size=len(raw))
+        return _headers_only(raw, [refused])
     try:
         return _parse_whole((parse or parse_bytes)(raw), limits)
     except RecursionError:
@@ -129,6 +127,19 @@ def without_bom(raw: bytes) -> bytes:
     """``raw`` without a UTF-8 byte-order mark (some tools save .eml files with one;
     before it, no header parses)."""
     return raw[len(UTF8_BOM) :] if raw.startswith(UTF8_BOM) else raw
+
+
+def refusal(raw: bytes, limits: Limits) -> str | None:
+    """Why ``raw`` is refused before any parser builds it (a `Reason` value), or None.
+
+    Over ``limits.max_message_bytes``: ``too_large``; far more boundary lines
+    than parts allowed: ``too_many_parts``.  Cheap: counts bytes, parses nothing.
+    """
+    if len(raw) > limits.max_message_bytes:
+        return Reason.TOO_LARGE.value
+    if _part_flood(raw, limits):
+        return Reason.TOO_MANY_PARTS.value
+    return None
 
 
 def _part_flood(raw: bytes, limits: Limits) -> bool:

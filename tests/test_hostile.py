@@ -78,7 +78,7 @@ max_attempts = 3
 backoff_seconds = 1
 
 [limits]
-max_message_bytes = 2097152
+max_message_bytes = 1048576
 max_seconds = {BUDGET}
 max_message_seconds = {BUDGET}
 
