@@ -183,3 +183,15 @@ def test_check_config_warns_when_production_names_no_authserv_id():
         }
     )
     assert config_warnings(named) == []
+
+
+def test_check_config_prints_the_warning_and_still_passes(tmp_path, capsys):
+    from intake import cli
+
+    config = tmp_path / "intake.toml"
+    config.write_text(
+        '[[mailboxes]]\nname = "referrals"\nkind = "imap"\nhost = "imap.example.org"\n'
+        'username = "referrals@example.org"\npassword_env = "INTAKE_IMAP_PASSWORD"\n'
+    )
+    assert cli.main(["--config", str(config), "check-config"]) == 0
+    assert "rules.authserv_ids: warning" in capsys.readouterr().err
