@@ -185,7 +185,7 @@ def test_check_config_warns_when_production_names_no_authserv_id():
     assert config_warnings(named) == []
 
 
-def test_check_config_prints_the_warning_and_still_passes(tmp_path, capsys):
+def test_check_config_prints_the_warning_and_still_passes(tmp_path, capsys, monkeypatch):
     from intake import cli
 
     config = tmp_path / "intake.toml"
@@ -193,5 +193,6 @@ def test_check_config_prints_the_warning_and_still_passes(tmp_path, capsys):
         '[[mailboxes]]\nname = "referrals"\nkind = "imap"\nhost = "imap.example.org"\n'
         'username = "referrals@example.org"\npassword_env = "INTAKE_IMAP_PASSWORD"\n'
     )
+    monkeypatch.setenv("INTAKE_CONFIG", str(config))  # restored after: main() sets it too
     assert cli.main(["--config", str(config), "check-config"]) == 0
     assert "rules.authserv_ids: warning" in capsys.readouterr().err
