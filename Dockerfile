@@ -6,6 +6,13 @@
 # client secrets, DJANGO_SECRET_KEY, DATABASE_URL) come from the environment.
 # var/ (the SQLite store, the local Maildir and outbox, a device-code sign-in's
 # token cache) is a volume.
+# GOV.UK Frontend for the review pages, compiled from frontend/package-lock.json.
+FROM node:20-slim AS frontend
+WORKDIR /frontend
+COPY frontend/package.json frontend/package-lock.json frontend/copy-assets.js ./
+COPY frontend/src ./src
+RUN npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -21,6 +28,7 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY parsers ./parsers
 COPY intake ./intake
 COPY config ./config
+COPY --from=frontend /frontend/build ./frontend/build
 RUN pip install -c constraints.txt . \
     && mkdir -p /app/var \
     && chown intake:intake /app/var

@@ -18,7 +18,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
+# GOV.UK Frontend for the review pages: installed from frontend/package-lock.json and
+# compiled into frontend/build/ (served as static files; never committed).  Needs node + npm.
+frontend/build/govuk/intake.css: frontend/package.json frontend/package-lock.json frontend/src/intake.scss frontend/copy-assets.js
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+
+install: $(VENV)/.installed frontend/build/govuk/intake.css
 
 run: export DJANGO_DEBUG = 1
 run: install

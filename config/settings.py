@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -133,17 +134,28 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Sign-in (issue 12): a second factor for everyone (TOTP, recovery codes), lockout
+    # after repeated failures, one Content-Security-Policy on every page.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "csp",
     "intake",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "intake.web.middleware.session_limits",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -158,6 +170,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "intake.health.alarm_banner",  # a mailbox that cannot sign in: on every page
+                "intake.web.context.navigation",  # the menu for the signed-in person's role
             ]
         },
     }
@@ -180,6 +193,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# GOV.UK Frontend, compiled by `make install` (npm ci, npm run build in frontend/); never committed.
+FRONTEND_BUILD = BASE_DIR / "frontend" / "build"
+STATICFILES_DIRS = [FRONTEND_BUILD]
+with contextlib.suppress(OSError):  # a missing folder is a system-check warning
+    FRONTEND_BUILD.mkdir(parents=True, exist_ok=True)
 with contextlib.suppress(OSError):  # whitenoise warns on every start when it is missing
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
@@ -187,12 +205,50 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# The review pages (intake.web): sign-in, and sessions that do not outlive a working day.
+# The review pages (intake.web): sign-in with a second factor, and sessions that end
+# after [web] session_idle_minutes without a request (the cookie and the stored session
+# are renewed on every request) and never outlive a working day (SESSION_MAX_SECONDS,
+# intake.web.middleware) or the browser.
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "queue"
 LOGOUT_REDIRECT_URL = "login"
-SESSION_COOKIE_AGE = 8 * 60 * 60
+SESSION_COOKIE_AGE = INTAKE.web.session_idle_minutes * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_MAX_SECONDS = 8 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out account before its password
+    "django.contrib.auth.backends.ModelBackend",
+]
+# django-axes: five wrong passwords for one account lock it for 15 minutes (each further
+# try restarts the wait); an administrator can unlock it on the people page.  Locking by
+# account, not address: an attacker spreads guesses over addresses, and behind the proxy
+# every address would otherwise be the proxy's.  Its log lines carry no name or address.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_CLIENT_STR_CALLABLE = "intake.web.signin.client_str"
+AXES_LOCKOUT_CALLABLE = "intake.web.signin.locked_out"
+AXES_ENABLE_ADMIN = False
+# django-otp: the authenticator app shows the service's name; wrong codes slow down.
+OTP_TOTP_ISSUER = INTAKE.service.name
+# One Content-Security-Policy on every page, the sign-in and Django's admin included
+# (django-csp): our own stylesheet and images, no inline script or style, no framing.
+# Mail shown in the pages is escaped text; a download carries its own sandbox policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+    }
+}
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True  # no script of ours reads it; forms carry the token
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -220,10 +276,13 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the container's health check speaks p
 SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = _env_flag("DJANGO_HSTS_PRELOAD", False)
+# django-axes would lock by address too; behind the proxy, or a council's one outgoing
+# address, that locks out everyone at once.  Accounts are locked instead (above).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 if not SECURE_HSTS_PRELOAD:
     # Joining the browsers' preload list is the domain owner's decision (it binds the
     # whole council domain), not this service's: check --deploy's reminder is silenced.
-    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
 
 # Django's own loggers go through the standard library; ours through structlog.
 LOGGING_CONFIG = None

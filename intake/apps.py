@@ -13,3 +13,8 @@ class IntakeConfig(AppConfig):
 
         # The SQLite store holds every raw email: owner-only, whatever the umask (issue 8).
         connection_created.connect(protect_sqlite_files, dispatch_uid="intake_sqlite_owner_only")
+
+        from intake.web.signin import connect_signals
+
+        # Failed and locked-out sign-ins are audited with the account name (issue 12).
+        connect_signals()

@@ -69,10 +69,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add(commands, "migrate", "create or update the database tables", cmd_migrate)
-    user = _add(commands, "createuser", "add a person who may sign in", cmd_createuser)
+    user = _add(
+        commands,
+        "createuser",
+        "add a person who may sign in; or change their role (--role), or reset their "
+        "password and second factor (--reset)",
+        cmd_createuser,
+    )
     user.add_argument("username")
     user.add_argument(
-        "--role", choices=("team", "admin"), default="team", help="team (default) or admin"
+        "--role",
+        choices=("team", "admin"),
+        default=None,
+        help="team (the default for a new person) or admin; for someone who exists, changes it",
+    )
+    user.add_argument(
+        "--reset",
+        action="store_true",
+        help="for someone who exists: a new password, their second factor set up again at "
+        "the next sign-in, and their account unlocked",
     )
     user.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
@@ -153,23 +168,73 @@ def _ensure_sqlite_folder() -> None:
 
 
 def cmd_createuser(args: argparse.Namespace, config: IntakeConfig) -> int:
-    from intake.users import UserError, create_user
+    """Create a person, or (someone who exists) change their role or reset them.
 
-    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else _prompt_password()
+    Every answer is one line; a problem is exit status 2 with no traceback, including
+    no terminal to ask for a password on (use ``--password-stdin``).
+    """
+    from django.contrib.auth.models import User
+
+    from intake.users import UserError
+
+    existing = User.objects.filter(username=args.username).first()
     try:
-        create_user(args.username, password, args.role)
+        if existing is None:
+            return _create_person(args)
+        if not (args.reset or args.role):
+            raise UserError(
+                f"a user called {args.username!r} exists already "
+                "(--role to change their role, --reset to reset their password and second factor)"
+            )
+        return _change_person(existing, args)
     except UserError as exc:
         print(f"intake createuser: {exc}", file=sys.stderr)
         return 2
-    print(f"created {args.role} user {args.username}")
+
+
+def _create_person(args: argparse.Namespace) -> int:
+    from intake.users import UserError, create_user
+
+    if args.reset:
+        raise UserError(f"there is no user called {args.username!r} to reset")
+    role = args.role or "team"
+    create_user(args.username, _password(args), role)
+    print(f"created {role} user {args.username}; they set up an authenticator app at first sign-in")
     return 0
 
 
-def _prompt_password() -> str:
-    first = getpass.getpass("Password: ")
-    if first != getpass.getpass("Password (again): "):
-        print("intake createuser: the passwords differ", file=sys.stderr)
-        raise SystemExit(2)
+def _change_person(user: Any, args: argparse.Namespace) -> int:
+    from django.db import transaction
+
+    from intake import users
+
+    if args.reset:
+        password = _password(args)
+        with transaction.atomic():
+            users.set_password(user, password)
+            users.reset_second_factor(user)
+            users.unlock(user)
+        print(f"reset {args.username}: new password; second factor set up again at next sign-in")
+    if args.role:
+        changed = users.set_role(user, args.role)
+        print(f"{args.username} is {'now' if changed else 'already'} {args.role}")
+    return 0
+
+
+def _password(args: argparse.Namespace) -> str:
+    from intake.users import UserError
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        raise UserError("no terminal to ask for the password on: use --password-stdin")
+    try:
+        first = getpass.getpass("Password: ")
+        again = getpass.getpass("Password (again): ")
+    except (EOFError, KeyboardInterrupt):
+        raise UserError("no password given") from None
+    if first != again:
+        raise UserError("the passwords differ")
     return first
 
 

@@ -183,6 +183,23 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """The review pages (issue 12)."""
+
+    session_idle_minutes: int = 30  # a session ends after this long without a request
+    base_url: str = "http://127.0.0.1:8000"  # how team emails link to the pages
+
+
+@dataclass(frozen=True)
+class NotificationsConfig:
+    """Emails to the partnership team (issue 12), sent through the outbox: one per new
+    accepted referral and per message needing a person, and a daily digest."""
+
+    to: list[str] = field(default_factory=list)  # the team's address(es); empty: none sent
+    digest_at: str = "08:00"  # local time (service.timezone) of the daily digest; "" for none
+
+
+@dataclass(frozen=True)
 class IntakeConfig:
     """The whole configuration; every path in it is absolute."""
 
@@ -198,6 +215,8 @@ class IntakeConfig:
     cases: CasesConfig
     forms_dir: str
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
     source: str = ""  # the file this was read from, as shown in errors
     base_dir: str = str(PROJECT_ROOT)
 
@@ -219,6 +238,8 @@ SECTIONS: dict[str, type] = {
     "replies": RepliesConfig,
     "smtp": SmtpConfig,
     "cases": CasesConfig,
+    "web": WebConfig,
+    "notifications": NotificationsConfig,
 }
 TOP_LEVEL_KEYS = (*SECTIONS, "mailboxes", "forms_dir", "alerts")
 
@@ -265,6 +286,8 @@ def parse_config(data: Mapping[str, Any], shown: str = "intake.toml") -> IntakeC
     _check_positive(
         built["cases"].resubmission_window_days, shown, "cases.resubmission_window_days"
     )
+    _check_web(built["web"], shown)
+    _check_notifications(built["notifications"], built["replies"], shown)
     mailboxes = _mailboxes(data.get("mailboxes", []), root, shown, built["schedule"])
     _check_smtp_oauth(built["smtp"], mailboxes, shown, "smtp")
     alerts = _alerts(data.get("alerts", {}), built["replies"], mailboxes, shown)
@@ -461,6 +484,33 @@ def _check_smtp_oauth(
             f"{where}.oauth_mailbox",
             "must name an imap mailbox with auth = oauth2 whose app registration sends "
             f"(one of: {', '.join(names) or 'none configured'})",
+        )
+
+
+def _check_web(web: WebConfig, shown: str) -> None:
+    if not 1 <= web.session_idle_minutes <= 12 * 60:
+        raise ConfigError(shown, "web.session_idle_minutes", "must be a whole number from 1 to 720")
+    if not web.base_url.startswith(("https://", "http://")):
+        raise ConfigError(shown, "web.base_url", "must start with https:// (or http://)")
+
+
+def _check_notifications(
+    notifications: NotificationsConfig, replies: RepliesConfig, shown: str
+) -> None:
+    for i, address in enumerate(notifications.to):
+        if "@" not in address:
+            raise ConfigError(shown, f"notifications.to[{i}]", "is not an email address")
+    if notifications.to and "@" not in replies.from_address:
+        raise ConfigError(
+            shown, "replies.from_address", "is required to send the team's notifications"
+        )
+    at = notifications.digest_at
+    hour, _, minute = at.partition(":")
+    if at and not (
+        len(at) == 5 and hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60
+    ):
+        raise ConfigError(
+            shown, "notifications.digest_at", 'must be a time of day as "HH:MM" (or "" for none)'
         )
 
 

@@ -59,6 +59,21 @@ def user(role: str | None = "team", **fields: Any) -> User:
     return made
 
 
+def sign_in(client: Any, who: User) -> Any:
+    """Sign ``who`` in on the test ``client`` with both factors, as the sign-in pages
+    would (a confirmed authenticator app, its id in the session); returns the client."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=who, confirmed=True).first()
+    device = device or TOTPDevice.objects.create(user=who, name="test", confirmed=True)
+    client.force_login(who)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
 def raw_email(
     n: int, *, sender: str = "referrer@agency.example", subject: str = "", body: str = ""
 ) -> bytes:

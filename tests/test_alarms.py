@@ -100,7 +100,7 @@ def test_it_shows_a_banner_on_every_page_to_every_signed_in_person(world, client
     m365, config = world
     break_secret(m365)
     poll(config)
-    client.force_login(factories.user("team"))
+    factories.sign_in(client, factories.user("team"))
     page = client.get("/").content.decode()
     assert "Mailbox referrals cannot sign in" in page
     assert "AADSTS7000215: Invalid client secret provided." in page

@@ -33,10 +33,7 @@ def quick_passwords(settings: Any) -> None:
 
 
 def sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(base + "/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    browser.sign_in(page, base, username, factories.PASSWORD)
 
 
 def test_it_lets_a_team_member_work_a_case_from_the_queue(page, live_server):

@@ -198,3 +198,58 @@ password_env = "INTAKE_TEST_IMAP_PASSWORD"
     monkeypatch.setenv("INTAKE_TEST_IMAP_PASSWORD", "wrong")
     assert cli.main(["check-config", "--connect"]) == 1
     assert "referrals: cannot connect: mailbox_auth_failed" in capsys.readouterr().err
+
+
+@pytest.mark.django_db
+def test_it_refuses_in_one_line_without_a_terminal_to_ask_for_a_password(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO(""))
+    assert cli.main(["createuser", "casey"]) == 2
+    err = capsys.readouterr().err
+    assert "no terminal" in err and "--password-stdin" in err and "Traceback" not in err
+    assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_changes_the_role_of_someone_who_exists(monkeypatch, capsys):
+    from intake.models import AuditEvent
+    from intake.users import role_of
+
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("a-long-enough-passphrase\n"))
+    assert cli.main(["createuser", "casey", "--password-stdin"]) == 0
+    assert cli.main(["createuser", "casey", "--role", "admin"]) == 0
+    assert role_of(User.objects.get(username="casey")) == "admin"
+    assert cli.main(["createuser", "casey", "--role", "team"]) == 0
+    assert role_of(User.objects.get(username="casey")) == "team"
+    assert AuditEvent.objects.filter(verb="role_changed").count() == 2
+
+
+@pytest.mark.django_db
+def test_it_resets_the_password_and_second_factor_of_someone_who_exists(monkeypatch, capsys):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from intake.users import has_second_factor
+
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("a-long-enough-passphrase\n"))
+    cli.main(["createuser", "casey", "--password-stdin"])
+    casey = User.objects.get(username="casey")
+    TOTPDevice.objects.create(user=casey, name="app", confirmed=True)
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("another-long-passphrase\n"))
+    assert cli.main(["createuser", "casey", "--reset", "--password-stdin"]) == 0
+    casey.refresh_from_db()
+    assert casey.check_password("another-long-passphrase")
+    assert not has_second_factor(casey)
+    assert "reset casey" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_it_says_so_when_the_name_exists_and_nothing_is_asked(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("a-long-enough-passphrase\n"))
+    cli.main(["createuser", "casey", "--password-stdin"])
+    assert cli.main(["createuser", "casey"]) == 2
+    assert "exists already" in capsys.readouterr().err
+
+
+@pytest.mark.django_db
+def test_it_cannot_reset_someone_who_does_not_exist(capsys):
+    assert cli.main(["createuser", "nobody", "--reset", "--password-stdin"]) == 2
+    assert "no user called 'nobody'" in capsys.readouterr().err

@@ -192,9 +192,7 @@ def test_it_signs_in_through_the_https_proxy_as_production_runs(web, proxy):
             response = page.goto(proxy.url + "/")
             assert response is not None
             assert "max-age=31536000" in (response.headers.get("strict-transport-security") or "")
-            page.get_by_label("Username").fill("casey")
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
+            browser.sign_in(page, proxy.url, "casey", PASSWORD)  # password, then the second factor
             expect(page.get_by_role("heading", name="Referrals", level=1)).to_be_visible()
             expect(page.get_by_role("alert")).to_contain_text("Mailbox referrals cannot sign in")
             page.screenshot(path="/tmp/intake-browser-behind-proxy.png", full_page=True)

@@ -105,7 +105,7 @@ def test_a_message_slow_to_parse_costs_its_budget_once_and_the_next_is_answered(
     assert content.parse_seconds <= BUDGET + 1
     assert len(sent_to(smtp, NORMAL)) == 1  # the referral behind it, in the same poll
     assert OutboundEmail.objects.filter(message=held).count() == 0
-    client.force_login(factories.user("team"))
+    factories.sign_in(client, factories.user("team"))
     started = time.monotonic()
     assert client.get(reverse("message", args=[held.pk])).status_code == 200
     assert time.monotonic() - started < 2  # its page reads the stored parse: it never hangs
@@ -141,7 +141,7 @@ def test_a_forged_referrer_joins_the_case_for_a_person_and_changes_nothing(world
     assert forged.fields and forged.fields != case.fields  # kept beside it, to compare
     assert sent_to(smtp, hostile.ATTACKER) == []
     assert len(sent_to(smtp, hostile.REFERRER)) == 1  # the first acknowledgement only
-    client.force_login(factories.user("team"))
+    factories.sign_in(client, factories.user("team"))
     page = client.get(reverse("message", args=[forged.message_id])).content.decode()
     assert "Not authenticated" in page and "unauthenticated:no_verdict" in page
 

@@ -226,7 +226,7 @@ def test_it_reads_a_held_message_again_without_changing_its_decision(monkeypatch
 
 def test_the_message_page_shows_what_the_reader_found_and_lets_a_person_place_a_question(client):
     message = held_message()
-    client.force_login(factories.user())
+    factories.sign_in(client, factories.user())
     page = client.get(reverse("message", args=[message.pk])).content.decode()
     assert "What the reader found on the form" in page
     assert UNKNOWN in page and "School nurse" in page
@@ -244,7 +244,7 @@ def test_the_message_page_shows_what_the_reader_found_and_lets_a_person_place_a_
 
 def test_a_person_can_only_place_a_question_the_reader_listed(client):
     message = held_message()
-    client.force_login(factories.user())
+    factories.sign_in(client, factories.user())
     client.post(
         reverse("message_place", args=[message.pk]),
         {"question": "Anything I like", "field_key": "referrer_job_title"},
@@ -253,9 +253,9 @@ def test_a_person_can_only_place_a_question_the_reader_listed(client):
 
 
 def test_only_administrators_reach_the_wordings_page(client):
-    client.force_login(factories.user("team"))
+    factories.sign_in(client, factories.user("team"))
     assert client.get(reverse("wordings")).status_code == 403
-    client.force_login(factories.user("admin"))
+    factories.sign_in(client, factories.user("admin"))
     assert client.get(reverse("wordings")).status_code == 200
 
 
@@ -263,7 +263,7 @@ def test_a_team_member_cannot_confirm_a_wording(client, schemas):
     wording = learning.propose(
         factories.user(), None, UNKNOWN, "cspr_referral", "referrer_job_title", schemas
     )
-    client.force_login(factories.user("team"))
+    factories.sign_in(client, factories.user("team"))
     response = client.post(reverse("wording_decide", args=[wording.pk]), {"action": "confirm"})
     assert response.status_code == 403
     wording.refresh_from_db()
@@ -274,7 +274,7 @@ def test_an_administrator_confirms_a_wording_on_the_page(client, schemas):
     wording = learning.propose(
         factories.user(), None, UNKNOWN, "cspr_referral", "referrer_job_title", schemas
     )
-    client.force_login(factories.user("admin"))
+    factories.sign_in(client, factories.user("admin"))
     page = client.get(reverse("wordings")).content.decode()
     assert UNKNOWN in page and "Referrer: Job title / role" in page
     client.post(reverse("wording_decide", args=[wording.pk]), {"action": "confirm"})
@@ -296,7 +296,7 @@ def test_the_message_page_shows_what_reading_again_changed(client):
             "evidence": {"confidence": 1.0, "sure": True, "unplaced": []},
         },
     )
-    client.force_login(factories.user())
+    factories.sign_in(client, factories.user())
     page = client.get(reverse("message", args=[message.pk])).content.decode()
     assert "Questions placed now" in page and UNKNOWN in page
     assert "Referrer: Job title / role" in page  # an answer read now, named as printed

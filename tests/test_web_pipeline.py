@@ -50,7 +50,7 @@ def processed(make_config: Any, settings: Any, tmp_path: Path) -> dict[str, Inbo
 
 @pytest.fixture
 def team(client: Any) -> Any:
-    client.force_login(factories.user("team"))
+    factories.sign_in(client, factories.user("team"))
     return client
 
 

@@ -5,14 +5,12 @@ these views only collect, check the role, and redirect (a reload repeats nothing
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -20,29 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from intake import learning
 from intake.models import InboundMessage, LearnedWording, ReadAgain
 from intake.web import audit, display
-from intake.web.permissions import reviewer, reviewer_required
-
-View = Callable[..., HttpResponse]
-
-
-def admin_required(view: View) -> View:
-    """`reviewer_required`, and the administrator role on top (else 403)."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not is_admin(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return reviewer_required(wrapped)
-
-
-def is_admin(user: Any) -> bool:
-    return bool(
-        user.is_authenticated
-        and (user.is_superuser or user.is_staff or user.groups.filter(name="admin").exists())
-    )
-
+from intake.web.permissions import admin_required, is_admin, reviewer, reviewer_required
 
 # --- what the reader found ------------------------------------------------------------------
 

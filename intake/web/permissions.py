@@ -1,9 +1,14 @@
 """Who may see the review pages, and the headers every page of case data carries.
 
-Only people with a role get in: members of the team group (what ``intake
-createuser`` gives every user, see `intake.users`), of an ``admin`` group if
-an administrator made one, and superusers.  Anyone else who signs in gets
-403; anyone not signed in is sent to the login page.
+Nobody gets in without three things (issue 12): a password, a second factor in this
+session (`django_otp`: an authenticator code or a recovery code) and a role
+(`intake.users.role_of`: ``team`` or ``admin``).  Anyone not signed in is sent to
+the sign-in page; someone who gave only a password, to the second step; someone
+without a role gets 403.  Administrators' pages (people, the audit trail, wordings)
+need the ``admin`` role: a team member gets 403 there.
+
+The Content-Security-Policy is django-csp's, the same on every page
+(``CONTENT_SECURITY_POLICY`` in the settings).
 """
 
 from __future__ import annotations
@@ -11,63 +16,87 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 import structlog
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
-from intake.users import TEAM_GROUP
+from intake.users import has_second_factor, role_of
 
 log = structlog.get_logger(__name__)
-
-REVIEW_GROUPS = (TEAM_GROUP, "admin")
 
 View = Callable[..., HttpResponse]
 
 
 def may_review(user: Any) -> bool:
     """True for an active, signed-in user with a role (see the module docstring)."""
-    if not (user.is_authenticated and user.is_active):
-        return False
-    if user.is_superuser:
-        return True
-    return bool(user.groups.filter(name__in=REVIEW_GROUPS).exists())
+    return role_of(user) in ("team", "admin")
 
 
-# Our pages load only our own stylesheet and run no script; mail shown in them
-# is escaped text, and this says so to the browser as well (defence in depth).
-PAGE_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
+def is_admin(user: Any) -> bool:
+    return role_of(user) == "admin"
+
+
+def is_verified(user: Any) -> bool:
+    """True when this session's sign-in included the second factor."""
+    check = getattr(user, "is_verified", None)
+    return bool(user.is_authenticated and check is not None and check())
 
 
 def no_store(response: HttpResponse) -> HttpResponse:
     """Forbid any cache (the browser's included) from keeping the page: it shows case data.
 
     RFC 9111 §5.2.2.5: ``no-store`` means no cache may store any part of it.
-    A response without its own Content-Security-Policy gets `PAGE_POLICY`.
     """
     add_never_cache_headers(response)  # max-age=0, no-cache, no-store, must-revalidate, private
-    response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
     return response
 
 
+def second_factor_url(user: Any, next_url: str) -> str:
+    """Where someone who gave only a password goes next: set up or give the second factor."""
+    name = "signin_verify" if has_second_factor(user) else "signin_setup"
+    return reverse(name) + "?" + urlencode({"next": next_url})
+
+
+def _gate(request: HttpRequest, allowed: Callable[[Any], bool]) -> HttpResponse | None:
+    """The refusal for this request, or None when it may go on."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not is_verified(user):
+        return redirect(second_factor_url(user, request.get_full_path()))
+    if not allowed(user):
+        log.warning("review_forbidden", user_id=user.pk, path_name=_path_name(request))
+        return render(request, "intake/forbidden.html", status=403)
+    return None
+
+
 def reviewer_required(view: View) -> View:
-    """Wrap ``view``: login required, a role required (else 403), and never cached."""
+    """Wrap ``view``: password, second factor and a role required; never cached."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not may_review(request.user):
-            log.warning("review_forbidden", user_id=request.user.pk, path_name=_path_name(request))
-            return no_store(render(request, "intake/forbidden.html", status=403))
-        return no_store(view(request, *args, **kwargs))
+        refusal = _gate(request, may_review)
+        return no_store(refusal or view(request, *args, **kwargs))
 
-    return login_required(wrapped)
+    return wrapped
+
+
+def admin_required(view: View) -> View:
+    """As `reviewer_required`, and the administrator role on top (else 403)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refusal = _gate(request, is_admin)
+        return no_store(refusal or view(request, *args, **kwargs))
+
+    return wrapped
 
 
 def _path_name(request: HttpRequest) -> str:

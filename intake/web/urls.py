@@ -1,13 +1,20 @@
-"""URLs of the review pages.  Ids and references only: no personal data in a URL."""
+"""URLs of the review pages.  Ids, references and opaque tokens only: no personal data
+in a URL (a search's words are kept in the session, the URL names them by a token)."""
 
 from django.urls import path
 
-from intake.web import actions, auth, downloads, learning, views
+from intake.web import account, actions, downloads, learning, signin, views
 
 urlpatterns = [
     path("", views.queue_page, name="queue"),
-    path("login/", auth.SignInView.as_view(), name="login"),
-    path("logout/", auth.SignOutView.as_view(), name="logout"),  # POST only (Django 5)
+    path("login/", signin.SignInView.as_view(), name="login"),
+    path("login/verify/", signin.verify, name="signin_verify"),
+    path("login/set-up/", signin.set_up, name="signin_setup"),
+    path("login/recovery-codes/", signin.recovery_codes, name="recovery_codes"),
+    path("logout/", signin.SignOutView.as_view(), name="logout"),  # POST only (Django 5)
+    path("account/", account.account_page, name="account"),
+    path("account/recovery-codes", account.renew_recovery_codes, name="account_recovery_codes"),
+    path("account/password", account.change_password, name="account_password"),
     path("cases/<str:reference>/", views.case_page, name="case"),
     path("cases/<str:reference>/assign", actions.assign, name="case_assign"),
     path("cases/<str:reference>/status", actions.change_status, name="case_status"),

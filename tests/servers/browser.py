@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -82,3 +83,43 @@ def open_page(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[Any]:
         finally:
             context.close()
             browser.close()
+
+
+def totp_now(secret: str, steps_ahead: int = 0) -> str:
+    """The code an authenticator app shows now for ``secret`` (base32, spaces allowed)."""
+    import base64
+
+    from django_otp.oath import totp
+
+    key = base64.b32decode(secret.replace(" ", "").upper())
+    return f"{totp(key, drift=steps_ahead):06d}"
+
+
+def sign_in(page: Any, base: str, username: str, password: str) -> str | None:
+    """Sign in as a person would: the password, then the second factor.
+
+    At the first sign-in the set-up page's key (the text under "I cannot scan the QR
+    code") is what the authenticator app would read from the QR code; its code is
+    entered, the recovery codes page is passed.  Returns the key when it set one up
+    (pass it back as ``secret`` to `give_code` at a later sign-in).
+    """
+    page.goto(base + "/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    if "/login/set-up/" not in page.url:
+        return None
+    secret = (page.locator("#totp-secret").text_content() or "").strip()
+    page.get_by_label("Enter the 6-digit code the app now shows").fill(totp_now(secret))
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("link", name=re.compile("I have kept my recovery codes")).click()
+    return secret
+
+
+def give_code(page: Any, secret: str, steps_ahead: int = 1) -> None:
+    """On the second-factor page, the app's code (a later 30-second step than the one
+    used at set-up: a code is accepted once)."""
+    page.get_by_label("Enter the code from your authenticator app").fill(
+        totp_now(secret, steps_ahead)
+    )
+    page.get_by_role("button", name="Continue").click()
