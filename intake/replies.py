@@ -131,22 +131,37 @@ def problems_by_section(
     """
     reasons = {item["field"]: item["reason"] for item in invalid}
     wanted = set(missing) | set(reasons)
+    either = _either_of(schema, missing)
     sections: list[SectionProblems] = []
     for number, section in enumerate(schema.sections, start=1):
         questions = tuple(
             QuestionProblem(
                 key=spec.key,
-                question=spec.question,
+                question=either.get(spec.key, spec.question),
                 problem=_strip_question(spec.question, reasons[spec.key])
                 if spec.key in reasons
                 else "not answered",
             )
             for spec in schema.fields
-            if spec.section == section.key and spec.key in wanted
+            if spec.section == section.key
+            and spec.key in wanted
+            and not (spec.required_unless in either and spec.key not in reasons)
         )
         if questions:
             sections.append(SectionProblems(number, section.title, questions))
     return sections
+
+
+def _either_of(schema: FormSchema, missing: Sequence[str]) -> dict[str, str]:
+    """Pairs where either answer will do, both missing, as one item (issue 12): the
+    first question's key -> "Date of birth, or the age if it is not known"."""
+    either: dict[str, str] = {}
+    for spec in schema.fields:
+        other = spec.required_unless
+        if other and spec.key in missing and other in missing and other not in either:
+            alternative = schema.field(other).question.split(" (")[0].lower()
+            either[spec.key] = f"{spec.question}, or the {alternative} if it is not known"
+    return either
 
 
 def _strip_question(question: str, reason: str) -> str:

@@ -86,6 +86,15 @@ def test_it_lists_the_questions_to_put_right_in_the_forms_order():
     assert text.count("Not answered") == 2
 
 
+def test_it_asks_for_the_date_of_birth_or_the_age_as_one_item():
+    sections = problems_by_section(CSPR, ["child_dob", "child_age"], [])
+    context = ReplyContext(service_name="Westshire Safeguarding Partnership", sections=sections)
+    text = render_reply("incomplete_return", context, CONFIG).text
+    assert "Date of birth, or the age if it is not known" in text
+    assert "Age (if date of birth not known)" not in text
+    assert text.count("Not answered") == 1
+
+
 def test_it_says_the_form_is_attached_back():
     text = render_reply("incomplete_return", incomplete_context(), CONFIG).text
     assert "referral.docx" in text
