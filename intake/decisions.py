@@ -43,6 +43,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from intake import notifications
 from intake.assess import Assessment
 from intake.authentication import authenticate
 from intake.automatic import address_in_name, automatic_reason
@@ -92,6 +93,7 @@ def apply_assessment(message: InboundMessage, assessment: Assessment, config: An
             return
         referral = _file_case(message, assessment, config, sender)
         outbound = _queue_reply(message, assessment, referral, config, sender)
+        notifications.on_decision(message, referral, config)  # the team's emails (issue 12)
     log.info(
         "message_decided",
         message_id=message.pk,

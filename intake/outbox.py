@@ -413,6 +413,8 @@ def write_outbox_file(row: OutboundEmail, config: Any) -> bool:
 
 
 def _sent_folder(row: OutboundEmail, config: Any) -> str:
+    if row.message is None or row.kind.startswith("team_"):
+        return ""  # the team's own emails (issue 12) are not replies: no copy in Sent
     try:
         return str(config.mailbox(row.message.mailbox).sent_folder or "")
     except KeyError:
@@ -435,7 +437,7 @@ def _file_copy(row: OutboundEmail, config: Any) -> bool:
     from intake.mailbox import open_mailbox
 
     folder = _sent_folder(row, config)
-    if not folder:
+    if not folder or row.message is None:
         return False
     try:
         with open_mailbox(config.mailbox(row.message.mailbox)) as box:

@@ -32,7 +32,7 @@ from types import FrameType
 import structlog
 from django.db import close_old_connections, connection
 
-from intake import alarms, pipeline
+from intake import alarms, notifications, pipeline
 from intake.config import IntakeConfig, MailboxConfig
 from intake.errors import MailboxError
 from intake.mailbox.imap import STOPPING
@@ -128,6 +128,7 @@ class Worker:
         while not self.stop.is_set():
             self.tending.clear()
             _in_database(lambda: alarms.tend(self.config), "tend_crashed")
+            _in_database(lambda: notifications.tend(self.config), "digest_crashed")
             self.tending.wait(TEND_SECONDS)
 
     def request_stop(self, signum: int, _frame: FrameType | None = None) -> None:

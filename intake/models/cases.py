@@ -158,13 +158,20 @@ class OutboundEmail(models.Model):
         INCOMPLETE_RETURN = "incomplete_return"
         ACKNOWLEDGEMENT = "acknowledgement"
         UNREADABLE_ATTACHMENT = "unreadable_attachment"
+        # To the partnership team, not the referrer (issue 12, intake.notifications):
+        TEAM_NEW_REFERRAL = "team_new_referral"  # per new accepted referral (its message)
+        TEAM_NEEDS_PERSON = "team_needs_person"  # per message that needs a person
+        TEAM_DIGEST = "team_digest"  # daily; no message, one a day by its Message-ID
 
     class SentCopy(models.TextChoices):
         NOT_WANTED = "not_wanted"  # no sent_folder configured
         PENDING = "pending"
         FILED = "filed"
 
-    message = models.ForeignKey(InboundMessage, on_delete=models.PROTECT, related_name="replies")
+    # None only for the team's daily digest, which answers no message.
+    message = models.ForeignKey(
+        InboundMessage, null=True, blank=True, on_delete=models.PROTECT, related_name="replies"
+    )
     referral = models.ForeignKey(
         Referral, null=True, blank=True, on_delete=models.PROTECT, related_name="replies"
     )
