@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from parsers.document import Document
 from parsers.errors import Reason
-from parsers.forms import FormMatch, extract_form
+from parsers.forms import FormMatch
 from parsers.mail import MailResult
 from parsers.schema import FormSchema, load_schemas
 from parsers.unpack import AttachmentPart
@@ -183,12 +183,14 @@ def assess_mail(
     parts, left_out = _parts_to_read(mail, config, sent_forms)
     documents, errors = _read_attachments(parts, config, deadline)
     accepted = _accepted_schemas(config, schemas)
-    match = extract_form(documents, accepted)
+    match, over = _match_form(documents, accepted, config, deadline)
     verdict = sender_verdict(mail, config)
     received_on = _received_on(message, config, arrived)
     sender = _reply_recipient(mail, verdict, config)
     if match is not None:
         result = _assess_form(match, accepted[match.form_type], received_on, sender)
+    elif over:
+        result = Assessment(decision=NEEDS_REVIEW, reasons=[f"{MATCH_OVER_BUDGET} ({over})"])
     else:
         result = _assess_no_form(errors, sender)
     result.attachment_errors = errors
@@ -200,6 +202,37 @@ def assess_mail(
         result.reply = None
         result.reasons.append("no address to reply to")
     return result
+
+
+MATCH_OVER_BUDGET = "the form could not be matched within the message's limits"
+MATCH_JOB = "parsers.forms:extract_form"
+
+
+def _match_form(
+    documents: Sequence[Document], schemas: Mapping[str, FormSchema], config: Any, deadline: float
+) -> tuple[FormMatch | None, str]:
+    """`parsers.forms.extract_form` in the sandbox, within what is left of the budget.
+
+    The matcher is pure code over bounded documents, but its cost grows with
+    what a sender put in them: like the parse and the readers, it must not be
+    able to hold the worker past the message's budget (issue 8).  Returns
+    (the match or None, ""), or (None, the reason it gave up: ``timeout``,
+    ``memory``, ``corrupt``).
+    """
+    if not documents or not schemas:
+        return None, ""
+    from parsers.sandbox import get_pool
+
+    seconds = deadline - time.monotonic()
+    if seconds <= 0:
+        return None, Reason.TIMEOUT.value
+    outcome = get_pool().run_job(
+        MATCH_JOB, (list(documents), dict(schemas)), seconds, config.limits.max_message_memory_mb
+    )
+    if outcome.reason is not None:
+        return None, outcome.reason.value
+    found: FormMatch | None = outcome.value
+    return found, ""
 
 
 def _hold_unauthenticated(result: Assessment, verdict: Any) -> None:

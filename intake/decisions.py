@@ -44,7 +44,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from intake import notifications
-from intake.assess import Assessment
+from intake.assess import MATCH_OVER_BUDGET, Assessment
 from intake.authentication import authenticate
 from intake.automatic import address_in_name, automatic_reason
 from intake.mailbox.base import header_block
@@ -119,6 +119,9 @@ def reason_code(assessment: Assessment, sender: Sender, config: Any) -> str:
             mail.header_message(), service.our_addresses, service.message_id_domain
         )
         return f"automatic:{found or 'rule'}"
+    over = [r for r in assessment.reasons if str(r).startswith(MATCH_OVER_BUDGET)]
+    if over:
+        return f"match:{str(over[0]).rsplit('(', 1)[-1].rstrip(')')}"
     if not sender.authenticated:
         return f"unauthenticated:{sender.reason}"
     if assessment.form_type:

@@ -58,7 +58,14 @@ STARTUP_SECONDS = 120.0
 DOCUMENTS_PER_WORKER = 500
 Reader = Callable[[AttachmentPart, Limits], Document]
 # Modules a worker imports before its first document, so none pays for them.
-_WARM_MODULES = ("parsers.documents", "parsers.docx", "parsers.pdf", "parsers.mail", "mailparser")
+_WARM_MODULES = (
+    "parsers.documents",
+    "parsers.docx",
+    "parsers.pdf",
+    "parsers.mail",
+    "mailparser",
+    "parsers.forms",  # the form matcher runs here too (intake.assess._match_form)
+)
 
 
 @dataclass(frozen=True)

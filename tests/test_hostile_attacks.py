@@ -34,7 +34,7 @@ from tests.servers.smtp import smtp_server  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.hostile, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-BUDGET = 3.0
+BUDGET = 6.0  # the whole message: parse, documents and the form matcher (1-2 s a form)
 NORMAL = "sam.normal@agency.example"
 
 
@@ -120,6 +120,18 @@ def test_a_message_over_its_budget_is_recorded_as_timeout_for_a_person(world):
     held = InboundMessage.objects.get()
     assert (held.decision, held.reason_code) == ("needs_review", "parse:timeout")
     assert MessageContent.objects.get(message=held).failure == "timeout"
+
+
+def test_a_form_the_matcher_cannot_finish_in_the_budget_waits_for_a_person(world, monkeypatch):
+    account, smtp, config = world
+    monkeypatch.setattr("intake.assess.MATCH_JOB", "tests.test_mail:spin")
+    account.append(referral(NORMAL, seed=2, n=2))
+    started = time.monotonic()
+    poll(config)
+    assert time.monotonic() - started < BUDGET + 30
+    held = InboundMessage.objects.get()
+    assert (held.decision, held.reason_code) == ("needs_review", "match:timeout")
+    assert smtp.messages == []
 
 
 # --- a forged sender must not rewrite a case ------------------------------------------------

@@ -117,3 +117,9 @@ def test_it_gives_up_on_a_job_over_its_memory_budget():
         assert outcome.reason is not None and outcome.reason.value == "memory"
         again = pool.run_job("parsers.mail:read_mail", (referral_email(), Limits()), 30, 1024)
         assert again.reason is None and again.value.from_addr == "jo.bloggs@agency.example"
+
+
+def spin(*args: object) -> None:
+    """A job that never ends (a matcher or parser stuck on what a sender made)."""
+    while True:
+        pass

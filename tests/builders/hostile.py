@@ -411,14 +411,14 @@ MIX = {
     "html_bomb": 3,
     "encoded_word_subject": 5,
     "quoted_from": 3,
-    "forged_referrer": 60,
-    "relay": 30,
+    "forged_referrer": 24,
+    "relay": 12,
     "echo": 40,
-    "our_address": 100,
-    "nul_value": 20,
-    "disguised_name": 20,
-    "display_name": 15,
-    "malformed": 210,
+    "our_address": 150,
+    "nul_value": 8,
+    "disguised_name": 8,
+    "display_name": 6,
+    "malformed": 246,
 }
 
 
