@@ -95,7 +95,8 @@ def authenticate(
     ids = {a.strip().lower().rstrip(".") for a in rules.authserv_ids if a.strip()}
     if not ids:
         return Verdict(False, "no_verdict")
-    ours = [r for server, r in _results_headers(headers) if server in ids]
+    parsed = _results_headers(headers)
+    ours = [r for server, r in parsed if server in ids]
     if not ours:
         return Verdict(False, "no_verdict")
     verdicts = {_verdict_of(results, domain, headers, rules) for results in ours}
@@ -103,7 +104,7 @@ def authenticate(
         failed = any(v.failed for v in verdicts)
         return Verdict(False, "conflicting_verdicts", failed=failed)
     verdict = verdicts.pop()
-    server = next(server for server, _r in _results_headers(headers) if server in ids)
+    server = next(server for server, _r in parsed if server in ids)
     return Verdict(verdict.authenticated, verdict.reason, verdict.domain, verdict.failed, server)
 
 
@@ -187,12 +188,20 @@ _RESINFO = re.compile(r"^\s*([a-z0-9_.-]+)\s*(?:/\s*\d+)?\s*=\s*([a-z0-9_-]+)(.*
 _PROP = re.compile(r"([a-z0-9_-]+\.[a-z0-9_.-]+)\s*=\s*(\"[^\"]*\"|[^\s;]+)", re.I)
 
 
+# This runs in the worker itself, on headers anyone can write: bounded, so that a
+# thousand nested comments in five hundred headers cannot hold it (issue 8).
+MAX_COMMENT_DEPTH = 8
+MAX_RESULTS_HEADERS = 50
+
+
 def _uncommented(text: str) -> str:
     text = " ".join(text.split())
-    previous = None
-    while previous != text:  # RFC 5322 §3.2.2 comments nest
-        previous, text = text, _COMMENT.sub(" ", text)
-    return text
+    for _ in range(MAX_COMMENT_DEPTH):  # RFC 5322 §3.2.2 comments nest
+        stripped = _COMMENT.sub(" ", text)
+        if stripped == text:
+            return text
+        text = stripped
+    return text.replace("(", " ").replace(")", " ")  # nested deeper than any server writes
 
 
 def parse_results(header: str) -> tuple[str | None, list[MethodResult]]:
@@ -217,12 +226,13 @@ def parse_results(header: str) -> tuple[str | None, list[MethodResult]]:
 
 
 def _results_headers(headers: Sequence[tuple[str, str]]) -> list[tuple[str, list[MethodResult]]]:
+    """The first `MAX_RESULTS_HEADERS` results headers, parsed (ours are added on top)."""
     found = []
-    for name, value in headers:
-        if name == AUTH_RESULTS:
-            server, results = parse_results(value)
-            if server:
-                found.append((server, results))
+    values = [v for n, v in headers if n == AUTH_RESULTS][:MAX_RESULTS_HEADERS]
+    for value in values:
+        server, results = parse_results(value)
+        if server:
+            found.append((server, results))
     return found
 
 

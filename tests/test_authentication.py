@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,3 +197,11 @@ def test_check_config_prints_the_warning_and_still_passes(tmp_path, capsys, monk
     monkeypatch.setenv("INTAKE_CONFIG", str(config))  # restored after: main() sets it too
     assert cli.main(["--config", str(config), "check-config"]) == 0
     assert "rules.authserv_ids: warning" in capsys.readouterr().err
+
+
+def test_it_judges_a_flood_of_deeply_commented_results_in_no_time():
+    # Issue 8: this runs in the worker itself, on headers anyone can write.
+    header = f"{OUR_MX}; " + "(" * 2000 + ")" * 2000 + " dmarc=pass header.from=agency.example"
+    started = time.monotonic()
+    verdict(results(*[header] * 500))
+    assert time.monotonic() - started < 2
