@@ -161,6 +161,8 @@ class SmtpConfig:
     timeout_seconds: int = 30
     auth: str = "password"  # password | oauth2 (XOAUTH2 with a mailbox's app registration)
     oauth_mailbox: str = ""  # oauth2: the [[mailboxes]] entry whose app registration signs in
+    # Messages a minute the server takes from us (Exchange Online: 30 a mailbox); 0: no limit.
+    max_per_minute: int = 30
 
 
 @dataclass(frozen=True)
@@ -464,6 +466,8 @@ def _check_smtp(smtp: SmtpConfig, replies: RepliesConfig, shown: str, where: str
             shown, f"{where}.security", "none is only allowed for 127.0.0.1 or localhost"
         )
     _check_positive(smtp.timeout_seconds, shown, f"{where}.timeout_seconds")
+    if smtp.max_per_minute < 0:
+        raise ConfigError(shown, f"{where}.max_per_minute", "must not be negative (0: no limit)")
     _one_of(smtp.auth, ("password", "oauth2"), shown, f"{where}.auth")
     if smtp.auth == "oauth2" and not smtp.username:
         raise ConfigError(

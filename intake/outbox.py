@@ -37,6 +37,21 @@ retried like a 4xx.  Writing to the outbox folder has no window:
 the file is named after the row and replaced atomically, so a rerun after a
 crash rewrites the same file.
 
+Draining and the sending rate
+-----------------------------
+A run sends every row that is due, in batches of `BATCH_SIZE` ids, not a
+fixed number per poll: a first sync of a thousand messages does not leave
+hundreds of replies for later polls.  What limits it is the SMTP server's
+sending rate, ``smtp.max_per_minute`` (Exchange Online accepts 30 messages a
+minute from one mailbox, and answers more with 4.4.2 and a growing delay;
+0 is no limit; the outbox folder has none): before each row the run counts
+what the service sent in the last minute (`sent_in_last_minute`, from the
+database, so every worker's sends count) and, with the minute's share used
+up, leaves the rest ``pending`` for the next run, which the worker makes
+every poll.  The count is read just before each claim, so two workers
+sending at the same moment may go over by one message each; the server's
+4xx for that is retried like any other.
+
 After a send, a copy is appended to the mailbox's Sent folder when the
 mailbox has ``sent_folder``; a failed append is retried on later runs and
 never causes a resend.
@@ -51,7 +66,7 @@ import socket
 import tempfile
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -66,7 +81,8 @@ from intake.models import AuditEvent, OutboundEmail
 log = structlog.get_logger(__name__)
 
 MAX_BACKOFF_SECONDS = 3600
-BATCH_SIZE = 50
+BATCH_SIZE = 50  # row ids read at a time; a run goes on to the next batch
+RATE_WINDOW = timedelta(minutes=1)
 
 
 class SendError(Exception):
@@ -89,21 +105,45 @@ class SendReport:
     uncertain: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)  # claimed by another worker meanwhile
     filed: list[int] = field(default_factory=list)  # copies appended to a Sent folder
+    held: int = 0  # due rows left for a later run: the minute's sending rate was used up
 
 
 Clock = Callable[[], datetime]
 
 
 def send_due(config: Any, now: datetime | None = None, worker: str | None = None) -> SendReport:
-    """Send every due ``pending`` row once; park stale ``sending`` rows as ``uncertain``."""
+    """Send every due ``pending`` row once, within the sending rate; park stale
+    ``sending`` rows as ``uncertain``.  Rows the rate holds back stay ``pending``
+    (counted in ``report.held``) for a later run."""
     clock = _clock(now)
     worker = worker or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     report = SendReport()
     report.uncertain.extend(park_interrupted(clock()))
-    for row_id in _due_ids(clock()):
+    limit = rate_limit(config)
+    for row_id in _due_rows(clock):
+        if limit and sent_in_last_minute(clock()) >= limit:
+            report.held = _due_count(clock(), after=row_id - 1)
+            log.info("replies_held_by_rate", held=report.held, per_minute=limit)
+            break
         _send_one(row_id, config, clock, worker, report)
     report.filed.extend(file_sent_copies(config))
     return report
+
+
+def rate_limit(config: Any) -> int:
+    """Messages a minute the SMTP server accepts from us; 0 for no limit (the outbox folder)."""
+    if config.replies.transport != "smtp":
+        return 0
+    return max(0, int(getattr(config.smtp, "max_per_minute", 0) or 0))
+
+
+def sent_in_last_minute(now: datetime) -> int:
+    """Replies the server took, or is taking, in the `RATE_WINDOW` before ``now`` (all workers)."""
+    since = now - RATE_WINDOW
+    return OutboundEmail.objects.filter(
+        Q(state=OutboundEmail.State.SENDING)
+        | Q(state=OutboundEmail.State.SENT, sent_at__gte=since, sent_at__lte=now)
+    ).count()
 
 
 def _clock(now: datetime | None) -> Clock:
@@ -147,12 +187,31 @@ def park_interrupted(now: datetime) -> list[int]:
     return parked
 
 
-def _due_ids(now: datetime) -> list[int]:
-    due = OutboundEmail.objects.filter(state=OutboundEmail.State.PENDING).filter(
+def _due_rows(clock: Clock) -> Iterator[int]:
+    """Ids of the rows due now, oldest first, a batch at a time until none is left.
+
+    Each batch starts after the last id of the one before, so a row that
+    failed and waits for its backoff is not met again in the same run.
+    """
+    after = 0
+    while batch := _due_ids(clock(), after):
+        yield from batch
+        after = batch[-1]
+
+
+def _due(now: datetime, after: int) -> QuerySet[OutboundEmail]:
+    due = OutboundEmail.objects.filter(state=OutboundEmail.State.PENDING, pk__gt=after).filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
-    free = due.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-    return list(free.order_by("pk").values_list("pk", flat=True)[:BATCH_SIZE])
+    return due.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+
+
+def _due_ids(now: datetime, after: int = 0) -> list[int]:
+    return list(_due(now, after).order_by("pk").values_list("pk", flat=True)[:BATCH_SIZE])
+
+
+def _due_count(now: datetime, after: int) -> int:
+    return _due(now, after).count()
 
 
 def claim(row_id: int, worker: str, now: datetime, lease: timedelta) -> bool:

@@ -44,6 +44,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
 from intake.automatic import OUR_REPLY_HEADER, decoded_subject
+from intake.mailpolicy import OUR_POLICY
 from parsers.schema import FormSchema
 
 KINDS = ("incomplete_return", "acknowledgement", "unreadable_attachment")
@@ -418,7 +419,8 @@ def build_reply_message(
     sent back with an incomplete return.  Bcc copies are the sender's
     business (``config.replies.bcc`` goes on the envelope, not in a header).
     """
-    msg = email.message.EmailMessage(policy=email.policy.SMTP)
+    # Never email.policy.SMTP alone: it encodes a long msg-id in In-Reply-To (issue 10).
+    msg = email.message.EmailMessage(policy=OUR_POLICY)
     msg["From"] = email.utils.formataddr((config.replies.from_name, config.replies.from_address))
     msg["To"] = to
     msg["Subject"] = reply_subject(decoded_subject(original), rendered.subject, reference, names)
