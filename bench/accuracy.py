@@ -72,6 +72,12 @@ def _config() -> Any:
     return load_config(ROOT / "config" / "intake.toml")
 
 
+def _our_mx(config: Any) -> str | None:
+    """The emails are measured as our mail server delivers them: its verdict on top
+    (the sender authenticated), so the figures are about reading forms."""
+    return config.rules.authserv_ids[0] if config.rules.authserv_ids else None
+
+
 def run_own(args: argparse.Namespace) -> dict[str, Stats]:
     from intake.assess import assess_message, schemas_in
     from tests.builders.accuracy import cases, styles
@@ -80,7 +86,8 @@ def run_own(args: argparse.Namespace) -> dict[str, Stats]:
     schemas = schemas_in(str(config.forms_dir))
     stats: dict[str, Stats] = defaultdict(lambda: defaultdict(int))
     shown: dict[str, int] = defaultdict(int)
-    for case in cases(schemas, args.per_style, args.first_seed, args.styles or styles()):
+    chosen = args.styles or styles()
+    for case in cases(schemas, args.per_style, args.first_seed, chosen, _our_mx(config)):
         got = assess_message(case.raw, config).as_outcome()
         want = "accepted" if case.complete else "incomplete"
         asked = {f.key for f in schemas[case.form_type].fields}
@@ -102,7 +109,9 @@ def run_unseen(args: argparse.Namespace) -> dict[str, Stats]:
         if args.sources and source_id not in args.sources:
             continue
         lean = {k: schema_without_source(v, source) for k, v in full.items()}
-        cases = unseen_cases(lean, args.per_style, args.first_seed, [source_id], args.styles)
+        cases = unseen_cases(
+            lean, args.per_style, args.first_seed, [source_id], args.styles, _our_mx(config)
+        )
         for case in cases:
             got = assess_message(case.raw, config, schemas=lean).as_outcome()
             group = f"{case.source} ({case.era})"
@@ -121,7 +130,9 @@ def run_heldout(args: argparse.Namespace) -> dict[str, Stats]:
     full = schemas_in(str(config.forms_dir))
     stats: dict[str, Stats] = defaultdict(lambda: defaultdict(int))
     shown: dict[str, int] = defaultdict(int)
-    for case, lean in heldout_cases(full, args.per_style, args.first_seed, args.styles):
+    for case, lean in heldout_cases(
+        full, args.per_style, args.first_seed, args.styles, _our_mx(config)
+    ):
         schemas = {k: (lean if k == case.form_type else v) for k, v in full.items()}
         got = assess_message(case.raw, config, schemas=schemas).as_outcome()
         problems = score(

@@ -130,6 +130,14 @@ def send_due(config: IntakeConfig) -> None:
     send(config)
 
 
+def read_again(config: IntakeConfig) -> None:
+    """`intake.learning.read_again_waiting`: held messages a person asked to be read
+    again with the wordings the team has taught since (no decision changes)."""
+    from intake.learning import read_again_waiting
+
+    read_again_waiting(config)
+
+
 def sent_forms(mail: MailResult) -> frozenset[str]:
     """The sha256 of this message's files that we returned to someone else.
 
@@ -192,6 +200,7 @@ def poll_all(config: IntakeConfig, *, stop: threading.Event | None = None) -> li
     # The outbox owns its retries: a reply waiting for its backoff goes out on
     # the next cycle whether or not new mail came in.
     send_due(config)
+    read_again(config)
     return results
 
 

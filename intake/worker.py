@@ -89,6 +89,7 @@ class MailboxLoop:
         # The outbox owns its retries: a reply waiting for its backoff goes out on
         # the next cycle whether or not new mail came in.
         pipeline.send_due(config)
+        pipeline.read_again(config)
 
     def watch(self) -> None:
         """Thread body for an IMAP mailbox with IDLE: wake the loop on new mail."""

@@ -301,3 +301,16 @@ def test_the_message_page_shows_what_reading_again_changed(client):
     assert "Questions placed now" in page and UNKNOWN in page
     assert "Referrer: Job title / role" in page  # an answer read now, named as printed
     assert "→ <strong>Accepted" in page
+
+
+def test_the_worker_reads_waiting_messages_again_after_its_poll(make_config, settings, tmp_path):
+    from intake import pipeline
+
+    config = make_config()
+    settings.INTAKE = config
+    message = held_message()
+    request = learning.request_read_again(factories.user(), message)
+    pipeline.poll_all(config)
+    request.refresh_from_db()
+    assert request.state == ReadAgain.State.DONE
+    assert request.outcome["decision"] in ("needs_review", "ignored")  # a form-less test email

@@ -136,7 +136,10 @@ def type_fit(spec: FieldSpec, lines: Sequence[Line], t: Traits) -> float:
     if t.boxes:
         return -20.0
     if kind == "date":
-        return 8.0 if t.date else (-25.0 if t.email or t.phone else -8.0)
+        if t.date:
+            return 8.0
+        long_text = t.lines > 1 or len(t.text) > 40
+        return -25.0 if t.email or t.phone or long_text else -8.0
     if kind == "email":
         return 10.0 if t.email else -20.0
     if kind == "phone":

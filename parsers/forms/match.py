@@ -56,6 +56,7 @@ from parsers.forms.targets import (
     is_question_like,
     sameness,
     strip_brackets,
+    without_subject,
     wording_score,
 )
 from parsers.lexicon import Lexicon
@@ -283,6 +284,7 @@ def _wording_matrix(
             for col, (j, _w) in enumerate(wordings):
                 if both[row, col] > out[i, j]:
                     out[i, j] = both[row, col]
+    _subject_scores(questions, targets, compiled, out)
     for i, q in enumerate(questions):
         for j, target in enumerate(targets):
             same = sameness(q.sections, target.section)
@@ -290,6 +292,30 @@ def _wording_matrix(
             if q.asked.persons - target.persons:
                 out[i, j] -= 20.0
     return out
+
+
+def _subject_scores(
+    questions: Sequence[Question], targets: Sequence[Target], compiled: Compiled, out: np.ndarray
+) -> None:
+    """A question naming the person a section is about ("Safeguarding lead's email",
+    "Child's surname") compared, without that person, to the section's questions."""
+    for section, subjects in compiled.subjects.items():
+        if not subjects:
+            continue
+        rows = [
+            (i, bare)
+            for i, q in enumerate(questions)
+            if (not q.sections or section in q.sections)
+            and (bare := without_subject(q.asked.variants[-1], subjects)) != q.asked.variants[-1]
+            and bare
+        ]
+        cols = [(j, b) for j, t in enumerate(targets) if t.section == section for b in t.bare]
+        if not rows or not cols:
+            continue
+        scores = process.cdist([b for _i, b in rows], [b for _j, b in cols], scorer=fuzz.ratio)
+        for r, (i, _b) in enumerate(rows):
+            for c, (j, _w) in enumerate(cols):
+                out[i, j] = max(out[i, j], scores[r, c])
 
 
 def _containment(question: Asked, wordings: Sequence[Wording], same: bool | None) -> float:
@@ -309,6 +335,9 @@ def _fit(q: Question, target: Target, compiled: Compiled) -> float:
         return type_fit(target.spec, q.lines, q.traits)
     if q.traits.boxes:
         return -20.0  # a composite is written, not ticked
+    if target.split == "full_name" and not q.traits.blank:
+        first = q.lines[0].text if q.lines else ""
+        return -15.0 if len(first.split()) < 2 or q.traits.date else 0.0  # one word: no full name
     return 0.0
 
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from parsers.lexicon import Lexicon, content_words
+from parsers.lexicon import STOP_WORDS, Lexicon, content_words
 from parsers.normalise import comparable
 from parsers.schema import FieldSpec, FormSchema
 
@@ -58,6 +59,9 @@ class Target:
     persons: frozenset[str]
     split: str | None = None
     spec: FieldSpec | None = None
+    # Its wordings without the person its section is about ("Safeguarding lead's
+    # email" -> "email"): a question naming that person is compared this way too.
+    bare: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: one per schema object
@@ -67,6 +71,7 @@ class Compiled:
     schema: FormSchema
     targets: tuple[Target, ...]
     sections: tuple[tuple[str, tuple[Wording, ...]], ...]
+    subjects: Mapping[str, frozenset[str]] = dataclass_field(default_factory=dict)
 
     @property
     def lexicon(self) -> Lexicon:
@@ -109,6 +114,7 @@ def compile_schema(schema: FormSchema) -> Compiled:
                 wordings=ws,
                 persons=_persons_of(lex, ws) | section_words[spec.section],
                 spec=spec,
+                bare=_bare_all(ws, section_words[spec.section]),
             )
         )
     for composite in schema.composites:
@@ -122,11 +128,26 @@ def compile_schema(schema: FormSchema) -> Compiled:
                 wordings=ws,
                 persons=_persons_of(lex, ws) | section_words[composite.section],
                 split=composite.split,
+                bare=_bare_all(ws, section_words[composite.section]),
             )
         )
-    compiled = Compiled(schema, tuple(targets), sections)
+    compiled = Compiled(schema, tuple(targets), sections, section_words)
     _COMPILED[id(schema)] = compiled
     return compiled
+
+
+def without_subject(canon: str, subjects: frozenset[str]) -> str:
+    """Canonical text without the person a section is about ("child s surname" ->
+    "surname"); "" when nothing else is left."""
+    words = canon
+    for subject in sorted(subjects, key=len, reverse=True):
+        words = re.sub(rf"(?<![a-z]){re.escape(subject)}s?(?![a-z])", " ", words)
+    kept = [w for w in words.split() if w not in STOP_WORDS]
+    return " ".join(kept)
+
+
+def _bare_all(wordings: Sequence[Wording], subjects: frozenset[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(b for w in wordings if (b := without_subject(w.canon, subjects))))
 
 
 def _wordings(lex: Lexicon, texts: Sequence[str]) -> tuple[Wording, ...]:

@@ -20,6 +20,7 @@ from typing import Any
 from parsers.normalise import fold_text, parse_uk_date
 from parsers.schema import FormSchema
 from tests.builders import docx_builder, mime_builder, pdf_builder
+from tests.builders.authentication import with_verdict
 
 Answers = dict[str, Any]
 
@@ -75,18 +76,25 @@ def render(schema: FormSchema, answers: Answers, style: str, seed: int) -> tuple
     return "Referral form.pdf", PDF_STYLES[style](schema, answers)
 
 
-def wrap(files: Sequence[tuple[str, bytes]], client: str, sent: datetime | None = None) -> bytes:
-    """The email a referrer's ``client`` sends with ``files`` attached, on ``sent``."""
+def wrap(
+    files: Sequence[tuple[str, bytes]],
+    client: str,
+    sent: datetime | None = None,
+    our_mx: str | None = None,
+) -> bytes:
+    """The email a referrer's ``client`` sends with ``files`` attached, on ``sent``;
+    with ``our_mx``, as our mail server delivers it: its verdict (the sender
+    authenticated) on top (`tests.builders.authentication`)."""
     if client == "forwarded_as_attachment":
         raw = mime_builder.forwarded_as_attachment(mime_builder.outlook(files))
     else:
         raw = getattr(mime_builder, client)(files)
-    if sent is None:
-        return raw
-    message = email.message_from_bytes(raw)
-    del message["Date"]
-    message["Date"] = email.utils.format_datetime(sent)
-    return message.as_bytes()
+    if sent is not None:
+        message = email.message_from_bytes(raw)
+        del message["Date"]
+        message["Date"] = email.utils.format_datetime(sent)
+        raw = message.as_bytes()
+    return with_verdict(raw, server=our_mx) if our_mx else raw
 
 
 def sent_after(answers: Mapping[str, Any]) -> datetime:
@@ -131,6 +139,7 @@ def cases(
     per_style: int,
     first_seed: int = 0,
     style_names: Sequence[str] = (),
+    our_mx: str | None = None,
 ) -> Iterator[Case]:
     for style in style_names or styles():
         for n in range(per_style):
@@ -145,7 +154,7 @@ def cases(
                 style,
                 client,
                 seed,
-                wrap([(name, data)], client, sent_after(answers)),
+                wrap([(name, data)], client, sent_after(answers), our_mx),
                 expected(schema, answers),
                 complete,
             )

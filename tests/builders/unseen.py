@@ -321,6 +321,7 @@ def unseen_cases(
     first_seed: int = 0,
     only: Sequence[str] = (),
     style_names: Sequence[str] = (),
+    our_mx: str | None = None,
 ) -> Iterator[UnseenCase]:
     """Each source's form, filled ``per_style`` times in each style."""
     for source in sources():
@@ -329,10 +330,12 @@ def unseen_cases(
         schema = schemas[source.form_type]
         for style in style_names or styles():
             for n in range(per_style):
-                yield _case(source, schema, style, first_seed + n)
+                yield _case(source, schema, style, first_seed + n, our_mx)
 
 
-def _case(source: Source, schema: FormSchema, style: str, seed: int) -> UnseenCase:
+def _case(
+    source: Source, schema: FormSchema, style: str, seed: int, our_mx: str | None
+) -> UnseenCase:
     rng = random.Random(f"{source.id}:{style}:{seed}")
     askable = sorted(k for k in source.asked() if schema.field(k).required)
     blank = (
@@ -351,7 +354,7 @@ def _case(source: Source, schema: FormSchema, style: str, seed: int) -> UnseenCa
         style=style,
         client=client,
         seed=seed,
-        raw=wrap([(name, data)], client, sent),
+        raw=wrap([(name, data)], client, sent, our_mx),
         expected=filled.values,
         decision=decision,
         complete=decision == "accepted",
@@ -400,9 +403,12 @@ def heldout_styles() -> list[str]:
 
 
 def heldout_cases(
-    schemas: Mapping[str, FormSchema], per_style: int, first_seed: int = 0,
+    schemas: Mapping[str, FormSchema],
+    per_style: int,
+    first_seed: int = 0,
     style_names: Sequence[str] = (),
-) -> Iterator[tuple[UnseenCase, FormSchema]]:  # fmt: skip
+    our_mx: str | None = None,
+) -> Iterator[tuple[UnseenCase, FormSchema]]:
     """Our own forms printed with one of each question's other wordings, read with
     that wording removed from what the reader knows (a wording it has never seen),
     with the reading schema beside each case."""
@@ -422,7 +428,7 @@ def heldout_cases(
             case = UnseenCase(
                 source=f"heldout_{schema.form_type}", era="heldout", form_type=schema.form_type,
                 style=style, client=client, seed=seed,
-                raw=wrap([(name, data)], client, sent_after(answers)),
+                raw=wrap([(name, data)], client, sent_after(answers), our_mx),
                 expected=expected(schema, answers),
                 decision="accepted" if complete else "incomplete", complete=complete,
                 asked={f.key for f in schema.fields},
