@@ -160,7 +160,7 @@ def _ours_reason(
         # Every address-looking token of the header as written, not only what the
         # address parser makes of it: a display name holding our address, or an
         # address the stdlib refuses (a trailing dot), is us too (issue 8).
-        texts = [str(v) for v in msg.get_all(name) or []]
+        texts = [str(v) for v in (msg.get_all(name) or [])[:MAX_HEADER_VALUES]]
         found = [a for _n, a in _pairs(msg, name)] + [
             a for t in texts for a in addresses_in_text(t)
         ]
@@ -180,7 +180,7 @@ OUR_REPLY_HEADER = "X-Intake-Reply"
 
 def _pairs(msg: email.message.Message, name: str) -> list[tuple[str, str]]:
     try:
-        values = [str(v) for v in msg.get_all(name) or []]
+        values = [str(v) for v in (msg.get_all(name) or [])[:MAX_HEADER_VALUES]]
         return [(n, a) for n, a in email.utils.getaddresses(values) if a or n]
     except (TypeError, ValueError, IndexError):
         return []
@@ -217,13 +217,23 @@ def is_our_address(address: str, our_addresses: Sequence[str]) -> bool:
     return False
 
 
-_ADDRESS_IN_TEXT = re.compile(r"[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:@]+")
+_SEPARATORS = re.compile(r"[\s<>\"'(),;:]+")
+MAX_HEADER_VALUES = 5  # of each sender header looked at: this runs in the worker itself
 
 
 def addresses_in_text(text: str) -> list[str]:
-    """Every address-looking token in ``text`` (a display name, a line)."""
-    folded = unicodedata.normalize("NFKC", text)
-    return [a.rstrip(".") for a in _ADDRESS_IN_TEXT.findall(folded)]
+    """Every address-looking token (``local@domain``) in ``text`` (a display name, a line).
+
+    Split on separators, never searched with a pattern that could go back over
+    the text: a header anyone can write must cost linear time (issue 8).
+    """
+    folded = unicodedata.normalize("NFKC", text[:8192])
+    found = []
+    for token in _SEPARATORS.split(folded):
+        local, at, domain = token.partition("@")
+        if at and local and domain and "@" not in domain:
+            found.append(token.rstrip("."))
+    return found
 
 
 def names_our_address(display_name: str, our_addresses: Sequence[str]) -> bool:

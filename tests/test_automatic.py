@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -287,3 +288,13 @@ def test_it_finds_our_reply_attached_inside_another_message():
 def test_it_sees_our_message_id_quoted_in_a_body():
     assert quotes_our_reply(f"> Message-ID: <wsp-{'0' * 32}@{DOMAIN}>", DOMAIN)
     assert not quotes_our_reply("> Message-ID: <abc@agency.example>", DOMAIN)
+
+
+def test_it_reads_a_flood_of_long_sender_headers_in_no_time():
+    # Issue 8: this runs in the worker itself, on headers anyone can write.
+    msg = email.message.Message()
+    for _ in range(500):
+        msg["From"] = "a" * 4096
+    started = time.monotonic()
+    assert reason(msg) is None
+    assert time.monotonic() - started < 2
