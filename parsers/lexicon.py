@@ -14,6 +14,7 @@ of a synonym group replaced by the group's first word, so "Designation",
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -84,6 +85,20 @@ class Lexicon:
             _pattern=_alternation(replace),
             _abbrev=_alternation(abbrev),
             _persons=_alternation({p: p for p in persons}),
+        )
+
+    @functools.cached_property
+    def fingerprint(self) -> int:
+        """A hash of what the lexicon says (equal lexicons, equal fingerprints)."""
+        return hash(
+            (
+                tuple(sorted(self.abbreviations.items())),
+                self.synonyms,
+                self.person_words,
+                tuple(sorted(self.expansions.items())),
+                self.guidance,
+                self.office_use,
+            )
         )
 
     def spell_out(self, text: str) -> str:

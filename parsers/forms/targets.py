@@ -89,13 +89,15 @@ def sameness(sections: frozenset[str], section: str) -> bool | None:
     return None if not sections else section in sections
 
 
-_COMPILED: dict[int, Compiled] = {}
+_COMPILED: dict[tuple[int, int], Compiled] = {}
 
 
 def compile_schema(schema: FormSchema) -> Compiled:
-    """The compiled form of ``schema`` (cached by object: schemas are immutable)."""
-    found = _COMPILED.get(id(schema))
-    if found is not None and found.schema is schema:
+    """The compiled form of ``schema``, cached by content: a schema sent to a sandbox
+    worker arrives as a new object each time, and is compiled once all the same."""
+    key = (hash(schema), schema.lexicon.fingerprint)
+    found = _COMPILED.get(key)
+    if found is not None and found.schema == schema:
         return found
     if len(_COMPILED) > 64:
         _COMPILED.clear()
@@ -132,7 +134,7 @@ def compile_schema(schema: FormSchema) -> Compiled:
             )
         )
     compiled = Compiled(schema, tuple(targets), sections, section_words)
-    _COMPILED[id(schema)] = compiled
+    _COMPILED[key] = compiled
     return compiled
 
 
