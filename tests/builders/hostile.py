@@ -40,7 +40,7 @@ from functools import cache
 from intake.config import PROJECT_ROOT
 from parsers.schema import FormSchema, load_schemas
 from tests.builders import docx_builder, pdf_builder
-from tests.builders.authentication import verdict_header
+from tests.builders.authentication import OUR_MX, verdict_header
 from tests.builders.zips import mark_encrypted
 
 OURS = "referrals@westshire-sp.example"
@@ -383,9 +383,18 @@ MALFORMED: tuple[Callable[[int], bytes], ...] = (
                + "x" * 200_000 + "\r\n\r\n" + "y" * 300_000).encode(),
     lambda n: b"\xff\xfe garbage \x00\x01" * 50 + f"<junk-{n}>".encode(),
     lambda n: message(sender=ATTACKER, subject=f"boundary {n}", n=n).replace(b"--=_h", b"--=_x"),
+    lambda n: _sender_flood(n),
     lambda n: message(sender=ATTACKER, subject=f"too large {n}", n=n,  # 1.1 MB as sent
                       files=(("big.bin", "application/octet-stream", bytes(800_000)),)),
 )  # fmt: skip
+
+
+def _sender_flood(n: int) -> bytes:
+    """Hundreds of long From headers and deeply commented results claiming our MX:
+    what the worker itself reads of a message, outside the sandbox."""
+    results = f"Authentication-Results: {OUR_MX}; {'(' * 1500}{')' * 1500} dmarc=pass\r\n"
+    head = f"From: {'a' * 4000}\r\n" * 150 + results * 60
+    return (head + f"Message-ID: <senders-{n}@a.example>\r\n\r\nhi\r\n").encode()
 
 
 def _encrypted_zip() -> bytes:
