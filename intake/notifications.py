@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import email.policy
 import email.utils
+from collections.abc import Sequence
 from datetime import date, datetime, time
 from email.message import EmailMessage
-from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 

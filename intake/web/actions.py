@@ -1,79 +1,59 @@
 """What the team does on a case or message page: each a POST (CSRF-checked by the
-middleware), a compare-and-set, an `AuditEvent`, then a redirect back (so a reload
-never repeats it)."""
+middleware) handed to its service in `intake.casework` (the compare-and-set, the rules
+and the audit are there), then a redirect back, so a reload never repeats it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+
+from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from intake.models import CaseNote, InboundMessage, MessageReview, Referral
-from intake.web import audit
-from intake.web.display import status_label
-from intake.web.forms import AssignForm, NoteForm, ReviewForm, StatusForm
-from intake.web.permissions import reviewer, reviewer_required
-
-CHANGED_MEANWHILE = "Someone else changed this case while you were looking. Check and try again."
+from intake import casework
+from intake.models import CaseStep, InboundMessage, Referral
+from intake.web.display import outcome_label, status_label, step_label
+from intake.web.permissions import may_review, reviewer, reviewer_required
 
 
-def _set_if_unchanged(
-    request: HttpRequest,
-    referral: Referral,
-    *,
-    field: str,
-    expected: object,
-    new: object,
-    verb: str,
-    detail: dict[str, object],
-    success: str,
-) -> bool:
-    """Set ``referral.<field>`` to ``new`` only if it still holds ``expected``.
+def _done(request: HttpRequest, work: Callable[[], object], success: str) -> bool:
+    """Run ``work``; flash ``success``, or the service's own words when it refused."""
+    try:
+        work()
+    except casework.CaseworkError as exc:
+        messages.error(request, str(exc))
+        return False
+    messages.success(request, success)
+    return True
 
-    The compare-and-set, its `AuditEvent` (``verb`` with ``detail``) and the bump of
-    ``updated`` happen in one transaction; the audit is written only when the row
-    changed.  Then flashes ``success``, or `CHANGED_MEANWHILE` when someone else got
-    there first.  Returns whether the row changed.
-    """
-    # A filtered UPDATE, not read-then-save: two reviewers acting on the same page
-    # must not both succeed, and the loser must be told.
-    with transaction.atomic():
-        changed = Referral.objects.filter(pk=referral.pk, **{field: expected}).update(
-            **{field: new}, updated=timezone.now()
-        )
-        if changed:
-            audit.record(request.user, verb, audit.REFERRAL, referral.pk, **detail)
-    if changed:
-        messages.success(request, success)
-    else:
-        messages.error(request, CHANGED_MEANWHILE)
-    return bool(changed)
+
+def _expected_id(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
 
 
 @require_POST
 @reviewer_required
 def assign(request: HttpRequest, reference: str) -> HttpResponse:
-    """Assign the case to the signed-in user, or unassign it."""
+    """Assign the case to a team member (``to``: a user id, ``me``, or "" to unassign)."""
     referral = get_object_or_404(Referral, reference=reference)
-    form = AssignForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "That assignment could not be made.")
-        return redirect("case", reference)
-    new = request.user.pk if form.cleaned_data["action"] == "assign_me" else None
-    expected = form.cleaned_data["expected_assignee"]
-    _set_if_unchanged(
-        request,
-        referral,
-        field="assignee_id",
-        expected=expected,
-        new=new,
-        verb="assigned" if new else "unassigned",
-        detail={"previous": expected, "to": new},
-        success="Assigned to you." if new else "The case is unassigned.",
-    )
+    wanted = request.POST.get("to", "")
+    if wanted == "me" or request.POST.get("action") == "assign_me":
+        to: User | None = reviewer(request)
+    elif wanted.isdigit():
+        to = User.objects.filter(pk=int(wanted), is_active=True).first()
+        if to is None or not may_review(to):
+            messages.error(request, "Choose someone in the team.")
+            return redirect("case", reference)
+    else:
+        to = None
+    expected = _expected_id(request.POST.get("expected_assignee"))
+    name = "you" if to == request.user else (to.get_username() if to else "")
+    success = f"Assigned to {name}." if to else "The case is unassigned."
+    _done(request, lambda: casework.assign(referral, expected, to, reviewer(request)), success)
     return redirect("case", reference)
 
 
@@ -82,24 +62,25 @@ def assign(request: HttpRequest, reference: str) -> HttpResponse:
 def change_status(request: HttpRequest, reference: str) -> HttpResponse:
     """Move the case to another status (only from the one the page showed)."""
     referral = get_object_or_404(Referral, reference=reference)
-    form = StatusForm(request.POST)
-    if not form.is_valid():
+    old, new = request.POST.get("current", ""), request.POST.get("status", "")
+    if new not in Referral.Status.values or old not in Referral.Status.values:
         messages.error(request, "Choose one of the statuses listed.")
         return redirect("case", reference)
-    old, new = form.cleaned_data["current"], form.cleaned_data["status"]
     if old == new:
         messages.info(request, "The status is unchanged.")
         return redirect("case", reference)
-    _set_if_unchanged(
-        request,
-        referral,
-        field="status",
-        expected=old,
-        new=new,
-        verb="status_changed",
-        detail={"old": old, "new": new},
-        success=f"Status changed to {status_label(new)}.",
-    )
+    work = lambda: casework.change_status(referral, old, new, reviewer(request))  # noqa: E731
+    _done(request, work, f"Status changed to {status_label(new).lower()}.")
+    return redirect("case", reference)
+
+
+@require_POST
+@reviewer_required
+def close(request: HttpRequest, reference: str) -> HttpResponse:
+    referral = get_object_or_404(Referral, reference=reference)
+    current = request.POST.get("current", "")
+    work = lambda: casework.close(referral, current, reviewer(request))  # noqa: E731
+    _done(request, work, f"Case {reference} is closed.")
     return redirect("case", reference)
 
 
@@ -108,17 +89,59 @@ def change_status(request: HttpRequest, reference: str) -> HttpResponse:
 def add_note(request: HttpRequest, reference: str) -> HttpResponse:
     """Add a decision note to the case (the note's text never goes into the audit)."""
     referral = get_object_or_404(Referral, reference=reference)
-    form = NoteForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Write a note first (at most 5,000 characters).")
-        return redirect("case", reference)
-    with transaction.atomic():
-        note = CaseNote.objects.create(
-            referral=referral, author=reviewer(request), text=form.cleaned_data["text"]
-        )
-        audit.record(request.user, "note_added", audit.REFERRAL, referral.pk, note=note.pk)
-    messages.success(request, "Note added.")
+    text = request.POST.get("text", "")
+    _done(request, lambda: casework.add_note(referral, text, reviewer(request)), "Note added.")
     return redirect("case", reference)
+
+
+@require_POST
+@reviewer_required
+def correct(request: HttpRequest, reference: str, key: str) -> HttpResponse:
+    """Put one answer right; the page sent the answer it showed (``expected``)."""
+    referral = get_object_or_404(Referral, reference=reference)
+    import json
+
+    try:
+        expected = json.loads(request.POST.get("expected", "null"))
+    except ValueError:
+        expected = object()  # never equal: reported as changed meanwhile
+    given = request.POST.getlist("value")
+    reason = request.POST.get("reason", "")
+
+    def work() -> object:
+        return casework.correct_answer(referral, key, expected, given, reason, reviewer(request))
+
+    if _done(request, work, "Answer corrected. The form's answer is kept and shown."):
+        return redirect(f"/cases/{reference}/#answer-{key}")
+    return redirect("case_correct", reference, key)
+
+
+@require_POST
+@reviewer_required
+def record_step(request: HttpRequest, reference: str) -> HttpResponse:
+    """Record one of the partnership's steps with its date (day, month, year fields)."""
+    referral = get_object_or_404(Referral, reference=reference)
+    kind = request.POST.get("kind", "")
+    outcome = request.POST.get("outcome", "")
+    try:
+        on = date(
+            int(request.POST.get("on-year", "")),
+            int(request.POST.get("on-month", "")),
+            int(request.POST.get("on-day", "")),
+        )
+    except ValueError:
+        messages.error(request, "Enter the date as a real day, month and year.")
+        return redirect(f"/cases/{reference}/#steps")
+    label = outcome_label(outcome) if kind == CaseStep.Kind.OUTCOME else ""
+    success = f"{step_label(kind)} recorded: {on.day} {on:%B %Y}" + (
+        f" ({label})." if label else "."
+    )
+    work = lambda: casework.record_step(referral, kind, on, reviewer(request), outcome)  # noqa: E731
+    _done(request, work, success)
+    return redirect(f"/cases/{reference}/#steps")
+
+
+# --- a message ----------------------------------------------------------------------------
 
 
 @require_POST
@@ -126,21 +149,50 @@ def add_note(request: HttpRequest, reference: str) -> HttpResponse:
 def mark_reviewed(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark a message reviewed, with an optional note: it leaves the queue.  Once only."""
     message = get_object_or_404(InboundMessage, pk=pk)
-    form = ReviewForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "The note is too long (at most 5,000 characters).")
-        return redirect("message", pk)
-    with transaction.atomic():
-        review, created = MessageReview.objects.get_or_create(
-            message=message,
-            defaults={"reviewed_by": reviewer(request), "note": form.cleaned_data["note"]},
-        )
-        if created:
-            audit.record(
-                request.user, "message_reviewed", audit.MESSAGE, message.pk, review=review.pk
-            )
-    if created:
-        messages.success(request, f"Message {message.pk} marked reviewed.")
-    else:
-        messages.info(request, "This message had already been marked reviewed.")
+    note = request.POST.get("note", "")
+    work = lambda: casework.mark_reviewed(message, reviewer(request), note)  # noqa: E731
+    _done(request, work, f"Message {message.pk} marked reviewed.")
     return redirect("message", pk)
+
+
+@require_POST
+@reviewer_required
+def not_a_referral(request: HttpRequest, pk: int) -> HttpResponse:
+    message = get_object_or_404(InboundMessage, pk=pk)
+    note = request.POST.get("note", "")
+    work = lambda: casework.mark_not_a_referral(message, reviewer(request), note)  # noqa: E731
+    _done(request, work, f"Message {message.pk} marked not a referral. It has left the queue.")
+    return redirect("message", pk)
+
+
+@require_POST
+@reviewer_required
+def make_case(request: HttpRequest, pk: int) -> HttpResponse:
+    message = get_object_or_404(InboundMessage, pk=pk)
+    form_type = request.POST.get("form_type", "")
+    try:
+        referral = casework.make_case(message, form_type, reviewer(request))
+    except casework.CaseworkError as exc:
+        messages.error(request, str(exc))
+        return redirect("message", pk)
+    messages.success(
+        request,
+        f"Case {referral.reference} made from message {message.pk} and assigned to you. "
+        "Put right any missing answers below.",
+    )
+    return redirect("case", referral.reference)
+
+
+@require_POST
+@reviewer_required
+def send_return(request: HttpRequest, pk: int) -> HttpResponse:
+    message = get_object_or_404(InboundMessage, pk=pk)
+    subject = request.POST.get("subject", "")
+    text = request.POST.get("text", "")
+
+    def work() -> object:
+        return casework.send_return(message, subject, text, reviewer(request), settings.INTAKE)
+
+    if _done(request, work, "The return is queued and will be sent once."):
+        return redirect("message", pk)
+    return redirect("message_return", pk)

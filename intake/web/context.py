@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from intake.users import ROLE_LABELS, role_of
 
@@ -35,16 +35,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     pages = TEAM_PAGES + (ADMIN_PAGES if role == "admin" else ()) if role else ()
     match = request.resolver_match
     here = match.url_name if match is not None else ""
-    context["nav_items"] = [
-        NavItem(text, reverse(name), here == name) for text, name in pages if _exists(name)
-    ]
+    context["nav_items"] = [NavItem(text, reverse(name), here == name) for text, name in pages]
     context["role_label"] = ROLE_LABELS.get(role, "")
     return context
-
-
-def _exists(name: str) -> bool:  # TEMPORARY while the pages are written
-    try:
-        reverse(name)
-    except NoReverseMatch:
-        return False
-    return True

@@ -1,24 +1,28 @@
-"""Small pure helpers for showing records: labels, initials, urgency, safe file names."""
+"""Small pure helpers for showing records in words: labels, initials, urgency, safe names.
+
+The screens tell the truth (issue 12): words, never internal keys; a case waiting for
+its referrer, closed, or whose Rapid Review was held is never "overdue"; one received
+date everywhere (`intake.casework.received_day`).
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-from django.conf import settings
-
-from intake.assess import schemas_in
+from intake import casework, questions
 from intake.deadlines import add_working_days
-from parsers.schema import FormSchema, SchemaError
+from intake.models import CaseStep, InboundMessage, Referral
 
 DUE_SOON_WORKING_DAYS = 3
+NOT_URGENT = (Referral.Status.AWAITING_RESUBMISSION, Referral.Status.CLOSED)
 
 STATUS_LABELS = {
     "accepted": "Accepted",
-    "awaiting_resubmission": "Returned: awaiting resubmission",
+    "awaiting_resubmission": "Returned: waiting for the referrer",
     "needs_review": "Needs review",
     "closed": "Closed",
 }
@@ -30,31 +34,69 @@ DECISION_LABELS = {
     "": "Not decided yet",
 }
 FLAG_LABELS = {"late_notification": "Late notification"}
-# The names the team uses in lists; a form not named here shows its printed title.
-SHORT_FORM_NAMES = {
-    "cspr_referral": "CSPR referral",
-    "serious_incident_notification": "Serious incident notification",
+STATE_LABELS = {
+    "received": "Received, not read yet",
+    "parsed": "Read, not decided yet",
+    "decided": "Decided",
+    "replied": "Replied",
+    "filed": "Filed",
+    "parked": "Parked: a person must look",
 }
 VERB_LABELS = {
     "signed_in": "Signed in",
     "signed_out": "Signed out",
+    "password_accepted": "Password accepted",
+    "sign_in_failed": "Sign-in failed",
+    "account_locked_out": "Account locked out",
+    "second_factor_failed": "Wrong second-factor code",
+    "second_factor_enrolled": "Authenticator app set up",
+    "second_factor_reset": "Second factor reset",
+    "recovery_codes_renewed": "New recovery codes",
+    "password_reset": "Password reset",
+    "password_changed": "Password changed",
+    "role_changed": "Role changed",
+    "user_created": "Account created",
+    "user_activated": "Account activated",
+    "user_deactivated": "Account deactivated",
+    "account_unlocked": "Account unlocked",
+    "admin_refused": "Refused the admin",
     "viewed": "Viewed",
+    "searched": "Searched",
+    "exported": "Exported",
     "downloaded": "Downloaded",
     "assigned": "Assigned",
     "unassigned": "Unassigned",
     "status_changed": "Status changed",
+    "closed": "Closed",
     "note_added": "Note added",
+    "answer_corrected": "Answer corrected",
+    "step_recorded": "Step recorded",
+    "case_made": "Case made from a message",
     "message_reviewed": "Marked reviewed",
+    "marked_not_a_referral": "Marked not a referral",
+    "return_written": "Return written by a person",
     "message_decided": "Decided",
     "referral_opened": "Case opened",
     "referral_joined": "Message joined the case",
     "reply_queued": "Reply queued",
+    "reply_sent": "Reply sent",
     "reply_suppressed": "Reply held back (sender limit)",
+    "reply_failed": "Reply failed",
+    "reply_uncertain": "Reply may have been delivered",
+    "team_notified": "Team emailed",
+    "read_again_requested": "Asked to read again",
+    "wording_proposed": "Wording proposed",
+    "wording_confirmed": "Wording confirmed",
+    "wording_rejected": "Wording rejected",
+    "wording_retired": "Wording retired",
 }
 REPLY_KIND_LABELS = {
     "incomplete_return": "Incomplete return",
     "acknowledgement": "Acknowledgement",
     "unreadable_attachment": "Unreadable attachment",
+    "team_new_referral": "Team email: new referral",
+    "team_needs_person": "Team email: needs a person",
+    "team_digest": "Team email: daily digest",
 }
 REPLY_STATE_LABELS = {
     "pending": "Waiting to be sent",
@@ -64,30 +106,99 @@ REPLY_STATE_LABELS = {
     "suppressed": "Not sent (sender limit)",
     "uncertain": "Uncertain: may have been delivered",
 }
-RECORD_LABELS = {"referral": "case", "inbound_message": "message", "outbound_email": "reply"}
+HELD_LABELS = {
+    "unauthenticated": "Not used: our mail server did not authenticate the sender",
+    "not_the_referrer": "Not used: sent by someone other than the case's referrer",
+    "address_in_name": "Not used: the sender's name holds another address",
+    "worse": "Not used: no better than the case's accepted form",
+    "closed": "Not used: the case is closed",
+}
+MATCHED_LABELS = {
+    "thread": "a reply in the case's email thread",
+    "reference": "the case's reference in its subject",
+    "referrer_and_child": "the same referrer and child",
+    "made_by_team": "made into a case by the team",
+}
+RECORD_LABELS = {
+    "referral": "Case",
+    "inbound_message": "Message",
+    "outbound_email": "Email",
+    "user": "Account",
+    "queue": "Referrals list",
+    "dashboard": "Dashboard",
+    "export": "Export",
+    "audit": "Audit trail",
+    "people": "People",
+    "learned_wordings": "Wordings",
+}
+DETAIL_KEYS = {
+    "previous": "from",
+    "to": "to",
+    "old": "from",
+    "new": "to",
+    "field": "question",
+    "step": "step",
+    "on": "on",
+    "outcome": "outcome",
+    "form_type": "form",
+    "factor": "with",
+    "account": "account name typed",
+    "part": "part",
+    "attachment": "attachment",
+    "rows": "rows",
+    "columns": "columns",
+    "tab": "tab",
+    "role": "role",
+    "kind": "kind",
+    "reason": "why",
+    "decision": "decision",
+    "status": "status",
+    "matched_by": "matched by",
+    "held": "held",
+    "message": "message",
+    "note": "note",
+    "review": "review",
+    "correction": "correction",
+    "reply": "email",
+    "failures": "wrong codes",
+    "cleared": "failures cleared",
+    "filters": "filters",
+}
 
 
-def schemas() -> dict[str, FormSchema]:
-    """The configured form schemas; empty when the folder cannot be read (pages still work)."""
-    try:
-        return schemas_in(str(settings.INTAKE.forms_dir))
-    except SchemaError:
-        return {}
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
 
 
-def form_title(form_type: str, known: Mapping[str, FormSchema] | None = None) -> str:
-    """The form's printed title, or its key when the schema is unknown ("" for no form)."""
-    schema = (known if known is not None else schemas()).get(form_type)
-    return schema.title if schema is not None else form_type
+def case_status_label(status: str, decided: bool) -> str:
+    """The status in words; an accepted case with an outcome is "Decided"."""
+    if decided and status != Referral.Status.CLOSED:
+        return "Decided"
+    return status_label(status)
 
 
-def short_form_name(form_type: str, known: Mapping[str, FormSchema] | None = None) -> str:
-    """What a list calls the form: a short name, else its printed title."""
-    return SHORT_FORM_NAMES.get(form_type) or form_title(form_type, known)
+def outcome_label(outcome: str) -> str:
+    return str(CaseStep.Outcome(outcome).label) if outcome in CaseStep.Outcome.values else ""
+
+
+def step_label(kind: str) -> str:
+    return str(CaseStep.Kind(kind).label) if kind in CaseStep.Kind.values else kind
+
+
+def decision_label(decision: str) -> str:
+    return DECISION_LABELS.get(decision, decision)
+
+
+def state_label(state: str) -> str:
+    return STATE_LABELS.get(state, state)
+
+
+def flag_label(flag: str) -> str:
+    return FLAG_LABELS.get(flag, flag.replace("_", " ").capitalize())
 
 
 def reply_kind_label(kind: str) -> str:
-    return REPLY_KIND_LABELS.get(kind, kind)
+    return REPLY_KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
 
 
 def reply_state_label(state: str) -> str:
@@ -98,20 +209,12 @@ def verb_label(verb: str) -> str:
     return VERB_LABELS.get(verb, verb.replace("_", " ").capitalize())
 
 
-def record_label(object_type: str, object_id: str) -> str:
-    return f"{RECORD_LABELS.get(object_type, object_type)} {object_id}"
-
-
-def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status)
-
-
-def decision_label(decision: str) -> str:
-    return DECISION_LABELS.get(decision, decision)
-
-
-def flag_label(flag: str) -> str:
-    return FLAG_LABELS.get(flag, flag.replace("_", " ").capitalize())
+def record_label(object_type: str, object_id: str, references: Mapping[str, str]) -> str:
+    """ "Case WSP-2026-0007", "Message 12", "Account 3": a case by its reference."""
+    if object_type == "referral" and object_id in references:
+        return f"Case {references[object_id]}"
+    name = RECORD_LABELS.get(object_type, object_type.replace("_", " ").capitalize())
+    return f"{name} {object_id}" if object_id not in ("", "0") else name
 
 
 def initials(fields: Mapping[str, Any]) -> str:
@@ -124,18 +227,48 @@ def initials(fields: Mapping[str, Any]) -> str:
     return " ".join(letters)
 
 
-def urgency(due: date | None, today: date, status: str = "accepted") -> str:
+def redact(text: str, fields: Mapping[str, Any]) -> str:
+    """``text`` with any of the child's names the reader found cut to an initial."""
+    for key in ("child_forenames", "child_surname", "child_other_names"):
+        value = fields.get(key)
+        if not isinstance(value, str):
+            continue
+        for name in re.findall(r"\w{2,}", value):
+            text = re.sub(rf"\b{re.escape(name)}\b", name[0].upper() + ".", text, flags=re.I)
+    return text
+
+
+def urgency(due: date | None, today: date, status: str = "accepted", held: bool = False) -> str:
     """``overdue``, ``soon`` (within 3 working days) or "" for a case's Rapid Review date.
 
-    Only open cases are urgent: a closed case's date is history.
+    Only a case the team must still hold a Rapid Review for is urgent: not one returned
+    and waiting for its referrer, not a closed one, not one whose review was held.
     """
-    if due is None or status == "closed":
+    if due is None or status in NOT_URGENT or held:
         return ""
     if due < today:
         return "overdue"
     if due <= add_working_days(today, DUE_SOON_WORKING_DAYS):
         return "soon"
     return ""
+
+
+def message_status(message: InboundMessage) -> str:
+    if message.state == InboundMessage.State.PARKED:
+        return "Parked: a step failed"
+    return decision_label(message.decision)
+
+
+def message_why(message: InboundMessage) -> str:
+    """Why a message waits, in words (never a file name: it may name a child)."""
+    if message.state == InboundMessage.State.PARKED:
+        return f"Stopped while {state_label(message.parked_from or 'received').lower()}: " + (
+            casework.reason_words(message.parked_reason or message.error_code)
+        )
+    if message.reason_code:
+        return casework.reason_words(message.reason_code).capitalize()
+    reasons = (message.assessment or {}).get("reasons") or []
+    return list_reason(str(reasons[0])) if reasons else ""
 
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
@@ -146,6 +279,16 @@ def list_reason(reason: str) -> str:
     """A decision's reason fit for a list page: quoted names (attachments' file names,
     which may name a child) become "…", and a form's file name before its score goes."""
     return _FORM_WHY.sub(r"\1", _QUOTED.sub("…", reason))
+
+
+_KEY = re.compile(r"\b(field|fields) ([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b")
+
+
+def in_words(text: str, form_type: str) -> str:
+    """A stored reason with internal field keys ("field child_nhs_number") replaced by the
+    question as printed."""
+    ask = question_of(form_type)
+    return _KEY.sub(lambda m: f"“{ask(m.group(2))}”", text)
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+-]+")
@@ -167,14 +310,29 @@ def safe_filename(name: str, fallback: str) -> str:
     return fallback + (suffix.group(0) if suffix else "")
 
 
-def question_of(form_type: str, known: Mapping[str, FormSchema] | None = None) -> Any:
+# --- the forms' questions (from intake.questions: the web never reads parsers) -------------
+
+
+def schemas() -> dict[str, Any]:
+    return questions.schemas()
+
+
+def form_title(form_type: str, known: Mapping[str, Any] | None = None) -> str:
+    return questions.form_title(form_type, known)
+
+
+def short_form_name(form_type: str, known: Mapping[str, Any] | None = None) -> str:
+    return questions.short_form_name(form_type, known)
+
+
+def question_of(form_type: str, known: Mapping[str, Any] | None = None) -> Callable[[str], str]:
     """A function naming a field of ``form_type`` as printed on the form, with its
-    section ("Referrer: Job title / role"); the key itself for an unknown field."""
+    section ("Referrer: Job title / role"); the key in words for an unknown field."""
     schema = (known if known is not None else schemas()).get(form_type)
 
     def name(key: str) -> str:
         if schema is None or key not in {f.key for f in schema.fields}:
-            return key.replace("_", " ")
+            return key.replace("_", " ").capitalize()
         spec = schema.field(key)
         return f"{schema.section(spec.section).title}: {spec.question}"
 
