@@ -40,6 +40,7 @@ class LexiconError(ValueError):
 
     def __init__(self, file: str, key: str, message: str) -> None:
         super().__init__(f"{file}: {key}: {message}")
+        self.file, self.key, self.message = file, key, message
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity (cached per object)

@@ -59,7 +59,8 @@ def comparable(text: str) -> str:
     punctuation, no numbering ("4.", "Section D –", "(a)"), single spaces."""
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.lower().replace("&", " and ").replace("’", "'").replace("'", "")
+    text = text.lower().replace("&", " and ").replace("’", "'")
+    text = re.sub(r"(?<=\w)'s\b", "", text).replace("'", "")  # "child's" is "child"
     text = re.sub(r"^\s*(section|part)\s+[a-z0-9]{1,3}\b", " ", text)
     # "4.", "(a)", "iv.", "2.1": numbering; "Tel." or "Ref." is a word (issue 7)
     text = re.sub(r"^\s*(\(?(?:[a-z]|[ivx]{1,4}|\d{1,3})[.)]|\d{1,2}(\.\d{1,2})*)\s+", " ", text)

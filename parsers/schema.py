@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from parsers.lexicon import EMPTY, LEXICON_FILE, Lexicon, load_lexicon
+from parsers.lexicon import EMPTY, LEXICON_FILE, Lexicon, LexiconError, load_lexicon
 
 FIELD_TYPES = ("text", "multiline", "date", "email", "phone", "choice", "checks", "yesno")
 YESNO_OPTIONS = (("yes", "Yes"), ("no", "No"))
@@ -172,7 +172,10 @@ def load_schemas(folder: Path) -> dict[str, FormSchema]:
     files = sorted(p for p in folder.glob("*.toml") if p.name != LEXICON_FILE)
     if not files:
         raise SchemaError(str(folder), "-", "no form schemas (*.toml) in this folder")
-    lexicon = load_lexicon(folder)
+    try:
+        lexicon = load_lexicon(folder)
+    except LexiconError as exc:  # one kind of error for the administrator's form files
+        raise SchemaError(exc.file, exc.key, exc.message) from exc
     for path in files:
         schema = dataclasses.replace(load_schema(path), lexicon=lexicon)
         if schema.form_type in schemas:

@@ -253,3 +253,17 @@ def test_it_says_so_when_the_name_exists_and_nothing_is_asked(monkeypatch, capsy
 def test_it_cannot_reset_someone_who_does_not_exist(capsys):
     assert cli.main(["createuser", "nobody", "--reset", "--password-stdin"]) == 2
     assert "no user called 'nobody'" in capsys.readouterr().err
+
+
+def test_it_names_a_mistake_in_the_forms_lexicon_and_exits_2(tmp_path, capsys, monkeypatch):
+    forms = tmp_path / "forms"
+    shutil.copytree(PROJECT_ROOT / "config" / "forms", forms)
+    lexicon = forms / "lexicon.toml"
+    lexicon.write_text(lexicon.read_text().replace("synonyms = [", 'synonyms = [\n  ["alone"],', 1))
+    config = maildir_config(tmp_path)
+    config.write_text(f'forms_dir = "{forms}"\n' + config.read_text())
+    monkeypatch.setenv("INTAKE_CONFIG", str(config))
+    assert cli.main(["check-config"]) == 2
+    assert (
+        "lexicon.toml: synonyms[0]: must be a list of at least two words" in capsys.readouterr().err
+    )

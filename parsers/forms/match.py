@@ -377,7 +377,7 @@ def _split_questions(questions: Sequence[Question], compiled: Compiled) -> list[
 
 
 def _split_question(q: Question, compiled: Compiled) -> Target | None:
-    parts = [p for p in _CONJUNCTION.split(strip_brackets(q.entry.question)) if p.strip()]
+    parts = [p for p in _CONJUNCTION.split(_asked_parts(q.entry.question)) if p.strip()]
     if len(parts) < 2:
         return None
     plain = [t for t in compiled.targets if t.split is None]
@@ -412,6 +412,20 @@ def _contact_box(keys: Sequence[str], plain: Sequence[Target]) -> bool:
     keep only the email): the address or number is found in it by its shape."""
     types = {t.key: t.spec.type for t in plain if t.spec is not None}
     return len(keys) == 1 and types.get(keys[0]) in ("email", "phone")
+
+
+_QUALIFIER = re.compile(
+    r"\((?:\s*(?:if|where|when|e\.?g\.?|incl\w*|tick|please|delete|specify|as|see|optional)\b)"
+    r"[^)]*\)",
+    re.IGNORECASE,
+)
+
+
+def _asked_parts(question: str) -> str:
+    """The question with what its brackets ask made part of it ("Contact details
+    (address, telephone and email)"), and qualifiers dropped ("(if known)")."""
+    text = _QUALIFIER.sub(" ", question)
+    return text.replace("(", ", ").replace(")", " ").replace("[", ", ").replace("]", " ")
 
 
 def _sections_in(named: Sequence[Sequence[Target]], sections: frozenset[str]) -> list[str]:
