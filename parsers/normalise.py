@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
 
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _PUNCT = re.compile(r"[^\w\s]")
@@ -54,9 +55,15 @@ def fold_text(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+@lru_cache(maxsize=4096)
 def comparable(text: str) -> str:
     """A form of ``text`` for comparing wordings: lower case, no accents or
-    punctuation, no numbering ("4.", "Section D –", "(a)"), single spaces."""
+    punctuation, no numbering ("4.", "Section D –", "(a)"), single spaces.
+
+    Remembered (issue 10): matching one form compares each of the schema's
+    option and question wordings with every answer, a million calls a few
+    dozen forms, over a few thousand distinct texts.
+    """
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = text.lower().replace("&", " and ").replace("’", "'")
