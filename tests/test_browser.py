@@ -59,6 +59,8 @@ def test_it_lets_a_team_member_work_a_case_from_the_queue(page, live_server):
     skip = page.get_by_role("link", name="Skip to main content")
     expect(skip).to_be_focused()
     expect(skip).to_be_in_viewport()
+    skip.press("Enter")  # on to the main content (the skip link hides again)
+    expect(page.locator("#main-content")).to_be_focused()
     page.get_by_role("link", name=re.compile(r"^Accepted")).click()
     overdue_row = page.locator("tr.row--overdue")
     expect(overdue_row).to_contain_text(overdue.reference)
@@ -70,9 +72,10 @@ def test_it_lets_a_team_member_work_a_case_from_the_queue(page, live_server):
     page.get_by_role("link", name=overdue.reference).click()
     expect(page.get_by_role("heading", name=f"Case {overdue.reference}")).to_be_visible()
     expect(page.get_by_role("cell", name="Testchild")).to_be_visible()
-    page.get_by_role("button", name="Assign to me").click()
+    page.get_by_label("Assign to").select_option(label="casey (you)")
+    page.get_by_role("button", name="Assign", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Assigned to you.")
-    page.get_by_label("Decision note").fill("Rapid Review meeting booked.")
+    page.get_by_role("textbox", name="Decision note").fill("Rapid Review meeting booked.")
     page.get_by_role("button", name="Add note").click()
     expect(page.get_by_role("status")).to_contain_text("Note added.")
     expect(page.locator(".notes")).to_contain_text("Rapid Review meeting booked.")
@@ -115,7 +118,7 @@ def test_it_shows_a_message_waiting_for_review_and_takes_it_off_the_queue(page, 
     page.get_by_label("Note (optional)").fill("A covering letter; the form follows.")
     page.get_by_role("button", name="Mark reviewed").click()
     expect(page.get_by_role("status")).to_contain_text("marked reviewed")
-    page.get_by_role("link", name="Back to the queue").click()
+    page.get_by_role("link", name="Back to the referrals").click()
     expect(page.get_by_role("link", name=f"Message {waiting.pk}")).to_have_count(0)
 
 
@@ -123,6 +126,9 @@ def test_it_serves_the_stylesheet(page, live_server):
     response = page.request.get(live_server.url + "/static/intake/review.css")
     assert response.status == 200
     assert ".row--overdue" in response.text()
+    govuk = page.request.get(live_server.url + "/static/govuk/intake.css")
+    assert govuk.status == 200 and ".govuk-table" in govuk.text()
+    assert "GDS Transport" not in govuk.text()  # licensed for GOV.UK domains only
 
 
 @pytest.mark.slow
@@ -135,7 +141,7 @@ def test_it_shows_a_real_incomplete_referral_readably(page, live_server, process
     page.get_by_role("link", name=re.compile(r"^Incomplete")).click()
     page.get_by_role("link", name=case.reference).click()
     expect(page.locator("tr.answer--missing").first).to_be_visible()
-    expect(page.get_by_role("cell", name="Incomplete return")).to_be_visible()
-    page.get_by_text("Read the reply").first.click()  # <details> open without JavaScript
+    expect(page.get_by_role("cell", name="Incomplete return", exact=True)).to_be_visible()
+    page.get_by_text("Read the email").first.click()  # <details> open without JavaScript
     expect(page.locator("pre.mail-text").first).to_be_visible()
     page.screenshot(path="/tmp/intake-browser-real-case.png", full_page=True)

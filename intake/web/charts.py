@@ -15,9 +15,9 @@ from intake.reporting import Figure
 
 BAR = "#1d70b8"  # GOV.UK blue: 5.2:1 against white
 INK = "#0b0c0c"
-ROW = 28
-LABEL_WIDTH = 220
-BAR_WIDTH = 380
+ROW = 34
+LABEL_WIDTH = 240
+BAR_WIDTH = 420
 WIDTH = LABEL_WIDTH + BAR_WIDTH + 60
 
 
@@ -27,13 +27,13 @@ def bar_chart(figure: Figure, chart_id: str) -> SafeString:
     height = ROW * max(len(figure.rows), 1) + 8
     bars = format_html_join(
         "",
-        '<g><text x="{}" y="{}" text-anchor="end" font-size="14" fill="{}">{}</text>'
+        '<g><text x="{}" y="{}" text-anchor="end" font-size="16" fill="{}">{}</text>'
         '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"></rect>'
-        '<text x="{}" y="{}" font-size="14" fill="{}">{}</text></g>',
+        '<text x="{}" y="{}" font-size="16" fill="{}">{}</text></g>',
         (
             (
                 LABEL_WIDTH - 8,
-                i * ROW + 19,
+                i * ROW + 22,
                 INK,
                 _short(label),
                 LABEL_WIDTH,
@@ -42,7 +42,7 @@ def bar_chart(figure: Figure, chart_id: str) -> SafeString:
                 ROW - 10,
                 BAR,
                 LABEL_WIDTH + max(round(BAR_WIDTH * value / top), 0) + 6,
-                i * ROW + 19,
+                i * ROW + 22,
                 INK,
                 _number(value),
             )
@@ -51,6 +51,7 @@ def bar_chart(figure: Figure, chart_id: str) -> SafeString:
     )
     return format_html(
         '<svg class="chart" role="img" viewBox="0 0 {} {}" width="{}" height="{}" '
+        'font-family="arial, sans-serif" '
         'aria-labelledby="{}-title {}-desc" xmlns="http://www.w3.org/2000/svg">'
         '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>{}</svg>',
         WIDTH,

@@ -53,8 +53,13 @@ def missing_reason() -> str | None:
     return None
 
 
-def open_page(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[Any]:
+def open_page(
+    monkeypatch: pytest.MonkeyPatch, settings: Any, *, javascript: bool = False
+) -> Iterator[Any]:
     """A fresh page (1280x900, en-GB, JavaScript off: the pages must work without it).
+
+    ``javascript=True`` for a page that axe-core checks (`check_accessibility`): axe runs
+    in the page as a script.  Our pages have none of their own, so they behave the same.
 
     The live server speaks plain HTTP, so the session and CSRF cookies are not
     marked Secure for the test (production keeps them Secure).
@@ -75,7 +80,10 @@ def open_page(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[Any]:
         except Error as exc:
             server_missing(f"Chromium at {CHROMIUM} did not start: {str(exc).splitlines()[0]}")
         context = browser.new_context(
-            viewport={"width": 1280, "height": 900}, locale="en-GB", java_script_enabled=False
+            viewport={"width": 1280, "height": 900},
+            locale="en-GB",
+            java_script_enabled=javascript,
+            accept_downloads=True,
         )
         context.set_default_timeout(10_000)
         try:
@@ -123,3 +131,20 @@ def give_code(page: Any, secret: str, steps_ahead: int = 1) -> None:
         totp_now(secret, steps_ahead)
     )
     page.get_by_role("button", name="Continue").click()
+
+
+SERIOUS = ("serious", "critical")
+
+
+def check_accessibility(page: Any) -> list[str]:
+    """axe-core on the page as it is now; the serious and critical violations, as
+    "rule: where" lines (an empty list passes).  Needs a page with JavaScript on."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    found = []
+    for violation in results.response["violations"]:
+        if violation.get("impact") in SERIOUS:
+            targets = [str(n.get("target")) for n in violation.get("nodes", [])][:3]
+            found.append(f"{violation['id']} ({violation['impact']}): {', '.join(targets)}")
+    return found
