@@ -253,7 +253,7 @@ def cmd_worker(args: argparse.Namespace, config: IntakeConfig) -> int:
 
 
 def cmd_poll(args: argparse.Namespace, config: IntakeConfig) -> int:
-    from intake import alarms
+    from intake import alarms, notifications
     from intake.pipeline import poll_all
 
     _start_readers()
@@ -262,6 +262,7 @@ def cmd_poll(args: argparse.Namespace, config: IntakeConfig) -> int:
         if not r.skipped:
             alarms.note_poll(r.mailbox, r.error, r.error_detail)
     alarms.tend(config)  # alert emails for a sign-in that failed, as the worker would
+    notifications.tend(config)  # the team's daily digest once it is time (issue 12)
     for r in results:
         state = "skipped (another worker holds the lease)" if r.skipped else (r.error or "ok")
         print(
