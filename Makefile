@@ -31,7 +31,8 @@ run: install
 	$(INTAKE) migrate
 	$(INTAKE) seed
 	@echo
-	@echo "  Review page:   http://127.0.0.1:8000/  (sign in; add yourself first: $(INTAKE) createuser YOURNAME)"
+	@echo "  Review page:   http://127.0.0.1:8000/  (add yourself first: $(INTAKE) createuser YOURNAME;"
+	@echo "                 at your first sign-in you set up an authenticator app with a QR code)"
 	@echo "  Web (health):  http://127.0.0.1:8000/healthz"
 	@echo "  Mailbox:       var/mail/referrals (a Maildir; filed mail goes to its .Processed folder)"
 	@echo "  Replies:       var/outbox/ (one .eml per reply)"

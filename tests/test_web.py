@@ -113,9 +113,9 @@ def test_it_forbids_caching_every_page_of_case_data(team, page):
 def test_it_tells_the_browser_to_run_no_inline_script_on_a_case_page_and_has_none(team):
     case = factories.referral()
     response = team.get(reverse("case", args=[case.reference]))
-    policy = response["Content-Security-Policy"]
-    assert "default-src 'none'" in policy
-    assert "script-src 'self';" in policy and "unsafe" not in policy
+    directives = {d.strip() for d in response["Content-Security-Policy"].split(";")}
+    assert "default-src 'none'" in directives
+    assert "script-src 'self'" in directives and "unsafe" not in str(directives)
     assert b"<script" not in response.content
 
 
