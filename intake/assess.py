@@ -196,8 +196,14 @@ def assess_mail(
     result.attachment_errors = errors
     result.received_on = received_on.isoformat()
     result.reasons.extend(left_out)
-    if not verdict.authenticated:
+    if held_for_its_sender(verdict, config):
         _hold_unauthenticated(result, verdict)
+    elif not verdict.authenticated:
+        result.reasons.insert(
+            0,
+            f"the sender was not proven by our mail server ({verdict.reason}): any reply goes "
+            "to the From address only, without the form, and the message changes no case",
+        )
     if result.reply is not None and sender is None:
         result.reply = None
         result.reasons.append("no address to reply to")
@@ -235,8 +241,24 @@ def _match_form(
     return found, ""
 
 
+def held_for_its_sender(verdict: Any, config: Any) -> bool:
+    """Whether the sender's verdict alone holds the message for a person, unanswered.
+
+    A sender our server says failed authentication: always (``rules.check_dmarc``).
+    A sender it neither proved nor failed (no verdict, ``dmarc=none``): only when
+    ``rules.answer_unproven_senders`` is off.  Otherwise such a sender is answered
+    at its From address, without the form, and changes no case (issue 8; the
+    published examples answer senders with ``dmarc=none`` and with no verdict).
+    """
+    if verdict.authenticated:
+        return False
+    if verdict.failed:
+        return bool(config.rules.check_dmarc)
+    return not config.rules.answer_unproven_senders
+
+
 def _hold_unauthenticated(result: Assessment, verdict: Any) -> None:
-    """A sender our server did not authenticate gets no reply; a person looks (issue 8)."""
+    """A sender held by its verdict gets no reply; a person looks (issue 8)."""
     if result.decision in (ACCEPTED, INCOMPLETE):
         result.decision = NEEDS_REVIEW
     result.reply = None

@@ -129,7 +129,13 @@ class MailboxConfig:
 @dataclass(frozen=True)
 class RulesConfig:
     ignore_automatic: bool = True
-    check_dmarc: bool = True  # superseded by intake.authentication: nothing unproven is trusted
+    # A sender our mail server says FAILED authentication (dmarc=fail...) is held for a
+    # person and never answered.
+    check_dmarc: bool = True
+    # A sender our server neither proved nor failed (no verdict, dmarc=none) is still
+    # answered, at its From address only, never with the form attached; it changes no
+    # case.  False: held for a person like a failure (no reply at all).
+    answer_unproven_senders: bool = True
     # Our receiving server's authserv-ids: only its Authentication-Results are believed.
     authserv_ids: list[str] = field(default_factory=list)
     # Exchange Online's own results, proven by X-MS-Exchange-Organization-AuthAs.

@@ -177,6 +177,7 @@ class Sender:
     name_trick: bool
     reason: str
     mail: MailResult
+    failed: bool = False  # our server said the sender failed (a forgery is likely)
 
 
 def sender_of(message: InboundMessage, config: Any) -> Sender:
@@ -185,7 +186,7 @@ def sender_of(message: InboundMessage, config: Any) -> Sender:
     verdict = authenticate(mail.headers, mail.from_addresses, config.rules)
     address = (mail.from_addr or "").strip().lower()
     trick = bool(address) and address_in_name(mail.from_name, address)
-    return Sender(address, verdict.authenticated, trick, verdict.reason, mail)
+    return Sender(address, verdict.authenticated, trick, verdict.reason, mail, verdict.failed)
 
 
 def stored_mail(message: InboundMessage) -> MailResult:
@@ -479,10 +480,17 @@ def _queue_reply(
 ) -> OutboundEmail | None:
     if assessment.reply is None:
         return None
-    if not sender.authenticated:  # the assessment gives none; never, whatever it says (issue 8)
-        log.warning("reply_refused_unauthenticated", message_id=message.pk)
+    if Submission.objects.filter(message=message, held__in=UNTRUSTED).exists():
+        # It changed nothing of the case it joined: a person compares it first, and
+        # no automatic reply speaks of a case it did not change (issue 8).
+        log.info("reply_held_with_submission", message_id=message.pk)
         return None
     recipient = assessment.reply.to.strip().lower()
+    if not sender.authenticated and (sender.failed or recipient != sender.address):
+        # A failed sender gets nothing, an unproven one nothing but a reply to its
+        # own From address, whatever the assessment says (issue 8).
+        log.warning("reply_refused_unauthenticated", message_id=message.pk)
+        return None
     existing = OutboundEmail.objects.filter(message=message, kind=assessment.reply.kind).first()
     if existing is not None:
         return existing

@@ -220,20 +220,26 @@ def render_reply(kind: str, context: ReplyContext, config: Any) -> RenderedReply
 def reply_recipient(mail: Any, verdict: Any, config: Any) -> str | None:
     """Where a reply to ``mail`` (a `parsers.mail.MailResult`) goes, or None for nowhere.
 
-    Only to a sender our mail server authenticated (``verdict``, from
-    `intake.authentication`): anything else could be a forged address, and
-    a reply would send our mail to a stranger (issue 8).  A ``Reply-To`` is
-    honoured only when that sender is in ``config.service.trusted_domains``
-    and the reply address is in the same organisation (its domain aligned
-    with the sender's); never one of our own addresses.
+    ``verdict`` is our mail server's (`intake.authentication`).  A sender it
+    failed gets nothing.  A sender it neither proved nor failed is answered at
+    its From address only, when ``rules.answer_unproven_senders`` allows (and
+    `intake.decisions` never attaches the form to such a reply): a forged
+    address gets a receipt with no child's data, never our mail redirected
+    to a third party (issue 8).  A ``Reply-To`` is honoured only when the
+    sender is proven and in ``config.service.trusted_domains`` and the reply
+    address is in the same organisation (its domain aligned with the
+    sender's); never one of our own addresses.
     """
+    from intake.assess import held_for_its_sender
     from intake.authentication import aligned
     from intake.automatic import is_our_address
 
     sender = mail.from_addr
-    if not verdict.authenticated or not sender or "@" not in sender:
+    if held_for_its_sender(verdict, config) or not sender or "@" not in sender:
         return None
     ours = config.service.our_addresses
+    if not verdict.authenticated:
+        return None if is_our_address(sender, ours) else str(sender)
     reply_to = [a for a in mail.reply_to if "@" in a]
     if len(reply_to) == 1 and not is_our_address(reply_to[0], ours):
         wanted = reply_to[0]

@@ -471,7 +471,18 @@ def test_it_stores_answers_holding_nul_and_control_characters_on_any_database(co
     assert "\x00" not in json.dumps(message.assessment, ensure_ascii=False)
 
 
-def test_it_never_queues_a_reply_to_a_sender_our_server_did_not_authenticate(config):
+def test_it_queues_a_reply_to_an_unproven_sender_at_its_own_address_only(config):
     apply_assessment(make_message(verdict=None), accepted(), config)
-    assert OutboundEmail.objects.count() == 0
+    assert list(OutboundEmail.objects.values_list("recipient", flat=True)) == [REFERRER]
     assert InboundMessage.objects.get().reason_code == "unauthenticated:no_verdict"
+
+
+def test_it_never_queues_a_reply_from_an_unproven_sender_to_anyone_else(config):
+    apply_assessment(make_message(verdict=None), accepted(to="colleague@agency.example"), config)
+    assert OutboundEmail.objects.count() == 0
+
+
+def test_it_never_queues_a_reply_to_a_sender_our_server_says_failed(config):
+    apply_assessment(make_message(verdict="fail"), accepted(), config)
+    assert OutboundEmail.objects.count() == 0
+    assert InboundMessage.objects.get().reason_code == "unauthenticated:dmarc_fail"

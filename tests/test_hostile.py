@@ -10,7 +10,9 @@ of issue 8 and prints its figures:
 2. each hostile message ends in a recorded state with a reason code, within its budget;
 3. the normal referral sent after the hostile mail gets its reply within one poll;
 4. no case is changed by an unauthenticated message;
-5. no reply goes anywhere but to an authenticated sender.
+5. no reply goes anywhere but to the sender of its message (a proven sender, or an
+   unproven one at its own From address, without the form); none to a sender our
+   server says failed.
 
 Run it alone with ``pytest -m hostile``; it is part of ``make test`` and CI.
 """
@@ -251,16 +253,21 @@ def test_hostile_mail_cannot_stall_the_worker_rewrite_a_case_or_send_mail(
     assert all(s.held for s in untrusted)
     assert not Referral.objects.filter(submissions__message__sender=hostile.ROBOT).exists()
 
-    # 5. No reply goes anywhere but to the authenticated sender of its message.
+    # 5. No reply goes anywhere but to the sender of its message: a proven one, or an
+    # unproven one at its own From address without the form; none to a failed one.
     wrong = []
+    unproven_with_file = []
     for row in OutboundEmail.objects.select_related("message"):
         sender = sender_of(row.message, config)
-        if not sender.authenticated or row.recipient != sender.address:
+        if sender.failed or row.recipient != sender.address:
             wrong.append(row.pk)
+        if not sender.authenticated and b"Content-Disposition: attachment" in bytes(row.raw):
+            unproven_with_file.append(row.pk)
         assert set(row.subject) <= SUBJECT_CHARACTERS
         names = row.message.assessment.get("fields", {}).get("child_forenames") or ""
         assert not names or fold_accents(names) not in fold_accents(row.subject)
     assert wrong == []
+    assert unproven_with_file == []
     allowed = set(OutboundEmail.objects.values_list("recipient", flat=True))
     strays = [m.rcpt_tos for m in smtp_server.messages if not set(m.rcpt_tos) <= allowed]
     assert strays == []
@@ -276,7 +283,8 @@ def test_hostile_mail_cannot_stall_the_worker_rewrite_a_case_or_send_mail(
             f"peak memory: worker {worker_peak / 1024:.0f} MB, "
             f"parser sandbox {sandbox_peak / 1024:.0f} MB; "
             f"cases changed {len(changed)}; "
-            f"replies to anyone but the authenticated sender {len(wrong) + len(strays)}; "
+            f"replies to anyone but the message's own sender {len(wrong) + len(strays)}; "
+            f"forms returned to an unproven sender {len(unproven_with_file)}; "
             f"replies sent {len(smtp_server.messages)}; parked {parked.count()}"
         )
         print(

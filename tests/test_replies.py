@@ -167,9 +167,19 @@ def test_it_honours_a_reply_to_in_the_same_organisation_of_a_trusted_domain():
     assert reply_recipient(mail, PASSED, CONFIG) == "safeguarding.team@health.agency.example"
 
 
-def test_it_never_replies_to_a_sender_our_server_did_not_authenticate():
+def test_it_answers_a_sender_our_server_did_not_prove_at_its_from_address_only():
     mail = parsed(Reply_To="Team <safeguarding.team@agency.example>")
-    assert reply_recipient(mail, Verdict(False, "no_verdict"), CONFIG) is None
+    assert reply_recipient(mail, Verdict(False, "no_verdict"), CONFIG) == "jo.bloggs@agency.example"
+
+
+def test_it_never_replies_to_a_sender_our_server_says_failed():
+    mail = parsed()
+    assert reply_recipient(mail, Verdict(False, "dmarc_fail", failed=True), CONFIG) is None
+
+
+def test_it_answers_no_unproven_sender_when_the_partnership_says_so():
+    strict = parse_config({"rules": {"answer_unproven_senders": False}}, "test.toml")
+    assert reply_recipient(parsed(), Verdict(False, "no_verdict"), strict) is None
 
 
 def test_it_ignores_a_reply_to_in_another_organisation_even_a_trusted_one():

@@ -59,7 +59,9 @@ class Hostile:
 
     kind: str
     raw: bytes
-    may_reply_to: str | None = None  # the only address a reply may go to, if any
+    # The only address a reply may go to, if any: the From address (a sender our
+    # server did not prove is answered there only, without the form; issue 8).
+    may_reply_to: str | None = None
 
 
 @cache
@@ -194,7 +196,7 @@ def relay(n: int) -> Hostile:
         headers=(("Reply-To", NHS_INBOX),),
         verdict="pass" if authenticated else None,
     )
-    return Hostile("relay", raw, may_reply_to=ATTACKER if authenticated else None)
+    return Hostile("relay", raw, may_reply_to=ATTACKER)
 
 
 def _with_template_link(docx: bytes) -> bytes:
@@ -283,7 +285,7 @@ def nul_value(n: int) -> Hostile:
         files=(("Referral\x00form\x07.pdf", "application/pdf", nul_form(5000 + n % 3)),),
         verdict="pass" if n % 2 else None,
     )
-    return Hostile("nul_value", raw, may_reply_to=f"nul{n}@agency{n}.example" if n % 2 else None)
+    return Hostile("nul_value", raw, may_reply_to=f"nul{n}@agency{n}.example")
 
 
 DISGUISES = ("\u00ad", "\u200b", "\u2060", "\ufeff")
