@@ -196,15 +196,20 @@ def read_again_waiting(config: Any, limit: int = 20) -> int:
     Each outcome is stored on its request; the message, its decision and its
     case are left as they are, and nothing is sent.
     """
-    from intake.assess import assess_message, taught_schemas
+    from intake.assess import assess_mail, assess_message, taught_schemas
+    from intake.store import load_mail
 
     done = 0
     for request in ReadAgain.objects.filter(state=ReadAgain.State.WAITING)[:limit]:
         version = current_version()
         message = request.message
+        schemas = taught_schemas(config)
         try:
-            outcome = assess_message(
-                bytes(message.raw), config, message.received_at, schemas=taught_schemas(config)
+            mail = load_mail(message)  # the stored parse: the message is never parsed twice
+            outcome = (
+                assess_mail(mail, config, message.received_at, schemas=schemas)
+                if mail is not None
+                else assess_message(bytes(message.raw), config, message.received_at, schemas=schemas)
             )
         except Exception as exc:
             _finish(request, ReadAgain.State.FAILED, version, None, type(exc).__name__)

@@ -7,7 +7,6 @@ read again and the page shows what changed.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -207,18 +206,17 @@ def test_it_tells_what_reading_again_changed():
     assert diff.any
 
 
-def test_it_reads_a_held_message_again_without_changing_its_decision(monkeypatch, settings):
-    message = held_message()
+def test_it_reads_a_held_message_again_without_changing_its_decision(settings):
+    message = held_message(body="Please call me about a child.")  # no form this time
     request = learning.request_read_again(factories.user(), message)
-    outcome = dataclasses.make_dataclass("Outcome", [("decision", str)])("accepted")
-    monkeypatch.setattr(
-        "intake.assess.assess_message", lambda raw, config, arrived, schemas: outcome
-    )
     assert learning.read_again_waiting(settings.INTAKE) == 1
     request.refresh_from_db()
     message.refresh_from_db()
-    assert request.state == ReadAgain.State.DONE and request.outcome == {"decision": "accepted"}
-    assert message.decision == "needs_review"
+    assert request.state == ReadAgain.State.DONE
+    assert request.outcome["decision"] == "needs_review"
+    assert request.outcome["form_type"] is None  # read again, from its stored parse
+    assert message.assessment["form_type"] == "cspr_referral"  # the decision is untouched
+    assert learning.read_again_waiting(settings.INTAKE) == 0  # each request is read once
 
 
 # --- the pages --------------------------------------------------------------------------------

@@ -55,7 +55,6 @@ from parsers.forms.targets import (
     containment,
     is_question_like,
     sameness,
-    strip_brackets,
     without_subject,
     wording_score,
 )
