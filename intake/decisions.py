@@ -637,7 +637,12 @@ def reply_context(
         original_subject=original_subject,
         reference=referral.reference if referral else None,
         form_title=schema.title if schema else None,
-        sections=problems_by_section(schema, assessment.missing, assessment.invalid)
+        sections=problems_by_section(
+            schema,
+            assessment.missing,
+            assessment.invalid,
+            (assessment.evidence or {}).get("asked_as"),
+        )
         if schema
         else [],
         rapid_review_due=due,

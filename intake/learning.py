@@ -209,7 +209,9 @@ def read_again_waiting(config: Any, limit: int = 20) -> int:
             outcome = (
                 assess_mail(mail, config, message.received_at, schemas=schemas)
                 if mail is not None
-                else assess_message(bytes(message.raw), config, message.received_at, schemas=schemas)
+                else assess_message(
+                    bytes(message.raw), config, message.received_at, schemas=schemas
+                )
             )
         except Exception as exc:
             _finish(request, ReadAgain.State.FAILED, version, None, type(exc).__name__)

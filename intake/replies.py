@@ -28,6 +28,7 @@ auto-replied`` (RFC 3834 §5), ``X-Auto-Response-Suppress: All`` (Exchange) and
 
 from __future__ import annotations
 
+import dataclasses
 import email.message
 import email.policy
 import email.utils
@@ -122,14 +123,20 @@ class FormAttachment:
 
 
 def problems_by_section(
-    schema: FormSchema, missing: Sequence[str], invalid: Sequence[Mapping[str, str]]
+    schema: FormSchema,
+    missing: Sequence[str],
+    invalid: Sequence[Mapping[str, str]],
+    asked_as: Mapping[str, str] | None = None,
 ) -> list[SectionProblems]:
     """Missing and invalid answers grouped by section, in the form's order.
 
     ``invalid`` is the outcome's ``[{"field", "reason"}]``; a reason that
     starts with the question ("Date of birth: ...") loses that prefix here,
-    because the template prints the question beside it.
+    because the template prints the question beside it.  ``asked_as`` holds the
+    questions as the referrer's own form words them, where that is not ours
+    (another partnership's form): those words are quoted instead, once each.
     """
+    asked_as = asked_as or {}
     reasons = {item["field"]: item["reason"] for item in invalid}
     wanted = set(missing) | set(reasons)
     either = _either_of(schema, missing)
@@ -148,9 +155,27 @@ def problems_by_section(
             and spec.key in wanted
             and not (spec.required_unless in either and spec.key not in reasons)
         )
+        questions = _theirs(questions, asked_as)
         if questions:
             sections.append(SectionProblems(number, section.title, questions))
     return sections
+
+
+def _theirs(
+    questions: tuple[QuestionProblem, ...], asked_as: Mapping[str, str]
+) -> tuple[QuestionProblem, ...]:
+    """The questions as the referrer's form prints them, each printed question once
+    ("Name of child" for both forename(s) and surname)."""
+    out: list[QuestionProblem] = []
+    seen: set[str] = set()
+    for problem in questions:
+        printed = asked_as.get(problem.key)
+        if printed is None:
+            out.append(problem)
+        elif printed not in seen:
+            seen.add(printed)
+            out.append(dataclasses.replace(problem, question=printed))
+    return tuple(out)
 
 
 def _either_of(schema: FormSchema, missing: Sequence[str]) -> dict[str, str]:

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from parsers.forms import FormMatch, Unplaced, possible_answers
+from parsers.normalise import comparable
 from parsers.schema import FieldSpec, FormSchema
 
 CONFIDENT_FORM = 0.70
@@ -46,6 +47,9 @@ class Evidence:
     unclear: list[str] = field(default_factory=list)
     unplaced: list[dict[str, str]] = field(default_factory=list)
     doubts: list[str] = field(default_factory=list)
+    # How this form asks the questions called missing or not valid, where its words
+    # are not ours: a return quotes the referrer's own form.
+    asked_as: dict[str, str] = field(default_factory=dict)
 
     @property
     def sure(self) -> bool:
@@ -68,6 +72,12 @@ def weigh_evidence(
         unclear=[f.key for f in schema.fields if f.key in match.unclear],
         unplaced=[_shown(u) for u in match.unplaced[:UNPLACED_SHOWN]],
     )
+    evidence.asked_as = {
+        key: match.asked_as[key]
+        for key in [*missing, *invalid]
+        if key in match.asked_as
+        and comparable(match.asked_as[key]) != comparable(schema.field(key).question)
+    }
     if not missing and not invalid:
         return evidence
     if match.confidence < CONFIDENT_FORM:

@@ -223,3 +223,9 @@ def test_a_composite_naming_an_unknown_field_is_refused(tmp_path):
     )
     with pytest.raises(SchemaError, match=r"composites\[0\].fields: no field with key"):
         load_schemas(folder)
+
+
+def test_it_records_how_this_form_words_each_question_it_placed(schemas):
+    match = values(schemas, entry("Name of child", "Arthur", section="Child"))
+    assert match.asked_as["child_surname"] == "Name of child"
+    assert match.asked_as["child_dob"] == "Date of birth"

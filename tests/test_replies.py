@@ -345,3 +345,11 @@ def test_it_sends_both_plain_text_and_html():
     msg = build()
     assert msg.get_body(preferencelist=("plain",)) is not None
     assert msg.get_body(preferencelist=("html",)) is not None
+
+
+def test_a_return_quotes_the_referrers_own_form_where_its_words_differ():
+    schema = load_schemas(ROOT / "config" / "forms")["cspr_referral"]
+    asked_as = {"child_forenames": "Name of child", "child_surname": "Name of child"}
+    sections = problems_by_section(schema, ["child_forenames", "child_surname"], [], asked_as)
+    [child] = sections
+    assert [q.question for q in child.questions] == ["Name of child"]  # once, in their words

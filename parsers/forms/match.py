@@ -104,6 +104,7 @@ class FormMatch:
     unclear: dict[str, str] = field(default_factory=dict)  # field -> "composite" | "options"
     placement: dict[str, float] = field(default_factory=dict)
     unplaced: list[Unplaced] = field(default_factory=list)
+    asked_as: dict[str, str] = field(default_factory=dict)  # field -> its question on this form
     named: bool = False
     confidence: float = 0.0  # the F1 of questions found and placed (0-1), without the title
     precision: float = 0.0  # the share of the document's questions placed
@@ -506,6 +507,8 @@ def _read_one(
     appended: list[Answer],
 ) -> None:
     source = q.entry.source
+    for key in target.fields:
+        match.asked_as.setdefault(key, " ".join(q.entry.question.split()).rstrip(" :"))
     if target.spec is not None:
         key = target.key
         match.located.add(key)
