@@ -60,3 +60,4 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy parsers intake config
+	$(BIN)/lint-imports  # the walls of DESIGN.md (.importlinter)
