@@ -439,3 +439,34 @@ def send_return(
         audit.record(by, "return_written", audit.MESSAGE, message.pk, reply=row.pk)
         audit.record(by, "reply_queued", audit.REPLY, row.pk, kind=row.kind, message=message.pk)
     return row
+
+
+# --- a parked message ------------------------------------------------------------------------
+
+
+def resume(message: InboundMessage, by: User | None, via: str = "page") -> None:
+    """Put a parked message back where it was parked, to be tried again at the next
+    poll: its attempts start again; why it was parked stays in the history.
+
+    ``by`` is the person (None from the command line).  Raises `CaseworkError`
+    when the message is not parked (any more).
+    """
+    parked = InboundMessage.State.PARKED
+    with transaction.atomic():
+        current = (
+            InboundMessage.objects.filter(pk=message.pk, state=parked)
+            .values("parked_from", "parked_reason")
+            .first()
+        )
+        if current is None:
+            raise CaseworkError("This message is not waiting for a person: nothing to resume.")
+        back_to = current["parked_from"] or InboundMessage.State.RECEIVED
+        changed = InboundMessage.objects.filter(pk=message.pk, state=parked).update(
+            state=back_to, attempts=0, next_attempt_at=timezone.now(), updated=timezone.now(),
+        )  # fmt: skip
+        if changed != 1:
+            raise Changed("message")
+        audit.record(
+            by, "message_resumed", audit.MESSAGE, message.pk,
+            parked_reason=current["parked_reason"], state=back_to, via=via,
+        )  # fmt: skip

@@ -128,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = _add(commands, "check", "assess one message with no side effects", cmd_check)
     check.add_argument("message", metavar="MESSAGE.eml")
     check.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    resume = _add(
+        commands,
+        "resume",
+        "try a parked message again from where it was parked (the next poll takes it)",
+        cmd_resume,
+    )
+    resume.add_argument("message_id", type=int, metavar="MESSAGE_ID", help="as the pages show it")
     _add(
         commands,
         "seed",
@@ -561,6 +568,23 @@ def _one_line(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value).replace("\n", " / ")
+
+
+def cmd_resume(args: argparse.Namespace, config: IntakeConfig) -> int:
+    from intake import casework
+    from intake.models import InboundMessage
+
+    message = InboundMessage.objects.filter(pk=args.message_id).first()
+    if message is None:
+        print(f"intake resume: no message {args.message_id}", file=sys.stderr)
+        return 1
+    try:
+        casework.resume(message, None, via="command")
+    except casework.CaseworkError as exc:
+        print(f"intake resume: message {args.message_id}: {exc}", file=sys.stderr)
+        return 1
+    print(f"message {args.message_id} will be tried again at the next poll")
+    return 0
 
 
 def cmd_seed(args: argparse.Namespace, config: IntakeConfig) -> int:

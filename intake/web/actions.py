@@ -167,6 +167,16 @@ def not_a_referral(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @reviewer_required
+def resume(request: HttpRequest, pk: int) -> HttpResponse:
+    """Try a parked message again (`casework.resume`): the next poll takes it."""
+    message = get_object_or_404(InboundMessage, pk=pk)
+    work = lambda: casework.resume(message, reviewer(request))  # noqa: E731
+    _done(request, work, f"Message {message.pk} will be tried again at the next poll.")
+    return redirect("message", pk)
+
+
+@require_POST
+@reviewer_required
 def make_case(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(InboundMessage, pk=pk)
     form_type = request.POST.get("form_type", "")

@@ -38,6 +38,7 @@ urlpatterns = [
     path("messages/<int:pk>/review", actions.mark_reviewed, name="message_review"),
     path("messages/<int:pk>/not-a-referral", actions.not_a_referral, name="message_not_referral"),
     path("messages/<int:pk>/make-case", actions.make_case, name="message_make_case"),
+    path("messages/<int:pk>/resume", actions.resume, name="message_resume"),
     path("messages/<int:pk>/return", views.return_page, name="message_return"),
     path("messages/<int:pk>/return/send", actions.send_return, name="message_return_send"),
     path("messages/<int:pk>/place", learning.place_question, name="message_place"),
