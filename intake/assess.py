@@ -87,6 +87,8 @@ class Assessment:
     # What the form decision rests on (intake.safety.Evidence): questions found
     # blank or not found, questions that could not be placed, doubts.
     evidence: dict[str, Any] = field(default_factory=dict)
+    # The mailbox rule that decided it and what it said (intake.rules.Ruling.as_dict).
+    rule: dict[str, Any] = field(default_factory=dict)
 
     def as_outcome(self) -> dict[str, Any]:
         """The JSON shape of ``../shared/forms/README.md``."""
@@ -101,6 +103,7 @@ class Assessment:
             "reply": asdict(self.reply) if self.reply else None,
             "reasons": self.reasons,
             "evidence": self.evidence,
+            "rule": self.rule,
         }
 
 
@@ -175,16 +178,15 @@ def assess_mail(
         )
     message = mail.header_message()
     automatic = _automatic_reason(message, config)
-    if automatic is not None:
-        return Assessment(
-            decision=IGNORED, automatic=True, reasons=[f"automatic mail ({automatic})"]
-        )
+    verdict = sender_verdict(mail, config)
+    ruling = _rule_on(mail, config, verdict, automatic is not None, arrived)
+    if automatic is not None or ruling.action == "ignore":
+        return _not_read(automatic, ruling)
     deadline = time.monotonic() + max(0.0, config.limits.max_message_seconds - mail.seconds)
     parts, left_out = _parts_to_read(mail, config, sent_forms)
     documents, errors = _read_attachments(parts, config, deadline)
-    accepted = _accepted_schemas(config, schemas)
+    accepted = _accepted_schemas(config, schemas, ruling.form_type)
     match, over = _match_form(documents, accepted, config, deadline)
-    verdict = sender_verdict(mail, config)
     received_on = _received_on(message, config, arrived)
     sender = _reply_recipient(mail, verdict, config)
     if match is not None:
@@ -207,7 +209,56 @@ def assess_mail(
     if result.reply is not None and sender is None:
         result.reply = None
         result.reasons.append("no address to reply to")
+    _follow_rule(result, ruling)
     return result
+
+
+def _rule_on(
+    mail: MailResult, config: Any, verdict: Any, automatic: bool, arrived: datetime | None
+) -> Any:
+    """`intake.rules.evaluate` with the configured rules (issue 11): a `Ruling`."""
+    from intake.rules import authentication_of, default_rules, evaluate, facts_of
+
+    rules = getattr(config, "mail_rules", None) or default_rules()
+    facts = facts_of(
+        mail, authentication=authentication_of(verdict), automatic=automatic, arrived=arrived
+    )
+    return evaluate(rules, facts)
+
+
+def _not_read(automatic: str | None, ruling: Any) -> Assessment:
+    """Automatic mail, or mail a rule ignores: kept, nothing read, never answered.
+
+    RFC 3834: automatic mail is never answered whatever a rule says; a rule may
+    hold it for a person (issue 11), never make it a referral.
+    """
+    if automatic is not None and ruling.action == "hold":
+        result = Assessment(decision=NEEDS_REVIEW, automatic=True)
+        result.reasons = [f"automatic mail ({automatic})"]
+        _follow_rule(result, ruling)
+        return result
+    if automatic is not None:
+        reasons = [f"automatic mail ({automatic})"]
+    else:
+        reasons = [f"rule {ruling.rule!r}: ignore (kept, never answered)"]
+    return Assessment(
+        decision=IGNORED, automatic=automatic is not None, reasons=reasons, rule=ruling.as_dict()
+    )
+
+
+def _follow_rule(result: Assessment, ruling: Any) -> None:
+    """What the deciding rule adds: held for a person with its reason, or no reply."""
+    result.rule = ruling.as_dict()
+    if ruling.form_type:
+        result.reasons.append(f"rule {ruling.rule!r}: read as {ruling.form_type} only")
+    if ruling.action == "hold":
+        if result.decision in (ACCEPTED, INCOMPLETE):
+            result.decision = NEEDS_REVIEW
+        result.reply = None
+        result.reasons.insert(0, f"held by rule {ruling.rule!r}: {ruling.reason}")
+    elif ruling.effects.never_reply and result.reply is not None:
+        result.reply = None
+        result.reasons.append(f"rule {ruling.rule!r}: never auto-reply to this sender")
 
 
 MATCH_OVER_BUDGET = "the form could not be matched within the message's limits"
@@ -419,11 +470,14 @@ def _is_document(part: Any) -> bool:
 
 
 def _accepted_schemas(
-    config: Any, schemas: Mapping[str, FormSchema] | None = None
+    config: Any, schemas: Mapping[str, FormSchema] | None = None, forced: str | None = None
 ) -> dict[str, FormSchema]:
+    """The schemas a form may be read as; only ``forced`` when a rule names one (issue 11)."""
     if schemas is None:
         schemas = schemas_in(str(config.forms_dir))
     accept = set(getattr(config.rules, "accept_forms", None) or schemas)
+    if forced:
+        accept &= {forced}
     return {k: v for k, v in schemas.items() if k in accept}
 
 

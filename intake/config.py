@@ -143,6 +143,8 @@ class RulesConfig:
     # ARC sealers whose results count where our server validated the chain (arc=pass).
     arc_trusted_sealers: list[str] = field(default_factory=list)
     accept_forms: list[str] = field(default_factory=lambda: list(FORM_TYPES))
+    # The administrators' mailbox rules (issue 11, intake.rules): "" processes all mail.
+    file: str = ""
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,8 @@ class IntakeConfig:
     notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
     source: str = ""  # the file this was read from, as shown in errors
     base_dir: str = str(PROJECT_ROOT)
+    # The mailbox rules (intake.rules.RuleSet) read from rules.file, validated (issue 11).
+    mail_rules: Any = None
 
     def mailbox(self, name: str) -> MailboxConfig:
         """The mailbox called ``name``; KeyError if there is none."""
@@ -300,14 +304,27 @@ def parse_config(data: Mapping[str, Any], shown: str = "intake.toml") -> IntakeC
     _check_smtp_oauth(built["smtp"], mailboxes, shown, "smtp")
     alerts = _alerts(data.get("alerts", {}), built["replies"], mailboxes, shown)
     forms_dir = _string(data.get("forms_dir", "config/forms"), shown, "forms_dir")
+    built["rules"] = dataclasses.replace(built["rules"], file=_resolve(root, built["rules"].file))
     return IntakeConfig(
         mailboxes=mailboxes,
         forms_dir=_resolve(root, forms_dir),
         alerts=alerts,
         source=shown,
         base_dir=str(root),
+        mail_rules=_mail_rules(built["rules"], built["service"], mailboxes),
         **built,
     )
+
+
+def _mail_rules(rules: RulesConfig, service: ServiceConfig, mailboxes: list[MailboxConfig]) -> Any:
+    """The rules file ``rules.file`` names, validated (`intake.rules.RulesError`, a
+    `ConfigError`, names the file, the rule and the fault); the built-in rules without one."""
+    from intake.rules import default_rules, load_rules, rule_context
+
+    if not rules.file:
+        return default_rules()
+    context = rule_context(rules, service, mailboxes)
+    return load_rules(rules.file, context, _display_path(Path(rules.file)))
 
 
 def _display_path(file: Path) -> str:
