@@ -258,7 +258,8 @@ def _follow_rule(result: Assessment, ruling: Any) -> None:
         result.reasons.insert(0, f"held by rule {ruling.rule!r}: {ruling.reason}")
     elif ruling.effects.never_reply and result.reply is not None:
         result.reply = None
-        result.reasons.append(f"rule {ruling.rule!r}: never auto-reply to this sender")
+        named = ", ".join(repr(n) for n in ruling.matched) or repr(ruling.rule)
+        result.reasons.append(f"never auto-reply to this sender (mailbox rules: {named})")
 
 
 MATCH_OVER_BUDGET = "the form could not be matched within the message's limits"

@@ -350,6 +350,8 @@ REASON_WORDS = {
     "parse": "it could not be read within its limits",
     "match": "the form took too long to read",
     "automatic": "automatic mail (an out-of-office reply, a bounce or a list)",
+    "rule:hold": "a mailbox rule holds it for a person",
+    "rule:ignore": "a mailbox rule ignores it (kept, never answered)",
     "form:accepted": "a complete referral form",
     "form:incomplete": "a referral form with answers missing or not valid",
     "form:needs_review": "the reader was not sure enough of the form to write back",

@@ -311,19 +311,24 @@ def parse_config(data: Mapping[str, Any], shown: str = "intake.toml") -> IntakeC
         alerts=alerts,
         source=shown,
         base_dir=str(root),
-        mail_rules=_mail_rules(built["rules"], built["service"], mailboxes),
+        mail_rules=_mail_rules(built["rules"], built["service"], built["replies"], mailboxes),
         **built,
     )
 
 
-def _mail_rules(rules: RulesConfig, service: ServiceConfig, mailboxes: list[MailboxConfig]) -> Any:
+def _mail_rules(
+    rules: RulesConfig,
+    service: ServiceConfig,
+    replies: RepliesConfig,
+    mailboxes: list[MailboxConfig],
+) -> Any:
     """The rules file ``rules.file`` names, validated (`intake.rules.RulesError`, a
     `ConfigError`, names the file, the rule and the fault); the built-in rules without one."""
     from intake.rules import default_rules, load_rules, rule_context
 
     if not rules.file:
         return default_rules()
-    context = rule_context(rules, service, mailboxes)
+    context = rule_context(rules, service, mailboxes, replies)
     return load_rules(rules.file, context, _display_path(Path(rules.file)))
 
 

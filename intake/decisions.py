@@ -94,6 +94,7 @@ def apply_assessment(message: InboundMessage, assessment: Assessment, config: An
         referral = _file_case(message, assessment, config, sender)
         outbound = _queue_reply(message, assessment, referral, config, sender)
         notifications.on_decision(message, referral, config)  # the team's emails (issue 12)
+        notifications.on_rule(message, assessment.rule, config)  # a rule's notify (issue 11)
     log.info(
         "message_decided",
         message_id=message.pk,
@@ -106,19 +107,22 @@ def apply_assessment(message: InboundMessage, assessment: Assessment, config: An
 def reason_code(assessment: Assessment, sender: Sender, config: Any) -> str:
     """Why the message was decided so, as a short stable code (stored on the message).
 
-    ``parse:<failure>`` (over its budget...), ``automatic:<reason>``,
+    ``parse:<failure>`` (over its budget...), ``rule:hold``, ``rule:ignore`` (a mailbox
+    rule, issue 11), ``automatic:<reason>``,
     ``unauthenticated:<verdict>``, ``unreadable_attachment``, ``no_form``,
     ``form:<decision>``.
     """
     mail = sender.mail
     if mail.failure:
         return f"parse:{mail.failure}"
+    if (assessment.rule or {}).get("action") == "hold":
+        return "rule:hold"  # a mailbox rule held it for a person (issue 11)
     if assessment.decision == "ignored":
         service = config.service
         found = automatic_reason(
             mail.header_message(), service.our_addresses, service.message_id_domain
         )
-        return f"automatic:{found or 'rule'}"
+        return f"automatic:{found}" if found else "rule:ignore"
     over = [r for r in assessment.reasons if str(r).startswith(MATCH_OVER_BUDGET)]
     if over:
         return f"match:{str(over[0]).rsplit('(', 1)[-1].rstrip(')')}"

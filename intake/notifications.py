@@ -91,6 +91,41 @@ def needs_person(
     return _queue(Kind.TEAM_NEEDS_PERSON, message, subject, lines, config)
 
 
+def on_rule(message: InboundMessage, rule: Any, config: Any) -> OutboundEmail | None:
+    """A mailbox rule's ``notify`` (issue 11): one email per message to the addresses it
+    names (the partnership's own domains: `intake.rules` refuses any other), once.
+
+    The rule's name, what it did and a link: never the sender, the subject or a name.
+    """
+    stored = rule or {}
+    to = [str(a) for a in stored.get("notify") or []]
+    if not to or OutboundEmail.objects.filter(kind=Kind.TEAM_RULE_NOTICE, message=message):
+        return None
+    name = str(stored.get("name") or "")
+    subject = f"Mailbox rule {name}: message {message.pk}"
+    lines = [
+        f"Message {message.pk} matched the mailbox rule {name!r}: {stored.get('does') or ''}.",
+        "",
+        f"Open it: {_link(config, f'/messages/{message.pk}/')}",
+    ]
+    built = _email(subject, lines, config)
+    del built["To"]
+    built["To"] = to[0]
+    row = OutboundEmail.objects.create(
+        message=message,
+        kind=Kind.TEAM_RULE_NOTICE,
+        recipient=to[0].lower(),
+        bcc=[a.lower() for a in to[1:]],
+        subject=subject,
+        body_text=built.get_content(),
+        raw=built.as_bytes(),
+        rfc_message_id=str(built["Message-ID"]),
+        next_attempt_at=timezone.now(),
+    )
+    audit.record(None, "team_notified", audit.REPLY, row.pk, kind=Kind.TEAM_RULE_NOTICE)
+    return row
+
+
 def _why(message: InboundMessage) -> str:
     from intake.casework import reason_words
 

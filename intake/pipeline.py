@@ -382,6 +382,7 @@ def step_parse(message: InboundMessage, run: Run) -> None:
             State.RECEIVED,
             State.PARSED,
             assessment=safe_for_db(dataclasses.asdict(assessment)),
+            rule=str((getattr(assessment, "rule", None) or {}).get("name") or "")[:64],
         )
 
 
@@ -438,12 +439,19 @@ def step_reply(message: InboundMessage, run: Run) -> None:
 
 
 def step_file(message: InboundMessage, run: Run) -> None:
-    """Move the message to the processed folder, then call it filed."""
+    """Flag it and move it as its rule says (issue 11: by default, into the processed
+    folder), then call it filed.  Both are idempotent: a retry repeats them harmlessly."""
+    from intake.rules import after_handling
+
     if message.uidvalidity != run.uidvalidity:
         # Its UID belongs to an older numbering and may now name another message;
         # the next sync finds it again and relocates the row (intake.store._relocate).
         raise UidValidityChanged(f"message {message.pk} has a stale UID")
-    run.box.file(message.folder, message.uid, run.mailbox.processed_folder)
+    folder, flags = after_handling(message.assessment, run.mailbox.processed_folder)
+    if flags:
+        run.box.add_flags(message.folder, message.uid, flags)
+    if folder:
+        run.box.file(message.folder, message.uid, folder)
     _transition(message, State.REPLIED, State.FILED)
     run.result.filed += 1
 

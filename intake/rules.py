@@ -510,9 +510,12 @@ class RuleContext:
     form_types: tuple[str, ...]  # rules.accept_forms
     watched_folders: tuple[str, ...] = ()  # each mailbox's folder: never a place to file into
     notify_domains: tuple[str, ...] = ()  # a notice goes only to these domains (and below)
+    can_send: bool = True  # replies.from_address is set: notices can be sent
 
 
-def rule_context(rules: Any, service: Any, mailboxes: Sequence[Any]) -> RuleContext:
+def rule_context(
+    rules: Any, service: Any, mailboxes: Sequence[Any], replies: Any = None
+) -> RuleContext:
     """The `RuleContext` of a configuration's ``[rules]``, ``[service]`` and mailboxes.
 
     Notices go only to the partnership's own domains: those of ``service.our_addresses``
@@ -524,6 +527,7 @@ def rule_context(rules: Any, service: Any, mailboxes: Sequence[Any]) -> RuleCont
         form_types=tuple(rules.accept_forms),
         watched_folders=tuple(m.folder for m in mailboxes),
         notify_domains=domains,
+        can_send="@" in (replies.from_address if replies is not None else "x@x"),
     )
 
 
@@ -956,6 +960,8 @@ class _Reader:
     def notify(self, item: Mapping[str, Any], fault: Callable[..., RulesError]) -> tuple[str, ...]:
         values = _strings(item.get("notify", []), fault, "notify")
         domains = self.context.notify_domains
+        if values and not self.context.can_send:
+            raise fault("notify", "replies.from_address is required to send a rule's notices")
         for address in values:
             local, at, domain = address.lower().rpartition("@")
             if not at or not local or " " in address or "*" in address:
@@ -1207,3 +1213,25 @@ CONDITIONS: dict[str, Builder] = {
     "header_present": _header_present,
     "header_matches": _header_matches,
 }
+
+
+# --- after handling ------------------------------------------------------------------------
+
+FLAGGED = "\\Flagged"
+SEEN = "\\Seen"
+
+
+def after_handling(
+    assessment: Mapping[str, Any] | None, processed_folder: str
+) -> tuple[str, tuple[str, ...]]:
+    """(the folder to file a handled message into, "" to leave it in place; the IMAP
+    flags to set on it first), from its stored assessment's ruling."""
+    stored = (assessment or {}).get("rule") or {}
+    flags = tuple(
+        flag
+        for flag, wanted in ((FLAGGED, stored.get("flag")), (SEEN, stored.get("mark_read")))
+        if wanted
+    )
+    if stored.get("leave_in_place"):
+        return "", flags
+    return str(stored.get("file_into") or processed_folder), flags

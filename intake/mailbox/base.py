@@ -135,6 +135,13 @@ class Mailbox(Protocol):
         """Move message ``uid`` from ``folder`` to ``target_folder`` (created if missing).
         A UID no longer in ``folder`` is not an error: it was filed already."""
 
+    def add_flags(self, folder: str, uid: int, flags: Iterable[str]) -> None:
+        """Set ``flags`` (``\\Flagged``, ``\\Seen``) on message ``uid`` of ``folder``, as a
+        mailbox rule says (issue 11).  A UID no longer in ``folder`` is not an error."""
+
+    def uids(self, folder: str) -> list[int]:
+        """Every UID of ``folder``, in order, without changing anything (IMAP EXAMINE)."""
+
     def append(self, folder: str, raw: bytes, flags: Iterable[str] = ("\\Seen",)) -> None:
         """Add ``raw`` to ``folder`` (created if missing), e.g. a copy of a reply we sent."""
 

@@ -351,6 +351,20 @@ class ImapMailbox(OpenCloseContext):
             # leave ours flagged instead and let the server's own cleanup take it.
             log.warning("imap_expunge_skipped", reason="no_uidplus")
 
+    def add_flags(self, folder: str, uid: int, flags: Iterable[str]) -> None:
+        wanted = [f.encode() for f in flags]
+        if not wanted:
+            return
+
+        def operation(client: IMAPClient) -> None:
+            self._select(client, folder, readonly=False)
+            client.add_flags([uid], wanted, silent=True)  # a UID gone already: nothing to do
+
+        self._call(operation)
+
+    def uids(self, folder: str) -> list[int]:
+        return self._call(lambda c: self._uids_after(c, folder, 0))
+
     def _ensure_folder(self, client: IMAPClient, folder: str) -> None:
         if client.folder_exists(folder):
             return

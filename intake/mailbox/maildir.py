@@ -100,6 +100,27 @@ class MaildirMailbox(OpenCloseContext):
             os.rename(source, Path(target._path) / "cur" / Path(source).name)
             del uidlist.uids[key]
 
+    def add_flags(self, folder: str, uid: int, flags: Iterable[str]) -> None:
+        letters = {IMAP_TO_MAILDIR_FLAGS[f] for f in flags if f in IMAP_TO_MAILDIR_FLAGS}
+        box = self._folder(folder)
+        with self._uidlist(box) as uidlist:
+            key = next((k for k, u in uidlist.uids.items() if u == uid), None)
+            if key is None or not letters:
+                return
+            try:
+                source = Path(_path_of(box, key))
+            except KeyError:
+                return
+            # The Maildir spec: flags are the letters after ":2," of a name in cur/, sorted.
+            name, _, info = source.name.partition(":2,")
+            merged = "".join(sorted(set(info) | letters))
+            os.rename(source, Path(box._path) / "cur" / f"{name}:2,{merged}")
+
+    def uids(self, folder: str) -> list[int]:
+        box = self._folder(folder)
+        with self._uidlist(box) as uidlist:
+            return sorted(uidlist.uids.values())
+
     def append(self, folder: str, raw: bytes, flags: Iterable[str] = ("\\Seen",)) -> None:
         box = self._folder(folder, create=True)
         key = box.add(raw)  # bytes are written as they are (a Message would be re-serialised)

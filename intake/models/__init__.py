@@ -15,3 +15,6 @@ from .learning import *  # noqa: F403  (LearnedWording, ReadAgain)
 
 # --- review (owned by the web helper): the team's notes and message reviews ---
 from .review import *  # noqa: F403  (CaseNote, MessageReview)
+
+# --- mailbox rules (issue 11): the rules in force, and those refused ---
+from .rules import *  # noqa: F403  (RulesVersion)

@@ -162,6 +162,7 @@ class OutboundEmail(models.Model):
         TEAM_NEW_REFERRAL = "team_new_referral"  # per new accepted referral (its message)
         TEAM_NEEDS_PERSON = "team_needs_person"  # per message that needs a person
         TEAM_DIGEST = "team_digest"  # daily; no message, one a day by its Message-ID
+        TEAM_RULE_NOTICE = "team_rule_notice"  # a mailbox rule's notify (issue 11)
 
     class SentCopy(models.TextChoices):
         NOT_WANTED = "not_wanted"  # no sent_folder configured

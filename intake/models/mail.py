@@ -47,6 +47,8 @@ class InboundMessage(models.Model):
     # Why it was decided so, as a stable code (intake.decisions.reason_code), e.g.
     # "automatic:auto_submitted", "unauthenticated:no_verdict", "parse:timeout".
     reason_code = models.CharField(max_length=64, blank=True)
+    # The mailbox rule that decided it ("default" when none matched; issue 11).
+    rule = models.CharField(max_length=64, blank=True)
     assessment = models.JSONField(null=True, blank=True)  # dataclasses.asdict(Assessment)
     last_error = models.CharField(max_length=300, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
