@@ -30,7 +30,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.config:
         os.environ["INTAKE_CONFIG"] = args.config
-    if args.command in ("check", "check-config", "poll", "createuser", "seed", "healthcheck"):
+    if args.command in (
+        "check",
+        "check-config",
+        "poll",
+        "createuser",
+        "seed",
+        "healthcheck",
+        "rules",
+    ):
         from intake.logging import configure_logging
 
         configure_logging(stream=sys.stderr)  # stdout is the command's own answer
@@ -128,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = _add(commands, "check", "assess one message with no side effects", cmd_check)
     check.add_argument("message", metavar="MESSAGE.eml")
     check.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    _add_rules(commands)
     resume = _add(
         commands,
         "resume",
@@ -142,6 +151,25 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_seed,
     )
     return parser
+
+
+def _add_rules(commands: Any) -> None:
+    rules = _add(
+        commands,
+        "rules",
+        "see what the mailbox rules do (issue 11): `rules test MESSAGE.eml` explains the rule "
+        "that matches one message; `rules test --mailbox NAME --last 100` runs them over a "
+        "live mailbox, read-only; --rules NEW.toml compares a proposed file with those in force",
+        cmd_rules,
+    )
+    rules.add_argument("action", choices=("test",), help="test: what the rules would do")
+    rules.add_argument("message", nargs="?", metavar="MESSAGE.eml", help="one message to explain")
+    rules.add_argument("--mailbox", metavar="NAME", help="dry-run over this mailbox's folder")
+    rules.add_argument(
+        "--last", type=int, default=100, metavar="N", help="the newest N messages (100)"
+    )
+    rules.add_argument("--rules", metavar="NEW.toml", help="a proposed rules file to compare")
+    rules.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
 def _add(commands: Any, name: str, help_text: str, handler: Handler) -> argparse.ArgumentParser:
@@ -556,12 +584,129 @@ def describe_outcome(outcome: dict[str, Any]) -> str:
         "deadlines: "
         + (", ".join(f"{k} {v}" for k, v in (outcome.get("deadlines") or {}).items()) or "-"),
         f"reply:     {reply['kind'] + ' to ' + reply['to'] if reply else '-'}",
+        f"rule:      {_rule_words(outcome.get('rule') or {})}",
     ]
     lines += ["reasons:"] + [f"  - {reason}" for reason in outcome.get("reasons") or []]
     lines += ["fields:"] + [
         f"  {k}: {_one_line(v)}" for k, v in (outcome.get("fields") or {}).items()
     ]
     return "\n".join(lines)
+
+
+def _rule_words(rule: dict[str, Any]) -> str:
+    """``coroner: hold for a person (...)`` (issue 11); "-" when no rule was applied."""
+    if not rule.get("name"):
+        return "-"
+    return f"{rule['name']}: {rule.get('does') or rule.get('action')}"
+
+
+def cmd_rules(args: argparse.Namespace, config: IntakeConfig) -> int:
+    """``intake rules test``: explain one message, or dry-run a live mailbox (read-only)."""
+    proposed = None
+    if args.rules:
+        from intake.rules import load_rules, rule_context
+
+        context = rule_context(config.rules, config.service, config.mailboxes, config.replies)
+        try:
+            proposed = load_rules(args.rules, context)
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+    if args.mailbox:
+        return _rules_dry_run(args, config, proposed)
+    if not args.message:
+        print("intake rules test: give MESSAGE.eml or --mailbox NAME", file=sys.stderr)
+        return 2
+    return _rules_on_message(args, config, proposed)
+
+
+def _rules_on_message(args: argparse.Namespace, config: IntakeConfig, proposed: Any) -> int:
+    from intake.dryrun import outcome, rule_message
+
+    try:
+        raw = Path(args.message).read_bytes()
+    except OSError as exc:
+        print(f"intake rules test: cannot read {args.message}: {exc.strerror}", file=sys.stderr)
+        return 2
+    rules = proposed or config.mail_rules
+    with _stdout_to_stderr():
+        facts, ruling = rule_message(raw, config, rules)
+    in_force = None
+    if proposed is not None:
+        from intake.rules import evaluate
+
+        in_force = evaluate(config.mail_rules, facts)
+    if args.json:
+        print(json.dumps(_ruling_json(args.message, rules, ruling, in_force), indent=2))
+        return 0
+    print(f"message: {args.message}")
+    print(f"from:    {facts.sender or '-'} (our mail server's verdict: {facts.authentication})")
+    if facts.automatic:
+        print("automatic mail: never answered, whatever a rule says (ignored unless held)")
+    print(f"rules:   {rules.describe()}")
+    print()
+    print("\n".join(ruling.explanation()))
+    if in_force is not None:
+        change = "no change" if outcome(in_force) == outcome(ruling) else "CHANGED"
+        print(f"in force ({config.mail_rules.describe()}): {in_force.rule}: {in_force.does()}")
+        print(f"proposed: {change}")
+    return 0
+
+
+def _ruling_json(message: str, rules: Any, ruling: Any, in_force: Any) -> dict[str, Any]:
+    trace = [
+        {
+            "rule": t.rule.name,
+            "matched": t.matched,
+            "conditions": [
+                {"condition": r.wanted, "held": r.held, "found": r.found}
+                for r in (*t.results, *t.exceptions)
+            ],
+        }
+        for t in ruling.trace
+    ]
+    data = {"message": message, "rules": rules.describe(), "ruling": ruling.as_dict()}
+    data["trace"] = trace
+    if in_force is not None:
+        data["in_force"] = in_force.as_dict()
+    return data
+
+
+def _rules_dry_run(args: argparse.Namespace, config: IntakeConfig, proposed: Any) -> int:
+    from intake.dryrun import format_table, mailbox_dry_run, short
+
+    try:
+        mailbox = config.mailbox(args.mailbox)
+    except KeyError:
+        names = ", ".join(m.name for m in config.mailboxes) or "none"
+        print(f"intake rules test: no mailbox called {args.mailbox!r} ({names})", file=sys.stderr)
+        return 2
+    if args.last < 1:
+        print("intake rules test: --last must be 1 or more", file=sys.stderr)
+        return 2
+    _start_readers()
+    try:
+        with _stdout_to_stderr():
+            run = mailbox_dry_run(config, mailbox, args.last, proposed)
+    except ConfigError as exc:  # the proposal files into a folder this mailbox lacks
+        print(exc, file=sys.stderr)
+        return 2
+    if args.json:
+        rows = [
+            {
+                "uid": int(r.key),
+                "received": r.received.isoformat() if r.received else None,
+                "from": r.sender,
+                "in_force": short(r.in_force),
+                "proposed": short(r.proposed) if r.proposed else None,
+                "changed": r.changed,
+            }
+            for r in run.rows
+        ]
+        print(json.dumps({"total": run.total, "seconds": round(run.seconds, 2), "rows": rows}))
+        return 0
+    print(format_table(run))
+    return 0
 
 
 def _one_line(value: Any) -> str:
