@@ -41,7 +41,9 @@ from intake.config import load_config, project_root
 from intake.logging import configure_logging
 
 BASE_DIR = project_root()
-INTAKE = load_config()
+# A broken rules file must not stop the review pages: they show the rules in force from
+# the database, and the worker refuses the file (issue 11).
+INTAKE = load_config(strict_rules=False)
 DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
 
 

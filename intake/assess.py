@@ -219,7 +219,11 @@ def _rule_on(
     """`intake.rules.evaluate` with the configured rules (issue 11): a `Ruling`."""
     from intake.rules import authentication_of, default_rules, evaluate, facts_of
 
-    rules = getattr(config, "mail_rules", None) or default_rules()
+    rules = getattr(config, "mail_rules", None)
+    if rules is None:
+        if getattr(config.rules, "file", ""):  # named but refused: never decide without it
+            raise RuntimeError(f"the mailbox rules were not loaded: {config.rules_error}")
+        rules = default_rules()
     facts = facts_of(
         mail, authentication=authentication_of(verdict), automatic=automatic, arrived=arrived
     )

@@ -23,6 +23,7 @@ from typing import Any
 from intake.config import ConfigError, IntakeConfig, load_config
 
 Handler = Callable[[argparse.Namespace, IntakeConfig], int]
+RULES_COMMANDS = ("worker", "poll", "check", "check-config", "rules")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,7 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         configure_logging(stream=sys.stderr)  # stdout is the command's own answer
     try:
-        config = load_config()
+        # The commands that decide mail refuse a broken rules file; the others go on
+        # (a rules mistake must not stop the health check or the web: issue 11).
+        config = load_config(strict_rules=args.command in RULES_COMMANDS)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -281,17 +284,21 @@ def _start_readers() -> None:
 
 
 def cmd_worker(args: argparse.Namespace, config: IntakeConfig) -> int:
+    from intake.config import default_config_path
     from intake.worker import run_worker
 
     _start_readers()
-    return run_worker(config)
+    return run_worker(config, str(default_config_path()))  # reloaded when it changes (issue 11)
 
 
 def cmd_poll(args: argparse.Namespace, config: IntakeConfig) -> int:
     from intake import alarms, notifications
+    from intake.config import default_config_path
     from intake.pipeline import poll_all
+    from intake.reload import mailbox_folders, put_in_force
 
     _start_readers()
+    put_in_force(config, str(default_config_path()), mailbox_folders(config))  # issue 11
     results = poll_all(config)
     for r in results:
         if not r.skipped:

@@ -231,6 +231,7 @@ class IntakeConfig:
     base_dir: str = str(PROJECT_ROOT)
     # The mailbox rules (intake.rules.RuleSet) read from rules.file, validated (issue 11).
     mail_rules: Any = None
+    rules_error: str = ""  # strict_rules=False: why the rules file was not loaded
 
     def mailbox(self, name: str) -> MailboxConfig:
         """The mailbox called ``name``; KeyError if there is none."""
@@ -268,8 +269,16 @@ def default_config_path() -> Path:
     return Path(named) if named else project_root() / "config" / "intake.toml"
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> IntakeConfig:
-    """Read and validate the configuration; raises `ConfigError` on any mistake."""
+def load_config(
+    path: str | os.PathLike[str] | None = None, *, strict_rules: bool = True
+) -> IntakeConfig:
+    """Read and validate the configuration; raises `ConfigError` on any mistake.
+
+    ``strict_rules=False`` (the web process, commands that decide no mail): a broken
+    rules file leaves ``mail_rules`` None and its fault in ``rules_error`` instead of
+    raising, so that a mistake in the rules never stops the review pages or the health
+    check while the worker goes on under the rules in force (issue 11).
+    """
     file = Path(path) if path is not None else default_config_path()
     shown = _display_path(file)
     try:
@@ -280,10 +289,12 @@ def load_config(path: str | os.PathLike[str] | None = None) -> IntakeConfig:
         raise ConfigError(shown, "(file)", f"cannot be read: {type(exc).__name__}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(shown, "(file)", f"is not valid TOML: {exc}") from None
-    return parse_config(data, shown)
+    return parse_config(data, shown, strict_rules=strict_rules)
 
 
-def parse_config(data: Mapping[str, Any], shown: str = "intake.toml") -> IntakeConfig:
+def parse_config(
+    data: Mapping[str, Any], shown: str = "intake.toml", *, strict_rules: bool = True
+) -> IntakeConfig:
     """Validate an already-parsed TOML table (see `load_config`)."""
     _reject_unknown(data, TOP_LEVEL_KEYS, shown, "")
     root = project_root()
@@ -305,13 +316,21 @@ def parse_config(data: Mapping[str, Any], shown: str = "intake.toml") -> IntakeC
     alerts = _alerts(data.get("alerts", {}), built["replies"], mailboxes, shown)
     forms_dir = _string(data.get("forms_dir", "config/forms"), shown, "forms_dir")
     built["rules"] = dataclasses.replace(built["rules"], file=_resolve(root, built["rules"].file))
+    mail_rules, rules_error = None, ""
+    try:
+        mail_rules = _mail_rules(built["rules"], built["service"], built["replies"], mailboxes)
+    except ConfigError as exc:
+        if strict_rules:
+            raise
+        rules_error = str(exc)
     return IntakeConfig(
         mailboxes=mailboxes,
         forms_dir=_resolve(root, forms_dir),
         alerts=alerts,
         source=shown,
         base_dir=str(root),
-        mail_rules=_mail_rules(built["rules"], built["service"], built["replies"], mailboxes),
+        mail_rules=mail_rules,
+        rules_error=rules_error,
         **built,
     )
 

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET
 
 from intake.config import IntakeConfig
 from intake.models import MailboxAlarm, MailboxState
+from intake.reload import describe_refusal, latest_refusal
 
 STALE_AFTER_INTERVALS = 3
 
@@ -63,11 +64,14 @@ def health_report(config: IntakeConfig, now: datetime) -> tuple[bool, dict[str, 
         for a in alarms
         if a.kind == MailboxAlarm.Kind.SIGN_IN_FAILED and a.mailbox not in report
     ]
-    warnings = [
+    warnings: list[dict[str, Any]] = [
         {"mailbox": a.mailbox, "warning": a.reason, "since": a.since.isoformat()}
         for a in alarms
         if a.kind == MailboxAlarm.Kind.SECRET_EXPIRING
     ]
+    refused = latest_refusal()  # issue 11: a rules file refused; the rules in force stay
+    if refused is not None:
+        warnings.append(describe_refusal(refused))
     healthy = all(m["ok"] for m in report.values()) and not routes
     status = "ok" if healthy else "sign_in_failed" if _sign_in_failed(report, routes) else "stale"
     body: dict[str, Any] = {"status": status, "mailboxes": report}

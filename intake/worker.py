@@ -37,6 +37,7 @@ from intake.config import IntakeConfig, MailboxConfig
 from intake.errors import MailboxError
 from intake.mailbox.imap import STOPPING
 from intake.pipeline import PollResult
+from intake.reload import ConfigWatch
 
 log = structlog.get_logger(__name__)
 TEND_SECONDS = 30.0
@@ -113,11 +114,41 @@ class MailboxLoop:
 class Worker:
     """The threads and the stop switch; `run` blocks until a signal stops it."""
 
-    def __init__(self, config: IntakeConfig) -> None:
+    def __init__(self, config: IntakeConfig, config_path: str | None = None) -> None:
         self.config = config
         self.stop = threading.Event()
         self.tending = threading.Event()  # set to tend the alarms now
         self.loops = [MailboxLoop(self, m) for m in config.mailboxes]
+        # Issue 11: the configuration file and its rules file, reloaded when they change.
+        self.reloading = threading.Event()  # set (SIGHUP) to look at the files now
+        self.watch = ConfigWatch(config_path, config) if config_path else None
+
+    def request_reload(self, signum: int, _frame: FrameType | None = None) -> None:
+        """SIGHUP: read the configuration again now (it is also noticed within a second)."""
+        log.info("worker_reload_requested", signal=signal.Signals(signum).name)
+        self.reloading.set()
+
+    def watch_config(self) -> None:
+        """Thread body: a changed, valid configuration is taken by each loop at its next poll;
+        an invalid one is refused and recorded (`intake.reload`)."""
+        assert self.watch is not None
+        watch = self.watch
+        while not self.stop.is_set():
+            asked = self.reloading.wait(1.0)
+            self.reloading.clear()
+            if not self.stop.is_set() and (asked or watch.changed()):
+                _in_database(lambda: self._switch(watch.reload()), "reload_crashed")
+
+    def _switch(self, new: IntakeConfig | None) -> None:
+        if new is None:
+            return
+        self.config = new  # each loop reads it at the start of its next poll
+        names = {m.name: m for m in new.mailboxes}
+        for loop in self.loops:
+            loop.mailbox = names.get(loop.mailbox.name, loop.mailbox)
+        if set(names) != {loop.mailbox.name for loop in self.loops}:
+            log.warning("worker_restart_needed", reason="mailboxes_changed")
+        self.tending.set()
 
     def note(self, mailbox: str, result: PollResult) -> None:
         """Raise or clear the mailbox's sign-in alarm; a change is tended at once."""
@@ -141,6 +172,7 @@ class Worker:
         self.stop.set()
         STOPPING.set()  # a mailbox waiting to reconnect gives up at once
         self.tending.set()
+        self.reloading.set()
         for loop in self.loops:
             loop.wake.set()
 
@@ -152,12 +184,17 @@ class Worker:
             if loop.mailbox.kind == "imap" and loop.mailbox.idle:
                 made.append(threading.Thread(target=loop.watch, name=f"idle-{name}", daemon=True))
         made.append(threading.Thread(target=self.tend, name="alarms", daemon=True))
+        if self.watch is not None:
+            made.append(threading.Thread(target=self.watch_config, name="config", daemon=True))
         return made
 
     def run(self) -> int:
         STOPPING.clear()
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
+        if self.watch is not None:
+            signal.signal(signal.SIGHUP, self.request_reload)
+            _in_database(self.watch.start, "rules_record_crashed")  # the rules it starts with
         log.info(
             "worker_started",
             mailboxes=len(self.loops),
@@ -175,5 +212,6 @@ class Worker:
         return 0
 
 
-def run_worker(config: IntakeConfig) -> int:
-    return Worker(config).run()
+def run_worker(config: IntakeConfig, config_path: str | None = None) -> int:
+    """Run until stopped; with ``config_path``, reload it (and its rules) when it changes."""
+    return Worker(config, config_path).run()

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from intake.config import ConfigError, load_config
+from intake.config import PROJECT_ROOT, ConfigError, load_config
 from intake.rules import (
     Action,
     Authentication,
@@ -162,7 +162,7 @@ def test_an_unknown_folder_is_refused_with_the_folder_list():
 
 
 def test_the_shipped_rules_are_valid():
-    config = load_config()
+    config = load_config(PROJECT_ROOT / "config" / "intake.toml")
     assert config.mail_rules.rules[0].name == "no-reply-senders"
     assert config.mail_rules.default.action is Action.PROCESS
 
