@@ -3,7 +3,11 @@
 `read_pdf` is the one entry point.  It reads three kinds of PDF form:
 
 * a fillable form with its fields filled in (AcroForm): the answers are the
-  field values, read with pypdf (`parsers.pdf_acroform`);
+  field values, read with pypdf (`parsers.pdf_acroform`).  When the fields
+  carry the form (a tooltip for every question, options named in words) no
+  page is laid out: the labels, headings and title come from pdfium's text
+  runs (`parsers.pdf_fields`, issue 10); otherwise the pages are laid out
+  for the labels and headings the fields lack;
 * a flattened form (saved as PDF from Word, printed, "Microsoft Print to
   PDF"): the answers are rebuilt from the drawn tables (`parsers.pdf_table`)
   or, with no ruling, from the text columns (`parsers.pdf_columns`);
@@ -11,10 +15,17 @@
   annotations, `parsers.pdf_typed`), read in place like printed text;
 * anything else with text (a letter): its lines, as `FlowLine`s.
 
+A page is laid out from pdfium's characters and drawing, described as
+pdfplumber describes them (`parsers.pdf_pdfium`), by pdfplumber's own word
+grouping and table finder and our rules (`parsers.pdf_layout`): the same
+layout as pdfplumber's, without pdfminer's 0.1-0.3 s a page.
+
 Every failure is a `ParseError`: ``encrypted`` (an open password we do not
 have; a file protected only by an owner password is read), ``corrupt`` (not
 a PDF, truncated past repair), ``too_many_pages`` (over ``Limits.max_pages``,
-checked before any page is laid out) and ``no_text_layer`` (pictures of
+checked before any page is laid out), ``unpacked_too_large`` (a page whose
+content inflates past 16 MB, counted before any reader holds it) and
+``no_text_layer`` (pictures of
 pages, or glyphs with no Unicode: a scan is never guessed at).  Only the
 first 30 pages are laid out (noted as ``read_first_30_pages``): a form is
 never longer, and a long chronology beside it must not eat the time limit.
@@ -35,7 +46,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-import pdfplumber
 import pypdf
 import structlog
 from pypdf import PasswordType
@@ -44,7 +54,11 @@ from parsers.document import UNCHECKED, Document, Entry
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
 from parsers.pdf_acroform import has_answers, has_form_widgets, read_acroform, widget_bands
+from parsers.pdf_content import content_size
+from parsers.pdf_fields import read_fields_only
+from parsers.pdf_fonts import Widths, fractional_widths
 from parsers.pdf_layout import Box, PageLayout, Word, read_page
+from parsers.pdf_pdfium import open_document, read_pages
 from parsers.pdf_table import read_tables
 from parsers.pdf_typed import add_typed_answers, typed_words, widget_boxes
 
@@ -58,9 +72,12 @@ for _noisy in ("pypdf", "pdfminer"):
 _HEADER_WINDOW = 1024  # readers accept "%PDF-" anywhere in the first KiB
 _TRAILER_WINDOW = 4096  # "%%EOF" ends every complete file (ISO 32000-1 §7.5.5)
 _MIN_TEXT_CHARS = 20  # fewer letters than this on image pages: a scan
-# Laying out a page costs pdfminer 0.1-0.3 s.  No form runs to 30 pages; a
-# long chronology attached beside the form is read only this far.
+# No form runs to 30 pages; a long chronology attached beside the form is
+# read only this far.
 _LAYOUT_PAGES = 30
+# A page of a form is a few hundred kilobytes of drawing at most; pdfium holds
+# a page's content whole, so more than this is refused before it is read.
+_MAX_PAGE_CONTENT = 16 << 20
 _CID = re.compile(r"\(cid:\d+\)")
 
 
@@ -75,16 +92,22 @@ def read_pdf(data: bytes, filename: str, limits: Limits) -> Document:
         raise ParseError(Reason.CORRUPT, "truncated: no end-of-file marker")
     reader = _open_pypdf(data)
     page_count = _page_count(reader, limits)
-    pages = _layout(data, min(page_count, _LAYOUT_PAGES), reader)
     doc = Document(kind="pdf", filename=filename, pages=page_count)
-    if page_count > _LAYOUT_PAGES:
-        doc.notes.append(f"read_first_{_LAYOUT_PAGES}_pages")
     with _library_errors("acroform"):
         fillable = has_form_widgets(reader)
         typed = typed_words(reader)
         # Typed over a fillable form that was left empty: read the page.
         use_fields = fillable and (not typed or has_answers(reader))
         boxes = widget_boxes(reader) if fillable else {}
+    if use_fields and not typed:
+        with _library_errors("fields"):
+            fields_only = read_fields_only(doc, data, reader, _LAYOUT_PAGES)
+        if fields_only:
+            log.info("pdf_read", pages=page_count, entries=len(doc.entries), notes=doc.notes)
+            return doc
+    pages = _layout(data, min(page_count, _LAYOUT_PAGES), reader)
+    if page_count > _LAYOUT_PAGES:
+        doc.notes.append(f"read_first_{_LAYOUT_PAGES}_pages")
     if use_fields:
         _read_fillable(doc, reader, pages)
         if typed:
@@ -167,36 +190,52 @@ def _page_count(reader: pypdf.PdfReader, limits: Limits) -> int:
 
 def _layout(data: bytes, page_count: int, reader: pypdf.PdfReader) -> list[PageLayout]:
     """Every page laid out once; a page a viewer turned (``/Rotate``) so its
-    text runs sideways is laid out again as it was written."""
-    pages = _layout_pages(data, page_count)
-    if any(p.sideways for p in pages):
-        with _library_errors("rotate"):
-            upright = _layout_pages(_unrotated(reader), page_count)
-        pages = [
-            u if p.sideways and not u.sideways else p for p, u in zip(pages, upright, strict=False)
-        ]
+    text runs sideways is laid out again as it was written.
+
+    The characters and drawing come from pdfium (`parsers.pdf_pdfium`), in
+    pdfplumber's terms; pdfplumber's own word grouping and table finder lay
+    them out (`parsers.pdf_layout`).  Page contents that would inflate past
+    `_MAX_PAGE_CONTENT` are refused first (`_check_content`): pdfium holds
+    a page's content whole.
+    """
+    _check_content(reader, page_count)
+    with _library_errors("layout"):
+        doc = open_document(data)
+    try:
+        with _library_errors("fonts"):
+            widths = [fractional_widths(page) for page in reader.pages[:page_count]]
+        pages = _layout_pages(doc, page_count, widths, rotated=True)
+        if any(p.sideways for p in pages):
+            upright = _layout_pages(doc, page_count, widths, rotated=False)
+            pages = [
+                u if p.sideways and not u.sideways else p
+                for p, u in zip(pages, upright, strict=False)
+            ]
+    finally:
+        doc.close()
     return pages
 
 
-def _layout_pages(data: bytes, page_count: int) -> list[PageLayout]:
-    """Lay out each page, freeing pdfminer's caches as it goes."""
-    pages: list[PageLayout] = []
-    with _library_errors("layout"), pdfplumber.open(io.BytesIO(data), password="") as pdf:
-        for number, page in enumerate(pdf.pages[:page_count], start=1):
-            pages.append(read_page(page, number))
-            page.close()
-    return pages
+def _layout_pages(
+    doc: Any, page_count: int, widths: list[Widths], rotated: bool
+) -> list[PageLayout]:
+    with _library_errors("layout"):
+        read = read_pages(doc, page_count, rotated, widths.__getitem__)
+        return [read_page(page, number) for number, page in enumerate(read, start=1)]
 
 
-def _unrotated(reader: pypdf.PdfReader) -> bytes:
-    """The document with every page's /Rotate removed (and no encryption)."""
-    writer = pypdf.PdfWriter(clone_from=reader)
-    for page in writer.pages:
-        if "/Rotate" in page:
-            del page["/Rotate"]
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+def _check_content(reader: pypdf.PdfReader, page_count: int) -> None:
+    """Refuse a page whose content streams (its own and its forms') inflate past
+    `_MAX_PAGE_CONTENT`, counted while inflating, never held: one such page
+    would make any reader hold a gigabyte (issue 10's pathological PDF)."""
+    with _library_errors("content"):
+        for number, page in enumerate(reader.pages[:page_count], start=1):
+            size = content_size(page, _MAX_PAGE_CONTENT)
+            if size > _MAX_PAGE_CONTENT:
+                raise ParseError(
+                    Reason.UNPACKED_TOO_LARGE,
+                    f"page {number}'s content inflates past {_MAX_PAGE_CONTENT >> 20} MB",
+                )
 
 
 def _require_text(pages: list[PageLayout]) -> None:

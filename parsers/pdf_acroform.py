@@ -23,7 +23,9 @@ above) the widget, else the field's name; ``key_hint`` the full field name
 
 from __future__ import annotations
 
+import bisect
 import re
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,10 +66,41 @@ class Field:
 
 @dataclass
 class _FormPage:
-    """A page's layout with every widget on it (to stop a label at the next box)."""
+    """A page's layout with every widget on it (to stop a label at the next box).
+
+    Its printed words (tick marks left out) and its widgets are also kept in
+    the order of their vertical centres, so a search along one line of the
+    page looks only at what stands near that line (`near`).
+    """
 
     layout: PageLayout
     widgets: list[Widget] = field(default_factory=list)
+    _letters: list[tuple[float, int, Word]] = field(default_factory=list)
+    _boxes: list[tuple[float, int, Box]] = field(default_factory=list)
+
+    def index(self) -> None:
+        """Sort the words and widgets by centre; call once all widgets are added."""
+        words = (w for w in self.layout.words if w.mark is None)
+        self._letters = sorted((w.box.cy, i, w) for i, w in enumerate(words))
+        self._boxes = sorted((w.box.cy, i, w.box) for i, w in enumerate(self.widgets))
+
+    def letters_near(self, low: float, high: float) -> list[Word]:
+        """Words whose centre lies between ``low`` and ``high``, in page order."""
+        return [w for _, _, w in sorted(_between(self._letters, low, high), key=_order)]
+
+    def boxes_near(self, low: float, high: float) -> list[Box]:
+        """Widget boxes whose centre lies between ``low`` and ``high``, in page order."""
+        return [b for _, _, b in sorted(_between(self._boxes, low, high), key=_order)]
+
+
+def _between(items: list[tuple[float, int, Any]], low: float, high: float) -> list[Any]:
+    start = bisect.bisect_left(items, low, key=lambda item: item[0])
+    end = bisect.bisect_right(items, high, key=lambda item: item[0])
+    return items[start:end]
+
+
+def _order(item: tuple[float, int, Any]) -> int:
+    return item[1]
 
 
 def has_form_widgets(reader: pypdf.PdfReader) -> bool:
@@ -110,6 +143,8 @@ def read_acroform(
         for w in f.widgets:
             if w.page in layouts:
                 layouts[w.page].widgets.append(w)
+    for page in layouts.values():
+        page.index()
     fields.sort(key=lambda f: (f.widgets[0].page, round(f.widgets[0].box.top), f.widgets[0].box.x0))
     entries: list[Entry] = []
     index = 0
@@ -118,6 +153,61 @@ def read_acroform(
         entries.append(_entry(group, layouts, headings))
         index += len(group)
     return entries
+
+
+def fields_carry_the_form(reader: pypdf.PdfReader) -> bool:
+    """True when the fields alone say what the form asks and what was answered,
+    so the pages need not be laid out (issue 10):
+
+    * at least `_MIN_FIELDS` fields (a flattened form that kept a signature
+      box or an office-use reference is read from its drawing);
+    * every field has a tooltip: its question, as the form's author wrote it;
+    * every tick box and radio button names its option in words: a radio
+      button's export value, a check box's name after ``__`` or ``.``
+      (``child_status__child_in_need``); never a number or a generic
+      ``Choice2``, ``Check Box7``, ``q7__o1`` or ``On``, which only the
+      printed text beside the box explains;
+    * two fields asking the same question (``Name`` of the referrer and of
+      the safeguarding lead) have names that tell them apart in words.
+
+    Without the layout no section is known: a form read this way relies on
+    its tooltips and names, as its author made them.
+    """
+    fields = _collect_fields(reader)
+    if len(fields) < _MIN_FIELDS or not all(f.tooltip for f in fields):
+        return False
+    labels = [label for f in fields for _widget, label in _option_labels(f)]
+    if not all(_in_words(label) for label in labels):
+        return False
+    asked: dict[str, list[Field]] = {}
+    for f in fields:
+        asked.setdefault(f.tooltip.casefold(), []).append(f)
+    twice = [f for group in asked.values() if len(group) > 1 for f in group]
+    return all(_in_words(_GROUP_SPLIT.split(f.name)[0]) for f in twice)
+
+
+_MIN_FIELDS = 8
+_GENERIC = re.compile(
+    r"^(?:(?:text|check ?box|box|group|radio(?: ?button)?|button|btn|choice|option|field|"
+    r"list ?box|combo ?box|drop ?down|untitled|undefined)[ _.-]*\d*|[a-z]{0,2}[ _.-]*\d+|on|off)$",
+    re.IGNORECASE,
+)
+
+
+def _in_words(label: str) -> bool:
+    """``child_in_need`` or ``yes``, not ``o1``, ``Check Box7`` or ``On``."""
+    return len(re.findall(r"[^\W\d_]", label)) >= 2 and not _GENERIC.match(label.strip())
+
+
+def _option_labels(f: Field) -> list[tuple[Widget, str]]:
+    """Each button's option as the fields alone name it (see `_radio_lines`, `_check_line`)."""
+    if f.kind == "radio":
+        return [(w, _export(f, w, i)) for i, w in enumerate(f.widgets)]
+    if f.kind == "check":
+        parts = _GROUP_SPLIT.split(f.name)
+        widget = f.widgets[0]
+        return [(widget, parts[-1] if len(parts) > 1 else (widget.on_state or f.name))]
+    return []
 
 
 def has_answers(reader: pypdf.PdfReader) -> bool:
@@ -150,7 +240,18 @@ def widget_bands(reader: pypdf.PdfReader) -> Callable[[PageLayout, TextLine], bo
     return beside
 
 
+_FIELDS: weakref.WeakKeyDictionary[pypdf.PdfReader, list[Field]] = weakref.WeakKeyDictionary()
+
+
 def _collect_fields(reader: pypdf.PdfReader) -> list[Field]:
+    """The document's fields with their widgets, read once per reader (pypdf
+    parses every widget's dictionary: the dearest part of a fillable form)."""
+    if reader not in _FIELDS:
+        _FIELDS[reader] = _read_fields(reader)
+    return list(_FIELDS[reader])
+
+
+def _read_fields(reader: pypdf.PdfReader) -> list[Field]:
     by_id: dict[int, Field] = {}
     for number, page in enumerate(reader.pages, start=1):
         for annot in _widgets(page):
@@ -163,7 +264,7 @@ def _collect_fields(reader: pypdf.PdfReader) -> list[Field]:
                 if made is None:
                     continue
                 by_id[key] = made
-            by_id[key].widgets.append(_widget(annot, page, number))
+            by_id[key].widgets.append(_widget(annot, page, number, by_id[key].kind))
     fields = [f for f in by_id.values() if f.widgets]
     for f in fields:
         # Check boxes sharing one name with different on-states behave as
@@ -234,7 +335,7 @@ def _options(opt: Any) -> list[tuple[str, str]]:
     return pairs
 
 
-def _widget(annot: DictionaryObject, page: Any, number: int) -> Widget:
+def _widget(annot: DictionaryObject, page: Any, number: int, kind: str) -> Widget:
     rect = [float(v) for v in _resolve(annot.get("/Rect", [0, 0, 0, 0]))]
     box_pdf = page.mediabox
     left, top_edge = float(box_pdf.left), float(box_pdf.top)
@@ -245,7 +346,10 @@ def _widget(annot: DictionaryObject, page: Any, number: int) -> Widget:
         top_edge - min(rect[1], rect[3]),
     )
     appearance = annot.get("/AS")
-    return Widget(number, box, _on_state(annot), _name(appearance) if appearance else None)
+    # Only a button has on and off states; a text field's appearance is a stream
+    # that costs pypdf a parse for nothing.
+    on_state = _on_state(annot) if kind in ("radio", "check") else None
+    return Widget(number, box, on_state, _name(appearance) if appearance else None)
 
 
 def _on_state(annot: DictionaryObject) -> str | None:
@@ -392,23 +496,28 @@ def _label_right(widget: Widget, page: _FormPage | None) -> str:
     if page is None:
         return ""
     box, layout = widget.box, page.layout
-    others = [w.box for w in page.widgets if w is not widget]
+    # `_same_band` never reaches further from a box's centre than this.
+    reach = max(box.height / 2, 3.0)
     stop = min(
-        (b.x0 for b in others if _same_band(b, box) and b.x0 > box.x1),
+        (
+            b.x0
+            for b in page.boxes_near(box.cy - reach, box.cy + reach)
+            if b is not box and _same_band(b, box) and b.x0 > box.x1
+        ),
         default=layout.width,
     )
     row = sorted(
         (
             w
-            for w in layout.words
-            if w.mark is None and _same_band(w.box, box) and box.x1 - 1 <= w.box.x0 < stop
+            for w in page.letters_near(box.cy - reach, box.cy + reach)
+            if _same_band(w.box, box) and box.x1 - 1 <= w.box.x0 < stop
         ),
         key=lambda w: w.box.x0,
     )
     picked = _run(row, box.x1)
     if not picked:
         return ""
-    picked += _wrapped_below(picked, layout, others, stop)
+    picked += _wrapped_below(picked, page, box, stop)
     return fold(" ".join(w.text for w in picked))
 
 
@@ -429,9 +538,7 @@ def _run(row: list[Word], start: float) -> list[Word]:
     return picked
 
 
-def _wrapped_below(
-    picked: list[Word], layout: PageLayout, others: list[Box], stop: float
-) -> list[Word]:
+def _wrapped_below(picked: list[Word], page: _FormPage, own: Box, stop: float) -> list[Word]:
     """Lines under a label that start where it starts: the label wrapped."""
     x0 = picked[0].box.x0
     size = max(picked[0].size, 4.0)
@@ -439,18 +546,23 @@ def _wrapped_below(
     more: list[Word] = []
     for _ in range(4):
         band = Box(x0 - 2, bottom, stop, bottom + size)
-        line = sorted(
-            words_in((w for w in layout.words if w.mark is None), band), key=lambda w: w.box.x0
-        )
-        if (
-            not line
-            or abs(line[0].box.x0 - x0) > 2
-            or any(_same_band(b, line[0].box) for b in others)
-        ):
+        near = page.letters_near(band.top - 0.5, band.bottom + 0.5)  # `Box.contains`' slack
+        line = sorted(words_in(near, band), key=lambda w: w.box.x0)
+        if not line or abs(line[0].box.x0 - x0) > 2 or _beside_a_box(page, own, line[0].box):
             break
         more.extend(line)
         bottom = max(w.box.bottom for w in line)
     return more
+
+
+def _beside_a_box(page: _FormPage, own: Box, word: Box) -> bool:
+    """Another widget stands level with ``word`` (`_same_band`)."""
+    reach = max(word.height / 2, 3.0)
+    return any(
+        _same_band(b, word)
+        for b in page.boxes_near(word.cy - reach, word.cy + reach)
+        if b is not own
+    )
 
 
 def _label_left(widget: Widget, layout: PageLayout | None) -> str:

@@ -19,6 +19,7 @@ import re
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from parsers.document import CHECKED, UNCHECKED
@@ -33,6 +34,9 @@ _UNICODE_MARKS = {
 _ZAPF = {
     **dict.fromkeys("345678ln", CHECKED),  # ✓ ✔ ✕ ✖ ✗ ✘ ● ■
     **dict.fromkeys("mopq", UNCHECKED),  # ❍ ❏ ❐ ❑ shadowed boxes and circle
+    # The same glyphs as pdfium reads them: Unicode, from the font's glyph names.
+    **dict.fromkeys("✓✔✕✖✗✘●■", CHECKED),
+    **dict.fromkeys("❍❏❐❑", UNCHECKED),
 }
 _WINGDINGS = {
     **dict.fromkeys("þýxüû", CHECKED),  # ☑ ☒ ☒ ✓ ✗
@@ -103,11 +107,15 @@ class Word:
 
 @dataclass
 class TextLine:
-    """Words sharing a baseline inside one region, left to right."""
+    """Words sharing a baseline inside one region, left to right.
+
+    Its words are fixed once `group_lines` has made it: the box is worked
+    out once, on first use.
+    """
 
     words: list[Word]
 
-    @property
+    @cached_property
     def box(self) -> Box:
         return _union(w.box for w in self.words)
 

@@ -302,17 +302,23 @@ def _fill_area(area: Area, answers: Sequence[tuple[Cell, list[Word]]]) -> None:
         fresh = _answer_area(answers)
         area.right, area.space = fresh.right, fresh.space
     lines = group_lines(w for _, ws in answers for w in ws)
-    add_lines(area, lines, [_line_right(line, answers, area.right) for line in lines])
+    margins: dict[int, float] = {}
+    add_lines(area, lines, [_line_right(line, answers, area.right, margins) for line in lines])
 
 
 def _line_right(
-    line: TextLine, answers: Sequence[tuple[Cell, list[Word]]], default: float
+    line: TextLine,
+    answers: Sequence[tuple[Cell, list[Word]]],
+    default: float,
+    margins: dict[int, float],
 ) -> float:
-    """The right margin of the cell a line ends in."""
+    """The right margin of the cell a line ends in (``margins``: each cell's, once)."""
     last = line.words[-1]
-    for cell, words in answers:
+    for index, (cell, words) in enumerate(answers):
         if cell.box.contains(last.box.cx, last.box.cy, 0.0):
-            return right_margin(cell.box, [ln for ln in group_lines(words)])
+            if index not in margins:
+                margins[index] = right_margin(cell.box, group_lines(words))
+            return margins[index]
     return default
 
 
