@@ -285,8 +285,14 @@ def _start_readers() -> None:
 
 def cmd_worker(args: argparse.Namespace, config: IntakeConfig) -> int:
     from intake.config import default_config_path
+    from intake.reload import check_rule_folders, mailbox_folders
     from intake.worker import run_worker
 
+    try:  # a rule filing into a folder the mailbox lacks (issue 11): refused at start too
+        check_rule_folders(config, mailbox_folders(config))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     _start_readers()
     return run_worker(config, str(default_config_path()))  # reloaded when it changes (issue 11)
 
@@ -357,7 +363,15 @@ def cmd_check_config(args: argparse.Namespace, config: IntakeConfig) -> int:
         print(warning, file=sys.stderr)
     if not args.connect:
         return 0
-    return _check_connections(config)
+    worst = _check_connections(config)
+    from intake.reload import check_rule_folders, mailbox_folders
+
+    try:  # the folders the rules file into exist (issue 11)
+        check_rule_folders(config, mailbox_folders(config))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return worst
 
 
 def _form_and_reply_problems(config: IntakeConfig) -> list[str]:

@@ -20,7 +20,12 @@ class NavItem:
 
 
 TEAM_PAGES = (("Referrals", "queue"), ("Dashboard", "dashboard"), ("Export", "export"))
-ADMIN_PAGES = (("People", "people"), ("Audit trail", "audit_trail"), ("Wordings", "wordings"))
+ADMIN_PAGES = (
+    ("People", "people"),
+    ("Audit trail", "audit_trail"),
+    ("Wordings", "wordings"),
+    ("Rules", "rules"),
+)
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:

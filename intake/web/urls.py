@@ -3,7 +3,17 @@ in a URL (a search's words are kept in the session, the URL names them by a toke
 
 from django.urls import path
 
-from intake.web import account, actions, downloads, learning, people, reports, signin, views
+from intake.web import (
+    account,
+    actions,
+    downloads,
+    learning,
+    people,
+    reports,
+    rules,
+    signin,
+    views,
+)
 
 urlpatterns = [
     path("", views.queue_page, name="queue"),
@@ -44,6 +54,8 @@ urlpatterns = [
     path("messages/<int:pk>/place", learning.place_question, name="message_place"),
     path("messages/<int:pk>/read-again", learning.read_again, name="message_read_again"),
     path("wordings/", learning.wordings_page, name="wordings"),
+    path("rules/", rules.rules_page, name="rules"),
+    path("rules/dry-run", rules.dry_run, name="rules_dry_run"),
     path("wordings/<int:wording_id>/decide", learning.decide_wording, name="wording_decide"),
     path("messages/<int:pk>/original.eml", downloads.original, name="message_original"),
     path(
