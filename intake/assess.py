@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from parsers.document import Document
@@ -39,6 +39,10 @@ from parsers.forms import FormMatch
 from parsers.mail import MailResult
 from parsers.schema import FormSchema, load_schemas
 from parsers.unpack import AttachmentPart
+
+if TYPE_CHECKING:
+    from intake.authentication import Verdict
+    from intake.config import IntakeConfig
 
 ACCEPTED = "accepted"
 INCOMPLETE = "incomplete"
@@ -124,7 +128,7 @@ def schemas_in(folder: str) -> dict[str, FormSchema]:
     return load_schemas(Path(folder))
 
 
-def taught_schemas(config: Any) -> dict[str, FormSchema]:
+def taught_schemas(config: IntakeConfig) -> dict[str, FormSchema]:
     """The configured schemas with the wordings the team taught (`intake.learning`):
     what the worker and ``intake check`` read forms with.  Reads the database."""
     from intake.learning import with_learning
@@ -134,7 +138,7 @@ def taught_schemas(config: Any) -> dict[str, FormSchema]:
 
 def assess_message(
     raw: bytes,
-    config: Any,
+    config: IntakeConfig,
     arrived: datetime | None = None,
     schemas: Mapping[str, FormSchema] | None = None,
 ) -> Assessment:
@@ -160,7 +164,7 @@ UNREAD_FAILURES = ("timeout", "memory", "corrupt", "too_deep")
 
 def assess_mail(
     mail: MailResult,
-    config: Any,
+    config: IntakeConfig,
     arrived: datetime | None = None,
     sent_forms: frozenset[str] = frozenset(),
     schemas: Mapping[str, FormSchema] | None = None,
@@ -214,7 +218,11 @@ def assess_mail(
 
 
 def _rule_on(
-    mail: MailResult, config: Any, verdict: Any, automatic: bool, arrived: datetime | None
+    mail: MailResult,
+    config: IntakeConfig,
+    verdict: Verdict,
+    automatic: bool,
+    arrived: datetime | None,
 ) -> Any:
     """`intake.rules.evaluate` with the configured rules (issue 11): a `Ruling`."""
     from intake.rules import authentication_of, default_rules, evaluate, facts_of
@@ -271,7 +279,10 @@ MATCH_JOB = "parsers.forms:extract_form"
 
 
 def _match_form(
-    documents: Sequence[Document], schemas: Mapping[str, FormSchema], config: Any, deadline: float
+    documents: Sequence[Document],
+    schemas: Mapping[str, FormSchema],
+    config: IntakeConfig,
+    deadline: float,
 ) -> tuple[FormMatch | None, str]:
     """`parsers.forms.extract_form` in the sandbox, within what is left of the budget.
 
@@ -297,7 +308,7 @@ def _match_form(
     return found, ""
 
 
-def held_for_its_sender(verdict: Any, config: Any) -> bool:
+def held_for_its_sender(verdict: Verdict, config: IntakeConfig) -> bool:
     """Whether the sender's verdict alone holds the message for a person, unanswered.
 
     A sender our server says failed authentication: always (``rules.check_dmarc``).
@@ -313,7 +324,7 @@ def held_for_its_sender(verdict: Any, config: Any) -> bool:
     return not config.rules.answer_unproven_senders
 
 
-def _hold_unauthenticated(result: Assessment, verdict: Any) -> None:
+def _hold_unauthenticated(result: Assessment, verdict: Verdict) -> None:
     """A sender held by its verdict gets no reply; a person looks (issue 8)."""
     if result.decision in (ACCEPTED, INCOMPLETE):
         result.decision = NEEDS_REVIEW
@@ -324,7 +335,7 @@ def _hold_unauthenticated(result: Assessment, verdict: Any) -> None:
     )
 
 
-def sender_verdict(mail: MailResult, config: Any) -> Any:
+def sender_verdict(mail: MailResult, config: IntakeConfig) -> Any:
     """`intake.authentication.authenticate` on a parsed message."""
     from intake.authentication import authenticate
 
@@ -332,7 +343,7 @@ def sender_verdict(mail: MailResult, config: Any) -> Any:
 
 
 def _parts_to_read(
-    mail: MailResult, config: Any, sent_forms: frozenset[str]
+    mail: MailResult, config: IntakeConfig, sent_forms: frozenset[str]
 ) -> tuple[list[AttachmentPart], list[str]]:
     """The attachments that may hold a referral, and reasons for those left out.
 
@@ -440,7 +451,7 @@ def _iso(value: Any) -> date | None:
 
 
 def _read_attachments(
-    attachments: Sequence[AttachmentPart], config: Any, deadline: float | None = None
+    attachments: Sequence[AttachmentPart], config: IntakeConfig, deadline: float | None = None
 ) -> tuple[list[Document], list[dict[str, str]]]:
     """Documents read from the message's leaf attachments, and what failed.
 
@@ -475,7 +486,7 @@ def _is_document(part: Any) -> bool:
 
 
 def _accepted_schemas(
-    config: Any, schemas: Mapping[str, FormSchema] | None = None, forced: str | None = None
+    config: IntakeConfig, schemas: Mapping[str, FormSchema] | None = None, forced: str | None = None
 ) -> dict[str, FormSchema]:
     """The schemas a form may be read as; only ``forced`` when a rule names one (issue 11)."""
     if schemas is None:
@@ -486,7 +497,7 @@ def _accepted_schemas(
     return {k: v for k, v in schemas.items() if k in accept}
 
 
-def _automatic_reason(message: Any, config: Any) -> str | None:
+def _automatic_reason(message: Any, config: IntakeConfig) -> str | None:
     if not config.rules.ignore_automatic:
         return None
     from intake.automatic import automatic_reason
@@ -494,13 +505,13 @@ def _automatic_reason(message: Any, config: Any) -> str | None:
     return automatic_reason(message, config.service.our_addresses, config.service.message_id_domain)
 
 
-def _reply_recipient(mail: MailResult, verdict: Any, config: Any) -> str | None:
+def _reply_recipient(mail: MailResult, verdict: Verdict, config: IntakeConfig) -> str | None:
     from intake.replies import reply_recipient
 
     return reply_recipient(mail, verdict, config)
 
 
-def _received_on(message: Any, config: Any, arrived: datetime | None) -> date:
+def _received_on(message: Any, config: IntakeConfig, arrived: datetime | None) -> date:
     """The day, in UK time, the referral arrived (README: newest Received, else Date)."""
     from intake.deadlines import received_date
 

@@ -35,7 +35,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from intake.config import RulesConfig
 
 AUTH_RESULTS = "authentication-results"
 EXCHANGE_AUTH_AS = "x-ms-exchange-organization-authas"
@@ -81,7 +84,7 @@ class MethodResult:
 
 
 def authenticate(
-    headers: Sequence[tuple[str, str]], from_addresses: Sequence[str], rules: Any
+    headers: Sequence[tuple[str, str]], from_addresses: Sequence[str], rules: RulesConfig
 ) -> Verdict:
     """The verdict on a message's From, from its ``headers`` (name, value), top first."""
     domains = {_domain(a) for a in from_addresses if _domain(a)}
@@ -109,7 +112,7 @@ def authenticate(
 
 
 def _verdict_of(
-    results: list[MethodResult], domain: str, headers: Sequence[tuple[str, str]], rules: Any
+    results: list[MethodResult], domain: str, headers: Sequence[tuple[str, str]], rules: RulesConfig
 ) -> Verdict:
     """The verdict one of our results headers gives on ``domain``."""
     dmarc = _method(results, "dmarc")
@@ -139,7 +142,7 @@ def _same_from(result: MethodResult, domain: str) -> bool:
 
 
 def _arc_vouched(
-    results: list[MethodResult], domain: str, headers: Sequence[tuple[str, str]], rules: Any
+    results: list[MethodResult], domain: str, headers: Sequence[tuple[str, str]], rules: RulesConfig
 ) -> bool:
     """Our server validated the ARC chain, and its newest sealer is one we trust."""
     arc = _method(results, "arc")

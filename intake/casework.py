@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from django.contrib.auth.models import User
@@ -34,6 +34,9 @@ from intake.models import (
     Referral,
     Submission,
 )
+
+if TYPE_CHECKING:
+    from intake.config import IntakeConfig
 
 log = structlog.get_logger(__name__)
 
@@ -376,7 +379,7 @@ class Draft:
     authenticated: bool  # our mail server's verdict on the sender
 
 
-def draft_return(message: InboundMessage, config: Any) -> Draft:
+def draft_return(message: InboundMessage, config: IntakeConfig) -> Draft:
     """The incomplete return the service would write for ``message``, for a person to
     edit: the questions it found missing or not valid, or a general request for the
     form when it read none."""
@@ -392,7 +395,7 @@ def draft_return(message: InboundMessage, config: Any) -> Draft:
 
 
 def send_return(
-    message: InboundMessage, subject: str, text: str, by: User, config: Any
+    message: InboundMessage, subject: str, text: str, by: User, config: IntakeConfig
 ) -> OutboundEmail:
     """Queue the return a person wrote (sent by the outbox, once) to the message's sender,
     in its thread, and take the message off the queue.  No attachment goes with it."""

@@ -36,7 +36,7 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from django.db import transaction
@@ -72,13 +72,16 @@ from intake.store import load_mail, safe_for_db
 from parsers.limits import Limits
 from parsers.mail import MailResult, read_mail
 
+if TYPE_CHECKING:
+    from intake.config import IntakeConfig
+
 log = structlog.get_logger(__name__)
 
 CASE_DECISIONS = {"accepted", "incomplete", "needs_review"}
 _MSGID = re.compile(r"<[^<>\s]+>")
 
 
-def apply_assessment(message: InboundMessage, assessment: Assessment, config: Any) -> None:
+def apply_assessment(message: InboundMessage, assessment: Assessment, config: IntakeConfig) -> None:
     """Record ``assessment`` for ``message``: decision, case, reply row, audit.
 
     Idempotent: when the message has already been decided, nothing is
@@ -104,7 +107,7 @@ def apply_assessment(message: InboundMessage, assessment: Assessment, config: An
     )
 
 
-def reason_code(assessment: Assessment, sender: Sender, config: Any) -> str:
+def reason_code(assessment: Assessment, sender: Sender, config: IntakeConfig) -> str:
     """Why the message was decided so, as a short stable code (stored on the message).
 
     ``parse:<failure>`` (over its budget...), ``rule:hold``, ``rule:ignore`` (a mailbox
@@ -184,7 +187,7 @@ class Sender:
     failed: bool = False  # our server said the sender failed (a forgery is likely)
 
 
-def sender_of(message: InboundMessage, config: Any) -> Sender:
+def sender_of(message: InboundMessage, config: IntakeConfig) -> Sender:
     """The sender of ``message`` as its stored parse shows it."""
     mail = stored_mail(message)
     verdict = authenticate(mail.headers, mail.from_addresses, config.rules)
@@ -226,7 +229,7 @@ def _fold(text: str) -> str:
 
 
 def _file_case(
-    message: InboundMessage, assessment: Assessment, config: Any, sender: Sender
+    message: InboundMessage, assessment: Assessment, config: IntakeConfig, sender: Sender
 ) -> Referral | None:
     if assessment.decision not in CASE_DECISIONS:
         return None  # ignored: never joins a case (an out-of-office threads to our reply)
@@ -240,7 +243,10 @@ def _file_case(
 
 
 def find_case(
-    message: InboundMessage, assessment: Assessment, config: Any, sender_check: Sender | None = None
+    message: InboundMessage,
+    assessment: Assessment,
+    config: IntakeConfig,
+    sender_check: Sender | None = None,
 ) -> tuple[Referral | None, str]:
     """The case ``message`` belongs to, and how it was matched ("" when none)."""
     check = sender_check or sender_of(message, config)
@@ -302,7 +308,7 @@ def _may_join_thread(referral: Referral, sender: str, key: str) -> bool:
     return bool(key) and key == referral.child_key
 
 
-def _case_by_reference(subject: str, sender: str, config: Any) -> Referral | None:
+def _case_by_reference(subject: str, sender: str, config: IntakeConfig) -> Referral | None:
     prefix = re.escape(config.service.reference_prefix)
     match = re.search(rf"\b({prefix}-\d{{4}}-\d{{4,}})\b", subject, re.IGNORECASE)
     if match is None or not sender:
@@ -332,7 +338,7 @@ STATUS_FOR = {
 
 
 def _open_case(
-    message: InboundMessage, assessment: Assessment, config: Any, sender: Sender
+    message: InboundMessage, assessment: Assessment, config: IntakeConfig, sender: Sender
 ) -> Referral:
     received = _received_on(message, assessment)
     reference, sequence = allocate_reference(config.service.reference_prefix, received.year)
@@ -479,7 +485,7 @@ def _queue_reply(
     message: InboundMessage,
     assessment: Assessment,
     referral: Referral | None,
-    config: Any,
+    config: IntakeConfig,
     sender: Sender,
 ) -> OutboundEmail | None:
     if assessment.reply is None:
@@ -502,7 +508,7 @@ def _queue_reply(
     return _store_reply(message, referral, assessment, config, sender, suppressed=suppressed)
 
 
-def over_sender_limit(recipient: str, config: Any, now: Any = None) -> bool:
+def over_sender_limit(recipient: str, config: IntakeConfig, now: Any = None) -> bool:
     """True when ``recipient`` has had the hourly maximum of replies already.
 
     Every reply row in the last hour counts (pending, sent, failed...), except
@@ -525,7 +531,7 @@ def _store_reply(
     message: InboundMessage,
     referral: Referral | None,
     assessment: Assessment,
-    config: Any,
+    config: IntakeConfig,
     sender: Sender,
     *,
     suppressed: bool,
@@ -603,7 +609,7 @@ def _build(
     original: email.message.Message,
     assessment: Assessment,
     referral: Referral | None,
-    config: Any,
+    config: IntakeConfig,
     sender: Sender,
 ) -> email.message.EmailMessage:
     assert assessment.reply is not None
@@ -631,7 +637,11 @@ def _build(
 
 
 def reply_context(
-    assessment: Assessment, referral: Referral | None, config: Any, *, original_subject: str = ""
+    assessment: Assessment,
+    referral: Referral | None,
+    config: IntakeConfig,
+    *,
+    original_subject: str = "",
 ) -> ReplyContext:
     """What the reply templates see, from an assessment and its case."""
     schema = _schema(assessment.form_type, config)
@@ -658,7 +668,7 @@ def reply_context(
     )
 
 
-def _schema(form_type: str | None, config: Any) -> Any:
+def _schema(form_type: str | None, config: IntakeConfig) -> Any:
     if not form_type:
         return None
     from intake.assess import schemas_in
@@ -667,7 +677,7 @@ def _schema(form_type: str | None, config: Any) -> Any:
 
 
 def _form_attachment(
-    message: InboundMessage, assessment: Assessment, config: Any
+    message: InboundMessage, assessment: Assessment, config: IntakeConfig
 ) -> FormAttachment | None:
     if not config.replies.attach_form_to_return or not assessment.form_attachment:
         return None

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from django.db import IntegrityError, transaction
@@ -32,6 +32,9 @@ from django.utils import timezone
 from intake.models import AuditEvent, InboundMessage, LearnedWording, ReadAgain
 from parsers.normalise import comparable
 from parsers.schema import FormSchema
+
+if TYPE_CHECKING:
+    from intake.config import IntakeConfig
 
 log = structlog.get_logger(__name__)
 
@@ -190,7 +193,7 @@ def request_read_again(user: Any, message: InboundMessage) -> ReadAgain:
     return request
 
 
-def read_again_waiting(config: Any, limit: int = 20) -> int:
+def read_again_waiting(config: IntakeConfig, limit: int = 20) -> int:
     """Read the waiting messages again (the worker's job); returns how many were read.
 
     Each outcome is stored on its request; the message, its decision and its

@@ -21,7 +21,7 @@ import email.utils
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -33,13 +33,16 @@ from intake import audit, questions
 from intake.deadlines import add_working_days
 from intake.models import CaseStep, InboundMessage, OutboundEmail, Referral, Submission
 
+if TYPE_CHECKING:
+    from intake.config import IntakeConfig
+
 log = structlog.get_logger(__name__)
 
 Kind = OutboundEmail.Kind
 DUE_SOON_WORKING_DAYS = 3
 
 
-def on_decision(message: InboundMessage, referral: Referral | None, config: Any) -> None:
+def on_decision(message: InboundMessage, referral: Referral | None, config: IntakeConfig) -> None:
     """Called by `intake.decisions.apply_assessment` inside its transaction."""
     if not config.notifications.to:
         return
@@ -49,7 +52,9 @@ def on_decision(message: InboundMessage, referral: Referral | None, config: Any)
         needs_person(message, referral, config)
 
 
-def new_referral(message: InboundMessage, referral: Referral, config: Any) -> OutboundEmail | None:
+def new_referral(
+    message: InboundMessage, referral: Referral, config: IntakeConfig
+) -> OutboundEmail | None:
     """Tell the team of an accepted referral, once per case."""
     told = OutboundEmail.objects.filter(
         kind=Kind.TEAM_NEW_REFERRAL,
@@ -73,7 +78,7 @@ def new_referral(message: InboundMessage, referral: Referral, config: Any) -> Ou
 
 
 def needs_person(
-    message: InboundMessage, referral: Referral | None, config: Any
+    message: InboundMessage, referral: Referral | None, config: IntakeConfig
 ) -> OutboundEmail | None:
     """Tell the team a message needs a person, once per message."""
     if OutboundEmail.objects.filter(kind=Kind.TEAM_NEEDS_PERSON, message=message).exists():
@@ -91,7 +96,7 @@ def needs_person(
     return _queue(Kind.TEAM_NEEDS_PERSON, message, subject, lines, config)
 
 
-def on_rule(message: InboundMessage, rule: Any, config: Any) -> OutboundEmail | None:
+def on_rule(message: InboundMessage, rule: Any, config: IntakeConfig) -> OutboundEmail | None:
     """A mailbox rule's ``notify`` (issue 11): one email per message to the addresses it
     names (the partnership's own domains: `intake.rules` refuses any other), once.
 
@@ -133,7 +138,7 @@ def _why(message: InboundMessage) -> str:
 
 
 def _queue(
-    kind: str, message: InboundMessage | None, subject: str, lines: list[str], config: Any
+    kind: str, message: InboundMessage | None, subject: str, lines: list[str], config: IntakeConfig
 ) -> OutboundEmail:
     built = _email(subject, lines, config)
     to = list(config.notifications.to)
@@ -153,7 +158,7 @@ def _queue(
 
 
 def _email(
-    subject: str, lines: list[str], config: Any, message_id: str | None = None
+    subject: str, lines: list[str], config: IntakeConfig, message_id: str | None = None
 ) -> EmailMessage:
     from intake.replies import new_message_id
 
@@ -171,7 +176,7 @@ def _email(
     return msg
 
 
-def _link(config: Any, path: str) -> str:
+def _link(config: IntakeConfig, path: str) -> str:
     return str(config.web.base_url).rstrip("/") + path
 
 
@@ -182,7 +187,7 @@ def _long(day: date) -> str:
 # --- the daily digest ------------------------------------------------------------------------
 
 
-def digest_due(config: Any, now: datetime) -> date | None:
+def digest_due(config: IntakeConfig, now: datetime) -> date | None:
     """The day whose digest is due at ``now`` (local time), or None (none configured,
     or not yet the time)."""
     if not config.notifications.to or not config.notifications.digest_at:
@@ -192,7 +197,7 @@ def digest_due(config: Any, now: datetime) -> date | None:
     return local.date() if local.time() >= time(hour, minute) else None
 
 
-def queue_digest(config: Any, now: datetime | None = None) -> OutboundEmail | None:
+def queue_digest(config: IntakeConfig, now: datetime | None = None) -> OutboundEmail | None:
     """Today's digest once it is time, at most once a day whatever the number of workers:
     its Message-ID is the day's, and Message-IDs are unique."""
     now = now or timezone.now()
@@ -224,7 +229,7 @@ def queue_digest(config: Any, now: datetime | None = None) -> OutboundEmail | No
     return row
 
 
-def digest_text(day: date, config: Any) -> tuple[str, list[str]]:
+def digest_text(day: date, config: IntakeConfig) -> tuple[str, list[str]]:
     """The digest of ``day``: references and dates only."""
     held = CaseStep.objects.filter(referral=OuterRef("pk"), kind=CaseStep.Kind.RAPID_REVIEW_HELD)
     open_cases = (
@@ -260,7 +265,7 @@ def _section(title: str, cases: Sequence[Referral]) -> list[str]:
     return [f"{title} ({len(cases)}):", *rows, ""]
 
 
-def tend(config: Any) -> None:
+def tend(config: IntakeConfig) -> None:
     """The worker's half-minute round: queue today's digest when it is time, and send."""
     if queue_digest(config) is not None:
         from intake.outbox import send_due

@@ -70,13 +70,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from intake.models import AuditEvent, OutboundEmail
+
+if TYPE_CHECKING:
+    from intake.config import IntakeConfig
 
 log = structlog.get_logger(__name__)
 
@@ -111,7 +114,9 @@ class SendReport:
 Clock = Callable[[], datetime]
 
 
-def send_due(config: Any, now: datetime | None = None, worker: str | None = None) -> SendReport:
+def send_due(
+    config: IntakeConfig, now: datetime | None = None, worker: str | None = None
+) -> SendReport:
     """Send every due ``pending`` row once, within the sending rate; park stale
     ``sending`` rows as ``uncertain``.  Rows the rate holds back stay ``pending``
     (counted in ``report.held``) for a later run."""
@@ -130,7 +135,7 @@ def send_due(config: Any, now: datetime | None = None, worker: str | None = None
     return report
 
 
-def rate_limit(config: Any) -> int:
+def rate_limit(config: IntakeConfig) -> int:
     """Messages a minute the SMTP server accepts from us; 0 for no limit (the outbox folder)."""
     if config.replies.transport != "smtp":
         return 0
@@ -158,7 +163,7 @@ def _clock(now: datetime | None) -> Clock:
     return lambda: now + (timezone.now() - start)
 
 
-def _lease(config: Any) -> timedelta:
+def _lease(config: IntakeConfig) -> timedelta:
     # Long enough for connect + EHLO + STARTTLS + AUTH + MAIL + RCPT + DATA, each timed out.
     return timedelta(seconds=max(60, 8 * int(config.smtp.timeout_seconds)))
 
@@ -251,7 +256,9 @@ def _mark_sending(row_id: int, worker: str, until: datetime) -> bool:
     return updated == 1
 
 
-def _send_one(row_id: int, config: Any, clock: Clock, worker: str, report: SendReport) -> None:
+def _send_one(
+    row_id: int, config: IntakeConfig, clock: Clock, worker: str, report: SendReport
+) -> None:
     if not claim(row_id, worker, clock(), _lease(config)):
         report.skipped.append(row_id)
         return
@@ -293,7 +300,7 @@ def _unexpected(row_id: int, exc: Exception) -> SendError:
     )
 
 
-def _mark_sent(row: OutboundEmail, worker: str, config: Any) -> bool:
+def _mark_sent(row: OutboundEmail, worker: str, config: IntakeConfig) -> bool:
     """Commit ``sent``; False (and no success audit) when the row is no longer ours."""
     copy = (
         OutboundEmail.SentCopy.PENDING
@@ -318,7 +325,7 @@ def _mark_sent(row: OutboundEmail, worker: str, config: Any) -> bool:
 
 
 def _record_failure(
-    row: OutboundEmail, worker: str, exc: SendError, config: Any, report: SendReport
+    row: OutboundEmail, worker: str, exc: SendError, config: IntakeConfig, report: SendReport
 ) -> None:
     attempts = row.attempts  # already counted by the claim
     if exc.after_data:
@@ -363,7 +370,7 @@ def _audit(verb: str, row_id: int, **detail: Any) -> None:
 
 def smtp_send(
     row: OutboundEmail,
-    config: Any,
+    config: IntakeConfig,
     before_data: Callable[[], bool],
     after_data: Callable[[], bool],
 ) -> bool:
@@ -389,7 +396,7 @@ def smtp_send(
             client.quit()
 
 
-def _connect(config: Any) -> smtplib.SMTP:
+def _connect(config: IntakeConfig) -> smtplib.SMTP:
     from intake.alarms import REPLIES_ROUTE
     from intake.errors import MailboxError
     from intake.smtp import connect
@@ -443,11 +450,11 @@ def _response_error(step: str, code: int) -> SendError:
 # --- the outbox folder -------------------------------------------------------
 
 
-def outbox_path(row: OutboundEmail, config: Any) -> Path:
+def outbox_path(row: OutboundEmail, config: IntakeConfig) -> Path:
     return Path(config.replies.outbox_dir) / f"{row.pk:08d}-{row.kind}.eml"
 
 
-def write_outbox_file(row: OutboundEmail, config: Any) -> bool:
+def write_outbox_file(row: OutboundEmail, config: IntakeConfig) -> bool:
     """Write ``row.raw`` as ``<outbox_dir>/<id>-<kind>.eml``, atomically (temp file + rename)."""
     target = outbox_path(row, config)
     try:
@@ -471,7 +478,7 @@ def write_outbox_file(row: OutboundEmail, config: Any) -> bool:
 # --- copies in the Sent folder ------------------------------------------------
 
 
-def _sent_folder(row: OutboundEmail, config: Any) -> str:
+def _sent_folder(row: OutboundEmail, config: IntakeConfig) -> str:
     if row.message is None or row.kind.startswith("team_"):
         return ""  # the team's own emails (issue 12) are not replies: no copy in Sent
     try:
@@ -480,7 +487,7 @@ def _sent_folder(row: OutboundEmail, config: Any) -> str:
         return ""
 
 
-def file_sent_copies(config: Any) -> list[int]:
+def file_sent_copies(config: IntakeConfig) -> list[int]:
     """APPEND each sent reply still waiting for its Sent-folder copy; never resends."""
     filed = []
     waiting = OutboundEmail.objects.filter(
@@ -492,7 +499,7 @@ def file_sent_copies(config: Any) -> list[int]:
     return filed
 
 
-def _file_copy(row: OutboundEmail, config: Any) -> bool:
+def _file_copy(row: OutboundEmail, config: IntakeConfig) -> bool:
     from intake.mailbox import open_mailbox
 
     folder = _sent_folder(row, config)

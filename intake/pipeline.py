@@ -32,7 +32,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from django.db import transaction
@@ -47,6 +47,9 @@ from intake.mailbox import Mailbox, open_mailbox
 from intake.models import Attachment, InboundMessage, MailboxState, MessageContent
 from intake.store import HARD_LIMIT_FACTOR, load_mail, safe_for_db, store_mail, store_message
 from parsers.mail import MailResult
+
+if TYPE_CHECKING:
+    from intake.assess import Assessment
 
 log = structlog.get_logger(__name__)
 State = InboundMessage.State
@@ -116,7 +119,7 @@ def assess(mail: MailResult, config: IntakeConfig, arrived: datetime | None = No
     return assess_mail(mail, config, arrived, sent_forms(mail), schemas=taught_schemas(config))
 
 
-def apply_assessment(message: InboundMessage, assessment: Any, config: IntakeConfig) -> None:
+def apply_assessment(message: InboundMessage, assessment: Assessment, config: IntakeConfig) -> None:
     """`intake.decisions.apply_assessment`: decision, case and reply rows."""
     from intake.decisions import apply_assessment as apply
 
@@ -400,7 +403,7 @@ def _parse_and_keep(message: InboundMessage, run: Run) -> MailResult:
     return mail
 
 
-def _mark_attachments(message: InboundMessage, assessment: Any) -> None:
+def _mark_attachments(message: InboundMessage, assessment: Assessment) -> None:
     """Which attachment held the form, and which could not be read (by path)."""
     for error in getattr(assessment, "attachment_errors", []):
         rows = message.attachments.filter(path=error.get("path") or "")

@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
@@ -47,6 +47,11 @@ from jinja2.sandbox import SandboxedEnvironment
 from intake.automatic import OUR_REPLY_HEADER, decoded_subject
 from intake.mailpolicy import OUR_POLICY
 from parsers.schema import FormSchema
+
+if TYPE_CHECKING:
+    from intake.authentication import Verdict
+    from intake.config import IntakeConfig
+    from parsers.mail import MailResult
 
 KINDS = ("incomplete_return", "acknowledgement", "unreadable_attachment")
 ACCEPTED_FORMATS = ("Word (.docx)", "PDF")
@@ -223,7 +228,7 @@ def long_date(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
-def render_reply(kind: str, context: ReplyContext, config: Any) -> RenderedReply:
+def render_reply(kind: str, context: ReplyContext, config: IntakeConfig) -> RenderedReply:
     """Render the subject, text and HTML of one reply.
 
     Raises ValueError for an unknown kind, and Jinja2's errors
@@ -242,7 +247,7 @@ def render_reply(kind: str, context: ReplyContext, config: Any) -> RenderedReply
     )
 
 
-def reply_recipient(mail: Any, verdict: Any, config: Any) -> str | None:
+def reply_recipient(mail: MailResult, verdict: Verdict, config: IntakeConfig) -> str | None:
     """Where a reply to ``mail`` (a `parsers.mail.MailResult`) goes, or None for nowhere.
 
     ``verdict`` is our mail server's (`intake.authentication`).  A sender it
@@ -434,7 +439,7 @@ def _references(original: email.message.Message) -> tuple[str | None, str | None
 def build_reply_message(
     original: email.message.Message,
     rendered: RenderedReply,
-    config: Any,
+    config: IntakeConfig,
     *,
     to: str,
     reference: str | None = None,
