@@ -553,7 +553,9 @@ class RuleTrace:
 
     def lines(self) -> list[str]:
         state = {True: "matched", False: "no match", None: "not known in time"}[self.matched]
-        lines = [f"{self.rule.index}. {self.rule.name} ({self.rule.does()}): {state}"]
+        if self.matched and self.rule.continues:
+            state += f" ({self.rule.does()})"
+        lines = [f"{self.rule.index}. {self.rule.name}: {state}"]
         lines += [f"     {r.wanted}: {r.word} ({r.found})" for r in self.results]
         lines += [f"     unless {r.wanted}: {r.word} ({r.found})" for r in self.exceptions]
         return lines

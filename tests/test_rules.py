@@ -260,9 +260,9 @@ def test_the_explanation_goes_condition_by_condition():
         rules(FIVE), facts(sender="office@coroner.example.gov.uk", subject="Inquest"), NOW
     )
     text = "\n".join(ruling.explanation())
-    assert "1. ofsted (process as a referral, form serious_incident_notification): no match" in text
+    assert "1. ofsted: no match" in text
     assert "sender is *@ofsted.gov.uk: no (office@coroner.example.gov.uk)" in text
-    assert "3. coroner (hold for a person (letters from the coroner go to a person)" in text
+    assert "3. coroner: matched" in text
     assert "subject contains one of 'inquest', 'regulation 28': yes ('Inquest')" in text
     assert "unless our mail server's verdict on the sender is fail: no (pass)" in text
     assert text.endswith(
