@@ -64,7 +64,7 @@ LIST_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 ADDRESS_PATTERN = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~\[\]-]+(@[A-Za-z0-9.*?\[\]-]+)?")
 # Addresses in a header value, found by splitting, not by a pattern that can go back
 # over the text (issue 8): the value is at most 4,096 characters (parsers.mail).
-_ADDRESS_IN_TEXT = re.compile(r"[^\s<>,;:\"()\[\]]+@[^\s<>,;:\"()\[\]]+")
+_ADDRESS_SEPARATORS = re.compile(r"[\s<>,;:\"()\[\]]+")
 SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
 AGE_UNITS = {"minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}
 
@@ -150,7 +150,7 @@ def facts_of(
     delivered = [v for n, v in headers if n in ("delivered-to", "x-original-to")][
         :MAX_RECIPIENT_HEADERS
     ]
-    found = [a.lower() for v in delivered for a in _ADDRESS_IN_TEXT.findall(v)]
+    found = [a.lower() for v in delivered for a in _ADDRESS_SEPARATORS.split(v) if "@" in a]
     recipients = tuple(dict.fromkeys([*(a.lower() for a in (*mail.to, *mail.cc)), *found]))
     files = tuple(
         AttachmentFact(p.filename or p.path.rsplit("/", 1)[-1], p.media_type, int(p.size))

@@ -341,3 +341,16 @@ def test_what_is_stored_holds_names_and_words_only():
     assert stored["name"] == "ofsted"
     assert stored["action"] == "process"
     assert "notify@ofsted.gov.uk" not in str(stored)
+
+
+def test_a_flood_of_long_delivered_to_headers_is_read_in_bounded_time():
+    message = EmailMessage()
+    message["From"] = "a@x.gov.uk"
+    for _ in range(50):
+        message["Delivered-To"] = "a" * 4000
+    message.set_content("hello")
+    mail = read_mail(message.as_bytes(), Limits())
+    started = time.monotonic()
+    found = facts_of(mail, authentication=Authentication.PASS, automatic=False)
+    assert time.monotonic() - started < 0.5
+    assert found.recipients == ()
