@@ -87,6 +87,7 @@ class Run:
     stop: threading.Event
     uidvalidity: int | None = None
     replies_sent: bool = False
+    read_ahead: set[int] = field(default_factory=set)  # message ids handed to the sandbox early
     renewed_at: float = field(default_factory=time.monotonic)
 
     @property
@@ -315,17 +316,56 @@ def due_messages(mailbox: str) -> list[int]:
     )
 
 
+READ_AHEAD = 2  # messages handed to the sandbox ahead of the one being decided (issue 10)
+
+
 def advance_unfinished(run: Run) -> None:
-    """Take each due message as far as it will go; stop between messages if asked."""
-    for pk in due_messages(run.mailbox.name):
-        if run.stop.is_set():
-            log.info("poll_stopping")
-            return
-        # raw is read only by the parse step (deferred: loaded on first use there)
-        message = InboundMessage.objects.defer("raw").filter(pk=pk, state__in=UNFINISHED).first()
-        if message is not None:
-            advance(message, run)
-        run.keep_lease()
+    """Take each due message as far as it will go; stop between messages if asked.
+
+    While one message is assessed, decided, answered and filed here, the
+    sandbox parses the next `READ_AHEAD` and reads their documents
+    (`read_ahead`): the two cores work side by side (issue 10).
+    """
+    due = due_messages(run.mailbox.name)
+    try:
+        for index, pk in enumerate(due):
+            if run.stop.is_set():
+                log.info("poll_stopping")
+                return
+            read_ahead(run, due[index + 1 : index + 1 + READ_AHEAD])
+            # raw is read only by the parse step (deferred: loaded on first use there)
+            message = (
+                InboundMessage.objects.defer("raw").filter(pk=pk, state__in=UNFINISHED).first()
+            )
+            if message is not None:
+                advance(message, run)
+            run.keep_lease()
+    finally:
+        forget_read_ahead()
+
+
+def read_ahead(run: Run, pks: list[int]) -> None:
+    """Hand the sandbox these messages' bytes to parse and read in the background
+    (`parsers.sandbox.read_ahead`): only those not parsed yet, each once a poll."""
+    from parsers.sandbox import READ_AHEAD_MAX_BYTES
+    from parsers.sandbox import read_ahead as sandbox_read_ahead
+
+    wanted = [pk for pk in pks if pk not in run.read_ahead]
+    if not wanted:
+        return
+    run.read_ahead.update(wanted)
+    raws = InboundMessage.objects.filter(
+        pk__in=wanted, state=State.RECEIVED, content__isnull=True, size__lte=READ_AHEAD_MAX_BYTES
+    ).order_by("pk")
+    sandbox_read_ahead(
+        [bytes(raw) for raw in raws.values_list("raw", flat=True)], run.config.limits
+    )
+
+
+def forget_read_ahead() -> None:
+    from parsers.sandbox import forget_read_ahead as forget
+
+    forget()
 
 
 def advance(message: InboundMessage, run: Run) -> None:

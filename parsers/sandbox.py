@@ -24,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import atexit
+import hashlib
 import importlib
 import multiprocessing
 import os
@@ -35,7 +36,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
@@ -481,8 +482,16 @@ def read_documents(
     """Read each part in the process-wide sandbox pool; results in the order given.
 
     ``deadline`` (``time.monotonic()``) ends the message's budget for all of them.
+    A part the read-ahead has read already (`read_ahead`) is not read again.
     """
-    return get_pool().read_documents(parts, limits, deadline)
+    early = _AHEAD.documents(parts, limits)
+    if not early:
+        return get_pool().read_documents(parts, limits, deadline)
+    rest = [i for i in range(len(parts)) if i not in early]
+    later = get_pool().read_documents([parts[i] for i in rest], limits, deadline)
+    for i, result in zip(rest, later, strict=True):
+        early[i] = replace(result, index=i)
+    return [early[i] for i in range(len(parts))]
 
 
 MAIL_JOB = "parsers.mail:read_mail"
@@ -494,7 +503,15 @@ def parse_mail(raw: bytes, limits: Limits) -> MailResult:
     Never raises for anything in the message: over ``limits.max_message_seconds``
     the result's ``failure`` is ``timeout``, over ``max_message_memory_mb``
     (or when the worker dies) ``memory``, and a crash of the job ``corrupt``.
+    A message the read-ahead has parsed already (`read_ahead`) is not parsed again.
     """
+    early = _AHEAD.mail(raw, limits)
+    if early is not None:
+        return early
+    return _parse_in_pool(raw, limits)
+
+
+def _parse_in_pool(raw: bytes, limits: Limits) -> MailResult:
     outcome = get_pool().run_job(
         MAIL_JOB, (raw, limits), limits.max_message_seconds, limits.max_message_memory_mb
     )
@@ -512,3 +529,135 @@ def _mail_from(raw: bytes, outcome: JobResult) -> MailResult:
         log.warning("message_parse_failed", reason=reason, seconds=round(outcome.seconds, 3))
         return failed_mail(raw, reason, outcome.seconds)
     return replace(outcome.value, seconds=outcome.seconds, peak_memory_kb=outcome.peak_memory_kb)
+
+
+# --- reading ahead (issue 10) --------------------------------------------------------
+
+READ_AHEAD_MAX_BYTES = 4 * 1024 * 1024  # a larger message is parsed when its turn comes
+_DOCUMENT_SUFFIXES = (".pdf", ".docx", ".doc", ".docm", ".dotx", ".rtf", ".odt", ".pages")
+
+
+def read_ahead(raws: Sequence[bytes], limits: Limits) -> None:
+    """Parse these messages and read their documents in the sandbox, one after
+    another in a background thread, while the caller decides the message in
+    hand: then both cores work, one on deciding and one on reading (issue 10).
+
+    `parse_mail` and `read_documents` take what was read ahead instead of
+    reading it again (the same message bytes, the same parts, the same
+    limits); the results are those they would have given, each read within
+    the same budget, counted from the end of the message's parse as the
+    assessment counts it (read one after another rather than side by side, a
+    message whose documents together run past its budget may see another of
+    them cut short).  At most `_ReadAhead.KEPT` messages are held,
+    none larger than `READ_AHEAD_MAX_BYTES`, so memory does not grow with the
+    backlog; `forget_read_ahead` drops them all.
+    """
+    for raw in raws:
+        if len(raw) <= READ_AHEAD_MAX_BYTES:
+            _AHEAD.submit(raw, limits)
+
+
+def forget_read_ahead() -> None:
+    """Drop whatever was read ahead and not taken (the end of a poll)."""
+    _AHEAD.clear()
+
+
+@dataclass
+class _Early:
+    """One message read ahead: its parse, then its documents by part."""
+
+    digest: str
+    limits: Limits
+    future: Future[tuple[MailResult, dict[tuple[str, str], DocumentResult]]]
+    taken: bool = False  # its parse was taken: its documents come next
+
+
+class _ReadAhead:
+    """The messages read ahead, oldest first, and the thread reading them."""
+
+    KEPT = 4
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._early: list[_Early] = []
+        self._thread: ThreadPoolExecutor | None = None
+
+    def submit(self, raw: bytes, limits: Limits) -> None:
+        digest = hashlib.sha256(raw).hexdigest()
+        with self._lock:
+            if any(e.digest == digest for e in self._early):
+                return
+            if self._thread is None:
+                self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
+            while len(self._early) >= self.KEPT:
+                self._early.pop(0).future.cancel()
+            future = self._thread.submit(_read_message, raw, limits)
+            self._early.append(_Early(digest, limits, future))
+
+    def mail(self, raw: bytes, limits: Limits) -> MailResult | None:
+        """The message's parse, when it was read ahead (waiting for it if need be)."""
+        digest = hashlib.sha256(raw).hexdigest()
+        with self._lock:
+            early = next((e for e in self._early if e.digest == digest), None)
+            if early is None or early.limits != limits:
+                return None
+            # A message taken before this one is past its documents: let it go.
+            self._early = [e for e in self._early if not e.taken]
+            early.taken = True
+        try:
+            return early.future.result()[0]
+        except Exception as exc:  # the pool went away, say: parse it here and now
+            log.info("read_ahead_failed", error=type(exc).__name__)
+            self._drop(early)
+            return None
+
+    def documents(
+        self, parts: Sequence[AttachmentPart], limits: Limits
+    ) -> dict[int, DocumentResult]:
+        """Results read ahead for ``parts`` of the message whose parse was taken, by index."""
+        with self._lock:
+            early = next((e for e in self._early if e.taken), None)
+        if early is None or early.limits != limits or not parts:
+            return {}
+        self._drop(early)
+        try:
+            _mail, read = early.future.result()
+        except Exception:
+            return {}
+        found = {i: read.get((p.sha256, p.path)) for i, p in enumerate(parts)}
+        return {i: replace(r, index=i) for i, r in found.items() if r is not None}
+
+    def _drop(self, early: _Early) -> None:
+        with self._lock:
+            if early in self._early:
+                self._early.remove(early)
+
+    def clear(self) -> None:
+        with self._lock:
+            for early in self._early:
+                early.future.cancel()
+            self._early.clear()
+
+
+def _read_message(
+    raw: bytes, limits: Limits
+) -> tuple[MailResult, dict[tuple[str, str], DocumentResult]]:
+    """The background work for one message: its parse, then its documents one by one."""
+    mail = _parse_in_pool(raw, limits)
+    deadline = time.monotonic() + max(0.0, limits.max_message_seconds - mail.seconds)
+    read: dict[tuple[str, str], DocumentResult] = {}
+    pool = get_pool()
+    for index, part in enumerate(p for p in mail.attachments if _may_be_read(p)):
+        read[(part.sha256, part.path)] = pool.read(index, part, limits, deadline)
+    return mail, read
+
+
+def _may_be_read(part: AttachmentPart) -> bool:
+    """The parts an assessment hands to `read_documents` (`intake.assess`):
+    leaves without an error that are documents or any ``application/`` type."""
+    name = (part.filename or "").lower()
+    document = part.media_type.startswith("application/") or name.endswith(_DOCUMENT_SUFFIXES)
+    return part.is_leaf and part.error is None and document
+
+
+_AHEAD = _ReadAhead()
