@@ -24,13 +24,14 @@ coming back, whole or inside another message (`echoed_prefixes`).
 from __future__ import annotations
 
 import email.message
-import email.utils
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from email.errors import MessageError
 from email.header import decode_header, make_header
 from typing import Any
+
+from parsers.unpack import address_pairs
 
 _AUTOMATIC_PRECEDENCE = {"bulk", "list", "junk", "auto_reply"}
 _AUTOREPLY_HEADERS = (
@@ -180,10 +181,10 @@ OUR_REPLY_HEADER = "X-Intake-Reply"
 
 def _pairs(msg: email.message.Message, name: str) -> list[tuple[str, str]]:
     try:
-        values = [str(v) for v in (msg.get_all(name) or [])[:MAX_HEADER_VALUES]]
-        return [(n, a) for n, a in email.utils.getaddresses(values) if a or n]
+        values = msg.get_all(name) or []
     except (TypeError, ValueError, IndexError):
         return []
+    return address_pairs(values, MAX_HEADER_VALUES)
 
 
 def fold_address(address: str) -> tuple[str, str]:
@@ -258,7 +259,7 @@ def echoed_prefixes(
     """
     found = []
     for inner in inner_messages:
-        sender = email.utils.parseaddr(inner.get("from"))
+        sender = next(iter(address_pairs([inner.get("from") or ""], 1)), ("", ""))
         if (
             is_our_message_id(inner.get("message-id"), domain)
             or inner.get(OUR_REPLY_HEADER.lower())
@@ -296,12 +297,18 @@ def is_our_message_id(message_id: str, domain: str) -> bool:
 
 
 def decoded_subject(msg: email.message.Message) -> str:
-    """The Subject as text, RFC 2047 encoded-words decoded, never raising."""
+    """The Subject as text, RFC 2047 encoded-words decoded, never raising; as
+    written when an encoded word is broken or names an unknown charset (strict,
+    unlike the lenient `parsers.unpack.decode_words` the pages use: a reply's
+    subject must never carry a guess at what the sender wrote)."""
     raw = msg.get("Subject")
-    if raw is None:
-        return ""
+    return "" if raw is None else decoded_subject_text(str(raw))
+
+
+def decoded_subject_text(raw: str) -> str:
+    """`decoded_subject` of a Subject value: the one strict decoder of subjects."""
     try:
-        return " ".join(str(make_header(decode_header(str(raw)))).split())
+        return " ".join(str(make_header(decode_header(raw))).split())
     except (MessageError, ValueError, LookupError, UnicodeError):
         # MessageError: HeaderParseError, and CharsetError for an encoded word
         # naming a non-ASCII charset (=?\xff?q?x?=); raising here would park
@@ -311,7 +318,4 @@ def decoded_subject(msg: email.message.Message) -> str:
 
 def _address(value: str) -> str:
     """The bare address of a header value, lower case ("" when none)."""
-    try:
-        return email.utils.parseaddr(value)[1].strip().lower()
-    except (TypeError, ValueError, IndexError):
-        return ""
+    return next((a.lower() for _n, a in address_pairs([value], 1) if a), "")

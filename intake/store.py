@@ -15,22 +15,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
-from email.errors import MessageError
-from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import structlog
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from intake.automatic import decoded_subject_text
 from intake.files import create_owner_only, owner_only
 from intake.mailbox.base import FetchedMessage, header_block
 from intake.models import Attachment, InboundMessage, MessageContent
 from parsers.limits import Limits
 from parsers.mail import MailResult, clean_text, clean_value, part_from_summary
-from parsers.unpack import AttachmentPart
+from parsers.unpack import AttachmentPart, address_pairs
 
 log = structlog.get_logger(__name__)
 HARD_LIMIT_FACTOR = 4  # above limits.max_message_bytes x this, only the header is kept
@@ -102,9 +101,8 @@ def _message_id(value: object) -> str:
 
 
 def _sender(values: Sequence[object]) -> str:
-    # Bounded: the stdlib's address parsers grow worse than linearly on hostile
-    # input (issue 8), and this runs in the worker itself, before any sandbox.
-    pairs = getaddresses([str(v)[:ENVELOPE_CHARS] for v in list(values)[:5]])
+    # Bounded (issue 8): this runs in the worker itself, before any sandbox.
+    pairs = address_pairs(values, max_chars=ENVELOPE_CHARS)
     address = next((address for _name, address in pairs if "@" in address), "")
     # Not stripped but dropped: "victim\x00@x" must not become victim@x, the
     # sender that cases are matched on.
@@ -116,12 +114,7 @@ def _subject(value: object) -> str:
     if value is None:
         return ""
     text = _without_nul(str(value)[:ENVELOPE_CHARS])
-    try:
-        decoded = str(make_header(decode_header(text)))
-    except (MessageError, LookupError, UnicodeError, ValueError):
-        # MessageError covers HeaderParseError and CharsetError (=?\xff?q?x?=).
-        return text[:2000]
-    return _without_nul(decoded)[:2000]  # an encoded word can hold a NUL too (=00)
+    return _without_nul(decoded_subject_text(text))[:2000]  # an encoded word can hold a NUL (=00)
 
 
 def _date(value: object) -> datetime | None:

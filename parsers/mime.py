@@ -25,7 +25,7 @@ from email import policy
 from email.header import Header
 from email.message import Message
 from email.parser import BytesHeaderParser
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 
 import structlog
@@ -36,6 +36,7 @@ from parsers.unpack import (
     AttachmentPart,
     InnerMessage,
     Unpacker,
+    address_pairs,
     attachment_filename,
     crash_site,
     decode_bytes,
@@ -213,21 +214,13 @@ def _build(
 
 
 def addresses(msg: Message, name: str) -> list[tuple[str, str]]:
-    """(display name, address) pairs from every ``name`` header, decoded.
-
-    Parsed before RFC 2047 decoding (RFC 2047 5: an encoded-word is never
-    part of an address), so a decoded comma cannot split a name.
-    """
+    """(display name, address) pairs from every ``name`` header, decoded
+    (`parsers.unpack.address_pairs`, with the wider bounds of the sandbox)."""
     try:
         values = msg.get_all(name) or []
     except Exception:
         return []
-    texts = [_raw_header_text(v) for v in values]
-    try:
-        pairs = getaddresses(texts)
-    except Exception:
-        return []
-    return [(decode_words(n), a.strip()) for n, a in pairs if a and a.strip()]
+    return [(n, a) for n, a in address_pairs(values, 50, 65536) if a]
 
 
 _CHECKED_HEADERS = ("from", "sender", "reply-to", "to", "cc", "date", "message-id")
