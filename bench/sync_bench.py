@@ -1,100 +1,183 @@
-"""First sync of N messages from a private Dovecot, against a raw imapclient fetch.
+"""First sync of a referral mailbox from a private Dovecot: the service against
+a raw fetch and against a naive one-process script.
 
-    .venv/bin/python bench/sync_bench.py [-n 1000] [--full] [--database-url URL]
+    .venv/bin/python bench/sync_bench.py [-n 1000] [--full] [--compare-naive]
+                                         [--repeat R] [--database-url URL]
 
-APPENDs N fictional referral emails (50-150 KB each: a DOCX form built from
-the schema, a small PDF letter, padding as "correspondence") to a fresh
+APPENDs N realistic referral emails (`bench/realistic_mail.py`: forms in
+every style, correspondence, automatic mail, the shared examples, and three
+copies of one pathological PDF whose page inflates to 1 GB) to a fresh
 Dovecot account, then, in the same run:
 
 1. fetches them all with imapclient alone (SELECT, UID SEARCH, UID FETCH
-   BODY.PEEK[] in batches), the floor for any IMAP client in Python;
-2. runs the service's first sync (`intake.pipeline.poll_mailbox`): store
-   only, or with ``--full`` the whole pipeline (assess, decide, reply, file).
+   BODY.PEEK[] in batches): the floor for any IMAP client in Python;
+2. with ``--compare-naive``, runs the naive loop: one process that fetches
+   each message, parses it with the standard library's ``email``, reads each
+   Word attachment with python-docx and each PDF with pdfplumber, and stores
+   the message and its text in the same database, one commit a message;
+3. runs the service's first sync (`intake.pipeline.poll_mailbox`): store
+   only, or with ``--full`` the whole pipeline (parse, assess, decide,
+   reply, file);
+4. with ``--compare-naive``, runs the service again on a second account
+   holding the same messages without the pathological PDF (the naive loop's
+   rate without it comes from its own per-message times).
 
-It prints messages per second for both, the ratio, and peak memory: the
-maximum resident set size of the measuring process (the messages are built
-and APPENDed by a forked child, so they do not count), and with
-``--tracemalloc`` the peak of Python allocations during the sync (tracing
-slows the sync down, so its speed is then not comparable).  The store is a
-fresh SQLite file unless ``--database-url`` names another.
+Each measured loop runs in a fresh process with a fresh database (SQLite
+file, or a new database on the PostgreSQL server of ``--database-url``), and
+its whole process tree (the service's parser sandbox included) is sampled
+every 50 ms: the peak of the tree's summed resident memory (RSS) and of its
+proportional share (PSS, which counts pages shared between the sandbox's
+forked workers once) is printed with each rate.  ``--repeat`` runs the
+measured loops again on fresh accounts and prints the median.
+
+The built messages are kept in ``var/bench-cache/`` for the next run.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
-import multiprocessing
+import json
 import os
-import random
-import resource
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
-import tracemalloc
-from datetime import date
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+CACHE = ROOT / "var" / "bench-cache"
+SAMPLE_SECONDS = 0.05
 
 
-def build_messages(count: int, seed: int = 7) -> list[bytes]:
-    """``count`` fictional referral emails of 50-150 KB, reproducibly."""
-    from intake.config import load_config
-    from intake.seed import answers, build_form_docx
-    from parsers.schema import load_schemas
-
-    config = load_config(ROOT / "config" / "intake.toml")
-    form = load_schemas(Path(config.forms_dir))["cspr_referral"]
-    docx = build_form_docx(form, answers(form, date.today()))
-    pdf = _letter_pdf()
-    rng = random.Random(seed)
-    messages = []
-    for n in range(count):
-        target = rng.randint(50_000, 150_000)
-        padding = max(0, int((target - len(docx) * 1.37 - len(pdf) * 1.37 - 2000) / 1.37))
-        messages.append(_message(n, docx, pdf, rng.randbytes(padding)))
-    return messages
+# --- the parent: messages, accounts, children, memory -------------------------------------
 
 
-def _letter_pdf() -> bytes:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen import canvas
+def main() -> int:
+    args = _arguments()
+    if args.child:
+        return child_main(args)
+    from tests.servers.dovecot import start_dovecot
 
-    buffer = io.BytesIO()
-    page = canvas.Canvas(buffer, pagesize=A4)
-    for line, text in enumerate(
-        ["Westshire Example Academy", "Letter about a fictional pupil", "Dear colleague,"]
-    ):
-        page.drawString(72, 770 - 18 * line, text)
-    page.save()
-    return buffer.getvalue()
+    server = start_dovecot()
+    if isinstance(server, str):
+        print(f"cannot run: {server}", file=sys.stderr)
+        return 1
+    folder = Path(tempfile.mkdtemp(prefix="intake-bench-"))
+    try:
+        return run(server, folder, args)
+    finally:
+        server.stop()
+        shutil.rmtree(server.root, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def _message(n: int, docx: bytes, pdf: bytes, padding: bytes) -> bytes:
-    message = EmailMessage()
-    message["From"] = f"Referrer {n} <referrer{n}@school.example>"
-    message["To"] = "referrals@westshire-sp.example"
-    message["Subject"] = f"CSPR referral {n}"
-    message["Date"] = formatdate()
-    message["Message-ID"] = make_msgid(domain="school.example")
-    message.set_content("Please find our referral attached.\n")
-    docx_type = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
-    message.add_attachment(
-        docx, maintype=docx_type[0], subtype=docx_type[1], filename="CSPR referral.docx"
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", "--messages", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument(
+        "--full", action="store_true", help="the whole pipeline, not the store only"
     )
-    message.add_attachment(pdf, maintype="application", subtype="pdf", filename="Letter.pdf")
-    if padding:
-        message.add_attachment(
-            padding, maintype="application", subtype="octet-stream", filename="notes.bin"
-        )
-    return message.as_bytes()
+    parser.add_argument(
+        "--compare-naive",
+        action="store_true",
+        help="also the naive loop, and both without the pathological PDF",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="measure this many times (medians)")
+    parser.add_argument(
+        "--messages-file", type=Path, help="read (or keep) the built messages in this file"
+    )
+    parser.add_argument("--database-url", help="a PostgreSQL server URL (default: SQLite files)")
+    parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations")
+    parser.add_argument("--child", choices=("naive", "service"), help=argparse.SUPPRESS)
+    parser.add_argument("--account", help=argparse.SUPPRESS)  # port:user:password
+    parser.add_argument("--database", help=argparse.SUPPRESS)
+    parser.add_argument("--outbox", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.compare_naive:
+        args.full = True
+    return args
 
 
-def raw_fetch(account, batch_size: int) -> tuple[int, float]:
+@dataclass
+class Measured:
+    """One loop over one account: what its child reported, and its tree's memory."""
+
+    report: dict[str, Any]
+    seconds: float
+    peak_rss_mb: float
+    peak_pss_mb: float
+
+    @property
+    def rate(self) -> float:
+        return float(self.report["messages"]) / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class Round:
+    raw_rate: float = 0.0
+    naive: Measured | None = None
+    service: Measured | None = None
+    service_ordinary: Measured | None = None
+    naive_ordinary_rate: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run(server: Any, folder: Path, args: argparse.Namespace) -> int:
+    from bench.realistic_mail import cached, is_pathological
+
+    started = time.perf_counter()
+    messages = cached(args.messages, args.seed, CACHE, args.messages_file)
+    ordinary = [m for m in messages if not is_pathological(m)]
+    megabytes = sum(map(len, messages)) / 1e6
+    print(
+        f"messages: {len(messages)} ({megabytes:.1f} MB, {megabytes * 1000 / len(messages):.0f} KB"
+        f" average), {len(messages) - len(ordinary)} with the pathological PDF"
+        f" (built or loaded in {time.perf_counter() - started:.0f} s)"
+    )
+    rounds = []
+    for number in range(1, args.repeat + 1):
+        rounds.append(measure_round(server, folder / f"round{number}", messages, ordinary, args))
+        print_round(number, rounds[-1], args)
+    if args.repeat > 1:
+        print_medians(rounds, args)
+    service = rounds[-1].service
+    return 0 if service is not None and service.report.get("stored") == len(messages) else 1
+
+
+def measure_round(
+    server: Any,
+    folder: Path,
+    messages: list[bytes],
+    ordinary: list[bytes],
+    args: argparse.Namespace,
+) -> Round:
+    folder.mkdir(parents=True)
+    result = Round()
+    account = server.new_account()
+    account.append_many(messages)
+    count, seconds = raw_fetch(account, args.batch_size)
+    result.raw_rate = count / seconds
+    if args.compare_naive:
+        result.naive = run_child("naive", account, folder / "naive", args)
+        times = result.naive.report["ordinary_seconds"]
+        result.naive_ordinary_rate = result.naive.report["ordinary"] / times if times else 0.0
+    result.service = run_child("service", account, folder / "service", args)
+    if args.compare_naive:
+        second = server.new_account()
+        second.append_many(ordinary)
+        result.service_ordinary = run_child("service", second, folder / "ordinary", args)
+    return result
+
+
+def raw_fetch(account: Any, batch_size: int) -> tuple[int, float]:
     """imapclient alone: every message's bytes, in batches; (count, seconds)."""
     start = time.perf_counter()
     client = account.client()
@@ -108,8 +191,328 @@ def raw_fetch(account, batch_size: int) -> tuple[int, float]:
     return total, time.perf_counter() - start
 
 
-def setup_django(database_url: str | None, folder: Path) -> None:
-    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
+def run_child(kind: str, account: Any, folder: Path, args: argparse.Namespace) -> Measured:
+    """Run one loop in a fresh process, sampling its whole tree's memory."""
+    folder.mkdir(parents=True)
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child", kind,
+        "--account", f"{account.server.port}:{account.username}:{account.password}",
+        "--database", fresh_database(args.database_url, folder, kind),
+        "--outbox", str(folder / "outbox"),
+        "--batch-size", str(args.batch_size),
+    ]  # fmt: skip
+    if args.full:
+        command.append("--full")
+    if args.tracemalloc:
+        command.append("--tracemalloc")
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    sampler = TreeSampler(child.pid)
+    sampler.start()
+    output, _ = child.communicate()
+    sampler.stop()
+    if child.returncode != 0:
+        raise RuntimeError(f"{kind} loop failed (exit {child.returncode})")
+    report = json.loads(output.strip().splitlines()[-1])
+    seconds = float(report.get("seconds") or time.perf_counter() - started)
+    return Measured(report, seconds, sampler.peak_rss / 1024, sampler.peak_pss / 1024)
+
+
+def fresh_database(url: str | None, folder: Path, kind: str) -> str:
+    """A new, empty database for one loop: a SQLite file, or a new PostgreSQL database."""
+    if not url:
+        return f"sqlite:///{folder / f'{kind}.sqlite3'}"
+    import psycopg
+
+    name = f"intake_bench_{os.getpid()}_{folder.parent.name}_{folder.name}".lower()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+class TreeSampler:
+    """Samples the summed RSS and PSS (kB) of a process and all its descendants."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_rss = 0
+        self.peak_pss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(SAMPLE_SECONDS):
+            pids = descendants(self.pid)
+            self.peak_rss = max(self.peak_rss, sum(_kb(p, "status", "VmRSS") for p in pids))
+            self.peak_pss = max(self.peak_pss, sum(_kb(p, "smaps_rollup", "Pss") for p in pids))
+
+
+def descendants(root: int) -> list[int]:
+    """``root`` and every process below it (from /proc's parent ids)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rpartition(")")[2].split()[1])
+        children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+def _kb(pid: int, name: str, key: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+# --- printing ----------------------------------------------------------------------------------
+
+
+def print_round(number: int, result: Round, args: argparse.Namespace) -> None:
+    mode = "full pipeline" if args.full else "store only"
+    print(f"\nround {number}")
+    print(f"  raw imapclient fetch        {result.raw_rate:8.1f} messages/s")
+    if result.naive is not None:
+        _line("naive loop (whole set)", result.naive)
+        print(f"  naive loop (no pathological){result.naive_ordinary_rate:8.1f} messages/s")
+    if result.service is not None:
+        _line(f"service, {mode} (whole set)", result.service)
+        print(f"    {_outcomes(result.service.report)}")
+    if result.service_ordinary is not None:
+        _line("service (no pathological)", result.service_ordinary)
+    if result.naive is not None and result.service is not None:
+        whole = result.service.rate / result.naive.rate
+        print(f"  ratio service/naive: {whole:5.2f} on the whole set", end="")
+        if result.service_ordinary is not None and result.naive_ordinary_rate:
+            ratio = result.service_ordinary.rate / result.naive_ordinary_rate
+            print(f", {ratio:5.2f} without the pathological PDF")
+        else:
+            print()
+
+
+def _line(label: str, measured: Measured) -> None:
+    print(
+        f"  {label:<28}{measured.rate:8.1f} messages/s ({measured.seconds:6.1f} s);"
+        f" peak tree memory {measured.peak_rss_mb:5.0f} MB RSS, {measured.peak_pss_mb:5.0f} MB PSS"
+    )
+
+
+def _outcomes(report: dict[str, Any]) -> str:
+    decisions = ", ".join(f"{k} {v}" for k, v in sorted(report.get("decisions", {}).items()))
+    counts = ", ".join(f"{k} {report.get(k)}" for k in ("stored", "filed", "errors", "parked"))
+    replies = f"replies sent {report.get('replies_sent')}, waiting {report.get('replies_waiting')}"
+    return f"{counts}; {decisions}; {replies}"
+
+
+def print_medians(rounds: list[Round], args: argparse.Namespace) -> None:
+    def median(values: list[float]) -> float:
+        return statistics.median(values) if values else 0.0
+
+    print(f"\nmedians of {len(rounds)} rounds")
+    print(f"  raw imapclient fetch        {median([r.raw_rate for r in rounds]):8.1f} messages/s")
+    for label, pick in (
+        ("naive loop (whole set)", lambda r: r.naive),
+        ("service (whole set)", lambda r: r.service),
+        ("service (no pathological)", lambda r: r.service_ordinary),
+    ):
+        found = [m for r in rounds if (m := pick(r)) is not None]
+        if found:
+            print(
+                f"  {label:<28}{median([m.rate for m in found]):8.1f} messages/s;"
+                f" peak tree memory {median([m.peak_rss_mb for m in found]):5.0f} MB RSS,"
+                f" {median([m.peak_pss_mb for m in found]):5.0f} MB PSS"
+            )
+    if args.compare_naive:
+        naive_ordinary = median([r.naive_ordinary_rate for r in rounds])
+        print(f"  naive loop (no pathological){naive_ordinary:8.1f} messages/s")
+        whole = median([r.service.rate / r.naive.rate for r in rounds if r.service and r.naive])
+        plain = median(
+            [
+                r.service_ordinary.rate / r.naive_ordinary_rate
+                for r in rounds
+                if r.service_ordinary and r.naive_ordinary_rate
+            ]
+        )
+        print(
+            f"  ratio service/naive: {whole:5.2f} on the whole set, {plain:5.2f} without the"
+            " pathological PDF"
+        )
+
+
+# --- the children ------------------------------------------------------------------------------
+
+
+def child_main(args: argparse.Namespace) -> int:
+    port, username, password = args.account.split(":", 2)
+    os.environ["INTAKE_BENCH_PASSWORD"] = password
+    if args.child == "naive":
+        report = naive_loop(int(port), username, password, args.database, args.batch_size)
+    else:
+        report = service_loop(int(port), username, args)
+    print(json.dumps(report))
+    return 0
+
+
+def naive_loop(
+    port: int, username: str, password: str, database: str, batch_size: int
+) -> dict[str, Any]:
+    """The script anyone would write first: fetch, parse, read, store, one message at a time."""
+    import email
+    import email.policy
+
+    from imapclient import IMAPClient
+
+    from bench.realistic_mail import is_pathological
+
+    store = NaiveStore(database)
+    started = time.perf_counter()
+    client = IMAPClient("127.0.0.1", port=port, ssl=False, timeout=60)
+    client.login(username, password)
+    client.select_folder("INBOX", readonly=True)
+    uids = client.search("ALL")
+    ordinary_seconds, ordinary = 0.0, 0
+    for i in range(0, len(uids), batch_size):
+        fetch_start = time.perf_counter()
+        fetched = client.fetch(uids[i : i + batch_size], ["BODY.PEEK[]"])
+        fetch_share = (time.perf_counter() - fetch_start) / max(len(fetched), 1)
+        for uid, data in fetched.items():
+            one = time.perf_counter()
+            raw = data[b"BODY[]"]
+            message = email.message_from_bytes(raw, policy=email.policy.default)
+            store.save(
+                uid, str(message.get("Message-ID", "")), raw, "\n".join(naive_texts(message))
+            )
+            if not is_pathological(raw):
+                ordinary += 1
+                ordinary_seconds += time.perf_counter() - one + fetch_share
+    client.logout()
+    seconds = time.perf_counter() - started
+    return {
+        "messages": len(uids),
+        "seconds": seconds,
+        "ordinary": ordinary,
+        "ordinary_seconds": ordinary_seconds,
+        "stored": store.count(),
+    }
+
+
+def naive_texts(message: Any) -> list[str]:
+    """The text of every Word and PDF attachment (python-docx, pdfplumber); failures skipped."""
+    import io
+
+    texts = []
+    for part in message.walk():
+        name = (part.get_filename() or "").lower()
+        if not name.endswith((".docx", ".pdf")):
+            continue
+        try:
+            data = part.get_payload(decode=True) or b""
+            if name.endswith(".docx"):
+                import docx
+
+                document = docx.Document(io.BytesIO(data))
+                texts += [p.text for p in document.paragraphs]
+                texts += [c.text for t in document.tables for r in t.rows for c in r.cells]
+            else:
+                import pdfplumber
+
+                with pdfplumber.open(io.BytesIO(data)) as pdf:
+                    texts += [page.extract_text() or "" for page in pdf.pages]
+        except Exception as exc:  # a naive script skips what it cannot read
+            texts.append(f"unreadable: {type(exc).__name__}")
+    return texts
+
+
+class NaiveStore:
+    """One table in the same kind of database as the service's (SQLite in WAL mode as
+    configured in config/settings.py, or PostgreSQL); one commit a message."""
+
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            import sqlite3
+
+            self.conn: Any = sqlite3.connect(url.removeprefix("sqlite:///"))
+            self.conn.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+            self.mark = "?"
+            blob = "BLOB"
+        else:
+            import psycopg
+
+            self.conn = psycopg.connect(url)
+            self.mark = "%s"
+            blob = "BYTEA"
+        self.conn.execute(
+            "CREATE TABLE naive_message (uid INTEGER PRIMARY KEY, message_id TEXT,"
+            f" raw {blob}, text TEXT)"
+        )
+        self.conn.commit()
+
+    def save(self, uid: int, message_id: str, raw: bytes, text: str) -> None:
+        marks = ", ".join([self.mark] * 4)
+        self.conn.execute(
+            f"INSERT INTO naive_message (uid, message_id, raw, text) VALUES ({marks})",
+            (uid, message_id, raw, text.replace("\x00", "")),
+        )
+        self.conn.commit()
+
+    def count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM naive_message").fetchone()[0])
+
+
+def service_loop(port: int, username: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The service's first sync of the account (and, with --full, everything after it)."""
+    import tracemalloc
+
+    setup_django(args.database)
+    from intake import pipeline
+    from intake.models import InboundMessage, OutboundEmail
+
+    config = bench_config(port, username, args.batch_size, Path(args.outbox))
+    if not args.full:
+        pipeline.advance_unfinished = lambda run: None  # store only: the sync is what is measured
+    if args.tracemalloc:
+        tracemalloc.start()
+    started = time.perf_counter()
+    result = pipeline.poll_mailbox(config.mailboxes[0], config)
+    seconds = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] if args.tracemalloc else 0
+    decisions: dict[str, int] = {}
+    for decision in InboundMessage.objects.values_list("decision", flat=True):
+        decisions[decision or "(none)"] = decisions.get(decision or "(none)", 0) + 1
+    replies = OutboundEmail.objects
+    return {
+        "messages": result.fetched, "seconds": seconds, "stored": result.stored,
+        "filed": result.filed, "errors": result.errors, "parked": result.parked,
+        "decisions": decisions, "traced_peak": peak,
+        "replies_sent": replies.filter(state=OutboundEmail.State.SENT).count(),
+        "replies_waiting": replies.filter(state=OutboundEmail.State.PENDING).count(),
+    }  # fmt: skip
+
+
+def setup_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only")
     import django
@@ -122,113 +525,21 @@ def setup_django(database_url: str | None, folder: Path) -> None:
     call_command("migrate", verbosity=0)
 
 
-def service_sync(account, folder: Path, batch_size: int, full: bool, trace: bool):
-    """The service's first sync; returns (PollResult, seconds, tracemalloc peak bytes)."""
-    from intake import pipeline
+def bench_config(port: int, username: str, batch_size: int, outbox: Path) -> Any:
+    """The repository's configuration (forms, rules, service), reading the bench's account."""
+    import tomllib
+
     from intake.config import parse_config
 
-    os.environ["INTAKE_BENCH_PASSWORD"] = account.password
-    mailbox = {
-        "name": "bench",
-        "kind": "imap",
-        "host": "127.0.0.1",
-        "port": account.server.port,
-        "security": "none",
-        "username": account.username,
-        "password_env": "INTAKE_BENCH_PASSWORD",
-    }
-    config = parse_config(
-        {
-            "mailboxes": [mailbox],
-            "schedule": {"batch_size": batch_size},
-            "replies": {"outbox_dir": str(folder / "outbox")},
-        }
-    )
-    if not full:
-        pipeline.advance_unfinished = lambda run: None  # store only: the sync is what is measured
-    if trace:
-        tracemalloc.start()
-    start = time.perf_counter()
-    result = pipeline.poll_mailbox(config.mailboxes[0], config)
-    seconds = time.perf_counter() - start
-    peak = tracemalloc.get_traced_memory()[1] if trace else 0
-    tracemalloc.stop()
-    return result, seconds, peak
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", "--messages", type=int, default=1000)
-    parser.add_argument("--batch-size", type=int, default=50)
-    parser.add_argument(
-        "--full", action="store_true", help="run the whole pipeline, not only the store"
-    )
-    parser.add_argument("--database-url", help="store URL (default: a fresh SQLite file)")
-    parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations")
-    args = parser.parse_args()
-
-    from tests.servers.dovecot import start_dovecot
-
-    folder = Path(tempfile.mkdtemp(prefix="intake-bench-"))
-    server = start_dovecot()
-    if isinstance(server, str):
-        print(f"cannot run: {server}", file=sys.stderr)
-        return 1
-    try:
-        account = server.new_account()
-        appended = append_in_child(account, args.messages)
-        setup_django(args.database_url, folder)
-        return run(account, appended, folder, args)
-    finally:
-        server.stop()
-        shutil.rmtree(server.root, ignore_errors=True)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def append_in_child(account, count: int) -> tuple[int, float, float]:
-    """Build and APPEND the messages in a forked child, so that holding them in
-    memory does not count in this process's peak; (count, megabytes, seconds)."""
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-
-    def work() -> None:
-        messages = build_messages(count)
-        start = time.perf_counter()
-        account.append_many(messages)
-        send.send((len(messages), sum(map(len, messages)) / 1e6, time.perf_counter() - start))
-
-    child = context.Process(target=work)
-    child.start()
-    outcome = receive.recv()
-    child.join()
-    return outcome
-
-
-def run(account, appended: tuple[int, float, float], folder: Path, args: argparse.Namespace) -> int:
-    count, megabytes, append_seconds = appended
-    raw_count, raw_seconds = raw_fetch(account, args.batch_size)
-    result, sync_seconds, peak = service_sync(
-        account, folder, args.batch_size, args.full, args.tracemalloc
-    )
-    maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    mode = "full pipeline" if args.full else "store only"
-    print(f"messages: {count} ({megabytes:.1f} MB, {megabytes * 1000 / count:.0f} KB average)")
-    print(f"APPEND:               {count / append_seconds:8.1f} messages/s")
-    print(f"raw imapclient fetch: {raw_count / raw_seconds:8.1f} messages/s ({raw_seconds:.2f} s)")
-    print(
-        f"service ({mode}):  {result.fetched / sync_seconds:8.1f} messages/s ({sync_seconds:.2f} s)"
-    )
-    print(
-        f"ratio service/raw:    {raw_seconds / sync_seconds:8.2f} (1.00 = as fast as the raw fetch)"
-    )
-    print(f"peak memory (RSS):    {maxrss_mb:8.0f} MB (the measuring process: Django, fetch, sync)")
-    if args.tracemalloc:
-        print(f"peak traced:          {peak / 1e6:8.1f} MB of Python allocations during the sync")
-    print(
-        f"result: stored {result.stored}, duplicates {result.duplicates}, filed {result.filed}, "
-        f"errors {result.errors}, parked {result.parked}"
-    )
-    return 0 if result.stored == count else 1
+    data = tomllib.loads((ROOT / "config" / "intake.toml").read_text())
+    data["mailboxes"] = [{
+        "name": "bench", "kind": "imap", "host": "127.0.0.1", "port": port, "security": "none",
+        "username": username, "password_env": "INTAKE_BENCH_PASSWORD",
+    }]  # fmt: skip
+    data["schedule"] = {**data.get("schedule", {}), "batch_size": batch_size}
+    data["replies"] = {**data.get("replies", {}), "transport": "outbox", "outbox_dir": str(outbox)}
+    data.pop("store", None)
+    return parse_config(data)
 
 
 if __name__ == "__main__":
