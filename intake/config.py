@@ -38,7 +38,6 @@ from parsers.limits import Limits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-FORM_TYPES = ("cspr_referral", "serious_incident_notification")
 MICROSOFT_AUTHORITY = "https://login.microsoftonline.com"
 # Exchange Online's resource: ".default" asks for the application permissions the
 # app registration was granted (IMAP.AccessAsApp, SMTP.SendAsApp).
@@ -142,7 +141,9 @@ class RulesConfig:
     exchange_online: bool = False
     # ARC sealers whose results count where our server validated the chain (arc=pass).
     arc_trusted_sealers: list[str] = field(default_factory=list)
-    accept_forms: list[str] = field(default_factory=lambda: list(FORM_TYPES))
+    # The form types read, by their schemas' form_type; every schema in forms_dir
+    # when not given.  The form types live only in config/forms/ (issue 10).
+    accept_forms: list[str] = field(default_factory=list)
     # The administrators' mailbox rules (issue 11, intake.rules): "" processes all mail.
     file: str = ""
 
@@ -303,7 +304,8 @@ def parse_config(
     _check_service(built["service"], shown)
     _check_schedule(built["schedule"], built["retry"], shown)
     _check_limits(built["limits"], shown)
-    _check_rules(built["rules"], shown)
+    forms_dir = _string(data.get("forms_dir", "config/forms"), shown, "forms_dir")
+    built["rules"] = _check_rules(built["rules"], _resolve(root, forms_dir), shown)
     built["replies"] = _check_replies(built["replies"], root, shown)
     _check_smtp(built["smtp"], built["replies"], shown)
     _check_positive(
@@ -314,7 +316,6 @@ def parse_config(
     mailboxes = _mailboxes(data.get("mailboxes", []), root, shown, built["schedule"])
     _check_smtp_oauth(built["smtp"], mailboxes, shown, "smtp")
     alerts = _alerts(data.get("alerts", {}), built["replies"], mailboxes, shown)
-    forms_dir = _string(data.get("forms_dir", "config/forms"), shown, "forms_dir")
     built["rules"] = dataclasses.replace(built["rules"], file=_resolve(root, built["rules"].file))
     mail_rules, rules_error = None, ""
     try:
@@ -485,9 +486,18 @@ def _check_limits(limits: Limits, shown: str) -> None:
         )
 
 
-def _check_rules(rules: RulesConfig, shown: str) -> None:
+def _check_rules(rules: RulesConfig, forms_dir: str, shown: str) -> RulesConfig:
+    """``rules`` with ``accept_forms`` checked against the form schemas of
+    ``forms_dir`` (all of them when not given)."""
+    from parsers.schema import SchemaError, load_schemas
+
+    try:
+        known = list(load_schemas(Path(forms_dir)))
+    except SchemaError as exc:
+        raise ConfigError(shown, "forms_dir", f"the form schemas cannot be read: {exc}") from exc
     for i, form in enumerate(rules.accept_forms):
-        _one_of(form, FORM_TYPES, shown, f"rules.accept_forms[{i}]")
+        _one_of(form, tuple(known), shown, f"rules.accept_forms[{i}]")
+    return rules if rules.accept_forms else dataclasses.replace(rules, accept_forms=known)
 
 
 def _check_replies(replies: RepliesConfig, root: Path, shown: str) -> RepliesConfig:

@@ -36,11 +36,6 @@ __all__ = [
     "show_value",
 ]
 
-# The names the team uses in lists; a form not named here shows its printed title.
-SHORT_FORM_NAMES = {
-    "cspr_referral": "CSPR referral",
-    "serious_incident_notification": "Serious incident notification",
-}
 
 
 def schemas() -> dict[str, FormSchema]:
@@ -63,8 +58,11 @@ def form_title(form_type: str, known: Mapping[str, FormSchema] | None = None) ->
 
 
 def short_form_name(form_type: str, known: Mapping[str, FormSchema] | None = None) -> str:
-    """What a list calls the form: a short name, else its printed title."""
-    return SHORT_FORM_NAMES.get(form_type) or form_title(form_type, known)
+    """What a list calls the form: its schema's ``short_title``, else its printed title."""
+    schema = (known if known is not None else schemas()).get(form_type)
+    if schema is not None and schema.short_title:
+        return schema.short_title
+    return form_title(form_type, known)
 
 
 def show_value(value: Any, spec: FieldSpec | None) -> str:

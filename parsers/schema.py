@@ -119,6 +119,7 @@ class FormSchema:
     sections: tuple[SectionSpec, ...]
     fields: tuple[FieldSpec, ...]
     source: str = ""  # the file it came from
+    short_title: str = ""  # what lists call it ("CSPR referral"); the title when ""
     # Printed instructions that are never part of an answer ("Please send the
     # completed form by secure email to ..."): a line starting so ends an answer.
     boilerplate: tuple[str, ...] = ()
@@ -199,7 +200,16 @@ def _build_schema(file: str, data: dict[str, Any]) -> FormSchema:
         file,
         "",
         data,
-        {"form_type", "title", "identifiers", "boilerplate", "sections", "fields", "composites"},
+        {
+            "form_type",
+            "title",
+            "short_title",
+            "identifiers",
+            "boilerplate",
+            "sections",
+            "fields",
+            "composites",
+        },
     )
     sections = tuple(
         _build_section(file, i, s) for i, s in enumerate(_list(file, "sections", data))
@@ -216,6 +226,7 @@ def _build_schema(file: str, data: dict[str, Any]) -> FormSchema:
     schema = FormSchema(
         form_type=_str(file, "form_type", data),
         title=_str(file, "title", data),
+        short_title=str(data.get("short_title", "")).strip(),
         identifiers=tuple(_strs(file, "identifiers", data)),
         boilerplate=tuple(_strs(file, "boilerplate", data)),
         sections=sections,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -117,10 +118,23 @@ def test_it_rejects_a_store_url_it_cannot_use(monkeypatch):
 
 
 def test_it_resolves_relative_paths_against_intake_home(monkeypatch, tmp_path):
+    shutil.copytree(Path(__file__).resolve().parent.parent / "config" / "forms", tmp_path / "forms")
     monkeypatch.setenv("INTAKE_HOME", str(tmp_path))
-    config = parse_config({"mailboxes": [{"name": "m", "kind": "maildir", "path": "var/mail"}]})
+    config = parse_config(
+        {"forms_dir": "forms", "mailboxes": [{"name": "m", "kind": "maildir", "path": "var/mail"}]}
+    )
     assert config.mailboxes[0].path == str(tmp_path / "var" / "mail")
     assert config.replies.outbox_dir == str(tmp_path / "var" / "outbox")
+    assert config.forms_dir == str(tmp_path / "forms")
+
+
+def test_it_reads_every_form_type_of_the_forms_folder_unless_told_otherwise():
+    config = parse_config({})
+    assert sorted(config.rules.accept_forms) == ["cspr_referral", "serious_incident_notification"]
+
+
+def test_it_names_the_forms_folder_when_it_holds_no_schema(tmp_path):
+    assert "forms_dir: the form schemas cannot be read" in error_of({"forms_dir": str(tmp_path)})
 
 
 def test_it_checks_reply_and_smtp_settings():
