@@ -89,6 +89,9 @@ VERB_LABELS = {
     "wording_confirmed": "Wording confirmed",
     "wording_rejected": "Wording rejected",
     "wording_retired": "Wording retired",
+    "rules_changed": "Mailbox rules changed",
+    "config_changed": "Configuration changed",
+    "rules_dry_run": "Proposed rules tried",
 }
 REPLY_KIND_LABELS = {
     "incomplete_return": "Incomplete return",
@@ -97,6 +100,7 @@ REPLY_KIND_LABELS = {
     "team_new_referral": "Team email: new referral",
     "team_needs_person": "Team email: needs a person",
     "team_digest": "Team email: daily digest",
+    "team_rule_notice": "Team email: a mailbox rule's notice",
 }
 REPLY_STATE_LABELS = {
     "pending": "Waiting to be sent",
@@ -130,6 +134,7 @@ RECORD_LABELS = {
     "audit": "Audit trail",
     "people": "People",
     "learned_wordings": "Wordings",
+    "rules": "Mailbox rules",
 }
 DETAIL_KEYS = {
     "previous": "from",
