@@ -304,7 +304,7 @@ def cmd_poll(args: argparse.Namespace, config: IntakeConfig) -> int:
     from intake.reload import mailbox_folders, put_in_force
 
     _start_readers()
-    put_in_force(config, str(default_config_path()), mailbox_folders(config))  # issue 11
+    put_in_force(config, str(default_config_path()), lambda: mailbox_folders(config))  # issue 11
     results = poll_all(config)
     for r in results:
         if not r.skipped:

@@ -86,19 +86,22 @@ def latest_refusal() -> RulesVersion | None:
     return refused
 
 
-def put_in_force(config: IntakeConfig, config_path: str, folders: Folders) -> RulesVersion | None:
+def put_in_force(
+    config: IntakeConfig, config_path: str, folders: Folders | Callable[[], Folders]
+) -> RulesVersion | None:
     """Record ``config``'s rules as in force; a new row and audit event only when its text
-    (or intake.toml's) differs from the last in force.  Returns the new row or None."""
+    (or intake.toml's) differs from the last in force.  Returns the new row or None.
+    ``folders`` (each mailbox's, kept for the Rules page's checks) may be a function,
+    called only when a row is written."""
     rules = config.mail_rules
     config_text = _text(config_path)
+    before = latest_in_force()
+    if before is not None and before.sha256 == rules.sha256 and before.config_text == config_text:
+        return None
+    if callable(folders):
+        folders = folders()
     with transaction.atomic():
         before = latest_in_force()
-        if (
-            before is not None
-            and before.sha256 == rules.sha256
-            and before.config_text == config_text
-        ):
-            return None
         row = RulesVersion.objects.create(
             state=RulesVersion.State.IN_FORCE,
             source=rules.source or "(built-in rules)",
