@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from intake.vocabulary import Decision, ReplyKind
 from parsers.document import Document
 from parsers.errors import Reason
 from parsers.forms import FormMatch
@@ -44,10 +45,10 @@ if TYPE_CHECKING:
     from intake.authentication import Verdict
     from intake.config import IntakeConfig
 
-ACCEPTED = "accepted"
-INCOMPLETE = "incomplete"
-NEEDS_REVIEW = "needs_review"
-IGNORED = "ignored"
+ACCEPTED = Decision.ACCEPTED
+INCOMPLETE = Decision.INCOMPLETE
+NEEDS_REVIEW = Decision.NEEDS_REVIEW
+IGNORED = Decision.IGNORED
 
 # Attachments that a referrer meant as a document (a form, a letter); a photo
 # or a signature image that cannot be read is no reason to write back.
@@ -401,7 +402,7 @@ def _assess_form(
         result.reasons.extend(f"  {doubt}" for doubt in evidence.doubts)
         return result
     if sender is not None:
-        kind = "acknowledgement" if complete else "incomplete_return"
+        kind = ReplyKind.ACKNOWLEDGEMENT if complete else ReplyKind.INCOMPLETE_RETURN
         result.reply = Reply(kind=kind, to=sender)
     return result
 
@@ -416,7 +417,7 @@ def _assess_no_form(errors: Sequence[dict[str, str]], sender: str | None) -> Ass
             ],
         )
         if sender is not None:
-            result.reply = Reply(kind="unreadable_attachment", to=sender)
+            result.reply = Reply(kind=ReplyKind.UNREADABLE_ATTACHMENT, to=sender)
         return result
     return Assessment(
         decision=NEEDS_REVIEW, reasons=["no referral form found: a person must read it"]

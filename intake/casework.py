@@ -34,6 +34,7 @@ from intake.models import (
     Referral,
     Submission,
 )
+from intake.vocabulary import Decision, ReplyKind
 
 if TYPE_CHECKING:
     from intake.config import IntakeConfig
@@ -92,7 +93,7 @@ def assign(referral: Referral, expected: int | None, to: User | None, by: User) 
         )
         if not changed:
             raise Changed()
-        verb = "assigned" if new else "unassigned"
+        verb = audit.Verb.ASSIGNED if new else audit.Verb.UNASSIGNED
         audit.record(by, verb, audit.REFERRAL, referral.pk, previous=expected, to=new)
 
 
@@ -109,7 +110,7 @@ def change_status(referral: Referral, expected: str, new: str, by: User) -> None
         )
         if not changed:
             raise Changed()
-        verb = "closed" if new == Status.CLOSED else "status_changed"
+        verb = audit.Verb.CLOSED if new == Status.CLOSED else audit.Verb.STATUS_CHANGED
         audit.record(by, verb, audit.REFERRAL, referral.pk, old=expected, new=new)
 
 
@@ -124,7 +125,7 @@ def add_note(referral: Referral, text: str, by: User) -> CaseNote:
         raise CaseworkError("Write a note first (at most 5,000 characters).")
     with transaction.atomic():
         note = CaseNote.objects.create(referral=referral, author=by, text=text)
-        audit.record(by, "note_added", audit.REFERRAL, referral.pk, note=note.pk)
+        audit.record(by, audit.Verb.NOTE_ADDED, audit.REFERRAL, referral.pk, note=note.pk)
     return note
 
 
@@ -169,7 +170,12 @@ def correct_answer(
             corrected_by=by,
         )
         audit.record(
-            by, "answer_corrected", audit.REFERRAL, referral.pk, field=key, correction=correction.pk
+            by,
+            audit.Verb.ANSWER_CORRECTED,
+            audit.REFERRAL,
+            referral.pk,
+            field=key,
+            correction=correction.pk,
         )
     return correction
 
@@ -220,7 +226,7 @@ def record_step(referral: Referral, kind: str, on: date, by: User, outcome: str 
         detail: dict[str, Any] = {"step": kind, "on": on.isoformat()}
         if step.outcome:
             detail["outcome"] = step.outcome
-        audit.record(by, "step_recorded", audit.REFERRAL, current.pk, **detail)
+        audit.record(by, audit.Verb.STEP_RECORDED, audit.REFERRAL, current.pk, **detail)
     return step
 
 
@@ -259,7 +265,11 @@ def mark_reviewed(
             review = MessageReview.objects.create(
                 message=message, reviewed_by=by, note=note.strip(), outcome=outcome
             )
-            verb = "marked_not_a_referral" if outcome == "not_a_referral" else "message_reviewed"
+            verb = (
+                audit.Verb.MARKED_NOT_A_REFERRAL
+                if outcome == "not_a_referral"
+                else audit.Verb.MESSAGE_REVIEWED
+            )
             audit.record(by, verb, audit.MESSAGE, message.pk, review=review.pk, outcome=outcome)
     except IntegrityError:  # the one-to-one: someone else, at the same instant
         raise Changed("message") from None
@@ -320,7 +330,12 @@ def make_case(message: InboundMessage, form_type: str, by: User) -> Referral:
             message=message, reviewed_by=by, outcome=MessageReview.Outcome.CASE_MADE
         )
         audit.record(
-            by, "case_made", audit.REFERRAL, referral.pk, message=message.pk, form_type=form_type
+            by,
+            audit.Verb.CASE_MADE,
+            audit.REFERRAL,
+            referral.pk,
+            message=message.pk,
+            form_type=form_type,
         )
     return referral
 
@@ -387,10 +402,12 @@ def draft_return(message: InboundMessage, config: IntakeConfig) -> Draft:
     from intake.decisions import reply_context, sender_of
     from intake.replies import render_reply
 
-    assessment = assessment_from_dict(dict(message.assessment or {"decision": "needs_review"}))
+    assessment = assessment_from_dict(
+        dict(message.assessment or {"decision": Decision.NEEDS_REVIEW})
+    )
     sender = sender_of(message, config)
     context = reply_context(assessment, None, config, original_subject=message.subject or "")
-    rendered = render_reply("incomplete_return", context, config)
+    rendered = render_reply(ReplyKind.INCOMPLETE_RETURN, context, config)
     return Draft(sender.address, rendered.subject, rendered.text, sender.authenticated)
 
 
@@ -424,7 +441,7 @@ def send_return(
     del built["Auto-Submitted"]  # a person wrote this one (RFC 3834 §5)
     with transaction.atomic():
         _waiting(message)
-        if OutboundEmail.objects.filter(message=message, kind="incomplete_return").exists():
+        if OutboundEmail.objects.filter(message=message, kind=ReplyKind.INCOMPLETE_RETURN).exists():
             raise CaseworkError("A return has been sent for this message already.")
         row = OutboundEmail.objects.create(
             message=message,
@@ -441,8 +458,10 @@ def send_return(
         MessageReview.objects.create(
             message=message, reviewed_by=by, outcome=MessageReview.Outcome.RETURNED
         )
-        audit.record(by, "return_written", audit.MESSAGE, message.pk, reply=row.pk)
-        audit.record(by, "reply_queued", audit.REPLY, row.pk, kind=row.kind, message=message.pk)
+        audit.record(by, audit.Verb.RETURN_WRITTEN, audit.MESSAGE, message.pk, reply=row.pk)
+        audit.record(
+            by, audit.Verb.REPLY_QUEUED, audit.REPLY, row.pk, kind=row.kind, message=message.pk
+        )
     return row
 
 
@@ -472,6 +491,6 @@ def resume(message: InboundMessage, by: User | None, via: str = "page") -> None:
         if changed != 1:
             raise Changed("message")
         audit.record(
-            by, "message_resumed", audit.MESSAGE, message.pk,
+            by, audit.Verb.MESSAGE_RESUMED, audit.MESSAGE, message.pk,
             parked_reason=current["parked_reason"], state=back_to, via=via,
         )  # fmt: skip

@@ -43,14 +43,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from intake import notifications
+from intake import audit, notifications
 from intake.assess import MATCH_OVER_BUDGET, Assessment
+from intake.audit import Verb
 from intake.authentication import authenticate
 from intake.automatic import address_in_name, automatic_reason
 from intake.mailbox.base import header_block
 from intake.models import (
     Attachment,
-    AuditEvent,
     InboundMessage,
     OutboundEmail,
     Referral,
@@ -69,6 +69,7 @@ from intake.replies import (
     unreadable_reason,
 )
 from intake.store import load_mail, safe_for_db
+from intake.vocabulary import CASE_DECISIONS, Decision, ReplyKind
 from parsers.limits import Limits
 from parsers.mail import MailResult, read_mail
 
@@ -77,7 +78,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-CASE_DECISIONS = {"accepted", "incomplete", "needs_review"}
 _MSGID = re.compile(r"<[^<>\s]+>")
 
 
@@ -120,7 +120,7 @@ def reason_code(assessment: Assessment, sender: Sender, config: IntakeConfig) ->
         return f"parse:{mail.failure}"
     if (assessment.rule or {}).get("action") == "hold":
         return "rule:hold"  # a mailbox rule held it for a person (issue 11)
-    if assessment.decision == "ignored":
+    if assessment.decision == Decision.IGNORED:
         service = config.service
         found = automatic_reason(
             mail.header_message(), service.our_addresses, service.message_id_domain
@@ -134,7 +134,7 @@ def reason_code(assessment: Assessment, sender: Sender, config: IntakeConfig) ->
     if assessment.form_type:
         return f"form:{assessment.decision}"
     if any(e.get("document") == "yes" for e in assessment.attachment_errors):
-        return "unreadable_attachment"
+        return ReplyKind.UNREADABLE_ATTACHMENT
     return "no_form"
 
 
@@ -156,14 +156,10 @@ def _mark_decided(message: InboundMessage, assessment: Assessment, code: str) ->
         return False
     message.decision = assessment.decision
     message.assessment = stored
-    _audit("message_decided", "inbound_message", message.pk, decision=assessment.decision)
-    return True
-
-
-def _audit(verb: str, object_type: str, object_id: Any, **detail: Any) -> None:
-    AuditEvent.objects.create(
-        verb=verb, object_type=object_type, object_id=str(object_id), detail=detail
+    audit.record(
+        None, Verb.MESSAGE_DECIDED, audit.MESSAGE, message.pk, decision=assessment.decision
     )
+    return True
 
 
 # --- who sent it ---------------------------------------------------------------
@@ -330,10 +326,10 @@ def allocate_reference(prefix: str, year: int) -> tuple[str, int]:
     return f"{prefix}-{year}-{sequence:04d}", sequence
 
 
-STATUS_FOR = {
-    "accepted": Referral.Status.ACCEPTED,
-    "incomplete": Referral.Status.AWAITING_RESUBMISSION,
-    "needs_review": Referral.Status.NEEDS_REVIEW,
+STATUS_FOR: dict[str, str] = {
+    Decision.ACCEPTED: Referral.Status.ACCEPTED,
+    Decision.INCOMPLETE: Referral.Status.AWAITING_RESUBMISSION,
+    Decision.NEEDS_REVIEW: Referral.Status.NEEDS_REVIEW,
 }
 
 
@@ -359,7 +355,7 @@ def _open_case(
         rapid_review_due=_due(assessment),
     )
     _add_submission(referral, message, assessment, Submission.Kind.FIRST, "", sender, "")
-    _audit("referral_opened", "referral", referral.pk, status=referral.status)
+    audit.record(None, Verb.REFERRAL_OPENED, audit.REFERRAL, referral.pk, status=referral.status)
     return referral
 
 
@@ -406,7 +402,10 @@ def _join_case(
         log.warning("submission_held", referral_id=referral.pk, held=held)
     elif not held and has_form:
         _update_case(referral, assessment)
-    _audit("referral_joined", "referral", referral.pk, matched_by=matched_by, kind=kind, held=held)
+    audit.record(
+        None, Verb.REFERRAL_JOINED, audit.REFERRAL, referral.pk,
+        matched_by=matched_by, kind=kind, held=held,
+    )  # fmt: skip
 
 
 UNTRUSTED = {
@@ -426,13 +425,13 @@ def held_reason(referral: Referral, assessment: Assessment, sender: Sender) -> s
         return Submission.Held.ADDRESS_IN_NAME
     if not sender.address or sender.address != referral.referrer_email:
         return Submission.Held.NOT_THE_REFERRER
-    if referral.status == Referral.Status.ACCEPTED and assessment.decision == "incomplete":
+    if referral.status == Referral.Status.ACCEPTED and assessment.decision == Decision.INCOMPLETE:
         return Submission.Held.WORSE
     return Submission.Held.NO
 
 
 def _update_case(referral: Referral, assessment: Assessment) -> None:
-    if assessment.decision == "needs_review":
+    if assessment.decision == Decision.NEEDS_REVIEW:
         referral.status = Referral.Status.NEEDS_REVIEW
     else:
         referral.status = STATUS_FOR[assessment.decision]
@@ -558,8 +557,8 @@ def _store_reply(
             last_error=f"per-sender limit: {config.replies.max_per_sender_per_hour} an hour",
         )
         outbound.refresh_from_db()
-    verb = "reply_suppressed" if suppressed else "reply_queued"
-    _audit(verb, "outbound_email", outbound.pk, kind=kind, message=message.pk)
+    verb = Verb.REPLY_SUPPRESSED if suppressed else Verb.REPLY_QUEUED
+    audit.record(None, verb, audit.REPLY, outbound.pk, kind=kind, message=message.pk)
     return outbound
 
 
@@ -619,7 +618,7 @@ def _build(
     to_sender = sender.authenticated and assessment.reply.to.strip().lower() == sender.address
     attachment = (
         _form_attachment(message, assessment, config)
-        if kind == "incomplete_return" and to_sender
+        if kind == ReplyKind.INCOMPLETE_RETURN and to_sender
         else None
     )
     context = reply_context(assessment, referral, config, original_subject=message.subject or "")

@@ -29,7 +29,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from intake.models import AuditEvent, InboundMessage, LearnedWording, ReadAgain
+from intake import audit
+from intake.audit import Verb
+from intake.models import InboundMessage, LearnedWording, ReadAgain
 from parsers.normalise import comparable
 from parsers.schema import FormSchema
 
@@ -47,11 +49,8 @@ class LearningError(ValueError):
     """A proposal or decision that cannot be made; the message says why, in plain words."""
 
 
-def _audit(user: Any, verb: str, object_type: str, object_id: int, **detail: Any) -> None:
-    AuditEvent.objects.create(
-        actor=user, verb=verb, object_type=object_type, object_id=str(object_id), detail=detail
-    )
-    log.info(verb, user_id=getattr(user, "pk", None), object_id=object_id, **detail)
+def _audit(user: Any, verb: Verb, object_type: str, object_id: int, **detail: Any) -> None:
+    audit.record(user, verb, object_type, object_id, **detail)
 
 
 # --- proposing and deciding ---------------------------------------------------------------
@@ -89,7 +88,9 @@ def propose(
                 message=message,
                 proposed_by=user,
             )
-            _audit(user, "wording_proposed", WORDING, wording.pk, form=form_type, field=field_key)
+            _audit(
+                user, Verb.WORDING_PROPOSED, WORDING, wording.pk, form=form_type, field=field_key
+            )
     except IntegrityError as exc:
         raise LearningError(
             "That wording is already waiting for an administrator, or in use."
@@ -99,20 +100,20 @@ def propose(
 
 def confirm(user: Any, wording_id: int) -> LearnedWording:
     """An administrator puts a proposed wording into use, under the next version."""
-    return _decide(user, wording_id, Status.PROPOSED, Status.CONFIRMED, "wording_confirmed")
+    return _decide(user, wording_id, Status.PROPOSED, Status.CONFIRMED, Verb.WORDING_CONFIRMED)
 
 
 def reject(user: Any, wording_id: int) -> LearnedWording:
     """An administrator declines a proposed wording; the reader never uses it."""
-    return _decide(user, wording_id, Status.PROPOSED, Status.REJECTED, "wording_rejected")
+    return _decide(user, wording_id, Status.PROPOSED, Status.REJECTED, Verb.WORDING_REJECTED)
 
 
 def retire(user: Any, wording_id: int) -> LearnedWording:
     """An administrator stops using a confirmed wording (under a new version)."""
-    return _decide(user, wording_id, Status.CONFIRMED, Status.RETIRED, "wording_retired")
+    return _decide(user, wording_id, Status.CONFIRMED, Status.RETIRED, Verb.WORDING_RETIRED)
 
 
-def _decide(user: Any, wording_id: int, old: str, new: str, verb: str) -> LearnedWording:
+def _decide(user: Any, wording_id: int, old: str, new: str, verb: Verb) -> LearnedWording:
     if not _is_admin(user):
         raise LearningError("Only an administrator can decide on a wording.")
     versioned = new in (Status.CONFIRMED, Status.RETIRED)
@@ -189,7 +190,7 @@ def request_read_again(user: Any, message: InboundMessage) -> ReadAgain:
         return waiting
     with transaction.atomic():
         request = ReadAgain.objects.create(message=message, requested_by=user)
-        _audit(user, "read_again_requested", MESSAGE, message.pk, request_id=request.pk)
+        _audit(user, Verb.READ_AGAIN_REQUESTED, MESSAGE, message.pk, request_id=request.pk)
     return request
 
 
@@ -233,9 +234,9 @@ def _finish(
         done_at=timezone.now(),
     )  # fmt: skip
     if updated:
-        AuditEvent.objects.create(
-            verb="read_again_done", object_type=MESSAGE, object_id=str(request.message_id),
-            detail={"request_id": request.pk, "state": state, "version": version},
+        audit.record(
+            None, Verb.READ_AGAIN_DONE, MESSAGE, request.message_id,
+            request_id=request.pk, state=state, version=version,
         )  # fmt: skip
 
 

@@ -127,7 +127,7 @@ def on_rule(message: InboundMessage, rule: Any, config: IntakeConfig) -> Outboun
         rfc_message_id=str(built["Message-ID"]),
         next_attempt_at=timezone.now(),
     )
-    audit.record(None, "team_notified", audit.REPLY, row.pk, kind=Kind.TEAM_RULE_NOTICE)
+    audit.record(None, audit.Verb.TEAM_NOTIFIED, audit.REPLY, row.pk, kind=Kind.TEAM_RULE_NOTICE)
     return row
 
 
@@ -153,7 +153,7 @@ def _queue(
         rfc_message_id=str(built["Message-ID"]),
         next_attempt_at=timezone.now(),
     )
-    audit.record(None, "team_notified", audit.REPLY, row.pk, kind=kind)
+    audit.record(None, audit.Verb.TEAM_NOTIFIED, audit.REPLY, row.pk, kind=kind)
     return row
 
 
@@ -223,7 +223,7 @@ def queue_digest(config: IntakeConfig, now: datetime | None = None) -> OutboundE
                 rfc_message_id=message_id,
                 next_attempt_at=timezone.now(),
             )
-            audit.record(None, "team_notified", audit.REPLY, row.pk, kind=Kind.TEAM_DIGEST)
+            audit.record(None, audit.Verb.TEAM_NOTIFIED, audit.REPLY, row.pk, kind=Kind.TEAM_DIGEST)
     except IntegrityError:  # another worker queued today's at the same moment
         return None
     return row

@@ -76,7 +76,9 @@ import structlog
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from intake.models import AuditEvent, OutboundEmail
+from intake import audit
+from intake.audit import Verb
+from intake.models import OutboundEmail
 
 if TYPE_CHECKING:
     from intake.config import IntakeConfig
@@ -187,7 +189,7 @@ def park_interrupted(now: datetime) -> list[int]:
         )
         if updated == 1:
             parked.append(pk)
-            _audit("reply_uncertain", pk)
+            _audit(Verb.REPLY_UNCERTAIN, pk)
             log.warning("reply_uncertain", outbound_id=pk)
     return parked
 
@@ -319,7 +321,7 @@ def _mark_sent(row: OutboundEmail, worker: str, config: IntakeConfig) -> bool:
         # must not also record it as sent.
         log.warning("reply_sent_but_row_lost", outbound_id=row.pk)
         return False
-    _audit("reply_sent", row.pk)
+    _audit(Verb.REPLY_SENT, row.pk)
     log.info("reply_sent", outbound_id=row.pk, kind=row.kind, attempts=row.attempts)
     return True
 
@@ -355,14 +357,12 @@ def _record_failure(
         report.skipped.append(row.pk)
         return
     bucket.append(row.pk)
-    _audit(f"reply_{state}", row.pk, reason=exc.reason[:100])
+    _audit(Verb(f"reply_{state}"), row.pk, reason=exc.reason[:100])
     log.warning("reply_not_sent", outbound_id=row.pk, state=state, reason=exc.reason[:100])
 
 
-def _audit(verb: str, row_id: int, **detail: Any) -> None:
-    AuditEvent.objects.create(
-        verb=verb, object_type="outbound_email", object_id=str(row_id), detail=detail
-    )
+def _audit(verb: Verb, row_id: int, **detail: Any) -> None:
+    audit.record(None, verb, audit.REPLY, row_id, **detail)
 
 
 # --- SMTP --------------------------------------------------------------------

@@ -46,6 +46,7 @@ from intake.logging import bind_message
 from intake.mailbox import Mailbox, open_mailbox
 from intake.models import Attachment, InboundMessage, MailboxState, MessageContent
 from intake.store import HARD_LIMIT_FACTOR, load_mail, safe_for_db, store_mail, store_message
+from intake.vocabulary import ReplyKind
 from parsers.mail import MailResult
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ def sent_forms(mail: MailResult) -> frozenset[str]:
     returned = Attachment.objects.filter(
         sha256__in=hashes,
         parse_status="read",
-        message__replies__kind="incomplete_return",
+        message__replies__kind=ReplyKind.INCOMPLETE_RETURN,
     ).values_list("sha256", "message__replies__recipient")
     return frozenset(digest for digest, recipient in returned if recipient != sender)
 

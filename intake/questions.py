@@ -37,7 +37,6 @@ __all__ = [
 ]
 
 
-
 def schemas() -> dict[str, FormSchema]:
     """The configured form schemas; empty when the folder cannot be read (pages still work)."""
     try:

@@ -27,6 +27,7 @@ from typing import Any
 import structlog
 from django.db import transaction
 
+from intake.audit import Verb
 from intake.config import ConfigError, IntakeConfig, load_config
 from intake.models import AuditEvent, RulesVersion
 
@@ -127,7 +128,7 @@ def _audit_change(before: RulesVersion | None, row: RulesVersion) -> None:
     common = {"rules_version": row.pk, "source": row.source}
     if before is None or before.sha256 != row.sha256:
         AuditEvent.objects.create(
-            verb="rules_changed",
+            verb=Verb.RULES_CHANGED,
             object_type=RULES,
             object_id=str(row.pk),
             detail={
@@ -140,7 +141,7 @@ def _audit_change(before: RulesVersion | None, row: RulesVersion) -> None:
         )
     if old_config != row.config_text:
         AuditEvent.objects.create(
-            verb="config_changed",
+            verb=Verb.CONFIG_CHANGED,
             object_type=RULES,
             object_id=str(row.pk),
             detail={**common, "old_text": old_config, "new_text": row.config_text},

@@ -46,6 +46,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from intake.automatic import OUR_REPLY_HEADER, decoded_subject
 from intake.mailpolicy import OUR_POLICY
+from intake.vocabulary import REFERRER_REPLIES
 from parsers.schema import FormSchema
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
     from intake.config import IntakeConfig
     from parsers.mail import MailResult
 
-KINDS = ("incomplete_return", "acknowledgement", "unreadable_attachment")
+KINDS = tuple(str(kind) for kind in REFERRER_REPLIES)
 ACCEPTED_FORMATS = ("Word (.docx)", "PDF")
 MAX_REFERENCES = 10  # RFC 5322 §3.6.4 allows trimming a long References chain
 

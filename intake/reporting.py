@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from intake import questions
 from intake.models import CaseStep, InboundMessage, OutboundEmail, Referral, Submission
+from intake.vocabulary import Decision, ReplyKind
 
 AGENCY_KEYS = ("referrer_agency", "notifying_la")
 TOP_AGENCIES = 8
@@ -87,7 +88,7 @@ def returned(start: date, end: date) -> tuple[Figure, Figure]:
     form back (first return to the next form from them)."""
     cases = list(cases_in_period(start, end).values_list("pk", flat=True))
     returns = dict(
-        OutboundEmail.objects.filter(referral_id__in=cases, kind="incomplete_return")
+        OutboundEmail.objects.filter(referral_id__in=cases, kind=ReplyKind.INCOMPLETE_RETURN)
         .order_by("-created")
         .values_list("referral_id", "created")
     )
@@ -145,7 +146,10 @@ def acknowledgement_times(start: date, end: date) -> Figure:
     since = datetime.combine(start, datetime.min.time(), zone)
     until = datetime.combine(end + timedelta(days=1), datetime.min.time(), zone)
     sent = OutboundEmail.objects.filter(
-        kind="acknowledgement", state="sent", sent_at__gte=since, sent_at__lt=until
+        kind=ReplyKind.ACKNOWLEDGEMENT,
+        state=OutboundEmail.State.SENT,
+        sent_at__gte=since,
+        sent_at__lt=until,
     ).select_related("message")
     hours = [
         (r.sent_at - r.message.received_at).total_seconds() / 3600
@@ -218,7 +222,7 @@ def needs_person_now() -> dict[str, Any]:
     """The queue's state today, for the dashboard's first lines."""
     return {
         "needs_review": Referral.objects.filter(status=Referral.Status.NEEDS_REVIEW).count()
-        + InboundMessage.objects.filter(decision="needs_review", review__isnull=True)
+        + InboundMessage.objects.filter(decision=Decision.NEEDS_REVIEW, review__isnull=True)
         .exclude(pk__in=Submission.objects.values("message_id"))
         .count(),
         "awaiting": Referral.objects.filter(status=Referral.Status.AWAITING_RESUBMISSION).count(),

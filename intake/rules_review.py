@@ -137,7 +137,7 @@ def stored_dry_run(
     changed = sum(1 for r in rows if r.changed)
     audit.record(
         user,
-        "rules_dry_run",
+        audit.Verb.RULES_DRY_RUN,
         "rules",
         0,
         sha256=proposal.sha256,

@@ -79,7 +79,7 @@ def create_user(username: str, password: str, role: str, by: User | None = None)
     with transaction.atomic():
         user = User.objects.create_user(username, password=password)
         _apply_role(user, role)
-        audit.record(by, "user_created", audit.USER, user.pk, role=role)
+        audit.record(by, audit.Verb.USER_CREATED, audit.USER, user.pk, role=role)
     return user
 
 
@@ -102,7 +102,7 @@ def set_role(user: User, role: str, by: User | None = None) -> bool:
         raise UserError("you cannot take away your own administrator role")
     with transaction.atomic():
         _apply_role(user, role)
-        audit.record(by, "role_changed", audit.USER, user.pk, old=old, new=role)
+        audit.record(by, audit.Verb.ROLE_CHANGED, audit.USER, user.pk, old=old, new=role)
     return True
 
 
@@ -112,7 +112,7 @@ def set_password(user: User, password: str, by: User | None = None) -> None:
     with transaction.atomic():
         user.set_password(password)
         user.save(update_fields=["password"])
-        audit.record(by, "password_reset", audit.USER, user.pk)
+        audit.record(by, audit.Verb.PASSWORD_RESET, audit.USER, user.pk)
 
 
 def temporary_password() -> str:
@@ -130,7 +130,8 @@ def set_active(user: User, active: bool, by: User | None = None) -> bool:
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(is_active=active)
         user.is_active = active
-        audit.record(by, "user_activated" if active else "user_deactivated", audit.USER, user.pk)
+        verb = audit.Verb.USER_ACTIVATED if active else audit.Verb.USER_DEACTIVATED
+        audit.record(by, verb, audit.USER, user.pk)
     return True
 
 
@@ -139,7 +140,7 @@ def unlock(user: User, by: User | None = None) -> int:
     from axes.utils import reset
 
     cleared = int(reset(username=user.get_username()))
-    audit.record(by, "account_unlocked", audit.USER, user.pk, cleared=cleared)
+    audit.record(by, audit.Verb.ACCOUNT_UNLOCKED, audit.USER, user.pk, cleared=cleared)
     return cleared
 
 
@@ -181,7 +182,7 @@ def confirm_enrolment(user: User, code: str) -> list[str] | None:
     with transaction.atomic():
         TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
         codes = _new_recovery_codes(user)
-        audit.record(user, "second_factor_enrolled", audit.USER, user.pk)
+        audit.record(user, audit.Verb.SECOND_FACTOR_ENROLLED, audit.USER, user.pk)
     return codes
 
 
@@ -189,7 +190,7 @@ def new_recovery_codes(user: User) -> list[str]:
     """Ten fresh recovery codes; the old ones stop working."""
     with transaction.atomic():
         codes = _new_recovery_codes(user)
-        audit.record(user, "recovery_codes_renewed", audit.USER, user.pk)
+        audit.record(user, audit.Verb.RECOVERY_CODES_RENEWED, audit.USER, user.pk)
     return codes
 
 
@@ -228,7 +229,7 @@ def reset_second_factor(user: User, by: User | None = None) -> None:
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
-        audit.record(by, "second_factor_reset", audit.USER, user.pk)
+        audit.record(by, audit.Verb.SECOND_FACTOR_RESET, audit.USER, user.pk)
 
 
 def _digits(code: str) -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from intake import vocabulary
+
 from .mail import InboundMessage
 
 
@@ -35,10 +37,10 @@ class Referral(models.Model):
     """A case: one child's referral, however many messages it took to arrive complete."""
 
     class Status(models.TextChoices):
-        ACCEPTED = "accepted"  # complete and valid: the team works it
-        AWAITING_RESUBMISSION = "awaiting_resubmission"  # returned as incomplete
-        NEEDS_REVIEW = "needs_review"  # a person must look (e.g. sender failed DMARC)
-        CLOSED = "closed"  # the team has finished with it
+        ACCEPTED = "accepted", "Accepted"  # complete and valid: the team works it
+        AWAITING_RESUBMISSION = "awaiting_resubmission", "Returned: waiting for the referrer"
+        NEEDS_REVIEW = "needs_review", "Needs review"  # a person must look
+        CLOSED = "closed", "Closed"  # the team has finished with it
 
     reference = models.CharField(max_length=32, unique=True)  # WSP-2026-0007
     year = models.PositiveIntegerField()
@@ -147,22 +149,16 @@ class OutboundEmail(models.Model):
     """
 
     class State(models.TextChoices):
-        PENDING = "pending"
-        SENDING = "sending"
-        SENT = "sent"
-        FAILED = "failed"  # a permanent refusal or too many attempts: a person decides
-        SUPPRESSED = "suppressed"  # over the per-sender limit; never sent
-        UNCERTAIN = "uncertain"  # a crash during DATA: maybe delivered; never resent
+        PENDING = "pending", "Waiting to be sent"
+        SENDING = "sending", "Being sent"
+        SENT = "sent", "Sent"
+        # A permanent refusal or too many attempts: a person decides.
+        FAILED = "failed", "Failed: a person must decide"
+        SUPPRESSED = "suppressed", "Not sent (sender limit)"  # never sent
+        # A crash during DATA: maybe delivered; never resent.
+        UNCERTAIN = "uncertain", "Uncertain: may have been delivered"
 
-    class Kind(models.TextChoices):
-        INCOMPLETE_RETURN = "incomplete_return"
-        ACKNOWLEDGEMENT = "acknowledgement"
-        UNREADABLE_ATTACHMENT = "unreadable_attachment"
-        # To the partnership team, not the referrer (issue 12, intake.notifications):
-        TEAM_NEW_REFERRAL = "team_new_referral"  # per new accepted referral (its message)
-        TEAM_NEEDS_PERSON = "team_needs_person"  # per message that needs a person
-        TEAM_DIGEST = "team_digest"  # daily; no message, one a day by its Message-ID
-        TEAM_RULE_NOTICE = "team_rule_notice"  # a mailbox rule's notify (issue 11)
+    Kind = vocabulary.ReplyKind
 
     class SentCopy(models.TextChoices):
         NOT_WANTED = "not_wanted"  # no sent_folder configured

@@ -13,23 +13,21 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from intake import vocabulary
+
 
 class InboundMessage(models.Model):
     """One email as fetched, and how far the pipeline has taken it."""
 
     class State(models.TextChoices):
-        RECEIVED = "received"  # raw bytes committed; nothing else done yet
-        PARSED = "parsed"  # assessment stored
-        DECIDED = "decided"  # decision, case and reply rows written
-        REPLIED = "replied"  # the outbox has had its chance to send
-        FILED = "filed"  # moved to the processed folder: done
-        PARKED = "parked"  # a person must look (parked_reason says why)
+        RECEIVED = "received", "Received, not read yet"  # raw bytes committed
+        PARSED = "parsed", "Read, not decided yet"  # assessment stored
+        DECIDED = "decided", "Decided"  # decision, case and reply rows written
+        REPLIED = "replied", "Replied"  # the outbox has had its chance to send
+        FILED = "filed", "Filed"  # moved to the processed folder: done
+        PARKED = "parked", "Parked: a person must look"  # parked_reason says why
 
-    class Decision(models.TextChoices):
-        ACCEPTED = "accepted"
-        INCOMPLETE = "incomplete"
-        NEEDS_REVIEW = "needs_review"
-        IGNORED = "ignored"
+    Decision = vocabulary.Decision
 
     mailbox = models.CharField(max_length=100)
     folder = models.CharField(max_length=255)

@@ -21,7 +21,7 @@ from intake.web.signin import NEW_CODES
 @reviewer_required
 def account_page(request: HttpRequest) -> HttpResponse:
     user = reviewer(request)
-    audit.record(user, "viewed", audit.USER, user.pk)
+    audit.record(user, audit.Verb.VIEWED, audit.USER, user.pk)
     context: dict[str, Any] = {
         "role_label": users.ROLE_LABELS[users.role_of(user)],
         "codes_left": users.recovery_codes_left(user),
@@ -51,6 +51,6 @@ def change_password(request: HttpRequest) -> HttpResponse:
         return render(request, "intake/account.html", context, status=400)
     form.save()
     update_session_auth_hash(request, form.user)  # this session stays; the others end
-    audit.record(user, "password_changed", audit.USER, user.pk)
+    audit.record(user, audit.Verb.PASSWORD_CHANGED, audit.USER, user.pk)
     messages.success(request, "Your password is changed.")
     return redirect("account")

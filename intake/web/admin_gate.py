@@ -27,5 +27,5 @@ def admin_login(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(wanted)
     if not is_verified(user):
         return redirect(second_factor_url(user, wanted))
-    audit.record(user, "admin_refused", audit.USER, user.pk)
+    audit.record(user, audit.Verb.ADMIN_REFUSED, audit.USER, user.pk)
     return no_store(render(request, "intake/forbidden.html", {"admin": True}, status=403))

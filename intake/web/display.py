@@ -13,103 +13,17 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-from intake import casework, questions
+from django.db import models
+
+from intake import audit, casework, questions
 from intake.deadlines import add_working_days
-from intake.models import CaseStep, InboundMessage, Referral
+from intake.models import CaseStep, InboundMessage, OutboundEmail, Referral
 
 DUE_SOON_WORKING_DAYS = 3
 NOT_URGENT = (Referral.Status.AWAITING_RESUBMISSION, Referral.Status.CLOSED)
 
-STATUS_LABELS = {
-    "accepted": "Accepted",
-    "awaiting_resubmission": "Returned: waiting for the referrer",
-    "needs_review": "Needs review",
-    "closed": "Closed",
-}
-DECISION_LABELS = {
-    "accepted": "Accepted",
-    "incomplete": "Incomplete (returned)",
-    "needs_review": "Needs review",
-    "ignored": "Ignored (automatic mail)",
-    "": "Not decided yet",
-}
 FLAG_LABELS = {"late_notification": "Late notification"}
-STATE_LABELS = {
-    "received": "Received, not read yet",
-    "parsed": "Read, not decided yet",
-    "decided": "Decided",
-    "replied": "Replied",
-    "filed": "Filed",
-    "parked": "Parked: a person must look",
-}
-VERB_LABELS = {
-    "signed_in": "Signed in",
-    "signed_out": "Signed out",
-    "password_accepted": "Password accepted",
-    "sign_in_failed": "Sign-in failed",
-    "account_locked_out": "Account locked out",
-    "second_factor_failed": "Wrong second-factor code",
-    "second_factor_enrolled": "Authenticator app set up",
-    "second_factor_reset": "Second factor reset",
-    "recovery_codes_renewed": "New recovery codes",
-    "password_reset": "Password reset",
-    "password_changed": "Password changed",
-    "role_changed": "Role changed",
-    "user_created": "Account created",
-    "user_activated": "Account activated",
-    "user_deactivated": "Account deactivated",
-    "account_unlocked": "Account unlocked",
-    "admin_refused": "Refused the admin",
-    "viewed": "Viewed",
-    "searched": "Searched",
-    "exported": "Exported",
-    "downloaded": "Downloaded",
-    "assigned": "Assigned",
-    "unassigned": "Unassigned",
-    "status_changed": "Status changed",
-    "closed": "Closed",
-    "note_added": "Note added",
-    "answer_corrected": "Answer corrected",
-    "step_recorded": "Step recorded",
-    "case_made": "Case made from a message",
-    "message_reviewed": "Marked reviewed",
-    "marked_not_a_referral": "Marked not a referral",
-    "return_written": "Return written by a person",
-    "message_decided": "Decided",
-    "referral_opened": "Case opened",
-    "referral_joined": "Message joined the case",
-    "reply_queued": "Reply queued",
-    "reply_sent": "Reply sent",
-    "reply_suppressed": "Reply held back (sender limit)",
-    "reply_failed": "Reply failed",
-    "reply_uncertain": "Reply may have been delivered",
-    "team_notified": "Team emailed",
-    "read_again_requested": "Asked to read again",
-    "wording_proposed": "Wording proposed",
-    "wording_confirmed": "Wording confirmed",
-    "wording_rejected": "Wording rejected",
-    "wording_retired": "Wording retired",
-    "rules_changed": "Mailbox rules changed",
-    "config_changed": "Configuration changed",
-    "rules_dry_run": "Proposed rules tried",
-}
-REPLY_KIND_LABELS = {
-    "incomplete_return": "Incomplete return",
-    "acknowledgement": "Acknowledgement",
-    "unreadable_attachment": "Unreadable attachment",
-    "team_new_referral": "Team email: new referral",
-    "team_needs_person": "Team email: needs a person",
-    "team_digest": "Team email: daily digest",
-    "team_rule_notice": "Team email: a mailbox rule's notice",
-}
-REPLY_STATE_LABELS = {
-    "pending": "Waiting to be sent",
-    "sending": "Being sent",
-    "sent": "Sent",
-    "failed": "Failed: a person must decide",
-    "suppressed": "Not sent (sender limit)",
-    "uncertain": "Uncertain: may have been delivered",
-}
+VERB_LABELS = {str(verb.value): str(verb.label) for verb in audit.Verb}
 HELD_LABELS = {
     "unauthenticated": "Not used: our mail server did not authenticate the sender",
     "not_the_referrer": "Not used: sent by someone other than the case's referrer",
@@ -171,8 +85,16 @@ DETAIL_KEYS = {
 }
 
 
+def _label(choices: type[models.TextChoices], value: str, unknown: str) -> str:
+    """The label the enum defines beside ``value`` (intake.models), or ``unknown``."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return unknown
+
+
 def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+    return _label(Referral.Status, status, status.replace("_", " ").capitalize())
 
 
 def case_status_label(status: str, decided: bool) -> str:
@@ -191,11 +113,11 @@ def step_label(kind: str) -> str:
 
 
 def decision_label(decision: str) -> str:
-    return DECISION_LABELS.get(decision, decision)
+    return _label(InboundMessage.Decision, decision, decision or "Not decided yet")
 
 
 def state_label(state: str) -> str:
-    return STATE_LABELS.get(state, state)
+    return _label(InboundMessage.State, state, state)
 
 
 def flag_label(flag: str) -> str:
@@ -203,11 +125,11 @@ def flag_label(flag: str) -> str:
 
 
 def reply_kind_label(kind: str) -> str:
-    return REPLY_KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
+    return _label(OutboundEmail.Kind, kind, kind.replace("_", " ").capitalize())
 
 
 def reply_state_label(state: str) -> str:
-    return REPLY_STATE_LABELS.get(state, state)
+    return _label(OutboundEmail.State, state, state)
 
 
 def verb_label(verb: str) -> str:

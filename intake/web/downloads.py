@@ -13,8 +13,8 @@ from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
+from intake import audit
 from intake.models import Attachment, InboundMessage
-from intake.web import audit
 from intake.web.display import safe_filename
 from intake.web.permissions import reviewer_required
 
@@ -33,7 +33,7 @@ def download(data: bytes, filename: str) -> HttpResponse:
 def original(request: HttpRequest, pk: int) -> HttpResponse:
     """The message exactly as fetched (its header only when it was too large to keep)."""
     message = get_object_or_404(InboundMessage, pk=pk)
-    audit.record(request.user, "downloaded", audit.MESSAGE, message.pk, part="original")
+    audit.record(request.user, audit.Verb.DOWNLOADED, audit.MESSAGE, message.pk, part="original")
     return download(bytes(message.raw or b""), f"message-{message.pk}.eml")
 
 
@@ -42,6 +42,6 @@ def original(request: HttpRequest, pk: int) -> HttpResponse:
 def attachment(request: HttpRequest, pk: int, attachment_pk: int) -> HttpResponse:
     """One attachment's bytes, under a safe version of its name."""
     found = get_object_or_404(Attachment, pk=attachment_pk, message_id=pk)
-    audit.record(request.user, "downloaded", audit.MESSAGE, pk, attachment=found.pk)
+    audit.record(request.user, audit.Verb.DOWNLOADED, audit.MESSAGE, pk, attachment=found.pk)
     name = safe_filename(found.filename or found.path, f"attachment-{found.pk}")
     return download(bytes(found.data or b""), name)

@@ -15,9 +15,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from intake import learning
+from intake import audit, learning
 from intake.models import InboundMessage, LearnedWording, ReadAgain
-from intake.web import audit, display
+from intake.web import display
 from intake.web.permissions import admin_required, is_admin, reviewer, reviewer_required
 
 # --- what the reader found ------------------------------------------------------------------
@@ -147,7 +147,7 @@ def read_again(request: HttpRequest, pk: int) -> HttpResponse:
 @admin_required
 def wordings_page(request: HttpRequest) -> HttpResponse:
     """``/wordings/``: wordings waiting for an administrator, and those in use."""
-    audit.record(request.user, "viewed", "learned_wordings", 0)
+    audit.record(request.user, audit.Verb.VIEWED, "learned_wordings", 0)
     rows = LearnedWording.objects.select_related("proposed_by", "decided_by").order_by(
         "-proposed_at", "-pk"
     )

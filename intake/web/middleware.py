@@ -28,7 +28,9 @@ def session_limits(
             if started is None:
                 request.session[SIGNED_IN_AT] = now
             elif now - float(started) > settings.SESSION_MAX_SECONDS:
-                audit.record(user, "signed_out", audit.USER, user.pk, reason="session_too_long")
+                audit.record(
+                    user, audit.Verb.SIGNED_OUT, audit.USER, user.pk, reason="session_too_long"
+                )
                 logout(request)
                 return redirect_to_login(request.get_full_path())
         return get_response(request)

@@ -28,7 +28,7 @@ ONE_TIME = "one_time_password"
 @require_GET
 @admin_required
 def people_page(request: HttpRequest) -> HttpResponse:
-    audit.record(request.user, "viewed", audit.PEOPLE, 0)
+    audit.record(request.user, audit.Verb.VIEWED, audit.PEOPLE, 0)
     context = {"people": users.people(), "roles": users.ROLES, "labels": users.ROLE_LABELS}
     return render(request, "intake/people.html", context)
 
@@ -52,7 +52,7 @@ def add_person(request: HttpRequest) -> HttpResponse:
 @admin_required
 def person_page(request: HttpRequest, user_id: int) -> HttpResponse:
     person = get_object_or_404(User, pk=user_id)
-    audit.record(request.user, "viewed", audit.USER, person.pk)
+    audit.record(request.user, audit.Verb.VIEWED, audit.USER, person.pk)
     one_time = request.session.pop(ONE_TIME, None)
     shown = one_time["password"] if one_time and one_time.get("user") == person.pk else ""
     row = next(p for p in users.people() if p.user.pk == person.pk)
@@ -130,7 +130,7 @@ def audit_page(request: HttpRequest) -> HttpResponse:
     if record in display.RECORD_LABELS:
         events = events.filter(object_type=record)
     page = Paginator(events, 100).get_page(request.GET.get("page"))
-    audit.record(request.user, "viewed", audit.AUDIT, 0, who=who, what=what, record=record)
+    audit.record(request.user, audit.Verb.VIEWED, audit.AUDIT, 0, who=who, what=what, record=record)
     context = {
         "page": page,
         "trail": case.trail_rows(page.object_list),

@@ -41,7 +41,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """``/dashboard/?from=&to=``: the figures of a period (the last twelve months by default)."""
     start, end = _period(request.GET)
     today = timezone.localdate()
-    audit.record(request.user, "viewed", audit.DASHBOARD, 0, period=f"{start}..{end}")
+    audit.record(request.user, audit.Verb.VIEWED, audit.DASHBOARD, 0, period=f"{start}..{end}")
     figures = [
         {"figure": f, "svg": charts.bar_chart(f, f"chart-{i}"), "id": f"chart-{i}"}
         for i, f in enumerate(reporting.dashboard(start, end, today), start=1)
@@ -143,7 +143,7 @@ def export_page(request: HttpRequest) -> HttpResponse:
     found = queue.filters_from(request.GET, request.session)
     today = timezone.localdate()
     rows = queue.all_cases(found, today).count()
-    audit.record(request.user, "viewed", audit.EXPORT, 0, filters=found.query() or "none")
+    audit.record(request.user, audit.Verb.VIEWED, audit.EXPORT, 0, filters=found.query() or "none")
     tab = next(t for t in queue.TABS if t.key == found.tab)
     context = {
         "found": found,
@@ -204,7 +204,7 @@ def export_csv(request: HttpRequest) -> HttpResponse:
         writer.writerow([_cell(c.value(referral, extra)) for c in chosen])
     audit.record(
         request.user,
-        "exported",
+        audit.Verb.EXPORTED,
         audit.EXPORT,
         0,
         rows=len(cases),

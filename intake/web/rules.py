@@ -27,7 +27,7 @@ MAX_UPLOAD_BYTES = rules_review.MAX_PROPOSAL_CHARS
 @require_GET
 @admin_required
 def rules_page(request: HttpRequest) -> HttpResponse:
-    audit.record(request.user, "viewed", "rules", 0)
+    audit.record(request.user, audit.Verb.VIEWED, "rules", 0)
     return render(request, "intake/rules.html", _context())
 
 

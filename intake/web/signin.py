@@ -76,7 +76,7 @@ class SignInView(auth_views.LoginView):
     def form_valid(self, form: Any) -> HttpResponse:
         super().form_valid(form)  # django.contrib.auth.login: a new session, password only
         user = form.get_user()
-        audit.record(user, "password_accepted", audit.USER, user.pk)
+        audit.record(user, audit.Verb.PASSWORD_ACCEPTED, audit.USER, user.pk)
         return redirect(second_factor_url(user, _next_url(self.request)))
 
     def form_invalid(self, form: Any) -> HttpResponse:
@@ -90,7 +90,7 @@ class SignOutView(auth_views.LogoutView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
         if user.is_authenticated:
-            audit.record(user, "signed_out", audit.USER, user.pk)
+            audit.record(user, audit.Verb.SIGNED_OUT, audit.USER, user.pk)
         return super().post(request, *args, **kwargs)
 
 
@@ -108,7 +108,7 @@ def _verified(request: HttpRequest, device: Any, factor: str) -> None:
     request.session.cycle_key()  # a new session id once both factors are given
     request.session[SIGNED_IN_AT] = timezone.now().timestamp()
     request.session.pop("code_failures", None)
-    audit.record(request.user, "signed_in", audit.USER, request.user.pk, factor=factor)
+    audit.record(request.user, audit.Verb.SIGNED_IN, audit.USER, request.user.pk, factor=factor)
 
 
 def _code_failed(request: HttpRequest) -> HttpResponse | None:
@@ -116,10 +116,10 @@ def _code_failed(request: HttpRequest) -> HttpResponse | None:
     user = request.user
     failures = int(request.session.get("code_failures", 0)) + 1
     request.session["code_failures"] = failures
-    audit.record(user, "second_factor_failed", audit.USER, user.pk, failures=failures)
+    audit.record(user, audit.Verb.SECOND_FACTOR_FAILED, audit.USER, user.pk, failures=failures)
     if failures < MAX_CODE_FAILURES:
         return None
-    audit.record(user, "signed_out", audit.USER, user.pk, reason="too_many_wrong_codes")
+    audit.record(user, audit.Verb.SIGNED_OUT, audit.USER, user.pk, reason="too_many_wrong_codes")
     logout(request)
     messages.error(request, "Too many wrong codes. Sign in again.")
     return redirect("login")
@@ -250,12 +250,14 @@ def _user_id(account: str) -> int | str:
 
 def on_sign_in_failed(sender: Any, credentials: Any = None, request: Any = None, **_: Any) -> None:
     account = _account(credentials)
-    audit.record(None, "sign_in_failed", audit.USER, _user_id(account), account=account)
+    audit.record(None, audit.Verb.SIGN_IN_FAILED, audit.USER, _user_id(account), account=account)
 
 
 def on_locked_out(sender: Any, request: Any = None, username: Any = None, **_: Any) -> None:
     account = str(username or "")[:150]
-    audit.record(None, "account_locked_out", audit.USER, _user_id(account), account=account)
+    audit.record(
+        None, audit.Verb.ACCOUNT_LOCKED_OUT, audit.USER, _user_id(account), account=account
+    )
 
 
 def on_signed_in(sender: Any, request: Any = None, user: Any = None, **_: Any) -> None:

@@ -38,7 +38,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
     }
     if found.text:
         detail["words"] = "yes"  # that words were searched for; never the words
-    audit.record(request.user, "viewed", audit.QUEUE, 0, **detail)
+    audit.record(request.user, audit.Verb.VIEWED, audit.QUEUE, 0, **detail)
     tab = next(t for t in queue.TABS if t.key == found.tab)
     context = {
         "tabs": [(t, counts[t.key], found.query(tab=t.key, sort="")) for t in queue.TABS],
@@ -75,7 +75,7 @@ def team_members() -> list[User]:
 def case_page(request: HttpRequest, reference: str) -> HttpResponse:
     """``/cases/<reference>/``: everything about one case; the look is audited."""
     referral = get_object_or_404(Referral.objects.select_related("assignee"), reference=reference)
-    audit.record(request.user, "viewed", audit.REFERRAL, referral.pk)
+    audit.record(request.user, audit.Verb.VIEWED, audit.REFERRAL, referral.pk)
     return render(request, "intake/case.html", case_context(referral))
 
 
@@ -141,7 +141,7 @@ def correct_page(request: HttpRequest, reference: str, key: str) -> HttpResponse
     if schema is None or key not in {f.key for f in schema.fields}:
         raise Http404("no such question")
     spec = schema.field(key)
-    audit.record(request.user, "viewed", audit.REFERRAL, referral.pk, field=key)
+    audit.record(request.user, audit.Verb.VIEWED, audit.REFERRAL, referral.pk, field=key)
     stored = referral.fields.get(key)
     chosen = stored if isinstance(stored, list) else [stored] if stored else []
     context = {
@@ -176,7 +176,7 @@ def _as_typed(stored: Any, kind: str) -> str:
 def message_page(request: HttpRequest, pk: int) -> HttpResponse:
     """``/messages/<id>/``: one message's envelope, decision, text and attachments."""
     message = get_object_or_404(InboundMessage.objects.defer("raw"), pk=pk)
-    audit.record(request.user, "viewed", audit.MESSAGE, message.pk)
+    audit.record(request.user, audit.Verb.VIEWED, audit.MESSAGE, message.pk)
     context = message_context(message)
     context.update(learning.learning_context(message, request.user))
     context["place_url"] = f"/messages/{message.pk}/place"
@@ -219,7 +219,7 @@ def message_context(message: InboundMessage) -> dict[str, Any]:
 def return_page(request: HttpRequest, pk: int) -> HttpResponse:
     """``/messages/<id>/return``: the return the service would write, to edit and send."""
     message = get_object_or_404(InboundMessage.objects.defer("raw"), pk=pk)
-    audit.record(request.user, "viewed", audit.MESSAGE, message.pk, part="return")
+    audit.record(request.user, audit.Verb.VIEWED, audit.MESSAGE, message.pk, part="return")
     draft = casework.draft_return(message, settings.INTAKE)
     return render(request, "intake/return.html", {"message": message, "draft": draft})
 
