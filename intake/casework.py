@@ -287,7 +287,7 @@ def make_case(message: InboundMessage, form_type: str, by: User) -> Referral:
     chosen form type, the answers the reader found when they were for that form, the
     referrer its sender, the day it reached our mailbox, and the Rapid Review date
     that follows.  Missing answers are then put right on the case page."""
-    from intake.decisions import allocate_reference, child_key
+    from intake.matching import allocate_reference, child_key
 
     schema = questions.schemas().get(form_type)
     if schema is None:
@@ -399,8 +399,9 @@ def draft_return(message: InboundMessage, config: IntakeConfig) -> Draft:
     edit: the questions it found missing or not valid, or a general request for the
     form when it read none."""
     from intake.assess import assessment_from_dict
-    from intake.decisions import reply_context, sender_of
     from intake.replies import render_reply
+    from intake.reply_queue import reply_context
+    from intake.senders import sender_of
 
     assessment = assessment_from_dict(
         dict(message.assessment or {"decision": Decision.NEEDS_REVIEW})
@@ -416,8 +417,8 @@ def send_return(
 ) -> OutboundEmail:
     """Queue the return a person wrote (sent by the outbox, once) to the message's sender,
     in its thread, and take the message off the queue.  No attachment goes with it."""
-    from intake.decisions import sender_of
     from intake.replies import RenderedReply, build_reply_message, child_names
+    from intake.senders import sender_of
 
     subject, text = subject.strip(), text.strip()
     if not subject or not text or len(text) > 20000 or len(subject) > 300:

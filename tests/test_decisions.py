@@ -19,8 +19,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from intake.assess import Assessment, Reply
-from intake.decisions import allocate_reference, apply_assessment, child_key
+from intake.decisions import apply_assessment
 from intake.logging import configure_logging
+from intake.matching import allocate_reference, child_key
 from intake.models import (
     Attachment,
     AuditEvent,
@@ -358,7 +359,7 @@ def test_it_logs_a_broken_template_without_the_exceptions_text(config, monkeypat
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError(leak)  # the traceback shows this line, not the text
 
-    monkeypatch.setattr("intake.decisions.render_reply", broken)
+    monkeypatch.setattr("intake.reply_queue.render_reply", broken)
     configure_logging(force=True, json=True)
     try:
         apply_assessment(make_message(), accepted(), config)

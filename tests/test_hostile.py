@@ -33,9 +33,9 @@ import pytest
 from django.db import connection
 
 from intake.config import PROJECT_ROOT, load_config
-from intake.decisions import sender_of
 from intake.models import InboundMessage, MessageContent, OutboundEmail, Referral, Submission
 from intake.replies import SUBJECT_CHARACTERS, fold_accents
+from intake.senders import sender_of
 from tests.builders import hostile
 from tests.builders.authentication import OUR_MX
 from tests.servers.smtp import smtp_server  # noqa: F401 (a fixture)
