@@ -1,4 +1,4 @@
-"""Send the replies that `intake.decisions` queued: at most once, retried safely.
+"""Send the replies that `intake.reply_queue` queued: at most once, retried safely.
 
 `send_due` takes each `OutboundEmail` row that is ``pending`` and due, and
 delivers its stored bytes, unchanged, either by SMTP (``config.replies.

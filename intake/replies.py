@@ -254,7 +254,7 @@ def reply_recipient(mail: MailResult, verdict: Verdict, config: IntakeConfig) ->
     ``verdict`` is our mail server's (`intake.authentication`).  A sender it
     failed gets nothing.  A sender it neither proved nor failed is answered at
     its From address only, when ``rules.answer_unproven_senders`` allows (and
-    `intake.decisions` never attaches the form to such a reply): a forged
+    `intake.reply_queue` never attaches the form to such a reply): a forged
     address gets a receipt with no child's data, never our mail redirected
     to a third party (issue 8).  A ``Reply-To`` is honoured only when the
     sender is proven and in ``config.service.trusted_domains`` and the reply
@@ -309,7 +309,7 @@ def fold_accents(text: str) -> str:
     """``text`` in lower case without accents: "Zoë" -> "zoe".
 
     One folding for every comparison of names (the subject check here and
-    `intake.decisions.child_key`), so a name is the same name however the
+    `intake.matching.child_key`), so a name is the same name however the
     referrer accented or cased it.
     """
     decomposed = unicodedata.normalize("NFKD", text.casefold())

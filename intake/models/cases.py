@@ -4,7 +4,7 @@ Nothing here is deleted.  The database enforces the exactly-once rules:
 one `Submission` per inbound message, one `OutboundEmail` per (message,
 kind), one `Referral` per reference, and each reference's (year, sequence)
 allocated from `ReferenceCounter` under a row lock (see
-`intake.decisions.allocate_reference`).
+`intake.matching.allocate_reference`).
 """
 
 from __future__ import annotations
