@@ -45,6 +45,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from intake.config import IntakeConfig, MailboxConfig
+from intake.errors import IntakeError
 from intake.mailbox.base import SIGN_IN_FAULTS, Fault
 from intake.models import AlertEmail, MailboxAlarm
 
@@ -335,10 +336,11 @@ def _send_one(pk: int, config: IntakeConfig, report: AlertReport) -> None:
     log.info("alert_sent", alert_id=pk, alarm_id=row.alarm_id)
 
 
-class AlertNotSent(Exception):
+class AlertNotSent(IntakeError):
+    """An alert email could not be sent this time."""
+
     def __init__(self, reason: str, *, after_data: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason[:100]
+        super().__init__(reason, reason=reason[:100])
         self.after_data = after_data
 
 

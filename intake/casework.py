@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from intake import audit, questions
+from intake.errors import IntakeError
 from intake.models import (
     AnswerCorrection,
     CaseNote,
@@ -54,8 +55,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 NOTE_MAX_CHARS = 5000
 
 
-class CaseworkError(Exception):
+class CaseworkError(IntakeError):
     """The action cannot be done as asked; the text says why, for the person."""
+
+    reason = "casework_refused"
+    retryable = False
 
 
 class Changed(CaseworkError):

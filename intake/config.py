@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from intake.errors import IntakeError
 from parsers.limits import Limits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -53,8 +54,11 @@ OAUTH_FLOWS = ("client_credentials", "device_code")
 IDLE_RENEW_RANGE = (60, 29 * 60)
 
 
-class ConfigError(Exception):
+class ConfigError(IntakeError):
     """The configuration is wrong: which file, which key, what is wrong."""
+
+    reason = "config_invalid"
+    retryable = False
 
     def __init__(self, file: str, key: str, message: str) -> None:
         super().__init__(f"{file}: {key}: {message}")

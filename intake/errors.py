@@ -28,6 +28,13 @@ class IntakeError(Exception):
             self.reason = reason
 
 
+def doubling_backoff(base: float, attempt: int, cap: float) -> float:
+    """Seconds to wait before the next try: ``base`` doubled for each ``attempt``
+    already made (0 for the first retry), never more than ``cap``.  The one
+    backoff of the service: the pipeline's steps, the outbox, the mailboxes."""
+    return float(min(base * 2 ** max(attempt, 0), cap))
+
+
 class MailboxError(IntakeError):
     """The mailbox could not be reached or refused an operation (worth retrying).
 

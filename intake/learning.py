@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from intake import audit
 from intake.audit import Verb
+from intake.errors import IntakeError
 from intake.models import InboundMessage, LearnedWording, ReadAgain
 from parsers.normalise import comparable
 from parsers.schema import FormSchema
@@ -45,8 +46,11 @@ MESSAGE = "inbound_message"
 Status = LearnedWording.Status
 
 
-class LearningError(ValueError):
+class LearningError(IntakeError):
     """A proposal or decision that cannot be made; the message says why, in plain words."""
+
+    reason = "learning_refused"
+    retryable = False
 
 
 def _audit(user: Any, verb: Verb, object_type: str, object_id: int, **detail: Any) -> None:

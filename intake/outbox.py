@@ -78,6 +78,7 @@ from django.utils import timezone
 
 from intake import audit
 from intake.audit import Verb
+from intake.errors import IntakeError, doubling_backoff
 from intake.models import OutboundEmail
 
 if TYPE_CHECKING:
@@ -90,12 +91,11 @@ BATCH_SIZE = 50  # row ids read at a time; a run goes on to the next batch
 RATE_WINDOW = timedelta(minutes=1)
 
 
-class SendError(Exception):
+class SendError(IntakeError):
     """One attempt to send failed; ``retryable`` says whether to try again."""
 
     def __init__(self, reason: str, *, retryable: bool, after_data: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason[:300]
+        super().__init__(reason, reason=reason[:300])
         self.retryable = retryable
         self.after_data = after_data  # the server may have the message: never resend
 
@@ -336,7 +336,7 @@ def _record_failure(
         state, bucket = OutboundEmail.State.PENDING, report.retrying
     else:
         state, bucket = OutboundEmail.State.FAILED, report.failed
-    delay = min(config.retry.backoff_seconds * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
+    delay = doubling_backoff(config.retry.backoff_seconds, attempts - 1, MAX_BACKOFF_SECONDS)
     # Before DATA the row is still ``pending``; a refusal of DATA itself leaves it ``sending``.
     expected = (
         (OutboundEmail.State.SENDING,)

@@ -41,7 +41,14 @@ from django.utils import timezone
 
 from intake import lease
 from intake.config import IntakeConfig, MailboxConfig
-from intake.errors import LeaseLost, MailboxError, StepConflict, UidValidityChanged, classify
+from intake.errors import (
+    LeaseLost,
+    MailboxError,
+    StepConflict,
+    UidValidityChanged,
+    classify,
+    doubling_backoff,
+)
 from intake.logging import bind_message
 from intake.mailbox import Mailbox, open_mailbox
 from intake.models import Attachment, InboundMessage, MailboxState, MessageContent
@@ -510,7 +517,7 @@ STEPS: dict[str, tuple[str, Callable[[InboundMessage, Run], None]]] = {
 
 def backoff_seconds(config: IntakeConfig, attempts: int) -> int:
     """Seconds before attempt ``attempts + 1``: doubling from retry.backoff_seconds, to 1 hour."""
-    return int(min(config.retry.backoff_seconds * 2 ** (attempts - 1), MAX_BACKOFF_SECONDS))
+    return int(doubling_backoff(config.retry.backoff_seconds, attempts - 1, MAX_BACKOFF_SECONDS))
 
 
 def record_failure(message: InboundMessage, exc: BaseException, run: Run) -> None:

@@ -29,6 +29,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from intake import audit
+from intake.errors import IntakeError
 
 TEAM_GROUP = "team"
 ADMIN_GROUP = "admin"
@@ -39,8 +40,11 @@ RECOVERY = "Recovery codes"
 RECOVERY_CODES = 10
 
 
-class UserError(Exception):
+class UserError(IntakeError):
     """The change cannot be made as asked (taken name, weak password, unknown role...)."""
+
+    reason = "user_change_refused"
+    retryable = False
 
 
 def role_of(user: Any) -> str:

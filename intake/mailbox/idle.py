@@ -37,7 +37,7 @@ import structlog
 from imapclient import IMAPClient
 
 from intake.config import MailboxConfig
-from intake.errors import MailboxError
+from intake.errors import IntakeError, MailboxError
 from intake.mailbox.imap import NETWORK_ERRORS, ImapMailbox
 
 log = structlog.get_logger(__name__)
@@ -51,8 +51,10 @@ class Outcome(StrEnum):
     UNSUPPORTED = "unsupported"  # the server offers no IDLE: poll instead
 
 
-class ConnectionGone(Exception):
+class ConnectionGone(IntakeError):
     """The IDLE connection ended (BYE, end of file, no answer to DONE)."""
+
+    reason = "idle_connection_gone"
 
 
 class FolderWatcher:

@@ -41,7 +41,7 @@ from imapclient import DELETED, IMAPClient
 from imapclient.exceptions import LoginError
 
 from intake.config import MailboxConfig
-from intake.errors import MailboxAuthError, MailboxError, UidValidityChanged
+from intake.errors import MailboxAuthError, MailboxError, UidValidityChanged, doubling_backoff
 from intake.mailbox.base import Fault, FetchedMessage, FolderState, OpenCloseContext
 
 log = structlog.get_logger(__name__)
@@ -234,7 +234,7 @@ class ImapMailbox(OpenCloseContext):
         raise AssertionError("unreachable")
 
     def _wait(self, attempt: int, reason: str) -> None:
-        delay = min(self.backoff * 2**attempt, MAX_BACKOFF_SECONDS)
+        delay = doubling_backoff(self.backoff, attempt, MAX_BACKOFF_SECONDS)
         log.warning("imap_reconnecting", attempt=attempt + 1, error_code=reason, delay=delay)
         self._sleep(delay)
 
