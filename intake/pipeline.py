@@ -93,6 +93,7 @@ class Run:
     owner: str
     result: PollResult
     stop: threading.Event
+    steps: Steps
     uidvalidity: int | None = None
     replies_sent: bool = False
     read_ahead: set[int] = field(default_factory=set)  # message ids handed to the sandbox early
@@ -150,6 +151,22 @@ def read_again(config: IntakeConfig) -> None:
     read_again_waiting(config)
 
 
+@dataclass(frozen=True)
+class Steps:
+    """The work a poll hands to the rest of the service.  Injected (issue 10): a test
+    stands in for any of them by passing its own `Steps` to `poll_mailbox`,
+    `poll_all`, `process_pending` or the worker, never by patching this module."""
+
+    parse: Callable[[bytes, IntakeConfig], MailResult] = parse
+    assess: Callable[[MailResult, IntakeConfig, datetime | None], Any] = assess
+    apply_assessment: Callable[[InboundMessage, Assessment, IntakeConfig], None] = apply_assessment
+    send_due: Callable[[IntakeConfig], None] = send_due
+    read_again: Callable[[IntakeConfig], None] = read_again
+
+
+SERVICE = Steps()  # the real steps
+
+
 def sent_forms(mail: MailResult) -> frozenset[str]:
     """The sha256 of this message's files that we returned to someone else.
 
@@ -177,10 +194,11 @@ def poll_mailbox(
     *,
     stop: threading.Event | None = None,
     sync: bool = True,
+    steps: Steps = SERVICE,
 ) -> PollResult:
     """Poll one mailbox: sync new mail (unless ``sync`` is False), then advance
-    every unfinished message.  Returns counts; a mailbox that cannot be
-    reached gives ``result.error`` rather than an exception."""
+    every unfinished message with ``steps``.  Returns counts; a mailbox that
+    cannot be reached gives ``result.error`` rather than an exception."""
     result = PollResult(mailbox=mailbox_cfg.name)
     owner = lease.new_owner()
     state = lease.acquire(mailbox_cfg.name, mailbox_cfg.folder, owner, lease_seconds(config))
@@ -189,30 +207,33 @@ def poll_mailbox(
         result.skipped = True
         return result
     try:
-        _poll_with_lease(mailbox_cfg, config, state, owner, result, stop or threading.Event(), sync)
+        run_stop = stop or threading.Event()
+        _poll_with_lease(mailbox_cfg, config, state, owner, result, run_stop, sync, steps)
     finally:
         lease.release(state, owner)
     return result
 
 
 def process_pending(
-    config: IntakeConfig, *, stop: threading.Event | None = None
+    config: IntakeConfig, *, stop: threading.Event | None = None, steps: Steps = SERVICE
 ) -> list[PollResult]:
     """Advance the unfinished messages of every mailbox, fetching nothing new."""
-    return [poll_mailbox(m, config, stop=stop, sync=False) for m in config.mailboxes]
+    return [poll_mailbox(m, config, stop=stop, sync=False, steps=steps) for m in config.mailboxes]
 
 
-def poll_all(config: IntakeConfig, *, stop: threading.Event | None = None) -> list[PollResult]:
-    """One poll of every configured mailbox, in order (what the worker runs)."""
+def poll_all(
+    config: IntakeConfig, *, stop: threading.Event | None = None, steps: Steps = SERVICE
+) -> list[PollResult]:
+    """One poll of every configured mailbox, in order (what `intake poll` runs)."""
     results = []
     for mailbox_cfg in config.mailboxes:
         if stop is not None and stop.is_set():
             break
-        results.append(poll_mailbox(mailbox_cfg, config, stop=stop))
+        results.append(poll_mailbox(mailbox_cfg, config, stop=stop, steps=steps))
     # The outbox owns its retries: a reply waiting for its backoff goes out on
     # the next cycle whether or not new mail came in.
-    send_due(config)
-    read_again(config)
+    steps.send_due(config)
+    steps.read_again(config)
     return results
 
 
@@ -224,12 +245,13 @@ def _poll_with_lease(
     result: PollResult,
     stop: threading.Event,
     sync: bool,
+    steps: Steps,
 ) -> None:
     started = timezone.now()
     with bind_message(mailbox=mailbox_cfg.name):
         try:
             with open_mailbox(mailbox_cfg) as box:
-                run = Run(config, mailbox_cfg, box, state, owner, result, stop)
+                run = Run(config, mailbox_cfg, box, state, owner, result, stop, steps)
                 run.uidvalidity = (
                     sync_folder(run) if sync else box.folder_state(mailbox_cfg.folder).uidvalidity
                 )
@@ -423,7 +445,7 @@ def step_parse(message: InboundMessage, run: Run) -> None:
     """
     mail = load_mail(message) or _parse_and_keep(message, run)
     started = time.perf_counter()
-    assessment = assess(mail, run.config, message.received_at)
+    assessment = run.steps.assess(mail, run.config, message.received_at)
     seconds = time.perf_counter() - started
     with transaction.atomic():
         _mark_attachments(message, assessment)
@@ -438,7 +460,7 @@ def step_parse(message: InboundMessage, run: Run) -> None:
 
 
 def _parse_and_keep(message: InboundMessage, run: Run) -> MailResult:
-    mail = parse(bytes(message.raw), run.config)
+    mail = run.steps.parse(bytes(message.raw), run.config)
     with transaction.atomic():
         store_mail(message, mail)
     log.info(
@@ -471,7 +493,7 @@ def step_decide(message: InboundMessage, run: Run) -> None:
 
     assessment = assessment_from_dict(message.assessment or {})
     with transaction.atomic():
-        apply_assessment(message, assessment, run.config)
+        run.steps.apply_assessment(message, assessment, run.config)
         _transition(message, State.PARSED, State.DECIDED, decision=assessment.decision)
     run.result.decided += 1
 
@@ -484,7 +506,7 @@ def step_reply(message: InboundMessage, run: Run) -> None:
 
     waiting = message.replies.filter(state=OutboundEmail.State.PENDING).exists()
     if waiting or not run.replies_sent:
-        send_due(run.config)
+        run.steps.send_due(run.config)
         run.replies_sent = True
     _transition(message, State.DECIDED, State.REPLIED)
 

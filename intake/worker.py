@@ -83,14 +83,15 @@ class MailboxLoop:
 
     def _poll(self) -> None:
         config = self.worker.config
-        result = pipeline.poll_mailbox(self.mailbox, config, stop=self.worker.stop)
+        steps = self.worker.steps
+        result = pipeline.poll_mailbox(self.mailbox, config, stop=self.worker.stop, steps=steps)
         self.polls += 1
         if not result.skipped:
             self.worker.note(self.mailbox.name, result)
         # The outbox owns its retries: a reply waiting for its backoff goes out on
         # the next cycle whether or not new mail came in.
-        pipeline.send_due(config)
-        pipeline.read_again(config)
+        steps.send_due(config)
+        steps.read_again(config)
 
     def watch(self) -> None:
         """Thread body for an IMAP mailbox with IDLE: wake the loop on new mail."""
@@ -114,8 +115,14 @@ class MailboxLoop:
 class Worker:
     """The threads and the stop switch; `run` blocks until a signal stops it."""
 
-    def __init__(self, config: IntakeConfig, config_path: str | None = None) -> None:
+    def __init__(
+        self,
+        config: IntakeConfig,
+        config_path: str | None = None,
+        steps: pipeline.Steps = pipeline.SERVICE,
+    ) -> None:
         self.config = config
+        self.steps = steps  # the work each poll hands on (injected: issue 10)
         self.stop = threading.Event()
         self.tending = threading.Event()  # set to tend the alarms now
         self.loops = [MailboxLoop(self, m) for m in config.mailboxes]

@@ -173,6 +173,13 @@ class FakeSteps:
     `apply_assessment`/`send_due` (pipeline tests are about delivery, not
     decisions); counts the calls, and fails on demand."""
 
+    @property
+    def steps(self) -> pipeline.Steps:
+        """The pipeline's steps with these stand-ins for assess, decide and send."""
+        return pipeline.Steps(
+            assess=self.assess, apply_assessment=self.apply, send_due=self.send_due
+        )
+
     def __init__(self) -> None:
         self.assessed: list[bytes] = []
         self.applied: list[int] = []
@@ -205,12 +212,10 @@ def _stored_raw(sha256: str) -> bytes:
 
 
 @pytest.fixture
-def fake_steps(monkeypatch: pytest.MonkeyPatch) -> FakeSteps:
-    fake = FakeSteps()
-    monkeypatch.setattr(pipeline, "assess", fake.assess)
-    monkeypatch.setattr(pipeline, "apply_assessment", fake.apply)
-    monkeypatch.setattr(pipeline, "send_due", fake.send_due)
-    return fake
+def fake_steps() -> FakeSteps:
+    """Stand-ins for the pipeline's assess/decide/send steps: pass ``fake_steps.steps``
+    to `pipeline.poll_mailbox` (or the worker); nothing of the pipeline is patched."""
+    return FakeSteps()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -16,7 +16,7 @@ from intake import alarms, outbox
 from intake.alarms import REPLIES_ROUTE
 from intake.mailbox.base import Fault
 from intake.models import AlertEmail, MailboxAlarm, MailboxState, OutboundEmail
-from intake.pipeline import poll_mailbox
+from intake.pipeline import SERVICE, poll_mailbox
 from tests import factories
 from tests.servers.smtp import start_smtp_server
 
@@ -44,9 +44,9 @@ def world(m365, make_config, relay, settings, fake_steps):
     return m365, config
 
 
-def poll(config):
+def poll(config, steps=SERVICE):
     mailbox = config.mailboxes[0]
-    result = poll_mailbox(mailbox, config)
+    result = poll_mailbox(mailbox, config, steps=steps)
     alarms.note_poll(mailbox.name, result.error, result.error_detail)
     return result
 

@@ -20,8 +20,8 @@ State = InboundMessage.State
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
-def poll(config):
-    return pipeline.poll_mailbox(config.mailboxes[0], config)
+def poll(config, steps=pipeline.SERVICE):
+    return pipeline.poll_mailbox(config.mailboxes[0], config, steps=steps)
 
 
 def assert_each_filed_once(account, count):
@@ -34,7 +34,7 @@ def assert_each_filed_once(account, count):
 def test_it_stores_and_files_every_message_on_the_first_sync(imap_account, make_config, fake_steps):
     imap_account.append_many([build_email(n) for n in range(120)])
     config = make_config(mailboxes=[_table(imap_account)], schedule={"batch_size": 25})
-    result = poll(config)
+    result = poll(config, fake_steps.steps)
     assert (result.fetched, result.stored, result.filed, result.errors) == (120, 120, 120, 0)
     assert_each_filed_once(imap_account, 120)
     assert MailboxState.objects.get().last_uid == 120
@@ -44,20 +44,20 @@ def test_it_picks_up_new_mail_between_polls_and_fetches_nothing_twice(
     imap_config, imap_account, fake_steps
 ):
     imap_account.append(build_email(1))
-    poll(imap_config)
+    poll(imap_config, fake_steps.steps)
     imap_account.append(build_email(2))
     imap_account.append(build_email(3))
-    result = poll(imap_config)
+    result = poll(imap_config, fake_steps.steps)
     assert (result.fetched, result.stored) == (2, 2)
     assert len(fake_steps.assessed) == 3
-    assert poll(imap_config).fetched == 0
+    assert poll(imap_config, fake_steps.steps).fetched == 0
     assert_each_filed_once(imap_account, 3)
 
 
 def test_it_processes_a_message_a_person_already_read_once(imap_config, imap_account, fake_steps):
     imap_account.append(build_email(1), flags=("\\Seen",))
     imap_account.append(build_email(2))
-    poll(imap_config)
+    poll(imap_config, fake_steps.steps)
     assert_each_filed_once(imap_account, 2)
     assert len(fake_steps.assessed) == 2
 
@@ -67,7 +67,7 @@ def test_it_files_a_message_read_by_a_person_while_it_waited_for_a_retry(
 ):
     imap_account.append(build_email(1))
     fake_steps.fail_assess = lambda raw: RuntimeError("not today")
-    poll(imap_config)
+    poll(imap_config, fake_steps.steps)
     assert imap_account.flags("INBOX") == {1: ()}  # we did not mark it read
     client = imap_account.client()
     client.select_folder("INBOX")
@@ -75,7 +75,7 @@ def test_it_files_a_message_read_by_a_person_while_it_waited_for_a_retry(
     client.logout()
     fake_steps.fail_assess = lambda raw: None
     InboundMessage.objects.update(next_attempt_at=None)
-    poll(imap_config)
+    poll(imap_config, fake_steps.steps)
     assert_each_filed_once(imap_account, 1)
 
 
@@ -93,12 +93,12 @@ def test_it_files_exactly_once_after_a_crash_between_storing_and_filing(
 
     monkeypatch.setitem(pipeline.STEPS, State.REPLIED, ("file", crash))
     with pytest.raises(Killed):
-        poll(imap_config)
+        poll(imap_config, fake_steps.steps)
     assert InboundMessage.objects.filter(state=State.REPLIED).count() == 1  # stored, decided
     assert InboundMessage.objects.filter(state=State.RECEIVED).count() == 2
     monkeypatch.setitem(pipeline.STEPS, State.REPLIED, ("file", pipeline.step_file))
     MailboxState.objects.update(lease_owner="", lease_until=None)  # the dead worker's lease expires
-    result = poll(imap_config)
+    result = poll(imap_config, fake_steps.steps)
     assert result.fetched == 0
     assert_each_filed_once(imap_account, 3)
 
@@ -120,7 +120,7 @@ def test_it_loses_nothing_when_the_connection_drops_mid_fetch(
 
     monkeypatch.setattr(pipeline, "store_message", store_then_drop)
     monkeypatch.setattr("intake.mailbox.imap.time.sleep", lambda s: None)
-    result = poll(config)
+    result = poll(config, fake_steps.steps)
     assert result.error == ""
     assert sorted(stored) == list(range(1, 11))
     assert_each_filed_once(imap_account, 10)
@@ -132,13 +132,13 @@ def test_it_neither_loses_nor_duplicates_anything_when_uidvalidity_is_reset(
     for n in range(4):
         imap_account.append(build_email(n))
     fake_steps.fail_apply = lambda message: RuntimeError("decisions down")
-    poll(imap_config)  # all four stored, none decided: still in the INBOX
+    poll(imap_config, fake_steps.steps)  # all four stored, none decided: still in the INBOX
     old = MailboxState.objects.get().uidvalidity
     dovecot.reset_uidvalidity(imap_account)
     imap_account.append(build_email(99))
     fake_steps.fail_apply = lambda message: None
     InboundMessage.objects.update(next_attempt_at=None)
-    result = poll(imap_config)
+    result = poll(imap_config, fake_steps.steps)
     assert MailboxState.objects.get().uidvalidity != old
     assert (result.stored, result.duplicates) == (1, 4)
     assert_each_filed_once(imap_account, 5)
@@ -155,7 +155,7 @@ def test_it_polls_each_message_once_when_two_pollers_start_together(
     def poller():
         try:
             barrier.wait()
-            results.append(poll(config))
+            results.append(poll(config, fake_steps.steps))
         finally:
             connection.close()
 
@@ -175,7 +175,7 @@ def test_it_creates_the_processed_folder_when_it_is_missing(imap_config, imap_ac
     client = imap_account.client()
     assert not client.folder_exists("Processed")
     client.logout()
-    poll(imap_config)
+    poll(imap_config, fake_steps.steps)
     assert_each_filed_once(imap_account, 1)
 
 
@@ -187,7 +187,7 @@ def test_it_records_a_malformed_message_and_processes_the_rest(
     imap_account.append(junk)
     imap_account.append(build_email(2))
     fake_steps.fail_assess = lambda raw: ParseError(Reason.CORRUPT) if b"an email" in raw else None
-    result = poll(imap_config)
+    result = poll(imap_config, fake_steps.steps)
     assert (result.filed, result.parked) == (2, 1)
     parked = InboundMessage.objects.get(state=State.PARKED)
     assert parked.parked_reason == "corrupt"
@@ -198,7 +198,7 @@ def test_it_parks_a_message_over_the_size_limit(imap_account, make_config, fake_
     imap_account.append(build_email(1, attachment=b"x" * 4000))
     imap_account.append(build_email(2))
     config = make_config(mailboxes=[_table(imap_account)], limits={"max_message_bytes": 3000})
-    result = poll(config)
+    result = poll(config, fake_steps.steps)
     assert (result.stored, result.parked, result.filed) == (2, 1, 1)
     assert InboundMessage.objects.get(state=State.PARKED).parked_reason == "too_large"
 
@@ -236,10 +236,10 @@ def test_it_does_not_move_past_a_uid_the_server_left_out_of_a_fetch(
         return response
 
     monkeypatch.setattr(IMAPClient, "fetch", fetch_leaving_out_uid_3)
-    result = poll(config)
+    result = poll(config, fake_steps.steps)
     assert result.error == "imap_fetch_incomplete"
     assert sorted(InboundMessage.objects.values_list("uid", flat=True)) == [1, 2]
     assert MailboxState.objects.get().last_uid == 2  # not past the UID left out
     monkeypatch.setattr(IMAPClient, "fetch", real_fetch)
-    poll(config)
+    poll(config, fake_steps.steps)
     assert_each_filed_once(imap_account, 4)

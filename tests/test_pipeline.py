@@ -7,6 +7,7 @@ getting every message through exactly once, whatever the steps answer.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -19,7 +20,6 @@ from intake.config import IntakeConfig
 from intake.mailbox import open_mailbox
 from intake.models import InboundMessage, MailboxState
 from parsers.errors import ParseError, Reason
-from tests.conftest import FakeSteps
 
 State = InboundMessage.State
 pytestmark = pytest.mark.django_db
@@ -41,13 +41,13 @@ def folder_count(config: IntakeConfig, folder: str) -> int:
         return len(list(box.fetch(folder)))
 
 
-def poll(config: IntakeConfig) -> pipeline.PollResult:
-    return pipeline.poll_mailbox(config.mailboxes[0], config)
+def poll(config: IntakeConfig, steps: pipeline.Steps = pipeline.SERVICE) -> pipeline.PollResult:
+    return pipeline.poll_mailbox(config.mailboxes[0], config, steps=steps)
 
 
 def test_it_takes_a_new_message_from_the_mailbox_to_filed(config, fake_steps, email_factory):
     deliver(config, email_factory(1))
-    result = poll(config)
+    result = poll(config, fake_steps.steps)
     message = InboundMessage.objects.get()
     assert (result.stored, result.decided, result.filed, result.errors) == (1, 1, 1, 0)
     assert message.state == State.FILED
@@ -59,9 +59,9 @@ def test_it_takes_a_new_message_from_the_mailbox_to_filed(config, fake_steps, em
 
 def test_it_fetches_only_new_mail_on_the_next_poll(config, fake_steps, email_factory):
     deliver(config, email_factory(1), email_factory(2))
-    poll(config)
+    poll(config, fake_steps.steps)
     deliver(config, email_factory(3))
-    result = poll(config)
+    result = poll(config, fake_steps.steps)
     assert (result.fetched, result.stored) == (1, 1)
     assert len(fake_steps.assessed) == 3
     assert MailboxState.objects.get().last_uid == 3
@@ -72,7 +72,7 @@ def test_it_stores_nothing_new_when_the_same_message_arrives_twice(
 ):
     raw = email_factory(1)
     deliver(config, raw, raw)
-    result = poll(config)
+    result = poll(config, fake_steps.steps)
     assert (result.stored, result.duplicates) == (1, 1)
     assert InboundMessage.objects.count() == 1
 
@@ -82,7 +82,7 @@ def test_it_uses_the_content_hash_alone_when_message_id_is_missing(
 ):
     raw = email_factory(1, message_id=None)
     deliver(config, raw, raw, email_factory(2, message_id=None))
-    poll(config)
+    poll(config, fake_steps.steps)
     assert InboundMessage.objects.count() == 2
     assert set(InboundMessage.objects.values_list("message_id", flat=True)) == {""}
 
@@ -92,17 +92,17 @@ def test_it_records_a_failed_step_and_retries_it_after_the_backoff(
 ):
     deliver(config, email_factory(1))
     fake_steps.fail_assess = lambda raw: RuntimeError("boom")
-    result = poll(config)
+    result = poll(config, fake_steps.steps)
     message = InboundMessage.objects.get()
     assert (result.errors, message.state, message.attempts) == (1, State.RECEIVED, 1)
     assert message.error_code == "internal_error"
     assert message.next_attempt_at > timezone.now() + timedelta(seconds=50)
 
     fake_steps.fail_assess = lambda raw: None
-    poll(config)
+    poll(config, fake_steps.steps)
     assert InboundMessage.objects.get().state == State.RECEIVED  # not due yet
     InboundMessage.objects.update(next_attempt_at=timezone.now())
-    poll(config)
+    poll(config, fake_steps.steps)
     message.refresh_from_db()
     assert (message.state, message.attempts, message.error_code) == (State.FILED, 0, "")
 
@@ -112,7 +112,7 @@ def test_it_parks_a_message_after_the_last_attempt(config, fake_steps, email_fac
     fake_steps.fail_assess = lambda raw: RuntimeError("boom")
     for _ in range(config.retry.max_attempts):
         InboundMessage.objects.update(next_attempt_at=None)
-        poll(config)
+        poll(config, fake_steps.steps)
     message = InboundMessage.objects.get()
     assert (message.state, message.parked_reason, message.parked_from) == (
         State.PARKED,
@@ -128,7 +128,7 @@ def test_it_parks_a_malformed_message_at_once_and_processes_the_rest(
     junk = b"\x00\xff not an email at all \x80\n"
     deliver(config, email_factory(1), junk, email_factory(2))
     fake_steps.fail_assess = lambda raw: ParseError(Reason.CORRUPT) if raw == junk else None
-    result = poll(config)
+    result = poll(config, fake_steps.steps)
     states = sorted(InboundMessage.objects.values_list("state", flat=True))
     assert states == [State.FILED, State.FILED, State.PARKED]
     assert (result.filed, result.parked) == (2, 1)
@@ -140,7 +140,7 @@ def test_it_parks_a_message_over_the_size_limit_without_dropping_it(
 ):
     config = make_config(limits={"max_message_bytes": 2000})
     deliver(config, email_factory(1, attachment=b"x" * 3000), email_factory(2))
-    result = poll(config)
+    result = poll(config, fake_steps.steps)
     big = InboundMessage.objects.get(state=State.PARKED)
     assert (big.parked_reason, big.headers_only) == ("too_large", False)
     assert len(bytes(big.raw)) == big.size > 2000  # kept whole, for a person to look at
@@ -152,7 +152,7 @@ def test_it_keeps_only_the_header_of_a_message_over_the_hard_limit(
 ):
     config = make_config(limits={"max_message_bytes": 1000})
     deliver(config, email_factory(1, attachment=b"x" * 10_000))
-    poll(config)
+    poll(config, fake_steps.steps)
     big = InboundMessage.objects.get()
     assert big.headers_only and big.state == State.PARKED
     assert b"Subject: CSPR referral 1" in bytes(big.raw)
@@ -166,18 +166,12 @@ def test_it_finishes_a_message_stored_before_a_crash_and_files_it_once(
         """Stands for the process dying: nothing catches it."""
 
     deliver(config, email_factory(1))
-    monkeypatch.setattr(pipeline, "step_parse", _raiser(Killed()))
-    monkeypatch.setitem(pipeline.STEPS, State.RECEIVED, ("parse", pipeline.step_parse))
+    dying = dataclasses.replace(fake_steps.steps, parse=_raiser(Killed()))
     with pytest.raises(Killed):
-        poll(config)
+        poll(config, dying)
     assert InboundMessage.objects.get().state == State.RECEIVED  # stored, committed
-    monkeypatch.undo()
-    fake = FakeSteps()
-    monkeypatch.setattr(pipeline, "assess", fake.assess)
-    monkeypatch.setattr(pipeline, "apply_assessment", fake.apply)
-    monkeypatch.setattr(pipeline, "send_due", fake.send_due)
     MailboxState.objects.update(lease_owner="", lease_until=None)  # a dead worker's lease expires
-    result = poll(config)
+    result = poll(config, fake_steps.steps)
     assert (result.fetched, result.filed) == (0, 1)
     assert InboundMessage.objects.get().state == State.FILED
     assert (folder_count(config, "INBOX"), folder_count(config, "Processed")) == (0, 1)
@@ -196,9 +190,9 @@ def test_it_files_once_when_the_crash_came_after_the_move(
 
     monkeypatch.setattr(pipeline, "_transition", crash_when_filing)
     with pytest.raises(KeyboardInterrupt):
-        poll(config)
+        poll(config, fake_steps.steps)
     monkeypatch.setattr(pipeline, "_transition", real_transition)
-    poll(config)
+    poll(config, fake_steps.steps)
     assert InboundMessage.objects.get().state == State.FILED
     assert (folder_count(config, "INBOX"), folder_count(config, "Processed")) == (0, 1)
 
@@ -211,7 +205,7 @@ def test_it_skips_a_mailbox_whose_lease_another_worker_holds(config, fake_steps,
         lease_owner="other",
         lease_until=timezone.now() + timedelta(minutes=5),
     )
-    result = poll(config)
+    result = poll(config, fake_steps.steps)
     assert result.skipped
     assert InboundMessage.objects.count() == 0
 
@@ -224,7 +218,7 @@ def test_it_takes_over_a_lease_that_has_expired(config, fake_steps, email_factor
         lease_owner="dead",
         lease_until=timezone.now() - timedelta(seconds=1),
     )
-    assert poll(config).stored == 1
+    assert poll(config, fake_steps.steps).stored == 1
     assert MailboxState.objects.get().lease_owner == ""
 
 
@@ -239,8 +233,8 @@ def test_it_finishes_the_message_in_hand_when_asked_to_stop(
         stop.set()  # SIGTERM arrives while the first message is being read
         return original(raw, cfg)
 
-    monkeypatch.setattr(pipeline, "assess", assess_then_stop)
-    result = pipeline.poll_mailbox(config.mailboxes[0], config, stop=stop)
+    steps = dataclasses.replace(fake_steps.steps, assess=assess_then_stop)
+    result = pipeline.poll_mailbox(config.mailboxes[0], config, stop=stop, steps=steps)
     assert result.filed == 1
     assert sorted(InboundMessage.objects.values_list("state", flat=True)) == [
         State.FILED,
@@ -250,7 +244,7 @@ def test_it_finishes_the_message_in_hand_when_asked_to_stop(
 
 def test_it_calls_the_outbox_once_per_poll(config, fake_steps, email_factory):
     deliver(config, *(email_factory(n) for n in range(3)))
-    poll(config)
+    poll(config, fake_steps.steps)
     assert fake_steps.sends == 1
 
 
@@ -260,7 +254,7 @@ def test_it_reports_an_unreachable_mailbox_without_raising(make_config, fake_ste
     config = make_config(
         mailboxes=[{"name": "referrals", "kind": "maildir", "path": str(blocker / "x")}]
     )
-    result = poll(config)
+    result = poll(config, fake_steps.steps)
     assert result.error == "mailbox_unavailable"
     assert MailboxState.objects.get().last_error == "mailbox_unavailable"
 
@@ -268,9 +262,8 @@ def test_it_reports_an_unreachable_mailbox_without_raising(make_config, fake_ste
 def test_it_treats_a_missing_assess_implementation_as_a_retryable_error(
     config, email_factory, monkeypatch
 ):
-    monkeypatch.setattr(pipeline, "assess", _raiser(NotImplementedError()))
     deliver(config, email_factory(1))
-    poll(config)
+    poll(config, pipeline.Steps(assess=_raiser(NotImplementedError())))
     message = InboundMessage.objects.get()
     assert (message.state, message.error_code) == (State.RECEIVED, "not_implemented")
 

@@ -31,7 +31,7 @@ def test_it_logs_ids_mailbox_and_step_but_no_personal_data(make_config, fake_ste
     fake_steps.fail_apply = lambda message: RuntimeError(
         "Jamie Testchild"
     )  # text that must not leak
-    pipeline.poll_mailbox(config.mailboxes[0], config)
+    pipeline.poll_mailbox(config.mailboxes[0], config, steps=fake_steps.steps)
     lines = json_logs()
     assert lines
     assert all({"message_id", "mailbox", "step"} <= set(line) for line in lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sqlite3
@@ -87,14 +88,13 @@ def test_it_finishes_the_poll_in_hand_before_returning(make_config, fake_steps, 
     with open_mailbox(config.mailboxes[0]) as box:
         for n in range(3):
             box.append("INBOX", build_email(n), flags=())
-    worker = Worker(config)
     original = fake_steps.assess
 
     def assess_slowly(raw, cfg, arrived=None):
         worker.request_stop(signal.SIGTERM)  # the signal lands mid-poll
         return original(raw, cfg)
 
-    monkeypatch.setattr("intake.pipeline.assess", assess_slowly)
+    worker = Worker(config, steps=dataclasses.replace(fake_steps.steps, assess=assess_slowly))
     thread = threading.Thread(target=worker.run)
     monkeypatch.setattr(signal, "signal", lambda *args: None)  # not the main thread
     thread.start()
