@@ -346,15 +346,15 @@ def due_messages(mailbox: str) -> list[int]:
     )
 
 
-READ_AHEAD = 2  # messages handed to the sandbox ahead of the one being decided (issue 10)
+READ_AHEAD = 4  # messages handed to the sandbox ahead of the one being decided (issue 10)
 
 
 def advance_unfinished(run: Run) -> None:
     """Take each due message as far as it will go; stop between messages if asked.
 
     While one message is assessed, decided, answered and filed here, the
-    sandbox parses the next `READ_AHEAD` and reads their documents
-    (`read_ahead`): the two cores work side by side (issue 10).
+    sandbox parses the next `READ_AHEAD`, reads their documents and matches
+    them to the forms (`read_ahead`): the two cores work side by side (issue 10).
     """
     due = due_messages(run.mailbox.name)
     try:
@@ -375,8 +375,12 @@ def advance_unfinished(run: Run) -> None:
 
 
 def read_ahead(run: Run, pks: list[int]) -> None:
-    """Hand the sandbox these messages' bytes to parse and read in the background
-    (`parsers.sandbox.read_ahead`): only those not parsed yet, each once a poll."""
+    """Hand the sandbox these messages' bytes to parse, read and match against
+    the forms in the background (`parsers.sandbox.read_ahead`): only those not
+    parsed yet, each once a poll.  The assessment takes the results; a message
+    whose assessment asks for anything else (a rule naming one form, a file we
+    sent out left unread) gets it done then."""
+    from intake.assess import MATCH_JOB, _accepted_schemas, taught_schemas
     from parsers.sandbox import READ_AHEAD_MAX_BYTES
     from parsers.sandbox import read_ahead as sandbox_read_ahead
 
@@ -387,8 +391,11 @@ def read_ahead(run: Run, pks: list[int]) -> None:
     raws = InboundMessage.objects.filter(
         pk__in=wanted, state=State.RECEIVED, content__isnull=True, size__lte=READ_AHEAD_MAX_BYTES
     ).order_by("pk")
+    schemas = _accepted_schemas(run.config, taught_schemas(run.config))
     sandbox_read_ahead(
-        [bytes(raw) for raw in raws.values_list("raw", flat=True)], run.config.limits
+        [bytes(raw) for raw in raws.values_list("raw", flat=True)],
+        run.config.limits,
+        then=(MATCH_JOB, schemas),
     )
 
 

@@ -397,9 +397,13 @@ class SandboxPool:
         self, path: str, args: tuple[Any, ...], seconds: float, memory_mb: int
     ) -> JobResult:
         """Run ``path`` (``"module:function"``) on ``args`` in a worker, within
-        ``seconds`` of wall time and ``memory_mb`` of address space."""
+        ``seconds`` of wall time and ``memory_mb`` of address space.  A job the
+        read-ahead has run with equal arguments (`read_ahead`) is not run again."""
         if self._closed:
             raise RuntimeError("sandbox pool is closed")
+        early = _AHEAD.job(path, args)
+        if early is not None:
+            return early
         worker = self._idle.get()
         reusable = False
         try:
@@ -535,26 +539,34 @@ def _mail_from(raw: bytes, outcome: JobResult) -> MailResult:
 
 READ_AHEAD_MAX_BYTES = 4 * 1024 * 1024  # a larger message is parsed when its turn comes
 _DOCUMENT_SUFFIXES = (".pdf", ".docx", ".doc", ".docm", ".dotx", ".rtf", ".odt", ".pages")
+FollowUp = tuple[str, Any]  # a job's path and its argument beside the documents
 
 
-def read_ahead(raws: Sequence[bytes], limits: Limits) -> None:
-    """Parse these messages and read their documents in the sandbox, one after
-    another in a background thread, while the caller decides the message in
-    hand: then both cores work, one on deciding and one on reading (issue 10).
+def read_ahead(raws: Sequence[bytes], limits: Limits, then: FollowUp | None = None) -> None:
+    """Parse these messages, read their documents and (``then``) run one more
+    job over those documents, in the sandbox, from background threads, while
+    the caller decides the message in hand: both cores work (issue 10).
 
-    `parse_mail` and `read_documents` take what was read ahead instead of
-    reading it again (the same message bytes, the same parts, the same
-    limits); the results are those they would have given, each read within
-    the same budget, counted from the end of the message's parse as the
-    assessment counts it (read one after another rather than side by side, a
-    message whose documents together run past its budget may see another of
-    them cut short).  At most `_ReadAhead.KEPT` messages are held,
-    none larger than `READ_AHEAD_MAX_BYTES`, so memory does not grow with the
-    backlog; `forget_read_ahead` drops them all.
+    ``then`` is ``(path, extra)``: the job ``path`` is run with the arguments
+    ``(documents, extra)``, ``documents`` being what the parts a caller would
+    read (`_may_be_read`) gave, in order; the service passes the form
+    matcher and its schemas.
+
+    `parse_mail`, `read_documents` and `SandboxPool.run_job` take what was read
+    ahead instead of doing it again: the same message bytes, the same parts
+    (by sha256 and path), the same job with equal arguments, the same limits;
+    anything else is done then, as before.  The results are those the calls
+    would have given, each within the same budget counted from the end of the
+    message's parse, as the assessment counts it (read one after another
+    rather than side by side, a message whose documents together run past
+    their budget may see another of them cut short).  At most
+    `_ReadAhead.KEPT` messages are held, none larger than
+    `READ_AHEAD_MAX_BYTES`, so memory does not grow with the backlog;
+    `forget_read_ahead` drops them all.
     """
     for raw in raws:
         if len(raw) <= READ_AHEAD_MAX_BYTES:
-            _AHEAD.submit(raw, limits)
+            _AHEAD.submit(raw, limits, then)
 
 
 def forget_read_ahead() -> None:
@@ -563,35 +575,48 @@ def forget_read_ahead() -> None:
 
 
 @dataclass
+class _Read:
+    """What reading one message ahead gave."""
+
+    mail: MailResult
+    documents: dict[tuple[str, str], DocumentResult]
+    job: tuple[str, tuple[Any, ...]] | None = None  # the follow-up job and its arguments
+    job_result: JobResult | None = None
+
+
+@dataclass
 class _Early:
-    """One message read ahead: its parse, then its documents by part."""
+    """One message handed to the read-ahead."""
 
     digest: str
     limits: Limits
-    future: Future[tuple[MailResult, dict[tuple[str, str], DocumentResult]]]
-    taken: bool = False  # its parse was taken: its documents come next
+    future: Future[_Read]
+    taken: bool = False  # its parse was taken: its documents and job come next
 
 
 class _ReadAhead:
-    """The messages read ahead, oldest first, and the thread reading them."""
+    """The messages read ahead, oldest first, and the threads reading them
+    (one a worker of the pool, so the pool's workers all have work)."""
 
-    KEPT = 4
+    KEPT = 6
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._early: list[_Early] = []
-        self._thread: ThreadPoolExecutor | None = None
+        self._threads: ThreadPoolExecutor | None = None
 
-    def submit(self, raw: bytes, limits: Limits) -> None:
+    def submit(self, raw: bytes, limits: Limits, then: FollowUp | None) -> None:
         digest = hashlib.sha256(raw).hexdigest()
         with self._lock:
             if any(e.digest == digest for e in self._early):
                 return
-            if self._thread is None:
-                self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(
+                    max_workers=get_pool().size, thread_name_prefix="read-ahead"
+                )
             while len(self._early) >= self.KEPT:
                 self._early.pop(0).future.cancel()
-            future = self._thread.submit(_read_message, raw, limits)
+            future = self._threads.submit(_read_message, raw, limits, then)
             self._early.append(_Early(digest, limits, future))
 
     def mail(self, raw: bytes, limits: Limits) -> MailResult | None:
@@ -604,28 +629,47 @@ class _ReadAhead:
             # A message taken before this one is past its documents: let it go.
             self._early = [e for e in self._early if not e.taken]
             early.taken = True
-        try:
-            return early.future.result()[0]
-        except Exception as exc:  # the pool went away, say: parse it here and now
-            log.info("read_ahead_failed", error=type(exc).__name__)
-            self._drop(early)
-            return None
+        read = self._result(early)
+        return read.mail if read is not None else None
 
     def documents(
         self, parts: Sequence[AttachmentPart], limits: Limits
     ) -> dict[int, DocumentResult]:
         """Results read ahead for ``parts`` of the message whose parse was taken, by index."""
+        read = self._taken(limits)
+        if read is None or not parts:
+            return {}
+        found = {i: read.documents.get((p.sha256, p.path)) for i, p in enumerate(parts)}
+        return {i: replace(r, index=i) for i, r in found.items() if r is not None}
+
+    def job(self, path: str, args: tuple[Any, ...]) -> JobResult | None:
+        """The follow-up job's result, when it was run ahead with equal arguments."""
         with self._lock:
             early = next((e for e in self._early if e.taken), None)
-        if early is None or early.limits != limits or not parts:
-            return {}
+        if early is None or not early.future.done():
+            return None  # not run ahead, or still running: run it now rather than wait
+        read = self._result(early)
+        if read is None or read.job is None or read.job_result is None:
+            return None
+        if read.job[0] != path or read.job[1] != args:
+            return None
         self._drop(early)
+        return read.job_result
+
+    def _taken(self, limits: Limits) -> _Read | None:
+        with self._lock:
+            early = next((e for e in self._early if e.taken), None)
+        if early is None or early.limits != limits:
+            return None
+        return self._result(early)
+
+    def _result(self, early: _Early) -> _Read | None:
         try:
-            _mail, read = early.future.result()
-        except Exception:
-            return {}
-        found = {i: read.get((p.sha256, p.path)) for i, p in enumerate(parts)}
-        return {i: replace(r, index=i) for i, r in found.items() if r is not None}
+            return early.future.result()
+        except Exception as exc:  # the pool went away, say: do it here and now
+            log.info("read_ahead_failed", error=type(exc).__name__)
+            self._drop(early)
+            return None
 
     def _drop(self, early: _Early) -> None:
         with self._lock:
@@ -639,17 +683,22 @@ class _ReadAhead:
             self._early.clear()
 
 
-def _read_message(
-    raw: bytes, limits: Limits
-) -> tuple[MailResult, dict[tuple[str, str], DocumentResult]]:
-    """The background work for one message: its parse, then its documents one by one."""
+def _read_message(raw: bytes, limits: Limits, then: FollowUp | None) -> _Read:
+    """The background work for one message: its parse, its documents one by
+    one, then the follow-up job over the documents read."""
     mail = _parse_in_pool(raw, limits)
     deadline = time.monotonic() + max(0.0, limits.max_message_seconds - mail.seconds)
-    read: dict[tuple[str, str], DocumentResult] = {}
     pool = get_pool()
+    read = _Read(mail, {})
     for index, part in enumerate(p for p in mail.attachments if _may_be_read(p)):
-        read[(part.sha256, part.path)] = pool.read(index, part, limits, deadline)
-    return mail, read
+        read.documents[(part.sha256, part.path)] = pool.read(index, part, limits, deadline)
+    documents = [r.document for r in read.documents.values() if r.document is not None]
+    seconds = deadline - time.monotonic()
+    if then is not None and documents and seconds > 0:
+        path, extra = then
+        read.job = (path, (documents, extra))
+        read.job_result = pool.run_job(path, read.job[1], seconds, limits.max_message_memory_mb)
+    return read
 
 
 def _may_be_read(part: AttachmentPart) -> bool:

@@ -118,6 +118,15 @@ def test_a_poll_reading_ahead_decides_every_message_as_reading_each_in_turn_woul
         return found
 
     monkeypatch.setattr(sandbox._ReadAhead, "mail", spy)
+    matched: list[bool] = []
+    real_job = sandbox._ReadAhead.job
+
+    def job_spy(self: Any, path: str, args: tuple[Any, ...]) -> Any:
+        found = real_job(self, path, args)
+        matched.append(found is not None)
+        return found
+
+    monkeypatch.setattr(sandbox._ReadAhead, "job", job_spy)
     config = make_config()
     with open_mailbox(config.mailboxes[0]) as box:
         for seed in range(20, 26):
@@ -125,6 +134,7 @@ def test_a_poll_reading_ahead_decides_every_message_as_reading_each_in_turn_woul
     result = pipeline.poll_mailbox(config.mailboxes[0], config)
     assert (result.decided, result.errors) == (6, 0)
     assert taken.count(True) == 5  # every message but the first was read ahead
+    assert matched.count(True) == 5  # and matched to the forms ahead
     for message in InboundMessage.objects.order_by("pk"):
         again = pipeline.assess(load_mail(message), config, message.received_at)
         assert message.assessment == safe_for_db(asdict(again))
