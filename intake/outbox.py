@@ -492,7 +492,7 @@ def file_sent_copies(config: IntakeConfig) -> list[int]:
     filed = []
     waiting = OutboundEmail.objects.filter(
         state=OutboundEmail.State.SENT, sent_copy=OutboundEmail.SentCopy.PENDING
-    ).select_related("message")
+    ).select_related("message").defer("message__raw")  # its mailbox only, not its bytes
     for row in waiting.order_by("pk")[:BATCH_SIZE]:
         if _file_copy(row, config):
             filed.append(row.pk)

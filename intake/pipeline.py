@@ -423,7 +423,16 @@ def advance(message: InboundMessage, run: Run) -> None:
             except Exception as exc:
                 record_failure(message, exc, run)
                 return
-        message.refresh_from_db()
+        refresh(message)
+
+
+def refresh(message: InboundMessage) -> None:
+    """Reload what the steps change: every field but the raw bytes, which never
+    change once stored and are the largest by far (issue 10)."""
+    message.refresh_from_db(fields=_REFRESHED)
+
+
+_REFRESHED = [f.attname for f in InboundMessage._meta.concrete_fields if f.name != "raw"]
 
 
 def _transition(message: InboundMessage, old: str, new: str, **changes: Any) -> None:

@@ -32,6 +32,7 @@ import dataclasses
 import email.message
 import email.policy
 import email.utils
+import functools
 import re
 import unicodedata
 import uuid
@@ -224,6 +225,14 @@ def _environment(templates_dir: str | Path) -> SandboxedEnvironment:
     return env
 
 
+@functools.lru_cache(maxsize=8)
+def _shared_environment(templates_dir: str) -> SandboxedEnvironment:
+    """One environment per folder, so each template is compiled once, not once a
+    reply (issue 10); Jinja2 still reloads a template whose file an administrator
+    changed (``auto_reload``, on by default, checks its modification time)."""
+    return _environment(templates_dir)
+
+
 def long_date(day: date) -> str:
     """``Friday 20 February 2026``: a date no reader can misread."""
     return f"{day:%A} {day.day} {day:%B %Y}"
@@ -238,7 +247,7 @@ def render_reply(kind: str, context: ReplyContext, config: IntakeConfig) -> Rend
     """
     if kind not in KINDS:
         raise ValueError(f"unknown reply kind {kind!r}")
-    env = _environment(config.replies.templates_dir)
+    env = _shared_environment(str(config.replies.templates_dir))
     values = {"reply": context, "kind": kind}
     subject = env.get_template(f"{kind}.subject.txt").render(values)
     return RenderedReply(

@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -170,6 +171,14 @@ def choose(lines: Sequence[Line], options: Sequence[OptionSpec]) -> list[str] | 
     else a line marked out by emphasis among plain siblings; else, when some
     options were deleted, the ones left standing are the choice.
     """
+    chosen = _choose(tuple(lines), tuple(options))
+    return None if chosen is None else list(chosen)
+
+
+@lru_cache(maxsize=2048)
+def _choose(lines: tuple[Line, ...], options: tuple[OptionSpec, ...]) -> tuple[str, ...] | None:
+    """`choose`, once for each answer and set of options: the matcher asks it of
+    every field an answer might be (issue 10)."""
     marks = _split_typed_answers(read_marks(lines), options)
     named = [(m, o) for m in marks if (o := _match_mark(m, options)) is not None]
     if not named:
@@ -178,12 +187,17 @@ def choose(lines: Sequence[Line], options: Sequence[OptionSpec]) -> list[str] | 
         return None  # a box ticked against words that are none of our options: not read
     chosen = _chosen(named, options)
     order = {o.key: i for i, o in enumerate(options)}
-    return sorted({o.key for _, o in chosen}, key=order.__getitem__)
+    return tuple(sorted({o.key for _, o in chosen}, key=order.__getitem__))
 
 
 def printed_options(lines: Sequence[Line], options: Sequence[OptionSpec]) -> int:
     """How many of the answer's marks are options exactly as printed: a list of a
     field's own options is strong evidence that the question is that field."""
+    return _printed_options(tuple(lines), tuple(options))
+
+
+@lru_cache(maxsize=2048)
+def _printed_options(lines: tuple[Line, ...], options: tuple[OptionSpec, ...]) -> int:
     marks = _join_wrapped(read_marks(lines), options)
     return sum(
         1 for mark in marks if mark.state is not State.PLAIN and _printed(mark.text, options)
@@ -237,8 +251,20 @@ def _join_wrapped(marks: list[Mark], options: Sequence[OptionSpec]) -> list[Mark
 
 
 def _printed(text: str, options: Sequence[OptionSpec]) -> bool:
-    """``text`` is one of the options exactly as printed (or its key)."""
-    return any(option_score(text, o) >= 100 for o in options)
+    """``text`` is one of the options exactly as printed (or its key): what
+    `option_score` scores 100, without scoring the near misses."""
+    target = comparable(text)
+    return bool(target) and target in _printed_wordings(tuple(options))
+
+
+@lru_cache(maxsize=256)
+def _printed_wordings(options: tuple[OptionSpec, ...]) -> frozenset[str]:
+    return frozenset(
+        wording
+        for option in options
+        for printed in (*option.wordings, option.key.replace("_", " "))
+        if (wording := comparable(printed))
+    )
 
 
 def _split_mark(mark: Mark, words: list[str], options: Sequence[OptionSpec]) -> list[Mark]:

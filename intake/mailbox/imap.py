@@ -86,6 +86,7 @@ class ImapMailbox(OpenCloseContext):
         self._sleep = sleep
         self.client: IMAPClient | None = None
         self._selected: tuple[str, bool] | None = None
+        self._folders: set[str] = set()  # folders seen to exist on this connection
         self._uidvalidity: dict[str, int] = {}
 
     # -- connection -------------------------------------------------------
@@ -190,6 +191,7 @@ class ImapMailbox(OpenCloseContext):
         if self.client is None:
             self.client = self._connect()
             self._selected = None
+            self._folders = set()
         return self.client
 
     def connected(self) -> IMAPClient:
@@ -366,13 +368,20 @@ class ImapMailbox(OpenCloseContext):
         return self._call(lambda c: self._uids_after(c, folder, 0))
 
     def _ensure_folder(self, client: IMAPClient, folder: str) -> None:
+        # Asked once a connection, not once a message (issue 10): a folder deleted
+        # meanwhile fails the MOVE, which ends the poll; the next one connects
+        # afresh and creates it.
+        if folder in self._folders:
+            return
         if client.folder_exists(folder):
+            self._folders.add(folder)
             return
         try:
             client.create_folder(folder)
         except imaplib.IMAP4.error:
             if not client.folder_exists(folder):  # created meanwhile by someone else: fine
                 raise
+        self._folders.add(folder)
         log.info("imap_folder_created")
 
     def append(self, folder: str, raw: bytes, flags: Iterable[str] = ("\\Seen",)) -> None:

@@ -251,11 +251,17 @@ def _score_matrix(
     for i, q in enumerate(questions):
         if compiled.lexicon.is_office_use(q.entry.question):
             continue
+        fits: dict[tuple[object, ...], float] = {}  # this answer against each kind of field, once
         for j, target in enumerate(targets):
             w = wording[i, j]
-            fit = _fit(q, target, compiled)
             if q.entry.key_hint and _hint_names(q.entry.key_hint, target):
                 w = HINT_SCORE
+            if w < WORDING_FLOOR_OPTIONS:
+                continue  # below both floors, whatever the answer
+            kind = _fit_kind(target)
+            fit = fits.get(kind)
+            if fit is None:
+                fit = fits[kind] = _fit(q, target, compiled)
             if w < (WORDING_FLOOR_OPTIONS if fit >= STRONG_FIT else WORDING_FLOOR):
                 continue
             same = sameness(q.sections, target.section)
@@ -328,6 +334,14 @@ def _containment(question: Asked, wordings: Sequence[Wording], same: bool | None
             continue
         best = max(best, containment(words, w.content, same))
     return best
+
+
+def _fit_kind(target: Target) -> tuple[object, ...]:
+    """What `_fit` reads of a target: targets alike in it fit an answer alike."""
+    spec = target.spec
+    if spec is not None:
+        return ("field", spec.type, spec.options, "nhs_number" in spec.checks)
+    return ("composite", target.split)
 
 
 def _fit(q: Question, target: Target, compiled: Compiled) -> float:
