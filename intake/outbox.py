@@ -490,9 +490,13 @@ def _sent_folder(row: OutboundEmail, config: IntakeConfig) -> str:
 def file_sent_copies(config: IntakeConfig) -> list[int]:
     """APPEND each sent reply still waiting for its Sent-folder copy; never resends."""
     filed = []
-    waiting = OutboundEmail.objects.filter(
-        state=OutboundEmail.State.SENT, sent_copy=OutboundEmail.SentCopy.PENDING
-    ).select_related("message").defer("message__raw")  # its mailbox only, not its bytes
+    waiting = (
+        OutboundEmail.objects.filter(
+            state=OutboundEmail.State.SENT, sent_copy=OutboundEmail.SentCopy.PENDING
+        )
+        .select_related("message")
+        .defer("message__raw")
+    )  # its mailbox only, not its bytes
     for row in waiting.order_by("pk")[:BATCH_SIZE]:
         if _file_copy(row, config):
             filed.append(row.pk)
