@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsers.docx import OLE2_MAGIC, read_docx
+from parsers.docx.read import OLE2_MAGIC, read_docx
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
 from parsers.schema import load_schemas

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from parsers.document import CHECKED, UNCHECKED
-from parsers.docx_glyphs import TICK, normalise_char, symbol_text
+from parsers.docx.glyphs import TICK, normalise_char, symbol_text
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 VAL = f"{{{W}}}val"

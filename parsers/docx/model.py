@@ -1,6 +1,6 @@
 """What the DOCX walker copies out of WordprocessingML, before any judgement.
 
-`parsers.docx_walk` fills these from the XML; `parsers.docx_tables` decides
+`parsers.docx.walk` fills these from the XML; `parsers.docx.tables` decides
 which cells are questions and which are answers.  Text here is already the
 displayed text (deleted revisions, field instructions and placeholders
 gone; boxes as ☒/☐), but not yet folded.
@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from parsers.document import Line
-from parsers.docx_glyphs import has_box, normalise_boxes, typed_ticks
+from parsers.docx.glyphs import has_box, normalise_boxes, typed_ticks
 
 _SPACES = re.compile(r"[^\S\n]+")
 # Zero-width spaces and joiners, the byte-order mark and soft hyphens: never

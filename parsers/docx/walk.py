@@ -1,4 +1,4 @@
-"""Walk WordprocessingML (ECMA-376 Part 1, section 17) into `docx_model` pieces.
+"""Walk WordprocessingML (ECMA-376 Part 1, section 17) into `parsers.docx.model` pieces.
 
 What a person sees on the page is what is copied: text inside ``w:del`` is
 gone and ``w:ins`` kept (17.13.5); of ``mc:AlternateContent`` only the first
@@ -17,16 +17,16 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from parsers.document import CHECKED, UNCHECKED
-from parsers.docx_glyphs import (
+from parsers.docx.glyphs import (
     PICTURE_FONTS,
     normalise_boxes,
     private_use_text,
     symbol_char,
     symbol_text,
 )
-from parsers.docx_model import Cell, Para, Piece, Row, Table
-from parsers.docx_numbering import Numbering
-from parsers.docx_style import Styles, run_look
+from parsers.docx.model import Cell, Para, Piece, Row, Table
+from parsers.docx.numbering import Numbering
+from parsers.docx.style import Styles, run_look
 from parsers.errors import ParseError, Reason
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

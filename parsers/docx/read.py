@@ -5,7 +5,7 @@
 every XML part is searched for a DTD before any XML parser sees it, so a
 "billion laughs" or external-entity document is refused as ``forbidden_xml``
 instead of being expanded.  Only then does python-docx open it (its lxml
-parser does not resolve entities), and `parsers.docx_walk` copies out what a
+parser does not resolve entities), and `parsers.docx.walk` copies out what a
 person would see.
 
 Example::
@@ -31,11 +31,11 @@ from docx.parts.document import DocumentPart
 from lxml import etree
 
 from parsers.document import Document, FlowLine
-from parsers.docx_model import Para, Table, answer_lines
-from parsers.docx_numbering import Numbering
-from parsers.docx_style import Styles
-from parsers.docx_tables import SECTION_TITLE, TableReader
-from parsers.docx_walk import W, Walker
+from parsers.docx.model import Para, Table, answer_lines
+from parsers.docx.numbering import Numbering
+from parsers.docx.style import Styles
+from parsers.docx.tables import SECTION_TITLE, TableReader
+from parsers.docx.walk import W, Walker
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
 from parsers.safezip import member_names, open_zip, read_member

@@ -27,8 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from parsers.document import CHECKED, UNCHECKED, Entry, FlowLine, Line
-from parsers.docx_glyphs import has_box
-from parsers.docx_model import Cell, Para, Piece, RawLine, Row, Table, answer_lines, fold
+from parsers.docx.glyphs import has_box
+from parsers.docx.model import Cell, Para, Piece, RawLine, Row, Table, answer_lines, fold
 
 SECTION_TITLE = re.compile(
     r"^(?:(?:section|part)\s+[A-Z0-9]{1,3}\b|\d{1,2}[a-z]?[.)]\s+[A-Z]|[A-Z][.)]\s+[A-Z])",
