@@ -22,7 +22,7 @@ from parsers.document import Document, Entry
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
 from parsers.pdf import read_pdf
-from parsers.pdf_layout import glyph_mark
+from parsers.pdf.layout import glyph_mark
 from parsers.schema import FormSchema, load_schemas
 from tests.builders import pdf_builder
 

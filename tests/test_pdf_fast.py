@@ -21,16 +21,16 @@ import pdfplumber
 import pypdf
 import pytest
 
-from parsers import pdf_fields
 from parsers.document import Document
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
+from parsers.pdf import fields as pdf_fields
 from parsers.pdf import read_pdf
-from parsers.pdf_acroform import fields_carry_the_form
-from parsers.pdf_content import content_size
-from parsers.pdf_layout import PageLayout, glyph_mark, read_page
-from parsers.pdf_pdfium import open_document, read_pages
-from parsers.pdf_table import read_tables
+from parsers.pdf.acroform import fields_carry_the_form
+from parsers.pdf.content import content_size
+from parsers.pdf.layout import PageLayout, glyph_mark, read_page
+from parsers.pdf.pdfium import open_document, read_pages
+from parsers.pdf.table import read_tables
 from parsers.schema import load_schemas
 from tests.builders import pdf_builder
 from tests.builders.docx_builder import random_answers
@@ -52,7 +52,7 @@ def pdfplumber_pages(data: bytes) -> list[PageLayout]:
 
 
 def pdfium_pages(data: bytes) -> list[PageLayout]:
-    from parsers.pdf_fonts import fractional_widths
+    from parsers.pdf.fonts import fractional_widths
 
     reader = pypdf.PdfReader(io.BytesIO(data))
     widths = [fractional_widths(page) for page in reader.pages]

@@ -20,7 +20,7 @@ module rebuilds the entries from that geometry:
 * everything outside the tables is `FlowLine`s, in reading order, without the
   header and footer lines repeated on every page, a wrapped paragraph
   joined into one line;
-* a page without ruled tables is read by columns (`parsers.pdf_columns`).
+* a page without ruled tables is read by columns (`parsers.pdf.columns`).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from parsers.document import Entry, FlowLine, Line
-from parsers.pdf_columns import ColumnRow, column_layout, row_boxes
-from parsers.pdf_layout import Box, Cell, PageLayout, TableGrid, TextLine, Word, fold, group_lines
-from parsers.pdf_text import (
+from parsers.pdf.columns import ColumnRow, column_layout, row_boxes
+from parsers.pdf.layout import Box, Cell, PageLayout, TableGrid, TextLine, Word, fold, group_lines
+from parsers.pdf.text import (
     Area,
     add_lines,
     add_option,

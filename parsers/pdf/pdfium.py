@@ -4,7 +4,7 @@ pdfplumber lays a page out with pdfminer, in Python: 0.1-0.3 s a page.
 pdfium (pypdfium2, installed with pdfplumber) reads the same content stream
 in C in a few milliseconds.  `read_pages` gives, for each page, a
 `PdfiumPage`: the part of pdfplumber's ``Page`` interface that
-`parsers.pdf_layout.read_page` uses (``chars``, ``rects``, ``lines``,
+`parsers.pdf.layout.read_page` uses (``chars``, ``rects``, ``lines``,
 ``curves``, ``images``, ``filter``, ``extract_words``, ``find_tables``),
 with every object described as pdfplumber describes it, so the layout rules
 do not change with the reader:
@@ -21,7 +21,7 @@ do not change with the reader:
 
 What differs is kept small and on purpose: a glyph with no Unicode reads
 ``(cid:0)`` (pdfminer writes its code), a ZapfDingbats tick comes as its
-Unicode character (pdfminer gives the font's code; `pdf_layout.glyph_mark`
+Unicode character (pdfminer gives the font's code; `parsers.pdf.layout.glyph_mark`
 reads both), colours come as RGB (pdfium converts grey and CMYK), and a
 character's vertical place follows the font's real descent where the file
 leaves its descriptor's at 0.
@@ -45,7 +45,7 @@ from pdfplumber.table import TableFinder, TableSettings
 from pdfplumber.utils.geometry import curve_to_edges, line_to_edge, rect_to_edges
 from pdfplumber.utils.text import WordExtractor
 
-from parsers.pdf_fonts import Widths
+from parsers.pdf.fonts import Widths
 
 Obj = dict[str, Any]
 Matrix = tuple[float, float, float, float, float, float]
@@ -209,7 +209,7 @@ def read_pages(
     """The first ``count`` pages; ``rotated=False`` ignores each page's /Rotate.
 
     ``widths(index)`` gives the page's fractional glyph widths
-    (`parsers.pdf_fonts.fractional_widths`), to place characters exactly.
+    (`parsers.pdf.fonts.fractional_widths`), to place characters exactly.
     """
     pages = []
     for index in range(count):
@@ -311,7 +311,7 @@ class _Run:
     level: bool  # written along user space's x axis (not turned within the page)
     size: float  # the font size times the text's vertical scale
     bottom: float  # user-space y of the characters' bottom: the baseline plus the descent
-    exact: dict[str, float] | None = None  # the font's fractional widths (`pdf_fonts`)
+    exact: dict[str, float] | None = None  # the font's fractional widths (`parsers.pdf.fonts`)
     unmapped: bool = False  # its first glyph had no Unicode: each glyph is asked
     top_on_page: float | None = None  # on an unturned page: where every character's box is
     bottom_on_page: float | None = None
@@ -420,7 +420,7 @@ def _char(text: str, loose: Any, run: _Run, frame: _Frame) -> Obj:
 
 def _across(left: float, right: float, text: str, run: _Run) -> tuple[float, float]:
     """The character's left and right as set: pdfium's, moved back by what the
-    whole-unit widths of the characters before it lost (`parsers.pdf_fonts`)."""
+    whole-unit widths of the characters before it lost (`parsers.pdf.fonts`)."""
     if run.exact is None:
         return left, right
     left += run.shift

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from parsers.document import CHECKED, UNCHECKED, Line
-from parsers.pdf_layout import Box, TextLine, Word, fold, group_lines
+from parsers.pdf.layout import Box, TextLine, Word, fold, group_lines
 
 _SPACE = 0.28  # a space is about this many ems wide in text fonts (when not measured)
 # A line that ends a sentence (or a bracket: "... incident)" above "Local

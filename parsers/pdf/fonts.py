@@ -7,11 +7,11 @@ letters) write fractions such as ``600.0977``.  pdfium keeps whole units, so
 each character of a line lands a little left of where it was set, up to a
 third of a point by the end of a long line: enough to change whether the
 next word "would have fitted", which is how a wrapped line is told from one
-the writer ended (`parsers.pdf_text.wraps`).
+the writer ended (`parsers.pdf.text.wraps`).
 
 `fractional_widths` reads, for the fonts of one page whose widths are not
 whole, each character's exact width (through the font's ``/ToUnicode``
-map); `parsers.pdf_pdfium` puts the characters back where they were set.
+map); `parsers.pdf.pdfium` puts the characters back where they were set.
 Fonts with whole widths (the usual case) cost nothing beyond a look at
 their ``/Widths``.
 """

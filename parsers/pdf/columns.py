@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from parsers.pdf_layout import Box, TextLine, Word, group_lines
+from parsers.pdf.layout import Box, TextLine, Word, group_lines
 
 _GAP_EMS = 1.0  # a gap wider than this many ems separates two columns
 _MIN_ROWS = 3  # lines that must share the answer column's x

@@ -1,7 +1,7 @@
 """Reading the fields of a filled fillable PDF (AcroForm, ISO 32000-1 §12.7).
 
 The values come from the field dictionaries (pypdf); the page layout
-(`parsers.pdf_layout`) gives what the values cannot: the printed label of
+(`parsers.pdf.layout`) gives what the values cannot: the printed label of
 a field that has no tooltip, the printed text of each tick-box option and
 the section heading above each field.
 
@@ -34,9 +34,9 @@ import pypdf
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from parsers.document import CHECKED, UNCHECKED, Entry, Line
-from parsers.pdf_layout import Box, PageLayout, TextLine, Word, fold, group_lines, words_in
-from parsers.pdf_table import Heading, section_at
-from parsers.pdf_text import question_text
+from parsers.pdf.layout import Box, PageLayout, TextLine, Word, fold, group_lines, words_in
+from parsers.pdf.table import Heading, section_at
+from parsers.pdf.text import question_text
 
 _RADIO = 1 << 15  # /Ff bit 16: radio buttons (§12.7.4.2.1, table 226)
 _PUSHBUTTON = 1 << 16  # /Ff bit 17: a push button holds no answer

@@ -1,16 +1,16 @@
 """A fillable form read from its fields, with no page laid out (issue 10).
 
-Laying a page out (`parsers.pdf_layout`, `parsers.pdf_table`) is what a
+Laying a page out (`parsers.pdf.layout`, `parsers.pdf.table`) is what a
 flattened form needs; a fillable form whose fields carry it
-(`parsers.pdf_acroform.fields_carry_the_form`: every question a tooltip,
+(`parsers.pdf.acroform.fields_carry_the_form`: every question a tooltip,
 every option named in words) needs only:
 
-* its fields' questions and answers (pypdf, `parsers.pdf_acroform`);
+* its fields' questions and answers (pypdf, `parsers.pdf.acroform`);
 * the printed text beside each tick box, the section headings and the
   title, which pdfium gives as text runs, a line or a label each, with their
-  boxes, fonts and sizes (`parsers.pdf_pdfium.text_runs`).  A run stands in
+  boxes, fonts and sizes (`parsers.pdf.pdfium.text_runs`).  A run stands in
   for a word: `read_acroform` finds a box's printed label, and a heading is
-  found by `parsers.pdf_table`'s rules (text in a dark band, or numbered and
+  found by `parsers.pdf.table`'s rules (text in a dark band, or numbered and
   bold, or larger than the page's body text; never the title, nor a label
   level with a field).
 
@@ -32,12 +32,12 @@ from typing import Any
 import pypdf
 
 from parsers.document import Document, FlowLine
-from parsers.pdf_acroform import fields_carry_the_form, read_acroform, widget_bands
-from parsers.pdf_layout import Box, PageLayout, TextLine, Word, fold
-from parsers.pdf_pdfium import TextRuns, first_lines, open_document, text_runs
-from parsers.pdf_table import Heading, is_heading
+from parsers.pdf.acroform import fields_carry_the_form, read_acroform, widget_bands
+from parsers.pdf.layout import Box, PageLayout, TextLine, Word, fold
+from parsers.pdf.pdfium import TextRuns, first_lines, open_document, text_runs
+from parsers.pdf.table import Heading, is_heading
 
-_TITLE_LINES = 3  # as `parsers.pdf_table` takes a form's title
+_TITLE_LINES = 3  # as `parsers.pdf.table` takes a form's title
 
 
 def read_fields_only(doc: Document, data: bytes, reader: pypdf.PdfReader, max_pages: int) -> bool:
@@ -79,7 +79,7 @@ def _headings(
     beside: Callable[[PageLayout, TextLine], bool],
     title: set[str],
 ) -> list[Heading]:
-    """Section headings, as `parsers.pdf_table` finds them: text in a dark
+    """Section headings, as `parsers.pdf.table` finds them: text in a dark
     band, or a line numbered and bold or larger than the page's body text
     (`is_heading`); never the title, nor a label level with a field."""
     found = []

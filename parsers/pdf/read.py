@@ -3,21 +3,21 @@
 `read_pdf` is the one entry point.  It reads three kinds of PDF form:
 
 * a fillable form with its fields filled in (AcroForm): the answers are the
-  field values, read with pypdf (`parsers.pdf_acroform`).  When the fields
+  field values, read with pypdf (`parsers.pdf.acroform`).  When the fields
   carry the form (a tooltip for every question, options named in words) no
   page is laid out: the labels, headings and title come from pdfium's text
-  runs (`parsers.pdf_fields`, issue 10); otherwise the pages are laid out
+  runs (`parsers.pdf.fields`, issue 10); otherwise the pages are laid out
   for the labels and headings the fields lack;
 * a flattened form (saved as PDF from Word, printed, "Microsoft Print to
-  PDF"): the answers are rebuilt from the drawn tables (`parsers.pdf_table`)
-  or, with no ruling, from the text columns (`parsers.pdf_columns`);
+  PDF"): the answers are rebuilt from the drawn tables (`parsers.pdf.table`)
+  or, with no ruling, from the text columns (`parsers.pdf.columns`);
 * answers typed over a PDF with a viewer's text tool (FreeText
-  annotations, `parsers.pdf_typed`), read in place like printed text;
+  annotations, `parsers.pdf.typed`), read in place like printed text;
 * anything else with text (a letter): its lines, as `FlowLine`s.
 
 A page is laid out from pdfium's characters and drawing, described as
-pdfplumber describes them (`parsers.pdf_pdfium`), by pdfplumber's own word
-grouping and table finder and our rules (`parsers.pdf_layout`): the same
+pdfplumber describes them (`parsers.pdf.pdfium`), by pdfplumber's own word
+grouping and table finder and our rules (`parsers.pdf.layout`): the same
 layout as pdfplumber's, without pdfminer's 0.1-0.3 s a page.
 
 Every failure is a `ParseError`: ``encrypted`` (an open password we do not
@@ -53,14 +53,14 @@ from pypdf import PasswordType
 from parsers.document import UNCHECKED, Document, Entry
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
-from parsers.pdf_acroform import has_answers, has_form_widgets, read_acroform, widget_bands
-from parsers.pdf_content import content_size
-from parsers.pdf_fields import read_fields_only
-from parsers.pdf_fonts import Widths, fractional_widths
-from parsers.pdf_layout import Box, PageLayout, Word, read_page
-from parsers.pdf_pdfium import open_document, read_pages
-from parsers.pdf_table import read_tables
-from parsers.pdf_typed import add_typed_answers, typed_words, widget_boxes
+from parsers.pdf.acroform import has_answers, has_form_widgets, read_acroform, widget_bands
+from parsers.pdf.content import content_size
+from parsers.pdf.fields import read_fields_only
+from parsers.pdf.fonts import Widths, fractional_widths
+from parsers.pdf.layout import Box, PageLayout, Word, read_page
+from parsers.pdf.pdfium import open_document, read_pages
+from parsers.pdf.table import read_tables
+from parsers.pdf.typed import add_typed_answers, typed_words, widget_boxes
 
 log = structlog.get_logger(__name__)
 
@@ -192,9 +192,9 @@ def _layout(data: bytes, page_count: int, reader: pypdf.PdfReader) -> list[PageL
     """Every page laid out once; a page a viewer turned (``/Rotate``) so its
     text runs sideways is laid out again as it was written.
 
-    The characters and drawing come from pdfium (`parsers.pdf_pdfium`), in
+    The characters and drawing come from pdfium (`parsers.pdf.pdfium`), in
     pdfplumber's terms; pdfplumber's own word grouping and table finder lay
-    them out (`parsers.pdf_layout`).  Page contents that would inflate past
+    them out (`parsers.pdf.layout`).  Page contents that would inflate past
     `_MAX_PAGE_CONTENT` are refused first (`_check_content`): pdfium holds
     a page's content whole.
     """

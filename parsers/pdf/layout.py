@@ -5,7 +5,7 @@ the top-left of the page, ``top`` growing downwards).  A page is read once:
 its words (with font name and size), its small squares and circles (tick
 boxes, radio buttons), its filled rectangles (shaded label cells) and its
 table cells (ruled lines or rectangle edges, found by pdfplumber's table
-finder).  The readers in `parsers.pdf_table` and `parsers.pdf_acroform`
+finder).  The readers in `parsers.pdf.table` and `parsers.pdf.acroform`
 work from this `PageLayout` and never touch pdfplumber themselves.
 
 Tick boxes and tick glyphs are turned into `Word`s whose ``mark`` is

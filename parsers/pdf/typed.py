@@ -20,7 +20,7 @@ import pypdf
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from parsers.document import CHECKED
-from parsers.pdf_layout import BOX_FONT, Box, PageLayout, Word, apply_boxes
+from parsers.pdf.layout import BOX_FONT, Box, PageLayout, Word, apply_boxes
 
 _FONT_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s+Tf")
 _DEFAULT_SIZE = 10.0
