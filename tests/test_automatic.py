@@ -20,7 +20,7 @@ from intake.automatic import (
     is_our_address,
     quotes_our_reply,
 )
-from parsers.unpack import InnerMessage
+from parsers.mail import InnerMessage
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "forms" / "examples"
 CORPORA = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora"

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from parsers import sniff
 from parsers.errors import Reason
 from parsers.limits import Limits
-from parsers.mime import ParsedMessage, parse_message
+from parsers.mail import sniff
+from parsers.mail.mime import ParsedMessage, parse_message
 from parsers.sandbox import read_documents_inline
 from tests.builders import mime_builder as build
 

@@ -14,7 +14,7 @@ import pytest
 from intake.assess import assess_message
 from intake.automatic import automatic_reason
 from intake.config import load_config
-from parsers.mime import parse_message
+from parsers.mail.mime import parse_message
 from tests.test_corpora import corpus_files, messages_in
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from parsers import sniff
 from parsers.document import Document
 from parsers.documents import read_document
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
-from parsers.mime import parse_message
+from parsers.mail import sniff
+from parsers.mail.mime import parse_message
+from parsers.mail.unpack import AttachmentPart
 from parsers.sandbox import read_documents_inline
-from parsers.unpack import AttachmentPart
 from tests.builders import mime_builder as build
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "forms"

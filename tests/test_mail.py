@@ -9,7 +9,7 @@ from email.message import EmailMessage
 import pytest
 
 from parsers.limits import Limits
-from parsers.mail import MAX_HEADER_CHARS, MailResult, clean_text, clean_value, read_mail
+from parsers.mail.read import MAX_HEADER_CHARS, MailResult, clean_text, clean_value, read_mail
 from parsers.sandbox import SandboxPool, parse_mail, parse_mail_inline
 
 

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsers import sniff
 from parsers.errors import Reason
 from parsers.limits import Limits
-from parsers.mime import ParsedMessage, html_to_text, inline_forward_sender, parse_message
+from parsers.mail import sniff
+from parsers.mail.mime import ParsedMessage, html_to_text, inline_forward_sender, parse_message
 from tests.builders import mime_builder as build
 
 LIMITS = Limits()

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from parsers import sniff
 from parsers.limits import Limits
-from parsers.mime import ParsedMessage, parse_message
+from parsers.mail import sniff
+from parsers.mail.mime import ParsedMessage, parse_message
 
 EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "forms" / "examples"
 pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f"no examples at {EXAMPLES}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from parsers import sniff
+from parsers.mail import sniff
 from tests.builders import mime_builder as build
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"

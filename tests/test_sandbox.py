@@ -15,12 +15,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from parsers import sniff
 from parsers.document import Document, Entry, Line
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
+from parsers.mail import sniff
+from parsers.mail.unpack import AttachmentPart
 from parsers.sandbox import DocumentResult, SandboxPool, read_documents_inline
-from parsers.unpack import AttachmentPart
 
 HOOKS = "tests.test_sandbox:hostile_reader"
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from parsers import sniff
 from parsers.documents import is_document, read_document
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
-from parsers.mime import parse_message
+from parsers.mail import sniff
+from parsers.mail.mime import parse_message
+from parsers.mail.unpack import AttachmentPart
 from parsers.sandbox import SandboxPool
-from parsers.unpack import AttachmentPart
 
 FORMS = Path(__file__).resolve().parents[1].parent / "shared" / "forms"
 needs_forms = pytest.mark.skipif(not FORMS.is_dir(), reason=f"no forms at {FORMS}")

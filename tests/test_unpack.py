@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from parsers import sniff
 from parsers.errors import Reason
 from parsers.limits import Limits
-from parsers.mime import ParsedMessage, parse_message
-from parsers.unpack import AttachmentPart
+from parsers.mail import sniff
+from parsers.mail.mime import ParsedMessage, parse_message
+from parsers.mail.unpack import AttachmentPart
 from tests.builders import mime_builder as build
 from tests.builders.zips import mark_encrypted
 

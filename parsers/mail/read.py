@@ -3,7 +3,7 @@
 `read_mail` is the job the parser sandbox runs for every message, under the
 message's own time and memory budget (`parsers.sandbox.parse_mail`).  It
 parses with mail-parser, the library the project names: its ``message`` is
-the standard-library message the MIME walker (`parsers.mime`) reads, and it
+the standard-library message the MIME walker (`parsers.mail.mime`) reads, and it
 adds the ``Received`` hops and its own defects.  Where mail-parser fails on
 a message, the standard library parses it instead and the defect
 ``mailparser_failed:<error>`` says so.
@@ -38,8 +38,8 @@ import structlog
 
 from parsers.errors import Reason
 from parsers.limits import Limits
-from parsers.mime import ParsedMessage, parse_message, refusal, without_bom
-from parsers.unpack import AttachmentPart, InnerMessage, crash_site, fix_surrogates
+from parsers.mail.mime import ParsedMessage, parse_message, refusal, without_bom
+from parsers.mail.unpack import AttachmentPart, InnerMessage, crash_site, fix_surrogates
 
 log = structlog.get_logger(__name__)
 # mail-parser logs through the standard library, quoting headers it could not
@@ -332,7 +332,7 @@ def _headers(msg: Message) -> tuple[tuple[tuple[str, str], ...], bool]:
 
 
 def _addresses(msg: Message, name: str) -> tuple[str, ...]:
-    from parsers.mime import addresses
+    from parsers.mail.mime import addresses
 
     found = (_clean_address(a) for _n, a in addresses(msg, name))
     return tuple(a for a in found if a)[:20]

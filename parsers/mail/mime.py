@@ -32,7 +32,7 @@ import structlog
 
 from parsers.errors import Reason
 from parsers.limits import Limits
-from parsers.unpack import (
+from parsers.mail.unpack import (
     AttachmentPart,
     InnerMessage,
     Unpacker,
@@ -215,7 +215,7 @@ def _build(
 
 def addresses(msg: Message, name: str) -> list[tuple[str, str]]:
     """(display name, address) pairs from every ``name`` header, decoded
-    (`parsers.unpack.address_pairs`, with the wider bounds of the sandbox)."""
+    (`parsers.mail.unpack.address_pairs`, with the wider bounds of the sandbox)."""
     try:
         values = msg.get_all(name) or []
     except Exception:

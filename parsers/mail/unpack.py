@@ -32,9 +32,9 @@ from typing import Any
 
 import structlog
 
-from parsers import sniff
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
+from parsers.mail import sniff
 
 log = structlog.get_logger(__name__)
 
@@ -50,7 +50,7 @@ _RFC822 = ("message/rfc822", "message/global")  # RFC 2046 5.2.1, RFC 6532 3.7
 class AttachmentPart:
     """One file found in a message, as sent or unpacked from a container.
 
-    ``media_type`` is sniffed from the bytes (`parsers.sniff`), never taken
+    ``media_type`` is sniffed from the bytes (`parsers.mail.sniff`), never taken
     from ``declared_type``.  ``path`` says where it came from, for people
     ("Referral.zip/Form.pdf").  ``depth`` is 1 for a part of the message
     itself and one more per container around it.  ``error`` is a `Reason`
