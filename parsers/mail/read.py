@@ -128,10 +128,6 @@ class MailResult:
         wanted = name.lower()
         return next((v for n, v in self.headers if n == wanted), "")
 
-    def header_all(self, name: str) -> list[str]:
-        wanted = name.lower()
-        return [v for n, v in self.headers if n == wanted]
-
     def header_message(self) -> Message:
         """The headers as a stdlib message (compat32, no body), for header checks.
 

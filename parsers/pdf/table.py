@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from parsers.document import Entry, FlowLine, Line
+from parsers.document import Entry, FlowLine
 from parsers.pdf.columns import ColumnRow, column_layout, row_boxes
 from parsers.pdf.layout import Box, Cell, PageLayout, TableGrid, TextLine, Word, fold, group_lines
 from parsers.pdf.text import (
@@ -499,7 +499,3 @@ def section_at(headings: Sequence[Heading], page: int, top: float) -> str:
         if (heading.page, heading.top) <= (page, top):
             current = heading.text
     return current
-
-
-def plain_lines(lines: Iterable[TextLine]) -> tuple[Line, ...]:
-    return tuple(Line(fold(ln.text)) for ln in lines if fold(ln.text))
