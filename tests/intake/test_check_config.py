@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from intake import cli
-from tests.intake.conftest import maildir_config
+from tests.intake.conftest import imap_mailbox_table, maildir_config
 from tests.servers import free_port
 from tests.servers.m365 import SECRET_ENV
 
@@ -28,19 +28,6 @@ def check(tmp_path, capsys, table: dict) -> tuple[int, str, str]:
     return status, out, err
 
 
-def imap(account, **overrides) -> dict:
-    return {
-        "name": "referrals",
-        "kind": "imap",
-        "host": "127.0.0.1",
-        "port": account.server.port,
-        "security": "none",
-        "username": account.username,
-        "password_env": "INTAKE_TEST_IMAP_PASSWORD",
-        "timeout_seconds": 5,
-    } | overrides
-
-
 def test_it_takes_config_before_or_after_the_sub_command(tmp_path, capsys):
     path = maildir_config(tmp_path)
     assert cli.main(["--config", str(path), "check-config"]) == 0
@@ -50,7 +37,9 @@ def test_it_takes_config_before_or_after_the_sub_command(tmp_path, capsys):
 
 def test_it_says_the_name_does_not_resolve(tmp_path, capsys, imap_account):
     status, _, err = check(
-        tmp_path, capsys, imap(imap_account, host="imap.no-such-host.invalid", security="tls")
+        tmp_path,
+        capsys,
+        imap_mailbox_table(imap_account, host="imap.no-such-host.invalid", security="tls"),
     )
     assert status == 1
     assert "referrals: cannot connect: host_not_found: the name 'imap.no-such-host.invalid' " \
@@ -59,13 +48,15 @@ def test_it_says_the_name_does_not_resolve(tmp_path, capsys, imap_account):
 
 def test_it_says_the_port_refused(tmp_path, capsys, imap_account):
     port = free_port()
-    status, _, err = check(tmp_path, capsys, imap(imap_account, port=port))
+    status, _, err = check(tmp_path, capsys, imap_mailbox_table(imap_account, port=port))
     assert status == 1
     assert f"referrals: cannot connect: connection_refused: 127.0.0.1:{port} refused" in err
 
 
 def test_it_says_the_tls_certificate_is_wrong(tmp_path, capsys, imap_account):
-    table = imap(imap_account, host="localhost", port=imap_account.server.tls_port, security="tls")
+    table = imap_mailbox_table(
+        imap_account, host="localhost", port=imap_account.server.tls_port, security="tls"
+    )
     status, _, err = check(tmp_path, capsys, table)
     assert status == 1
     assert f"tls_certificate_rejected: localhost:{imap_account.server.tls_port}: " in err
@@ -74,14 +65,14 @@ def test_it_says_the_tls_certificate_is_wrong(tmp_path, capsys, imap_account):
 
 def test_it_says_the_password_variable_is_unset(tmp_path, capsys, imap_account, monkeypatch):
     monkeypatch.delenv("INTAKE_TEST_IMAP_PASSWORD")
-    status, _, err = check(tmp_path, capsys, imap(imap_account))
+    status, _, err = check(tmp_path, capsys, imap_mailbox_table(imap_account))
     assert status == 1
     assert "password_missing: $INTAKE_TEST_IMAP_PASSWORD is not set" in err
 
 
 def test_it_quotes_the_server_refusing_the_login(tmp_path, capsys, imap_account, monkeypatch):
     monkeypatch.setenv("INTAKE_TEST_IMAP_PASSWORD", "wrong")
-    status, _, err = check(tmp_path, capsys, imap(imap_account))
+    status, _, err = check(tmp_path, capsys, imap_mailbox_table(imap_account))
     assert status == 1
     assert "mailbox_auth_failed: [AUTHENTICATIONFAILED] Authentication failed." in err
 
@@ -96,7 +87,7 @@ def test_it_quotes_microsoft_refusing_the_token(tmp_path, capsys, m365, monkeypa
 
 def test_it_lists_the_folders_when_the_watched_one_is_missing(tmp_path, capsys, imap_account):
     imap_account.append(b"Subject: x\r\n\r\nx\r\n", folder="Referrals")
-    status, out, err = check(tmp_path, capsys, imap(imap_account, folder="Referral"))
+    status, out, err = check(tmp_path, capsys, imap_mailbox_table(imap_account, folder="Referral"))
     assert status == 1
     assert "referrals: connected; folders: INBOX, Referrals" in out
     assert "folder_missing: 'Referral' does not exist; the folders are: INBOX, Referrals" in err
