@@ -47,7 +47,7 @@ def build_documents(seed: int) -> dict[str, bytes]:
 
 def part_for(name: str, data: bytes):  # type: ignore[no-untyped-def]
     from parsers.limits import Limits
-    from parsers.mime import parse_message
+    from parsers.mail.mime import parse_message
     from tests.builders.mime_builder import outlook
 
     return parse_message(outlook([(name, data)]), Limits()).attachments[0]
@@ -146,9 +146,9 @@ def mixed_batch(count: int, documents: dict[str, bytes], seed: int) -> list[byte
 def run_batch(batch: list[bytes], workers: int) -> None:
     from parsers.documents import is_document
     from parsers.limits import Limits
-    from parsers.mime import parse_message
+    from parsers.mail.mime import parse_message
+    from parsers.mail.unpack import AttachmentPart
     from parsers.sandbox import SandboxPool
-    from parsers.unpack import AttachmentPart
 
     limits = Limits()
     start = time.perf_counter()

@@ -37,9 +37,8 @@ from intake.vocabulary import Decision, ReplyKind
 from parsers.document import Document
 from parsers.errors import Reason
 from parsers.forms import FormMatch
-from parsers.mail import MailResult
+from parsers.mail import AttachmentPart, MailResult
 from parsers.schema import FormSchema, load_schemas
-from parsers.unpack import AttachmentPart
 
 if TYPE_CHECKING:
     from intake.authentication import Verdict

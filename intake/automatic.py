@@ -31,7 +31,7 @@ from email.errors import MessageError
 from email.header import decode_header, make_header
 from typing import Any
 
-from parsers.unpack import address_pairs
+from parsers.mail import address_pairs
 
 _AUTOMATIC_PRECEDENCE = {"bulk", "list", "junk", "auto_reply"}
 _AUTOREPLY_HEADERS = (
@@ -253,7 +253,7 @@ def echoed_prefixes(
 ) -> list[str]:
     """Path prefixes of attached messages that are our own replies sent back to us.
 
-    An attached message (`parsers.unpack.InnerMessage`) is ours when its
+    An attached message (`parsers.mail.unpack.InnerMessage`) is ours when its
     Message-ID is one of ours, it carries `OUR_REPLY_HEADER`, or it is from
     one of our addresses.  Nothing inside it is read as a referral.
     """
@@ -299,7 +299,7 @@ def is_our_message_id(message_id: str, domain: str) -> bool:
 def decoded_subject(msg: email.message.Message) -> str:
     """The Subject as text, RFC 2047 encoded-words decoded, never raising; as
     written when an encoded word is broken or names an unknown charset (strict,
-    unlike the lenient `parsers.unpack.decode_words` the pages use: a reply's
+    unlike the lenient `parsers.mail.unpack.decode_words` the pages use: a reply's
     subject must never carry a guess at what the sender wrote)."""
     raw = msg.get("Subject")
     return "" if raw is None else decoded_subject_text(str(raw))

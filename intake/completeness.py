@@ -27,7 +27,7 @@ must catch is the dropped or extra digit, not a range opened last month.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -254,8 +254,3 @@ def nhs_check_digit(first_nine: str) -> int | None:
     if check == 10:
         return None
     return check
-
-
-def problems_as_dicts(problems: Sequence[Problem]) -> list[dict[str, str]]:
-    """``invalid`` in the JSON outcome's shape: ``[{"field": ..., "reason": ...}]``."""
-    return [{"field": p.field, "reason": p.reason} for p in problems]

@@ -85,13 +85,6 @@ class StepConflict(IntakeError):
     reason = "state_conflict"
 
 
-class MessageTooLarge(IntakeError):
-    """The message is over ``limits.max_message_bytes``; a person must look."""
-
-    reason = "too_large"
-    retryable = False
-
-
 @dataclass(frozen=True)
 class Failure:
     """What is recorded about one failed step."""

@@ -28,8 +28,14 @@ from intake.files import create_owner_only, owner_only
 from intake.mailbox.base import FetchedMessage, header_block
 from intake.models import Attachment, InboundMessage, MessageContent
 from parsers.limits import Limits
-from parsers.mail import MailResult, clean_text, clean_value, part_from_summary
-from parsers.unpack import AttachmentPart, address_pairs
+from parsers.mail import (
+    AttachmentPart,
+    MailResult,
+    address_pairs,
+    clean_text,
+    clean_value,
+    part_from_summary,
+)
 
 log = structlog.get_logger(__name__)
 HARD_LIMIT_FACTOR = 4  # above limits.max_message_bytes x this, only the header is kept

@@ -11,11 +11,11 @@ limits no reader can forget.
 
 from __future__ import annotations
 
-from parsers import sniff
 from parsers.document import Document
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
-from parsers.unpack import AttachmentPart
+from parsers.mail import sniff
+from parsers.mail.unpack import AttachmentPart
 
 # Types we know and do not read: named so the detail tells a person what came.
 _UNSUPPORTED_NAMES = {

@@ -68,7 +68,9 @@ def _check_members(members: list[zipfile.ZipInfo], limits: Limits) -> None:
     if len(members) > limits.max_archive_members:
         log.info("zip_refused", reason="members", count=len(members))
         raise ParseError(Reason.UNPACKED_TOO_LARGE, f"{len(members)} members")
-    files = [m for m in members if not m.is_dir()]
+    # Not `ZipInfo.is_dir()`: it indexes the name's last character, and a damaged
+    # central directory can give a member an empty name.
+    files = [m for m in members if not m.filename.endswith("/")]
     if files and all(_encrypted(m) for m in files):
         # One protected member among readable ones is refused when it is read
         # (`read_member`), so a form beside it is not lost with it.

@@ -46,8 +46,8 @@ import structlog
 from parsers.document import Document
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
-from parsers.mail import MailResult, failed_mail
-from parsers.unpack import AttachmentPart, crash_site
+from parsers.mail.read import MailResult, failed_mail
+from parsers.mail.unpack import AttachmentPart, crash_site
 
 log = structlog.get_logger(__name__)
 

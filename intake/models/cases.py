@@ -130,12 +130,6 @@ class Submission(models.Model):
     def __str__(self) -> str:
         return f"submission {self.pk}"
 
-    def differences(self) -> list[str]:
-        """The field keys whose answer here differs from the case's (for a person to compare)."""
-        case = self.referral.fields or {}
-        mine = self.fields or {}
-        return sorted(k for k in set(case) | set(mine) if case.get(k) != mine.get(k))
-
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValueError("submissions are never deleted")
 

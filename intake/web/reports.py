@@ -133,7 +133,6 @@ COLUMNS = (
         personal=True,
     ),
 )
-COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 
 
 @require_GET

@@ -1,6 +1,6 @@
 """Filled forms in every style, sent in every way, and what the service must read.
 
-Shared by ``tests/test_accuracy.py`` (a few cases a style, exact) and
+Shared by ``tests/intake/test_accuracy.py`` (a few cases a style, exact) and
 ``bench/accuracy.py`` (many cases, prints the rates).  A case is a form
 filled with `random_answers`, some answers blanked (so some forms are
 incomplete), rendered in one style, wrapped in an email from one client;

@@ -504,10 +504,6 @@ def _chosen(value: str | Sequence[str] | None) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _answered(answers: Answers, key: str) -> bool:
-    return bool(_text(answers.get(key))) or bool(_chosen(answers.get(key)))
-
-
 # -- the form ------------------------------------------------------------------
 @dataclass
 class _Section:

@@ -14,6 +14,7 @@ what the clients are seen to send (all fictional people and addresses):
 * `forwarded_inline` - a forward whose body quotes the original header block
 * `zipped` - the file inside a .zip
 * `tnef` - a TNEF (winmail.dat) blob holding the given files
+* `build_email` - a small referral email, numbered so each is distinct
 
 Example::
 
@@ -29,13 +30,13 @@ import zipfile
 from collections.abc import Sequence
 from email import encoders
 from email.header import Header
-from email.message import Message
+from email.message import EmailMessage, Message
 from email.mime.application import MIMEApplication
 from email.mime.base import MIMEBase
 from email.mime.message import MIMEMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, formatdate, make_msgid
 
 File = tuple[str, bytes]
 
@@ -222,3 +223,31 @@ def raw_message(text: bytes) -> bytes:
     """Hand-written message bytes (LF line ends made CRLF), for encodings the
     stdlib will not produce (raw 8-bit headers, broken RFC 2231, bad base64)."""
     return text.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def build_email(
+    n: int = 1,
+    *,
+    subject: str | None = None,
+    attachment: bytes | None = None,
+    message_id: str | None = "auto",
+) -> bytes:
+    """A small fictional referral email; ``n`` makes it distinct."""
+    message = EmailMessage()
+    message["From"] = f"Referrer {n} <referrer{n}@agency.example>"
+    message["To"] = "referrals@westshire-sp.example"
+    message["Subject"] = subject or f"CSPR referral {n}"
+    message["Date"] = formatdate(localtime=False)
+    if message_id == "auto":
+        message["Message-ID"] = make_msgid(domain="agency.example")
+    elif message_id:
+        message["Message-ID"] = message_id
+    message.set_content(f"Please find attached referral number {n}.\n")
+    if attachment is not None:
+        message.add_attachment(
+            attachment,
+            maintype="application",
+            subtype="octet-stream",
+            filename=f"referral-{n}.docx",
+        )
+    return message.as_bytes()

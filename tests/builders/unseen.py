@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from intake.completeness import check_completeness
-from parsers.normalise import comparable, fold_text, parse_uk_date
+from parsers.normalise import comparable, fold_text
 from parsers.schema import FieldSpec, FormSchema, OptionSpec, SectionSpec
 from tests.builders import docx_builder
 from tests.builders.accuracy import CLIENTS, PDF_STYLES, expected, sent_after, wrap
@@ -404,10 +404,6 @@ def expected_decision(
     if all(key in asked for key in result.missing) and not result.invalid:
         return "incomplete"
     return "needs_review"
-
-
-def parse_date(text: str) -> date | None:
-    return parse_uk_date(text)
 
 
 # --- our own form in wordings held out ----------------------------------------------------------

@@ -122,10 +122,6 @@ class DovecotServer:
                 return
             time.sleep(0.05)
 
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
     def doveadm(self, *args: str) -> None:
         subprocess.run(["doveadm", "-c", str(self.conf), *args], check=True, capture_output=True)
 

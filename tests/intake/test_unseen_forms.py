@@ -1,0 +1,47 @@
+"""Forms the service has never seen never come back as incomplete when they are not
+(issue 7).  Each real public form of ``tests/data/unseen_forms`` (cited in its
+README) is filled in, complete or with asked questions left blank, and read with
+its own wordings held out of the reader (leave-one-source-out).  A sample runs
+here; ``bench/accuracy.py --unseen`` runs them all and prints the rates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from intake.assess import assess_message, schemas_in
+from intake.config import load_config
+from tests.builders.unseen import schema_without_source, sources, unseen_cases
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = load_config(ROOT / "config" / "intake.toml")
+FULL = schemas_in(str(CONFIG.forms_dir))
+OUR_MX = CONFIG.rules.authserv_ids[0]
+STYLES = ("docx_typed", "pdf_flattened_word")
+CASES = [
+    (case, lean)
+    for source in sources()
+    for lean in [{k: schema_without_source(v, source) for k, v in FULL.items()}]
+    for case in unseen_cases(lean, 2, 0, [source.id], STYLES, OUR_MX)
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "lean"), CASES, ids=[f"{c.source}-{c.style}-{c.seed}" for c, _l in CASES]
+)
+def test_it_never_sends_back_a_form_it_has_never_seen_unless_sure(case, lean):
+    outcome = assess_message(case.raw, CONFIG, schemas=lean).as_outcome()
+    if outcome["decision"] == "incomplete":
+        assert case.decision == "incomplete", "a complete form was sent back"
+        named = set(outcome["missing"]) | {p["field"] for p in outcome["invalid"]}
+        assert named <= case.asked - set(case.expected), "a return named an answered question"
+    if case.decision == "accepted":
+        assert outcome["decision"] in ("accepted", "needs_review")
+
+
+def test_every_source_is_cited_in_the_readme():
+    readme = (ROOT / "tests" / "data" / "unseen_forms" / "README.md").read_text()
+    for source in sources():
+        assert f"`{source.id}`" in readme

@@ -1,0 +1,231 @@
+"""Reading forms worded and laid out by other partnerships (issue 7).
+
+Each test is a pattern met on real forms: a question asking for several of our
+fields at once, a box a narrow PDF cell wrapped, guidance printed in the answer
+cell, a heading that is really an instruction, the person a section is about
+named in every question.  The documents are built by hand, as the readers
+would give them (`parsers.document`), so each test is about matching alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from parsers.document import Document, Entry, FlowLine, Line
+from parsers.forms import extract_form, match_document, split_full_name
+from parsers.schema import SchemaError, load_schemas
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def schemas():
+    return load_schemas(ROOT / "config" / "forms")
+
+
+def entry(question, *answer, section=""):
+    return Entry(question, section, tuple(Line(a) for a in answer), "table 1")
+
+
+def referral(*entries, title=("Serious Case Review referral form",)):
+    """A short referral form: enough of our questions to be recognised, plus ``entries``."""
+    base = [
+        entry("Date of birth", "24/02/2018", section="Child"),
+        entry("Home address", "12 Park Road", "Warrington", section="Child"),
+        entry("Date of incident", "12/08/2026", section="Incident"),
+        entry("Brief summary of the incident", "A summary.", section="Incident"),
+        entry("Where did the incident happen?", "At home", section="Incident"),
+        entry("Is there a police investigation?", "☒ Yes ☐ No ☐ Not known"),
+        entry("Type of review", "☒ Rapid Review", "☐ Local learning review"),
+        entry("Date of referral", "14/08/2026"),
+        entry("Has the family been told about this referral?", "☐ Yes ☒ No"),
+        entry("Is there any media interest?", "☐ Yes ☒ No"),
+    ]
+    return Document("docx", "form.docx", list(title), [*base, *entries])
+
+
+def values(schemas, *entries, **kw):
+    match = match_document(referral(*entries, **kw), schemas["cspr_referral"])
+    assert match is not None
+    return match
+
+
+@pytest.mark.parametrize(
+    ("written", "forenames", "surname"),
+    [
+        ("Arthur Ormerod", "Arthur", "Ormerod"),
+        ("Mary Jane Watson", "Mary Jane", "Watson"),
+        ("ORMEROD, Arthur", "Arthur", "ORMEROD"),
+        ("Arthur ORMEROD", "Arthur", "ORMEROD"),
+        ("Anna van der Berg", "Anna", "van der Berg"),
+        ("Arthur", "", ""),
+    ],
+)
+def test_it_splits_a_name_written_in_one_box(written, forenames, surname):
+    assert split_full_name(written) == (forenames, surname)
+
+
+def test_it_reads_the_childs_name_asked_as_one_question(schemas):
+    match = values(schemas, entry("Name of child", "Arthur Ormerod", section="Child"))
+    assert match.values["child_forenames"] == "Arthur"
+    assert match.values["child_surname"] == "Ormerod"
+
+
+def test_it_does_not_split_one_word_it_cannot_tell_is_a_forename_or_a_surname(schemas):
+    match = values(schemas, entry("Name of child", "Arthur", section="Child"))
+    assert "child_surname" not in match.values
+    assert "child_surname" not in match.blank  # not blank: not sure
+
+
+def test_it_splits_a_question_that_asks_for_two_fields(schemas):
+    match = values(
+        schemas, entry("Name and job title", "Jo Fell, School nurse", section="Referrer")
+    )
+    assert match.values["referrer_name"] == "Jo Fell"
+    assert match.values["referrer_job_title"] == "School nurse"
+
+
+def test_it_finds_the_email_and_number_in_a_contact_box(schemas):
+    contact = entry(
+        "Contact details (address, telephone number and email)",
+        "Orford Hub, Warrington WA2 8LW",
+        "Tel: 01925 443322",
+        "jo.fell@school.example.org",
+        section="Referrer",
+    )
+    match = values(schemas, contact)
+    assert match.values["referrer_phone"] == "01925 443322"
+    assert match.values["referrer_email"] == "jo.fell@school.example.org"
+
+
+def test_it_joins_an_email_address_a_narrow_cell_broke_over_two_lines(schemas):
+    match = values(
+        schemas, entry("Email address", "jo.fell@orford", "park.example.org", section="Referrer")
+    )
+    assert match.values["referrer_email"] == "jo.fell@orfordpark.example.org"
+
+
+def test_it_reads_the_date_out_of_a_date_and_time_question(schemas):
+    match = values(
+        schemas, entry("Date and time of death", "03/08/2026 at 14:30", section="Incident")
+    )
+    assert match.values["date_of_death"] == "2026-08-03"
+
+
+def test_it_adds_a_postcode_asked_on_its_own_row_to_the_address(schemas):
+    match = values(schemas, entry("Postcode", "WA1 2AB", section="Child"))
+    assert match.values["child_address"] == "12 Park Road\nWarrington\nWA1 2AB"
+
+
+def test_it_does_not_take_printed_guidance_for_an_answer(schemas):
+    match = values(
+        schemas, entry("Ethnicity", "(Please give the child's ethnicity)", section="Child")
+    )
+    assert "child_ethnicity" not in match.values
+    assert "child_ethnicity" in match.blank
+
+
+def test_it_keeps_a_referrers_sentence_that_starts_like_guidance(schemas):
+    match = values(
+        schemas, entry("Ethnicity", "Please see the attached chronology.", section="Child")
+    )
+    assert match.values["child_ethnicity"] == "Please see the attached chronology."
+
+
+def test_it_never_places_a_question_for_the_publishers_own_staff(schemas):
+    match = values(schemas, entry("For office use only: date received", "13/08/2026"))
+    assert match.values["referral_date"] == "2026-08-14"  # the referrer's date, not the office's
+    assert all("office use" not in u.question for u in match.unplaced)
+
+
+def test_it_knows_the_person_a_section_is_about_when_every_question_names_them(schemas):
+    match = values(
+        schemas,
+        entry("Safeguarding lead's name", "Ann Lowe"),
+        entry("Safeguarding lead's email", "ann.lowe@school.example.org"),
+        entry("Child's surname", "Ormerod"),
+    )
+    assert match.values["dsl_name"] == "Ann Lowe"
+    assert match.values["dsl_email"] == "ann.lowe@school.example.org"
+    assert match.values["child_surname"] == "Ormerod"
+
+
+def test_it_does_not_give_another_persons_date_of_birth_to_the_child(schemas):
+    doc = referral(entry("Mother's date of birth", "01/01/1990", section="Family"))
+    doc.entries = [e for e in doc.entries if e.question != "Date of birth"]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert "child_dob" not in match.values
+
+
+def test_it_reads_a_heading_that_its_questions_disagree_with_as_no_heading(schemas):
+    note = "Please give the details of the safeguarding lead you discussed the case with"
+    match = values(
+        schemas,
+        entry("Forename(s)", "Arthur", section=note),
+        entry("Surname", "Ormerod", section=note),
+        entry("Gender", "☐ Male ☒ Female", section=note),
+        entry("NHS number", "943 476 5919", section=note),
+    )
+    assert match.values["child_forenames"] == "Arthur"
+    assert match.values["child_gender"] == "female"
+
+
+def test_it_prefers_a_sure_pairing_to_two_doubtful_ones(schemas):
+    match = values(
+        schemas,
+        entry("Date of critical incident", "12/08/2026", section="Incident"),
+        entry("Date (& time where appropriate) / Event", "01/08/2026 strategy meeting"),
+    )
+    assert match.values["incident_date"] == "2026-08-12"
+
+
+def test_it_lists_the_questions_it_could_not_place_with_their_answers(schemas):
+    match = values(schemas, entry("GP surgery", "Westbrook Medical Centre", section="Child"))
+    assert ("GP surgery", "Westbrook Medical Centre") in [
+        (u.question, u.answer) for u in match.unplaced
+    ]
+
+
+def test_it_tells_a_shorter_version_of_the_form_from_a_letter(schemas):
+    letter = Document(
+        "docx",
+        "letter.docx",
+        ["Dear colleague"],
+        [],
+        [
+            FlowLine("Re: Arthur Ormerod, date of birth 24/02/2018"),
+            FlowLine("Thank you for your letter."),
+        ],
+    )
+    assert extract_form([letter], schemas) is None
+    assert extract_form([referral()], schemas) is not None
+
+
+def test_a_lexicon_mistake_is_reported_with_its_file_and_key(tmp_path):
+    folder = tmp_path / "forms"
+    folder.mkdir()
+    (folder / "cspr_referral.toml").write_text(
+        (ROOT / "config/forms/cspr_referral.toml").read_text()
+    )
+    (folder / "lexicon.toml").write_text('synonyms = [["alone"]]\n')
+    with pytest.raises(SchemaError, match=r"lexicon.toml: synonyms\[0\]"):
+        load_schemas(folder)
+
+
+def test_a_composite_naming_an_unknown_field_is_refused(tmp_path):
+    folder = tmp_path / "forms"
+    folder.mkdir()
+    text = (ROOT / "config/forms/cspr_referral.toml").read_text()
+    (folder / "cspr_referral.toml").write_text(
+        text.replace('fields = ["child_forenames", "child_surname"]', 'fields = ["child_nickname"]')
+    )
+    with pytest.raises(SchemaError, match=r"composites\[0\].fields: no field with key"):
+        load_schemas(folder)
+
+
+def test_it_records_how_this_form_words_each_question_it_placed(schemas):
+    match = values(schemas, entry("Name of child", "Arthur", section="Child"))
+    assert match.asked_as["child_surname"] == "Name of child"
+    assert match.asked_as["child_dob"] == "Date of birth"
