@@ -197,6 +197,11 @@ class OutboundEmail(models.Model):
         indexes = [  # noqa: RUF012 - Django Meta options are plain lists
             models.Index(fields=["state", "next_attempt_at"]),
             models.Index(fields=["recipient", "created"]),
+            # The outbox's other questions, answered from the index: a row holds the
+            # reply's bytes (the returned form with it) before these columns, and
+            # SQLite reads a row's whole overflow chain to reach a later column.
+            models.Index(fields=["state", "sent_copy"]),
+            models.Index(fields=["state", "sent_at"]),
         ]
 
     def __str__(self) -> str:
