@@ -264,7 +264,9 @@ def _send_one(
     if not claim(row_id, worker, clock(), _lease(config)):
         report.skipped.append(row_id)
         return
-    row = OutboundEmail.objects.get(pk=row_id)
+    # The message it answers comes along for its mailbox's Sent folder, without
+    # its bytes (issue 10).
+    row = OutboundEmail.objects.select_related("message").defer("message__raw").get(pk=row_id)
 
     def mark_sending() -> bool:
         return _mark_sending(row_id, worker, clock() + _lease(config))
