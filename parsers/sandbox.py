@@ -24,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import atexit
+import gc
 import hashlib
 import importlib
 import multiprocessing
@@ -66,6 +67,8 @@ _WARM_MODULES = (
     "parsers.mail",
     "mailparser",
     "parsers.forms",  # the form matcher runs here too (intake.assess._match_form)
+    "numpy",  # ... with these, which parsers.forms imports only when it matches
+    "scipy.optimize",
 )
 
 
@@ -171,6 +174,10 @@ def _load_function(path: str) -> Any:
 
 def _worker_main(conn: Connection, reader_path: str, initializer: str | None) -> None:
     """Loop in the child: receive (index, part, limits), send a DocumentResult."""
+    # What the fork server preloaded is shared with it until written to: keep the
+    # collector from walking (and so copying) those objects (the gc module's
+    # advice for fork without exec).
+    gc.freeze()
     # Ctrl-C reaches the whole process group; the parent stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if initializer:

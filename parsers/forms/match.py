@@ -29,10 +29,9 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
 from rapidfuzz import fuzz, process
-from scipy.optimize import linear_sum_assignment
 
 from parsers.document import Document, Entry, FlowLine, Line
 from parsers.forms.answers import (
@@ -62,6 +61,13 @@ from parsers.lexicon import Lexicon
 from parsers.normalise import comparable
 from parsers.options import left_blank
 from parsers.schema import FormSchema
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy and scipy are imported by the functions that score and solve, not here:
+# the service's main process imports this module for its types and
+# `possible_answers`, and matching runs in the sandbox (issue 10: 60 MB less).
 
 QUESTION_THRESHOLD = 84.0  # a question's total score must reach this (0-100 and bonuses)
 WORDING_FLOOR = 62.0  # ... and its wording alone this
@@ -234,6 +240,9 @@ def _solve(scores: np.ndarray) -> dict[int, tuple[int, float]]:
     square of its margin over the threshold, so one sure pairing outweighs two
     doubtful ones ("Date of critical incident" is the incident's date, even if
     that leaves a chronology's "Date / Event" column unplaced)."""
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
     worth = np.where(scores > 0, (scores - (QUESTION_THRESHOLD - 4.0)) ** 2, 0.0)
     rows, cols = linear_sum_assignment(worth, maximize=True)
     return {
@@ -246,6 +255,8 @@ def _solve(scores: np.ndarray) -> dict[int, tuple[int, float]]:
 def _score_matrix(
     questions: Sequence[Question], targets: Sequence[Target], compiled: Compiled
 ) -> np.ndarray:
+    import numpy as np
+
     wording = _wording_matrix(questions, targets, compiled)
     scores = np.zeros((len(questions), len(targets)))
     for i, q in enumerate(questions):
@@ -277,6 +288,8 @@ def _wording_matrix(
 ) -> np.ndarray:
     """Wording scores of every question against every target (sections aside but
     for containment, which counts less outside the target's section)."""
+    import numpy as np
+
     texts = [v for q in questions for v in q.asked.variants]
     owners = [i for i, q in enumerate(questions) for _v in q.asked.variants]
     wordings = [(j, w) for j, t in enumerate(targets) for w in t.wordings]
@@ -363,6 +376,8 @@ def _hint_names(hint: str, target: Target) -> bool:
 def _neighbour_bonus(count: int, targets: Sequence[Target], order: Mapping[int, int]) -> np.ndarray:
     """A bonus for placing a question just after (or before) the field its
     neighbour on the form was placed on: forms keep their questions in order."""
+    import numpy as np
+
     bonus = np.zeros((count, len(targets)))
     orders = np.array([t.order for t in targets])
     for i in range(count):
@@ -669,6 +684,8 @@ def _flow_labels(flow: Sequence[FlowLine], compiled: Compiled) -> list[tuple[str
 def _best_scores(texts: Sequence[str], compiled: Compiled) -> list[float]:
     """The best wording score of each text against any target, containment and the
     lexicon included, sections unknown (0 for "")."""
+    import numpy as np
+
     lex = compiled.lexicon
     wordings = [w for t in compiled.targets for w in t.wordings]
     if not wordings:
