@@ -6,6 +6,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
@@ -14,173 +15,87 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="InboundMessage",
+            name='InboundMessage',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("mailbox", models.CharField(max_length=100)),
-                ("folder", models.CharField(max_length=255)),
-                ("uidvalidity", models.BigIntegerField()),
-                ("uid", models.BigIntegerField()),
-                ("message_id", models.CharField(blank=True, max_length=998)),
-                ("sha256", models.CharField(max_length=64)),
-                ("size", models.BigIntegerField()),
-                ("headers_only", models.BooleanField(default=False)),
-                ("sender", models.CharField(blank=True, max_length=320)),
-                ("subject", models.TextField(blank=True)),
-                ("received_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("received", "Received"),
-                            ("parsed", "Parsed"),
-                            ("decided", "Decided"),
-                            ("replied", "Replied"),
-                            ("filed", "Filed"),
-                            ("parked", "Parked"),
-                        ],
-                        default="received",
-                        max_length=16,
-                    ),
-                ),
-                (
-                    "decision",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("accepted", "Accepted"),
-                            ("incomplete", "Incomplete"),
-                            ("needs_review", "Needs Review"),
-                            ("ignored", "Ignored"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                ("assessment", models.JSONField(blank=True, null=True)),
-                ("last_error", models.CharField(blank=True, max_length=300)),
-                ("error_code", models.CharField(blank=True, max_length=64)),
-                ("attempts", models.PositiveIntegerField(default=0)),
-                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
-                ("parked_reason", models.CharField(blank=True, max_length=64)),
-                ("parked_from", models.CharField(blank=True, max_length=16)),
-                ("created", models.DateTimeField(auto_now_add=True)),
-                ("updated", models.DateTimeField(auto_now=True)),
-                ("raw", models.BinaryField()),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('mailbox', models.CharField(max_length=100)),
+                ('folder', models.CharField(max_length=255)),
+                ('uidvalidity', models.BigIntegerField()),
+                ('uid', models.BigIntegerField()),
+                ('message_id', models.CharField(blank=True, max_length=998)),
+                ('sha256', models.CharField(max_length=64)),
+                ('size', models.BigIntegerField()),
+                ('headers_only', models.BooleanField(default=False)),
+                ('sender', models.CharField(blank=True, max_length=320)),
+                ('subject', models.TextField(blank=True)),
+                ('received_at', models.DateTimeField(blank=True, null=True)),
+                ('state', models.CharField(choices=[('received', 'Received'), ('parsed', 'Parsed'), ('decided', 'Decided'), ('replied', 'Replied'), ('filed', 'Filed'), ('parked', 'Parked')], default='received', max_length=16)),
+                ('decision', models.CharField(blank=True, choices=[('accepted', 'Accepted'), ('incomplete', 'Incomplete'), ('needs_review', 'Needs Review'), ('ignored', 'Ignored')], max_length=16)),
+                ('assessment', models.JSONField(blank=True, null=True)),
+                ('last_error', models.CharField(blank=True, max_length=300)),
+                ('error_code', models.CharField(blank=True, max_length=64)),
+                ('attempts', models.PositiveIntegerField(default=0)),
+                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
+                ('parked_reason', models.CharField(blank=True, max_length=64)),
+                ('parked_from', models.CharField(blank=True, max_length=16)),
+                ('created', models.DateTimeField(auto_now_add=True)),
+                ('updated', models.DateTimeField(auto_now=True)),
+                ('raw', models.BinaryField()),
             ],
             options={
-                "indexes": [
-                    models.Index(
-                        fields=["mailbox", "state", "next_attempt_at"],
-                        name="intake_inbo_mailbox_2e0e15_idx",
-                    )
-                ],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("mailbox", "folder", "uidvalidity", "uid"),
-                        name="inbound_unique_location",
-                    ),
-                    models.UniqueConstraint(
-                        fields=("mailbox", "message_id", "sha256"), name="inbound_unique_content"
-                    ),
-                ],
+                'indexes': [models.Index(fields=['mailbox', 'state', 'next_attempt_at'], name='intake_inbo_mailbox_2e0e15_idx')],
+                'constraints': [models.UniqueConstraint(fields=('mailbox', 'folder', 'uidvalidity', 'uid'), name='inbound_unique_location'), models.UniqueConstraint(fields=('mailbox', 'message_id', 'sha256'), name='inbound_unique_content')],
             },
         ),
         migrations.CreateModel(
-            name="MailboxState",
+            name='MailboxState',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("mailbox", models.CharField(max_length=100)),
-                ("folder", models.CharField(max_length=255)),
-                ("uidvalidity", models.BigIntegerField(blank=True, null=True)),
-                ("last_uid", models.BigIntegerField(default=0)),
-                ("last_poll_at", models.DateTimeField(blank=True, null=True)),
-                ("last_poll_ok_at", models.DateTimeField(blank=True, null=True)),
-                ("last_error", models.CharField(blank=True, max_length=64)),
-                ("lease_owner", models.CharField(blank=True, max_length=200)),
-                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('mailbox', models.CharField(max_length=100)),
+                ('folder', models.CharField(max_length=255)),
+                ('uidvalidity', models.BigIntegerField(blank=True, null=True)),
+                ('last_uid', models.BigIntegerField(default=0)),
+                ('last_poll_at', models.DateTimeField(blank=True, null=True)),
+                ('last_poll_ok_at', models.DateTimeField(blank=True, null=True)),
+                ('last_error', models.CharField(blank=True, max_length=64)),
+                ('lease_owner', models.CharField(blank=True, max_length=200)),
+                ('lease_until', models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("mailbox", "folder"), name="mailbox_state_unique"
-                    )
-                ],
+                'constraints': [models.UniqueConstraint(fields=('mailbox', 'folder'), name='mailbox_state_unique')],
             },
         ),
         migrations.CreateModel(
-            name="AuditEvent",
+            name='AuditEvent',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("verb", models.CharField(max_length=64)),
-                ("object_type", models.CharField(max_length=64)),
-                ("object_id", models.CharField(max_length=64)),
-                ("at", models.DateTimeField(auto_now_add=True)),
-                ("detail", models.JSONField(blank=True, default=dict)),
-                (
-                    "actor",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('verb', models.CharField(max_length=64)),
+                ('object_type', models.CharField(max_length=64)),
+                ('object_id', models.CharField(max_length=64)),
+                ('at', models.DateTimeField(auto_now_add=True)),
+                ('detail', models.JSONField(blank=True, default=dict)),
+                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "indexes": [
-                    models.Index(
-                        fields=["object_type", "object_id"], name="intake_audi_object__e778c8_idx"
-                    )
-                ],
+                'indexes': [models.Index(fields=['object_type', 'object_id'], name='intake_audi_object__e778c8_idx')],
             },
         ),
         migrations.CreateModel(
-            name="Attachment",
+            name='Attachment',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "message",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="attachments",
-                        to="intake.inboundmessage",
-                    ),
-                ),
-                ("path", models.CharField(max_length=1000)),
-                ("filename", models.CharField(blank=True, max_length=255)),
-                ("media_type", models.CharField(blank=True, max_length=255)),
-                ("size", models.BigIntegerField()),
-                ("sha256", models.CharField(max_length=64)),
-                ("parse_status", models.CharField(blank=True, max_length=16)),
-                ("reason", models.CharField(blank=True, max_length=64)),
-                ("data", models.BinaryField()),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='intake.inboundmessage')),
+                ('path', models.CharField(max_length=1000)),
+                ('filename', models.CharField(blank=True, max_length=255)),
+                ('media_type', models.CharField(blank=True, max_length=255)),
+                ('size', models.BigIntegerField()),
+                ('sha256', models.CharField(max_length=64)),
+                ('parse_status', models.CharField(blank=True, max_length=16)),
+                ('reason', models.CharField(blank=True, max_length=64)),
+                ('data', models.BinaryField()),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("message", "path"), name="attachment_unique_path"
-                    )
-                ],
+                'constraints': [models.UniqueConstraint(fields=('message', 'path'), name='attachment_unique_path')],
             },
         ),
     ]

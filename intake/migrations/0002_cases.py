@@ -6,253 +6,120 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("intake", "0001_initial"),
+        ('intake', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="ReferenceCounter",
+            name='ReferenceCounter',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("prefix", models.CharField(max_length=16)),
-                ("year", models.PositiveIntegerField()),
-                ("last", models.PositiveIntegerField(default=0)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('prefix', models.CharField(max_length=16)),
+                ('year', models.PositiveIntegerField()),
+                ('last', models.PositiveIntegerField(default=0)),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("prefix", "year"), name="reference_counter_unique"
-                    )
-                ],
+                'constraints': [models.UniqueConstraint(fields=('prefix', 'year'), name='reference_counter_unique')],
             },
         ),
         migrations.CreateModel(
-            name="Referral",
+            name='Referral',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("reference", models.CharField(max_length=32, unique=True)),
-                ("year", models.PositiveIntegerField()),
-                ("sequence", models.PositiveIntegerField()),
-                ("form_type", models.CharField(max_length=64)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("accepted", "Accepted"),
-                            ("awaiting_resubmission", "Awaiting Resubmission"),
-                            ("needs_review", "Needs Review"),
-                            ("closed", "Closed"),
-                        ],
-                        max_length=32,
-                    ),
-                ),
-                ("fields", models.JSONField(blank=True, default=dict)),
-                ("sources", models.JSONField(blank=True, default=dict)),
-                ("missing", models.JSONField(blank=True, default=list)),
-                ("invalid", models.JSONField(blank=True, default=list)),
-                ("flags", models.JSONField(blank=True, default=list)),
-                ("referrer_email", models.CharField(blank=True, max_length=320)),
-                ("child_key", models.CharField(blank=True, max_length=64)),
-                ("received_on", models.DateField(blank=True, null=True)),
-                ("rapid_review_due", models.DateField(blank=True, null=True)),
-                ("decision_notes", models.TextField(blank=True)),
-                ("created", models.DateTimeField(auto_now_add=True)),
-                ("updated", models.DateTimeField(auto_now=True)),
-                (
-                    "assignee",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="referrals",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('reference', models.CharField(max_length=32, unique=True)),
+                ('year', models.PositiveIntegerField()),
+                ('sequence', models.PositiveIntegerField()),
+                ('form_type', models.CharField(max_length=64)),
+                ('status', models.CharField(choices=[('accepted', 'Accepted'), ('awaiting_resubmission', 'Awaiting Resubmission'), ('needs_review', 'Needs Review'), ('closed', 'Closed')], max_length=32)),
+                ('fields', models.JSONField(blank=True, default=dict)),
+                ('sources', models.JSONField(blank=True, default=dict)),
+                ('missing', models.JSONField(blank=True, default=list)),
+                ('invalid', models.JSONField(blank=True, default=list)),
+                ('flags', models.JSONField(blank=True, default=list)),
+                ('referrer_email', models.CharField(blank=True, max_length=320)),
+                ('child_key', models.CharField(blank=True, max_length=64)),
+                ('received_on', models.DateField(blank=True, null=True)),
+                ('rapid_review_due', models.DateField(blank=True, null=True)),
+                ('decision_notes', models.TextField(blank=True)),
+                ('created', models.DateTimeField(auto_now_add=True)),
+                ('updated', models.DateTimeField(auto_now=True)),
+                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='referrals', to=settings.AUTH_USER_MODEL)),
             ],
         ),
         migrations.CreateModel(
-            name="OutboundEmail",
+            name='OutboundEmail',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("incomplete_return", "Incomplete Return"),
-                            ("acknowledgement", "Acknowledgement"),
-                            ("unreadable_attachment", "Unreadable Attachment"),
-                        ],
-                        max_length=32,
-                    ),
-                ),
-                ("recipient", models.CharField(max_length=320)),
-                ("bcc", models.JSONField(blank=True, default=list)),
-                ("subject", models.TextField()),
-                ("body_text", models.TextField(blank=True)),
-                ("body_html", models.TextField(blank=True)),
-                ("raw", models.BinaryField()),
-                ("rfc_message_id", models.CharField(max_length=255, unique=True)),
-                ("in_reply_to", models.CharField(blank=True, max_length=998)),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Pending"),
-                            ("sending", "Sending"),
-                            ("sent", "Sent"),
-                            ("failed", "Failed"),
-                            ("suppressed", "Suppressed"),
-                            ("uncertain", "Uncertain"),
-                        ],
-                        default="pending",
-                        max_length=16,
-                    ),
-                ),
-                ("attempts", models.PositiveIntegerField(default=0)),
-                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
-                ("claimed_by", models.CharField(blank=True, max_length=100)),
-                ("claimed_until", models.DateTimeField(blank=True, null=True)),
-                ("last_error", models.CharField(blank=True, max_length=300)),
-                ("sent_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "sent_copy",
-                    models.CharField(
-                        choices=[
-                            ("not_wanted", "Not Wanted"),
-                            ("pending", "Pending"),
-                            ("filed", "Filed"),
-                        ],
-                        default="not_wanted",
-                        max_length=16,
-                    ),
-                ),
-                ("sent_copy_error", models.CharField(blank=True, max_length=300)),
-                ("created", models.DateTimeField(auto_now_add=True)),
-                ("updated", models.DateTimeField(auto_now=True)),
-                (
-                    "message",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="replies",
-                        to="intake.inboundmessage",
-                    ),
-                ),
-                (
-                    "referral",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="replies",
-                        to="intake.referral",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('incomplete_return', 'Incomplete Return'), ('acknowledgement', 'Acknowledgement'), ('unreadable_attachment', 'Unreadable Attachment')], max_length=32)),
+                ('recipient', models.CharField(max_length=320)),
+                ('bcc', models.JSONField(blank=True, default=list)),
+                ('subject', models.TextField()),
+                ('body_text', models.TextField(blank=True)),
+                ('body_html', models.TextField(blank=True)),
+                ('raw', models.BinaryField()),
+                ('rfc_message_id', models.CharField(max_length=255, unique=True)),
+                ('in_reply_to', models.CharField(blank=True, max_length=998)),
+                ('state', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('suppressed', 'Suppressed'), ('uncertain', 'Uncertain')], default='pending', max_length=16)),
+                ('attempts', models.PositiveIntegerField(default=0)),
+                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
+                ('claimed_by', models.CharField(blank=True, max_length=100)),
+                ('claimed_until', models.DateTimeField(blank=True, null=True)),
+                ('last_error', models.CharField(blank=True, max_length=300)),
+                ('sent_at', models.DateTimeField(blank=True, null=True)),
+                ('sent_copy', models.CharField(choices=[('not_wanted', 'Not Wanted'), ('pending', 'Pending'), ('filed', 'Filed')], default='not_wanted', max_length=16)),
+                ('sent_copy_error', models.CharField(blank=True, max_length=300)),
+                ('created', models.DateTimeField(auto_now_add=True)),
+                ('updated', models.DateTimeField(auto_now=True)),
+                ('message', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='replies', to='intake.inboundmessage')),
+                ('referral', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='replies', to='intake.referral')),
             ],
         ),
         migrations.CreateModel(
-            name="Submission",
+            name='Submission',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("first", "First"),
-                            ("resubmission", "Resubmission"),
-                            ("follow_up", "Follow Up"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                ("decision", models.CharField(max_length=16)),
-                ("matched_by", models.CharField(blank=True, max_length=32)),
-                ("missing", models.JSONField(blank=True, default=list)),
-                ("invalid", models.JSONField(blank=True, default=list)),
-                ("created", models.DateTimeField(auto_now_add=True)),
-                (
-                    "message",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="intake.inboundmessage",
-                    ),
-                ),
-                (
-                    "referral",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="submissions",
-                        to="intake.referral",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('first', 'First'), ('resubmission', 'Resubmission'), ('follow_up', 'Follow Up')], max_length=16)),
+                ('decision', models.CharField(max_length=16)),
+                ('matched_by', models.CharField(blank=True, max_length=32)),
+                ('missing', models.JSONField(blank=True, default=list)),
+                ('invalid', models.JSONField(blank=True, default=list)),
+                ('created', models.DateTimeField(auto_now_add=True)),
+                ('message', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='intake.inboundmessage')),
+                ('referral', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='submissions', to='intake.referral')),
             ],
             options={
-                "ordering": ["created", "pk"],
+                'ordering': ['created', 'pk'],
             },
         ),
         migrations.AddIndex(
-            model_name="referral",
-            index=models.Index(
-                fields=["referrer_email", "child_key", "created"],
-                name="intake_refe_referre_daca74_idx",
-            ),
+            model_name='referral',
+            index=models.Index(fields=['referrer_email', 'child_key', 'created'], name='intake_refe_referre_daca74_idx'),
         ),
         migrations.AddIndex(
-            model_name="referral",
-            index=models.Index(
-                fields=["status", "rapid_review_due"], name="intake_refe_status_1887e8_idx"
-            ),
+            model_name='referral',
+            index=models.Index(fields=['status', 'rapid_review_due'], name='intake_refe_status_1887e8_idx'),
         ),
         migrations.AddConstraint(
-            model_name="referral",
-            constraint=models.UniqueConstraint(
-                fields=("year", "sequence"), name="referral_unique_sequence"
-            ),
+            model_name='referral',
+            constraint=models.UniqueConstraint(fields=('year', 'sequence'), name='referral_unique_sequence'),
         ),
         migrations.AddIndex(
-            model_name="outboundemail",
-            index=models.Index(
-                fields=["state", "next_attempt_at"], name="intake_outb_state_ac1c7d_idx"
-            ),
+            model_name='outboundemail',
+            index=models.Index(fields=['state', 'next_attempt_at'], name='intake_outb_state_ac1c7d_idx'),
         ),
         migrations.AddIndex(
-            model_name="outboundemail",
-            index=models.Index(
-                fields=["recipient", "created"], name="intake_outb_recipie_719d75_idx"
-            ),
+            model_name='outboundemail',
+            index=models.Index(fields=['recipient', 'created'], name='intake_outb_recipie_719d75_idx'),
         ),
         migrations.AddConstraint(
-            model_name="outboundemail",
-            constraint=models.UniqueConstraint(
-                fields=("message", "kind"), name="outbound_unique_kind"
-            ),
+            model_name='outboundemail',
+            constraint=models.UniqueConstraint(fields=('message', 'kind'), name='outbound_unique_kind'),
         ),
         migrations.AddConstraint(
-            model_name="submission",
-            constraint=models.UniqueConstraint(
-                fields=("message",), name="submission_unique_message"
-            ),
+            model_name='submission',
+            constraint=models.UniqueConstraint(fields=('message',), name='submission_unique_message'),
         ),
     ]

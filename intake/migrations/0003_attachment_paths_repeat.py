@@ -4,13 +4,14 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("intake", "0002_cases"),
+        ('intake', '0002_cases'),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name="attachment",
-            name="attachment_unique_path",
+            model_name='attachment',
+            name='attachment_unique_path',
         ),
     ]

@@ -5,87 +5,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("intake", "0004_review"),
+        ('intake', '0004_review'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="attachment",
-            name="sha256",
+            model_name='attachment',
+            name='sha256',
             field=models.CharField(db_index=True, max_length=64),
         ),
         migrations.AddField(
-            model_name="inboundmessage",
-            name="reason_code",
+            model_name='inboundmessage',
+            name='reason_code',
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
-            model_name="attachment",
-            name="index",
+            model_name='attachment',
+            name='index',
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="submission",
-            name="authenticated",
+            model_name='submission',
+            name='authenticated',
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name="submission",
-            name="fields",
+            model_name='submission',
+            name='fields',
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name="submission",
-            name="form_type",
+            model_name='submission',
+            name='form_type',
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
-            model_name="submission",
-            name="held",
-            field=models.CharField(
-                blank=True,
-                choices=[
-                    ("", "may change the case"),
-                    ("unauthenticated", "our mail server did not authenticate the sender"),
-                    ("not_the_referrer", "sent by someone other than the case's referrer"),
-                    ("address_in_name", "the sender's display name holds another address"),
-                    ("worse", "a later form no better than the case's accepted one"),
-                    ("closed", "the case is closed"),
-                ],
-                max_length=32,
-            ),
+            model_name='submission',
+            name='held',
+            field=models.CharField(blank=True, choices=[('', 'may change the case'), ('unauthenticated', 'our mail server did not authenticate the sender'), ('not_the_referrer', "sent by someone other than the case's referrer"), ('address_in_name', "the sender's display name holds another address"), ('worse', "a later form no better than the case's accepted one"), ('closed', 'the case is closed')], max_length=32),
         ),
         migrations.AddField(
-            model_name="submission",
-            name="sources",
+            model_name='submission',
+            name='sources',
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.CreateModel(
-            name="MessageContent",
+            name='MessageContent',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("parser", models.CharField(blank=True, max_length=32)),
-                ("failure", models.CharField(blank=True, max_length=32)),
-                ("parsed", models.JSONField(blank=True, default=dict)),
-                ("text_body", models.TextField(blank=True)),
-                ("parse_seconds", models.FloatField(default=0)),
-                ("assess_seconds", models.FloatField(blank=True, null=True)),
-                ("peak_memory_kb", models.BigIntegerField(default=0)),
-                ("created", models.DateTimeField(auto_now_add=True)),
-                (
-                    "message",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="content",
-                        to="intake.inboundmessage",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('parser', models.CharField(blank=True, max_length=32)),
+                ('failure', models.CharField(blank=True, max_length=32)),
+                ('parsed', models.JSONField(blank=True, default=dict)),
+                ('text_body', models.TextField(blank=True)),
+                ('parse_seconds', models.FloatField(default=0)),
+                ('assess_seconds', models.FloatField(blank=True, null=True)),
+                ('peak_memory_kb', models.BigIntegerField(default=0)),
+                ('created', models.DateTimeField(auto_now_add=True)),
+                ('message', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='content', to='intake.inboundmessage')),
             ],
         ),
     ]

@@ -5,97 +5,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("intake", "0005_hostile_mail"),
+        ('intake', '0005_hostile_mail'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="MailboxAlarm",
+            name='MailboxAlarm',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("mailbox", models.CharField(max_length=100)),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("sign_in_failed", "cannot sign in"),
-                            ("secret_expiring", "client secret expires soon"),
-                        ],
-                        max_length=32,
-                    ),
-                ),
-                ("reason", models.CharField(max_length=64)),
-                ("detail", models.CharField(blank=True, max_length=300)),
-                ("since", models.DateTimeField()),
-                ("last_seen_at", models.DateTimeField()),
-                ("cleared_at", models.DateTimeField(blank=True, null=True)),
-                ("alerted_at", models.DateTimeField(blank=True, null=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('mailbox', models.CharField(max_length=100)),
+                ('kind', models.CharField(choices=[('sign_in_failed', 'cannot sign in'), ('secret_expiring', 'client secret expires soon')], max_length=32)),
+                ('reason', models.CharField(max_length=64)),
+                ('detail', models.CharField(blank=True, max_length=300)),
+                ('since', models.DateTimeField()),
+                ('last_seen_at', models.DateTimeField()),
+                ('cleared_at', models.DateTimeField(blank=True, null=True)),
+                ('alerted_at', models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(fields=("mailbox", "kind"), name="mailbox_alarm_unique")
-                ],
+                'constraints': [models.UniqueConstraint(fields=('mailbox', 'kind'), name='mailbox_alarm_unique')],
             },
         ),
         migrations.CreateModel(
-            name="AlertEmail",
+            name='AlertEmail',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[("raised", "Raised"), ("cleared", "Cleared")], max_length=16
-                    ),
-                ),
-                ("recipients", models.JSONField(default=list)),
-                ("raw", models.BinaryField()),
-                ("rfc_message_id", models.CharField(max_length=255, unique=True)),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Pending"),
-                            ("sending", "Sending"),
-                            ("sent", "Sent"),
-                            ("failed", "Failed"),
-                            ("uncertain", "Uncertain"),
-                        ],
-                        default="pending",
-                        max_length=16,
-                    ),
-                ),
-                ("attempts", models.PositiveIntegerField(default=0)),
-                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
-                ("claimed_until", models.DateTimeField(blank=True, null=True)),
-                ("last_error", models.CharField(blank=True, max_length=300)),
-                ("created", models.DateTimeField(auto_now_add=True)),
-                ("sent_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "alarm",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="alerts",
-                        to="intake.mailboxalarm",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('raised', 'Raised'), ('cleared', 'Cleared')], max_length=16)),
+                ('recipients', models.JSONField(default=list)),
+                ('raw', models.BinaryField()),
+                ('rfc_message_id', models.CharField(max_length=255, unique=True)),
+                ('state', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('uncertain', 'Uncertain')], default='pending', max_length=16)),
+                ('attempts', models.PositiveIntegerField(default=0)),
+                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
+                ('claimed_until', models.DateTimeField(blank=True, null=True)),
+                ('last_error', models.CharField(blank=True, max_length=300)),
+                ('created', models.DateTimeField(auto_now_add=True)),
+                ('sent_at', models.DateTimeField(blank=True, null=True)),
+                ('alarm', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='alerts', to='intake.mailboxalarm')),
             ],
             options={
-                "indexes": [
-                    models.Index(
-                        fields=["state", "next_attempt_at"], name="intake_aler_state_c1e3ce_idx"
-                    )
-                ],
+                'indexes': [models.Index(fields=['state', 'next_attempt_at'], name='intake_aler_state_c1e3ce_idx')],
             },
         ),
     ]

@@ -6,134 +6,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("intake", "0006_mailbox_auth"),
+        ('intake', '0006_mailbox_auth'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="LearnedWording",
+            name='LearnedWording',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("form_type", models.CharField(max_length=64)),
-                ("field_key", models.CharField(max_length=64)),
-                ("wording", models.CharField(max_length=300)),
-                ("comparable", models.CharField(max_length=300)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("proposed", "Waiting for an administrator"),
-                            ("confirmed", "In use"),
-                            ("rejected", "Not used"),
-                            ("retired", "No longer used"),
-                        ],
-                        default="proposed",
-                        max_length=16,
-                    ),
-                ),
-                ("version", models.PositiveIntegerField(blank=True, null=True)),
-                ("proposed_at", models.DateTimeField(auto_now_add=True)),
-                ("decided_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "decided_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "message",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="intake.inboundmessage",
-                    ),
-                ),
-                (
-                    "proposed_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('form_type', models.CharField(max_length=64)),
+                ('field_key', models.CharField(max_length=64)),
+                ('wording', models.CharField(max_length=300)),
+                ('comparable', models.CharField(max_length=300)),
+                ('status', models.CharField(choices=[('proposed', 'Waiting for an administrator'), ('confirmed', 'In use'), ('rejected', 'Not used'), ('retired', 'No longer used')], default='proposed', max_length=16)),
+                ('version', models.PositiveIntegerField(blank=True, null=True)),
+                ('proposed_at', models.DateTimeField(auto_now_add=True)),
+                ('decided_at', models.DateTimeField(blank=True, null=True)),
+                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='intake.inboundmessage')),
+                ('proposed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["form_type", "field_key", "pk"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        condition=models.Q(("status__in", ["proposed", "confirmed"])),
-                        fields=("form_type", "comparable"),
-                        name="learned_wording_live_unique",
-                    ),
-                    models.UniqueConstraint(
-                        fields=("version",), name="learned_wording_version_unique"
-                    ),
-                ],
+                'ordering': ['form_type', 'field_key', 'pk'],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('status__in', ['proposed', 'confirmed'])), fields=('form_type', 'comparable'), name='learned_wording_live_unique'), models.UniqueConstraint(fields=('version',), name='learned_wording_version_unique')],
             },
         ),
         migrations.CreateModel(
-            name="ReadAgain",
+            name='ReadAgain',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("requested_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("waiting", "Waiting for the worker"),
-                            ("done", "Read again"),
-                            ("failed", "Could not be read again"),
-                        ],
-                        default="waiting",
-                        max_length=16,
-                    ),
-                ),
-                ("wordings_version", models.PositiveIntegerField(default=0)),
-                ("outcome", models.JSONField(blank=True, null=True)),
-                ("error_code", models.CharField(blank=True, max_length=64)),
-                ("done_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "message",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="rereads",
-                        to="intake.inboundmessage",
-                    ),
-                ),
-                (
-                    "requested_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('requested_at', models.DateTimeField(auto_now_add=True)),
+                ('state', models.CharField(choices=[('waiting', 'Waiting for the worker'), ('done', 'Read again'), ('failed', 'Could not be read again')], default='waiting', max_length=16)),
+                ('wordings_version', models.PositiveIntegerField(default=0)),
+                ('outcome', models.JSONField(blank=True, null=True)),
+                ('error_code', models.CharField(blank=True, max_length=64)),
+                ('done_at', models.DateTimeField(blank=True, null=True)),
+                ('message', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='rereads', to='intake.inboundmessage')),
+                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-requested_at", "-pk"],
-                "indexes": [
-                    models.Index(
-                        fields=["state", "requested_at"], name="intake_read_state_6491b9_idx"
-                    )
-                ],
+                'ordering': ['-requested_at', '-pk'],
+                'indexes': [models.Index(fields=['state', 'requested_at'], name='intake_read_state_6491b9_idx')],
             },
         ),
     ]

@@ -6,145 +6,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("intake", "0007_learning"),
+        ('intake', '0007_learning'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="messagereview",
-            name="outcome",
-            field=models.CharField(
-                choices=[
-                    ("reviewed", "Reviewed"),
-                    ("not_a_referral", "Not a referral"),
-                    ("case_made", "Made into a case"),
-                    ("returned", "Returned to the sender"),
-                ],
-                default="reviewed",
-                max_length=32,
-            ),
+            model_name='messagereview',
+            name='outcome',
+            field=models.CharField(choices=[('reviewed', 'Reviewed'), ('not_a_referral', 'Not a referral'), ('case_made', 'Made into a case'), ('returned', 'Returned to the sender')], default='reviewed', max_length=32),
         ),
         migrations.AlterField(
-            model_name="outboundemail",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("incomplete_return", "Incomplete Return"),
-                    ("acknowledgement", "Acknowledgement"),
-                    ("unreadable_attachment", "Unreadable Attachment"),
-                    ("team_new_referral", "Team New Referral"),
-                    ("team_needs_person", "Team Needs Person"),
-                    ("team_digest", "Team Digest"),
-                ],
-                max_length=32,
-            ),
+            model_name='outboundemail',
+            name='kind',
+            field=models.CharField(choices=[('incomplete_return', 'Incomplete Return'), ('acknowledgement', 'Acknowledgement'), ('unreadable_attachment', 'Unreadable Attachment'), ('team_new_referral', 'Team New Referral'), ('team_needs_person', 'Team Needs Person'), ('team_digest', 'Team Digest')], max_length=32),
         ),
         migrations.AlterField(
-            model_name="outboundemail",
-            name="message",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="replies",
-                to="intake.inboundmessage",
-            ),
+            model_name='outboundemail',
+            name='message',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='replies', to='intake.inboundmessage'),
         ),
         migrations.CreateModel(
-            name="AnswerCorrection",
+            name='AnswerCorrection',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("field_key", models.CharField(max_length=64)),
-                ("original", models.JSONField(blank=True, null=True)),
-                ("value", models.JSONField(blank=True, null=True)),
-                ("reason", models.TextField(blank=True)),
-                ("created", models.DateTimeField(auto_now_add=True)),
-                (
-                    "corrected_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "referral",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="corrections",
-                        to="intake.referral",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('field_key', models.CharField(max_length=64)),
+                ('original', models.JSONField(blank=True, null=True)),
+                ('value', models.JSONField(blank=True, null=True)),
+                ('reason', models.TextField(blank=True)),
+                ('created', models.DateTimeField(auto_now_add=True)),
+                ('corrected_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('referral', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='corrections', to='intake.referral')),
             ],
             options={
-                "ordering": ["created", "pk"],
+                'ordering': ['created', 'pk'],
             },
         ),
         migrations.CreateModel(
-            name="CaseStep",
+            name='CaseStep',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("rapid_review_held", "Rapid Review held"),
-                            ("outcome", "Rapid Review outcome"),
-                            ("panel_informed", "National Panel informed"),
-                            ("letter_sent", "Decision letter sent"),
-                        ],
-                        max_length=32,
-                    ),
-                ),
-                ("on", models.DateField()),
-                (
-                    "outcome",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("local_cspr", "Local child safeguarding practice review"),
-                            ("no_further_review", "No further review"),
-                            ("national_review_recommended", "National review recommended"),
-                            ("criteria_not_met", "Criteria not met"),
-                        ],
-                        max_length=32,
-                    ),
-                ),
-                ("recorded_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "recorded_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "referral",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="steps",
-                        to="intake.referral",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('rapid_review_held', 'Rapid Review held'), ('outcome', 'Rapid Review outcome'), ('panel_informed', 'National Panel informed'), ('letter_sent', 'Decision letter sent')], max_length=32)),
+                ('on', models.DateField()),
+                ('outcome', models.CharField(blank=True, choices=[('local_cspr', 'Local child safeguarding practice review'), ('no_further_review', 'No further review'), ('national_review_recommended', 'National review recommended'), ('criteria_not_met', 'Criteria not met')], max_length=32)),
+                ('recorded_at', models.DateTimeField(auto_now_add=True)),
+                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('referral', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='steps', to='intake.referral')),
             ],
             options={
-                "ordering": ["recorded_at", "pk"],
-                "indexes": [
-                    models.Index(fields=["kind", "referral"], name="intake_case_kind_da264a_idx")
-                ],
+                'ordering': ['recorded_at', 'pk'],
+                'indexes': [models.Index(fields=['kind', 'referral'], name='intake_case_kind_da264a_idx')],
             },
         ),
     ]

@@ -4,59 +4,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("intake", "0008_workbench"),
+        ('intake', '0008_workbench'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="inboundmessage",
-            name="rule",
+            model_name='inboundmessage',
+            name='rule',
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AlterField(
-            model_name="outboundemail",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("incomplete_return", "Incomplete Return"),
-                    ("acknowledgement", "Acknowledgement"),
-                    ("unreadable_attachment", "Unreadable Attachment"),
-                    ("team_new_referral", "Team New Referral"),
-                    ("team_needs_person", "Team Needs Person"),
-                    ("team_digest", "Team Digest"),
-                    ("team_rule_notice", "Team Rule Notice"),
-                ],
-                max_length=32,
-            ),
+            model_name='outboundemail',
+            name='kind',
+            field=models.CharField(choices=[('incomplete_return', 'Incomplete Return'), ('acknowledgement', 'Acknowledgement'), ('unreadable_attachment', 'Unreadable Attachment'), ('team_new_referral', 'Team New Referral'), ('team_needs_person', 'Team Needs Person'), ('team_digest', 'Team Digest'), ('team_rule_notice', 'Team Rule Notice')], max_length=32),
         ),
         migrations.CreateModel(
-            name="RulesVersion",
+            name='RulesVersion',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[("in_force", "In force"), ("refused", "Refused")], max_length=16
-                    ),
-                ),
-                ("source", models.CharField(max_length=1000)),
-                ("sha256", models.CharField(max_length=64)),
-                ("text", models.TextField(blank=True)),
-                ("config_text", models.TextField(blank=True)),
-                ("error", models.CharField(blank=True, max_length=1000)),
-                ("folders", models.JSONField(blank=True, default=dict)),
-                ("created", models.DateTimeField(auto_now_add=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('state', models.CharField(choices=[('in_force', 'In force'), ('refused', 'Refused')], max_length=16)),
+                ('source', models.CharField(max_length=1000)),
+                ('sha256', models.CharField(max_length=64)),
+                ('text', models.TextField(blank=True)),
+                ('config_text', models.TextField(blank=True)),
+                ('error', models.CharField(blank=True, max_length=1000)),
+                ('folders', models.JSONField(blank=True, default=dict)),
+                ('created', models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                "indexes": [
-                    models.Index(fields=["state", "created"], name="intake_rule_state_911ad3_idx")
-                ],
+                'indexes': [models.Index(fields=['state', 'created'], name='intake_rule_state_911ad3_idx')],
             },
         ),
     ]

@@ -4,84 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("intake", "0009_rules"),
+        ('intake', '0009_rules'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="inboundmessage",
-            name="decision",
-            field=models.CharField(
-                blank=True,
-                choices=[
-                    ("accepted", "Accepted"),
-                    ("incomplete", "Incomplete (returned)"),
-                    ("needs_review", "Needs review"),
-                    ("ignored", "Ignored (automatic mail)"),
-                ],
-                max_length=16,
-            ),
+            model_name='inboundmessage',
+            name='decision',
+            field=models.CharField(blank=True, choices=[('accepted', 'Accepted'), ('incomplete', 'Incomplete (returned)'), ('needs_review', 'Needs review'), ('ignored', 'Ignored (automatic mail)')], max_length=16),
         ),
         migrations.AlterField(
-            model_name="inboundmessage",
-            name="state",
-            field=models.CharField(
-                choices=[
-                    ("received", "Received, not read yet"),
-                    ("parsed", "Read, not decided yet"),
-                    ("decided", "Decided"),
-                    ("replied", "Replied"),
-                    ("filed", "Filed"),
-                    ("parked", "Parked: a person must look"),
-                ],
-                default="received",
-                max_length=16,
-            ),
+            model_name='inboundmessage',
+            name='state',
+            field=models.CharField(choices=[('received', 'Received, not read yet'), ('parsed', 'Read, not decided yet'), ('decided', 'Decided'), ('replied', 'Replied'), ('filed', 'Filed'), ('parked', 'Parked: a person must look')], default='received', max_length=16),
         ),
         migrations.AlterField(
-            model_name="outboundemail",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("incomplete_return", "Incomplete return"),
-                    ("acknowledgement", "Acknowledgement"),
-                    ("unreadable_attachment", "Unreadable attachment"),
-                    ("team_new_referral", "Team email: new referral"),
-                    ("team_needs_person", "Team email: needs a person"),
-                    ("team_digest", "Team email: daily digest"),
-                    ("team_rule_notice", "Team email: a mailbox rule's notice"),
-                ],
-                max_length=32,
-            ),
+            model_name='outboundemail',
+            name='kind',
+            field=models.CharField(choices=[('incomplete_return', 'Incomplete return'), ('acknowledgement', 'Acknowledgement'), ('unreadable_attachment', 'Unreadable attachment'), ('team_new_referral', 'Team email: new referral'), ('team_needs_person', 'Team email: needs a person'), ('team_digest', 'Team email: daily digest'), ('team_rule_notice', "Team email: a mailbox rule's notice")], max_length=32),
         ),
         migrations.AlterField(
-            model_name="outboundemail",
-            name="state",
-            field=models.CharField(
-                choices=[
-                    ("pending", "Waiting to be sent"),
-                    ("sending", "Being sent"),
-                    ("sent", "Sent"),
-                    ("failed", "Failed: a person must decide"),
-                    ("suppressed", "Not sent (sender limit)"),
-                    ("uncertain", "Uncertain: may have been delivered"),
-                ],
-                default="pending",
-                max_length=16,
-            ),
+            model_name='outboundemail',
+            name='state',
+            field=models.CharField(choices=[('pending', 'Waiting to be sent'), ('sending', 'Being sent'), ('sent', 'Sent'), ('failed', 'Failed: a person must decide'), ('suppressed', 'Not sent (sender limit)'), ('uncertain', 'Uncertain: may have been delivered')], default='pending', max_length=16),
         ),
         migrations.AlterField(
-            model_name="referral",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("accepted", "Accepted"),
-                    ("awaiting_resubmission", "Returned: waiting for the referrer"),
-                    ("needs_review", "Needs review"),
-                    ("closed", "Closed"),
-                ],
-                max_length=32,
-            ),
+            model_name='referral',
+            name='status',
+            field=models.CharField(choices=[('accepted', 'Accepted'), ('awaiting_resubmission', 'Returned: waiting for the referrer'), ('needs_review', 'Needs review'), ('closed', 'Closed')], max_length=32),
         ),
     ]
