@@ -189,7 +189,7 @@ def assess_mail(
     deadline = time.monotonic() + max(0.0, config.limits.max_message_seconds - mail.seconds)
     parts, left_out = _parts_to_read(mail, config, sent_forms)
     documents, errors = _read_attachments(parts, config, deadline)
-    accepted = _accepted_schemas(config, schemas, ruling.form_type)
+    accepted = accepted_schemas(config, schemas, ruling.form_type)
     match, over = _match_form(documents, accepted, config, deadline)
     received_on = _received_on(message, config, arrived)
     sender = _reply_recipient(mail, verdict, config)
@@ -485,7 +485,7 @@ def _is_document(part: Any) -> bool:
     return part.media_type in DOCUMENT_TYPES or name.endswith(DOCUMENT_SUFFIXES)
 
 
-def _accepted_schemas(
+def accepted_schemas(
     config: IntakeConfig, schemas: Mapping[str, FormSchema] | None = None, forced: str | None = None
 ) -> dict[str, FormSchema]:
     """The schemas a form may be read as; only ``forced`` when a rule names one (issue 11)."""

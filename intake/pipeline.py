@@ -380,7 +380,7 @@ def read_ahead(run: Run, pks: list[int]) -> None:
     parsed yet, each once a poll.  The assessment takes the results; a message
     whose assessment asks for anything else (a rule naming one form, a file we
     sent out left unread) gets it done then."""
-    from intake.assess import MATCH_JOB, _accepted_schemas, taught_schemas
+    from intake.assess import MATCH_JOB, accepted_schemas, taught_schemas
     from parsers.sandbox import READ_AHEAD_MAX_BYTES
     from parsers.sandbox import read_ahead as sandbox_read_ahead
 
@@ -388,15 +388,21 @@ def read_ahead(run: Run, pks: list[int]) -> None:
     if not wanted:
         return
     run.read_ahead.update(wanted)
-    raws = InboundMessage.objects.filter(
-        pk__in=wanted, state=State.RECEIVED, content__isnull=True, size__lte=READ_AHEAD_MAX_BYTES
-    ).order_by("pk")
-    schemas = _accepted_schemas(run.config, taught_schemas(run.config))
-    sandbox_read_ahead(
-        [bytes(raw) for raw in raws.values_list("raw", flat=True)],
-        run.config.limits,
-        then=(MATCH_JOB, schemas),
-    )
+    raws = [
+        bytes(raw)
+        for raw in InboundMessage.objects.filter(
+            pk__in=wanted,
+            state=State.RECEIVED,
+            content__isnull=True,
+            size__lte=READ_AHEAD_MAX_BYTES,
+        )
+        .order_by("pk")
+        .values_list("raw", flat=True)
+    ]
+    if not raws:
+        return
+    schemas = accepted_schemas(run.config, taught_schemas(run.config))
+    sandbox_read_ahead(raws, run.config.limits, then=(MATCH_JOB, schemas))
 
 
 def forget_read_ahead() -> None:
