@@ -113,10 +113,31 @@ class Lexicon:
         return _canon(self, text)
 
     def persons(self, canon_text: str) -> frozenset[str]:
-        """The person words named in already-canonical text."""
+        """The person words named in already-canonical text, but for those inside a
+        name of something else ("child" in "child safeguarding practice review",
+        which is how "SCR" reads)."""
         if self._persons is None:
             return frozenset()
+        if self._not_persons is not None:
+            canon_text = self._not_persons.sub(" ", canon_text)
         return frozenset(m.group(0) for m in self._persons.finditer(canon_text))
+
+    @functools.cached_property
+    def _not_persons(self) -> re.Pattern[str] | None:
+        """The lexicon's own names of things (a synonym group's first phrase, an
+        abbreviation spelt out) that hold a person word but name no person."""
+        named = [group[0] for group in self.synonyms]
+        named += [self.canon(v) for v in self.abbreviations.values()]
+        persons = set(self.person_words)
+        found = {
+            phrase: ""
+            for phrase in named
+            if " " in phrase
+            and phrase not in persons
+            and self._persons is not None
+            and self._persons.search(phrase)
+        }
+        return _alternation(found)
 
     def is_office_use(self, question: str) -> bool:
         """A question for the publisher's own staff ("For office use: Ref No")."""

@@ -45,6 +45,7 @@ from parsers.forms.answers import (
     type_fit,
 )
 from parsers.forms.targets import (
+    HEAD_PENALTY,
     Asked,
     Compiled,
     Target,
@@ -206,8 +207,10 @@ def _assign(
     doubted = _doubted_headings(questions, targets, first)
     if doubted:
         questions = [
-            dataclasses.replace(q, sections=frozenset()) if q.entry.section in doubted else q
-            for q in questions
+            dataclasses.replace(q, sections=frozenset())
+            if q.entry.section in doubted and not _agrees(q, targets, first.get(i))
+            else q
+            for i, q in enumerate(questions)
         ]
         base = _score_matrix(questions, targets, compiled)
         first = _solve(base)
@@ -222,7 +225,7 @@ def _doubted_headings(
     """Headings most of whose questions were placed in other sections: an
     instruction printed like a heading, or a table that carries on under the
     last heading although it is about something else.  Their questions are
-    read as if under no heading."""
+    read as if under no heading, but for those placed in its section."""
     placed: dict[str, list[bool]] = {}
     for i, (j, _score) in pairs.items():
         q = questions[i]
@@ -233,6 +236,13 @@ def _doubted_headings(
         for heading, agree in placed.items()
         if len(agree) >= 3 and sum(agree) < len(agree) / 2
     }
+
+
+def _agrees(q: Question, targets: Sequence[Target], placed: tuple[int, float] | None) -> bool:
+    """Whether a question was placed in a section its heading names: under a
+    doubted heading, such a question keeps its heading (the heading fits it,
+    if not the questions after it)."""
+    return placed is not None and targets[placed[0]].section in q.sections
 
 
 def _solve(scores: np.ndarray) -> dict[int, tuple[int, float]]:
@@ -303,6 +313,7 @@ def _wording_matrix(
             for col, (j, _w) in enumerate(wordings):
                 if both[row, col] > out[i, j]:
                     out[i, j] = both[row, col]
+    _head_scores(questions, targets, out)
     _subject_scores(questions, targets, compiled, out)
     for i, q in enumerate(questions):
         for j, target in enumerate(targets):
@@ -311,6 +322,31 @@ def _wording_matrix(
             if q.asked.persons - target.persons:
                 out[i, j] -= 20.0
     return out
+
+
+def _head_scores(questions: Sequence[Question], targets: Sequence[Target], out: np.ndarray) -> None:
+    """Questions and wordings compared where one side or both are cut before their
+    qualifier ("Date of referral to MKSCB Office" and "Date of referral"), worth
+    `HEAD_PENALTY` less than the same likeness of whole questions."""
+    import numpy as np
+
+    q_heads = [(i, h) for i, q in enumerate(questions) for h in q.asked.heads]
+    q_all = [(i, v) for i, q in enumerate(questions) for v in (*q.asked.variants, *q.asked.heads)]
+    t_heads = [(j, h) for j, t in enumerate(targets) for h in t.heads]
+    t_all = [(j, w.canon) for j, t in enumerate(targets) for w in t.wordings]
+    for rows, cols in ((q_heads, t_all), (q_all, t_heads)):
+        if not rows or not cols:
+            continue
+        a, b = [text for _i, text in rows], [text for _j, text in cols]
+        scores = np.maximum(
+            process.cdist(a, b, scorer=fuzz.ratio, workers=1),
+            process.cdist(a, b, scorer=fuzz.token_sort_ratio, workers=1) - 4,
+        )
+        scores = np.where(scores > 0, scores - HEAD_PENALTY, 0.0)
+        for r, (i, _a) in enumerate(rows):
+            for c, (j, _b) in enumerate(cols):
+                if scores[r, c] > out[i, j]:
+                    out[i, j] = scores[r, c]
 
 
 def _subject_scores(

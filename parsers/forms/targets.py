@@ -11,6 +11,10 @@ best of:
 * containment: every meaning word of a wording is in the question ("What is
   the child's date of birth?" says "date of birth" in more words), worth
   less outside the target's own section;
+* heads: a question or wording cut before the qualifier that ends it
+  ("Date of referral to MKSCB Office" is a "Date of referral"; "Date
+  notified to the National Panel" a "Date notified"), compared like the
+  whole but `HEAD_PENALTY` lower, as the qualifier may matter;
 * a question naming a person the target does not ("Mother's date of
   birth" for the child's date of birth) loses 20 points.
 """
@@ -32,6 +36,7 @@ from parsers.schema import FieldSpec, FormSchema
 
 PERSON_PENALTY = 20.0
 SECTION_THRESHOLD = 80.0
+HEAD_PENALTY = 10.0  # a head stands for its whole question, less what its qualifier said
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,9 @@ class Target:
     # Its wordings without the person its section is about ("Safeguarding lead's
     # email" -> "email"): a question naming that person is compared this way too.
     bare: tuple[str, ...] = ()
+    # Its wordings cut before a closing qualifier ("Date notified to the National
+    # Panel" -> "date notified"), in canonical words (see `head_of`).
+    heads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: one per schema object
@@ -117,6 +125,7 @@ def compile_schema(schema: FormSchema) -> Compiled:
                 persons=_persons_of(lex, ws) | section_words[spec.section],
                 spec=spec,
                 bare=_bare_all(ws, section_words[spec.section]),
+                heads=_heads(lex, spec.wordings, ws),
             )
         )
     for composite in schema.composites:
@@ -131,6 +140,7 @@ def compile_schema(schema: FormSchema) -> Compiled:
                 persons=_persons_of(lex, ws) | section_words[composite.section],
                 split=composite.split,
                 bare=_bare_all(ws, section_words[composite.section]),
+                heads=_heads(lex, composite.wordings, ws),
             )
         )
     compiled = Compiled(schema, tuple(targets), sections, section_words)
@@ -162,6 +172,39 @@ def _wordings(lex: Lexicon, texts: Sequence[str]) -> tuple[Wording, ...]:
     return tuple(out.values())
 
 
+def _heads(lex: Lexicon, texts: Sequence[str], wordings: Sequence[Wording]) -> tuple[str, ...]:
+    whole = {w.canon for w in wordings}
+    found = (head_of(lex, text) for text in texts)
+    return tuple(dict.fromkeys(h for h in found if h and h not in whole))
+
+
+# Where a question's qualifier starts: a comma or dash, or a word that opens a
+# phrase saying to whom, where, when or including what ("Date of referral *to*
+# the SCR sub-group", "Details of the incident*, including* location").  "of" and
+# "and" are not among them: "Date of birth" and "Date and time" are whole.
+_QUALIFIER_START = re.compile(
+    r"\s*[,;:]\s*|\s+[-–—]\s+|\s+(?:to|at|by|for|from|within|with|in|on|including|incl\.?"
+    r"|such as|e\.?g\.?|where|whether|if|as)\s+",
+    re.IGNORECASE,
+)
+
+
+def head_of(lex: Lexicon, question: str) -> str:
+    """The question cut before the qualifier that ends it, in canonical words;
+    "" when there is none, or when less than two meaning words of the question
+    come before it ("Relationship to the child" has no head: "Relationship"
+    alone says too little)."""
+    text = strip_brackets(question)
+    for found in _QUALIFIER_START.finditer(text):
+        words = comparable(text[: found.start()]).split()
+        if len([w for w in words if w not in STOP_WORDS]) < 2:
+            continue
+        head = lex.canon(text[: found.start()])
+        whole = lex.canon(text)
+        return head if head != whole else ""
+    return ""
+
+
 def _persons_of(lex: Lexicon, wordings: Sequence[Wording]) -> frozenset[str]:
     found: set[str] = set()
     for w in wordings:
@@ -189,6 +232,7 @@ class Asked:
     variants: tuple[str, ...]
     content: frozenset[str]
     persons: frozenset[str]
+    heads: tuple[str, ...] = ()  # the question cut before its qualifier (`head_of`)
 
 
 @lru_cache(maxsize=16384)
@@ -196,7 +240,13 @@ def asked(lexicon: Lexicon, question: str) -> Asked:
     whole = lexicon.canon(question)
     bare = lexicon.canon(strip_brackets(question))
     variants = (whole, bare) if bare and bare != whole else (whole,)
-    return Asked(variants, content_words(bare or whole), lexicon.persons(whole))
+    head = head_of(lexicon, question)
+    return Asked(
+        variants,
+        content_words(bare or whole),
+        lexicon.persons(whole),
+        (head,) if head and head not in variants else (),
+    )
 
 
 def wording_score(question: Asked, target: Target, same_section: bool | None) -> float:
@@ -221,9 +271,25 @@ def wording_score(question: Asked, target: Target, same_section: bool | None) ->
         if best >= 100.0:
             break
         best = max(best, containment(question.content, wording.content, same_section))
+    best = max(best, head_score(question, target))
     if question.persons - target.persons:
         best -= PERSON_PENALTY
     return best
+
+
+def head_score(question: Asked, target: Target) -> float:
+    """The best likeness of the question and the target where one side or both
+    are cut before their qualifier, less `HEAD_PENALTY` (0 when neither has a head)."""
+    pairs = [(h, w.canon) for h in question.heads for w in target.wordings]
+    pairs += [(v, h) for v in (*question.variants, *question.heads) for h in target.heads]
+    best = max((_likeness(a, b) for a, b in pairs), default=0.0)
+    return best - HEAD_PENALTY if best else 0.0
+
+
+def _likeness(a: str, b: str) -> float:
+    if a == b:
+        return 100.0
+    return max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b) - 4)
 
 
 def containment(asked_words: frozenset[str], words: frozenset[str], same: bool | None) -> float:

@@ -229,3 +229,55 @@ def test_it_records_how_this_form_words_each_question_it_placed(schemas):
     match = values(schemas, entry("Name of child", "Arthur", section="Child"))
     assert match.asked_as["child_surname"] == "Name of child"
     assert match.asked_as["child_dob"] == "Date of birth"
+
+
+def test_it_reads_a_question_that_adds_a_qualifier_to_our_wording(schemas):
+    doc = referral(entry("Date of referral to the SCR Office/SCR sub-group:", "14/08/2026"))
+    doc.entries = [e for e in doc.entries if e.question != "Date of referral"]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match.values["referral_date"] == "2026-08-14"
+    assert match.asked_as["referral_date"].startswith("Date of referral to the SCR Office")
+
+
+@pytest.mark.parametrize(
+    ("question", "head"),
+    [
+        ("Date of referral to MKSCB Office/MKSCB SCR sub-group:", "date of referral"),
+        ("Date notified to the National Panel", "date notified"),
+        ("Details of the incident, including location and date", "summary"),
+        ("Relationship to the child", ""),  # one word before the qualifier says too little
+        ("Date of birth", ""),  # "of" joins, it does not qualify
+        ("Date and time of the incident", ""),
+    ],
+)
+def test_a_question_is_also_read_without_the_qualifier_that_ends_it(schemas, question, head):
+    from parsers.forms.targets import head_of
+
+    assert head_of(schemas["cspr_referral"].lexicon, question) == head
+
+
+def test_a_review_named_in_a_question_is_not_a_person_it_asks_about(schemas):
+    lex = schemas["cspr_referral"].lexicon
+    assert lex.persons(lex.canon("Date of referral to the SCR sub-group")) == frozenset()
+    assert lex.persons(lex.canon("SCR reference of the child")) == {"child"}
+
+
+def test_a_question_its_heading_fits_keeps_it_when_the_table_carries_on_past_it(schemas):
+    lead = "Please give the details of the designated safeguarding lead you discussed the case with"
+    doc = referral(
+        entry("Name", "Leo Rushton", section="Referrer"),
+        entry("Agency & designation/title", "Orford Park Primary School, Head", section="Referrer"),
+        entry("Name", "Arthur Lomax", section=lead),
+        entry("Agency & designation/title", "Designated Safeguarding Lead", section=lead),
+        entry("Email address", "a.lomax@example.org.uk", section=lead),
+        entry("Date of referral to the SCR sub-group", "14/08/2026", section=lead),
+        entry("Date of birth", "24/02/2018", section=lead),
+        entry("Home address", "12 Park Road", section=lead),
+        entry("Ethnic origin", "White British", section=lead),
+        entry("Gender", "☐ Male ☒ Female", section=lead),
+    )
+    doc.entries = [e for e in doc.entries if e.section != "Child"]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match.values["dsl_name"] == "Arthur Lomax"
+    assert match.values["dsl_role"] == "Designated Safeguarding Lead"
+    assert match.values["child_dob"] == "2018-02-24"
