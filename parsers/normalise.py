@@ -75,6 +75,27 @@ def comparable(text: str) -> str:
     return " ".join(text.split())
 
 
+# Where a question or an option's qualifier starts: a comma or dash, or a word that
+# opens a phrase saying to whom, where, when or including what ("Date of referral
+# *to* the SCR sub-group", "Details of the incident*, including* location",
+# "Serious harm to a child *where* abuse or neglect is known").  "of" and "and"
+# are not among them: "Date of birth" and "Date and time" are whole.
+_CLAUSE = r"\s*[,;:]\s*|\s+[-–—]\s+|\s+(?:including|incl\.?|such as|e\.?g\.?|where|whether|if)\s+"
+_PHRASE = r"\s+(?:to|at|by|for|from|within|with|in|on|as)\s+"
+_CLAUSE_START = re.compile(_CLAUSE, re.IGNORECASE)
+_QUALIFIER_START = re.compile(f"{_CLAUSE}|{_PHRASE}", re.IGNORECASE)
+
+
+@lru_cache(maxsize=8192)
+def qualifier_cuts(text: str, phrases: bool = True) -> tuple[str, ...]:
+    """``text`` cut before each place a qualifier could start, shortest first
+    ("Serious harm to a child where abuse is known" -> "Serious harm",
+    "Serious harm to a child"); with ``phrases`` false, only before a clause
+    (a comma, a dash, "where", "including"...), not a phrase ("to a child")."""
+    pattern = _QUALIFIER_START if phrases else _CLAUSE_START
+    return tuple(text[: m.start()] for m in pattern.finditer(text) if m.start() > 0)
+
+
 def is_non_answer(text: str) -> bool:
     """True for "N/A", "n/k", "-", "none" and the like: an answer that says nothing."""
     key = comparable(text)

@@ -21,7 +21,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from parsers.document import CHECKED, UNCHECKED, Line
-from parsers.normalise import comparable
+from parsers.normalise import comparable, qualifier_cuts
 from parsers.schema import OptionSpec
 
 
@@ -128,8 +128,24 @@ def option_score(text: str, option: OptionSpec) -> float:
         if len(candidate) > 25 and len(target) > 25:
             # Long option texts get abbreviated or lightly reworded.
             score = max(score, fuzz.token_set_ratio(target, candidate) - 5)
+        if target in _cut_options(wording):
+            score = max(score, CUT_OPTION_SCORE)
         best = max(best, score)
     return best
+
+
+CUT_OPTION_SCORE = 90.0  # our option printed without its qualifier: named, a little less surely
+
+
+@lru_cache(maxsize=4096)
+def _cut_options(wording: str) -> frozenset[str]:
+    """An option's wording cut before a qualifying clause, where three words or
+    more are left: another form's shorter label for it ("Serious harm to a
+    child" for "Serious harm to a child where abuse or neglect is known or
+    suspected").  Not before a phrase: "The child has been seriously harmed"
+    is not "... harmed as a result of sexual abuse"."""
+    cuts = (comparable(cut) for cut in qualifier_cuts(wording, phrases=False))
+    return frozenset(cut for cut in cuts if len(cut.split()) >= 3)
 
 
 def match_option(

@@ -31,7 +31,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from parsers.lexicon import STOP_WORDS, Lexicon, content_words
-from parsers.normalise import comparable
+from parsers.normalise import comparable, qualifier_cuts
 from parsers.schema import FieldSpec, FormSchema
 
 PERSON_PENALTY = 20.0
@@ -178,30 +178,18 @@ def _heads(lex: Lexicon, texts: Sequence[str], wordings: Sequence[Wording]) -> t
     return tuple(dict.fromkeys(h for h in found if h and h not in whole))
 
 
-# Where a question's qualifier starts: a comma or dash, or a word that opens a
-# phrase saying to whom, where, when or including what ("Date of referral *to*
-# the SCR sub-group", "Details of the incident*, including* location").  "of" and
-# "and" are not among them: "Date of birth" and "Date and time" are whole.
-_QUALIFIER_START = re.compile(
-    r"\s*[,;:]\s*|\s+[-–—]\s+|\s+(?:to|at|by|for|from|within|with|in|on|including|incl\.?"
-    r"|such as|e\.?g\.?|where|whether|if|as)\s+",
-    re.IGNORECASE,
-)
-
-
 def head_of(lex: Lexicon, question: str) -> str:
     """The question cut before the qualifier that ends it, in canonical words;
     "" when there is none, or when less than two meaning words of the question
     come before it ("Relationship to the child" has no head: "Relationship"
     alone says too little)."""
     text = strip_brackets(question)
-    for found in _QUALIFIER_START.finditer(text):
-        words = comparable(text[: found.start()]).split()
+    for cut in qualifier_cuts(text):
+        words = comparable(cut).split()
         if len([w for w in words if w not in STOP_WORDS]) < 2:
             continue
-        head = lex.canon(text[: found.start()])
-        whole = lex.canon(text)
-        return head if head != whole else ""
+        head = lex.canon(cut)
+        return head if head != lex.canon(text) else ""
     return ""
 
 

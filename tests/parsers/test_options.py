@@ -136,3 +136,20 @@ def test_it_reads_nothing_for_sure_when_the_ticked_box_is_none_of_the_options():
     # not the choice (it is not "the option left when the others were deleted").
     answer = lines("☐ Child in need", "☒ Subject of a section 47 enquiry")
     assert choose(answer, STATUS) is None
+
+
+REASONS = [
+    OptionSpec("death", "Death of a child where abuse or neglect is known or suspected"),
+    OptionSpec("harm", "Serious harm to a child where abuse or neglect is known or suspected"),
+    OptionSpec("sexual", "The child has been seriously harmed as a result of sexual abuse"),
+    OptionSpec("assault", "The child has been seriously harmed following a violent assault"),
+]
+
+
+def test_it_reads_another_forms_label_that_stops_before_our_options_qualifier():
+    ticked = lines("☐ Death of a child", "☒ Serious harm to a child", "☐ Conduct of staff")
+    assert choose(ticked, REASONS) == ["harm"]
+
+
+def test_it_does_not_read_a_shorter_label_that_two_of_our_options_begin_with():
+    assert choose(lines("☒ The child has been seriously harmed"), REASONS) is None
