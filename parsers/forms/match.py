@@ -129,7 +129,10 @@ def extract_form(
     Where several documents hold forms, the one with the highest score wins;
     a tie goes to the one with more answers.  The others are correspondence.
     """
-    candidates = [match_document(doc, schema) for doc in documents for schema in schemas.values()]
+    every = tuple(schemas.values())
+    candidates = [
+        match_document(doc, schema, every) for doc in documents for schema in schemas.values()
+    ]
     found = [c for c in candidates if c is not None]
     if not found:
         return None
@@ -171,10 +174,18 @@ def _questions(entries: Sequence[Entry], compiled: Compiled) -> list[Question]:
     return out
 
 
-def match_document(doc: Document, schema: FormSchema) -> FormMatch | None:
-    """``doc`` read as ``schema``'s form, or None when it is not that form."""
+def match_document(
+    doc: Document, schema: FormSchema, others: Sequence[FormSchema] = ()
+) -> FormMatch | None:
+    """``doc`` read as ``schema``'s form, or None when it is not that form.
+
+    ``others``: the other forms it may be.  A line of running text is a
+    question when it asks any of their questions, not only this form's: a
+    form whose own questions are the only ones seen in its text would seem
+    to hold nothing else, and outrank the form the document is."""
     compiled = compile_schema(schema)
-    entries = [*doc.entries, *entries_from_flow(doc.flow, compiled)]
+    flow_as = [compiled, *(compile_schema(o) for o in others if o is not schema)]
+    entries = [*doc.entries, *entries_from_flow(doc.flow, compiled, flow_as[1:])]
     questions = _questions(entries, compiled)
     targets = [*compiled.targets, *_split_questions(questions, compiled)]
     pairs = _assign(questions, targets, compiled)
@@ -659,15 +670,21 @@ def _title_names_form(doc: Document, schema: FormSchema) -> bool:
 # --- questions written as running text -------------------------------------------------------
 
 
-def entries_from_flow(flow: Sequence[FlowLine], compiled: Compiled) -> list[Entry]:
+def entries_from_flow(
+    flow: Sequence[FlowLine], compiled: Compiled, others: Sequence[Compiled] = ()
+) -> list[Entry]:
     """Question/answer pairs written as paragraphs rather than a table.
 
     "Question: answer" on one line, or a line that is a question followed by
-    its answer lines, up to the next question or heading.
+    its answer lines, up to the next question or heading.  A line is a
+    question when it asks one of ``compiled``'s questions or of ``others``'.
     """
     if not flow:
         return []
     labels = _flow_labels(flow, compiled)
+    for other in others:
+        theirs = _flow_labels(flow, other)
+        labels = [mine or their for mine, their in zip(labels, theirs, strict=True)]
     entries: list[Entry] = []
     section = ""
     current: tuple[str, str, list[Line], str] | None = None

@@ -281,3 +281,32 @@ def test_a_question_its_heading_fits_keeps_it_when_the_table_carries_on_past_it(
     assert match.values["dsl_name"] == "Arthur Lomax"
     assert match.values["dsl_role"] == "Designated Safeguarding Lead"
     assert match.values["child_dob"] == "2018-02-24"
+
+
+def test_a_form_written_as_paragraphs_is_not_taken_for_the_shorter_form_it_overlaps(schemas):
+    """Every line that asks a question of either form counts as a question on the
+    page: the notification, which asks none of the referral's own questions
+    (ethnicity, disability, other names, agencies), must not seem to be all
+    the document holds."""
+    lines = [
+        "Referral for consideration by the case review group",
+        "Name: Leo Rushton",
+        "Job title: Head teacher",
+        "Agency: Orford Park Primary School",
+        "Telephone number: 01925 443322",
+        "Case outline: The child was taken to hospital with a head injury.",
+        "Surname: Ormerod",
+        "Forename(s): Arthur",
+        "Date of birth: 24/02/2018",
+        "Gender: Male",
+        "Ethnicity: White British",
+        "Disability: No",
+        "Other names used: none",
+        "Home address: 12 Park Road, Warrington",
+        "Agencies involved with the child and family: school, health visitor",
+    ]
+    doc = Document("docx", "form.docx", [lines[0]], [], [FlowLine(t) for t in lines[1:]])
+    match = extract_form([doc], schemas)
+    assert match is not None
+    assert match.form_type == "cspr_referral"
+    assert match.values["child_ethnicity"] == "White British"
