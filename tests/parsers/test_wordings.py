@@ -1,0 +1,74 @@
+"""Everyday wordings of our questions that no schema lists are read as their fields.
+
+Each wording in ``tests/data/everyday_wordings.toml`` is printed on the form
+in place of the field's own question (every other question as in the schema),
+and the reader must place it on that field and read its answer.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from parsers.document import Document, Entry, Line
+from parsers.forms import match_document
+from parsers.normalise import comparable
+from parsers.schema import FieldSpec, FormSchema, load_schemas
+from tests.builders import docx_builder
+
+ROOT = Path(__file__).resolve().parents[2]
+WORDINGS = tomllib.loads((ROOT / "tests" / "data" / "everyday_wordings.toml").read_text())
+SCHEMAS = load_schemas(ROOT / "config" / "forms")
+CASES = [
+    (form, key, wording)
+    for form, fields in WORDINGS.items()
+    for key, wordings in fields.items()
+    for wording in wordings
+]
+
+
+def _answer(spec: FieldSpec, value: object) -> str:
+    if value is None:
+        return ""
+    if spec.options:
+        chosen = value if isinstance(value, list) else [value]
+        return "\n".join(("☒ " if o.key in chosen else "☐ ") + o.label for o in spec.options)
+    return str(value)
+
+
+def _form(schema: FormSchema, key: str, wording: str) -> Document:
+    answers: dict[str, object] = dict(docx_builder.random_answers(schema, 7))
+    answers.setdefault(key, "WP/12345/26")  # a field these answers left out (police reference)
+    titles = {s.key: s.title for s in schema.sections}
+    entries = [
+        Entry(
+            wording if spec.key == key else spec.question,
+            titles[spec.section],
+            tuple(Line(t) for t in _answer(spec, answers.get(spec.key)).split("\n")),
+            f"table 1, row {n}",
+        )
+        for n, spec in enumerate(schema.fields, 1)
+    ]
+    return Document("docx", "form.docx", [schema.title], entries)
+
+
+def test_the_list_names_only_fields_our_forms_have() -> None:
+    for form, key, _wording in CASES:
+        assert SCHEMAS[form].field(key) is not None
+
+
+@pytest.mark.parametrize(("form", "key", "wording"), CASES)
+def test_an_everyday_wording_is_read_as_its_field(form: str, key: str, wording: str) -> None:
+    schema = SCHEMAS[form]
+    match = match_document(_form(schema, key, wording), schema)
+    assert match is not None
+    assert match.asked_as.get(key) == wording.rstrip(" :")
+    assert key in match.answers
+
+
+def test_no_wording_on_the_list_is_one_the_schemas_already_know() -> None:
+    for form, key, wording in CASES:
+        known = {comparable(w) for spec in SCHEMAS[form].fields for w in spec.wordings}
+        assert comparable(wording) not in known, (form, key, wording)
