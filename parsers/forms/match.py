@@ -26,10 +26,11 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process
 
@@ -308,7 +309,36 @@ def _wording_matrix(
     questions: Sequence[Question], targets: Sequence[Target], compiled: Compiled
 ) -> np.ndarray:
     """Wording scores of every question against every target (sections aside but
-    for containment, which counts less outside the target's section)."""
+    for containment, which counts less outside the target's section).
+
+    A question's scores against the schema's own targets depend on its words and
+    sections alone: they are worked out once a schema (`Compiled.remember`);
+    only the targets split out of this document's questions are scored afresh."""
+    import numpy as np
+
+    fixed = len(compiled.targets)
+    if tuple(targets[:fixed]) != compiled.targets:
+        return _wording_block(questions, targets, compiled)
+    keys: list[tuple[object, ...]] = [("row", q.asked, q.sections) for q in questions]
+    found: dict[tuple[object, ...], Any] = {key: compiled.memo.get(key) for key in keys}
+    new = [key for key, row in found.items() if row is None]
+    if new:
+        first = {key: i for i, key in reversed(list(enumerate(keys)))}
+        block = _wording_block([questions[first[k]] for k in new], compiled.targets, compiled)
+        for n, key in enumerate(new):
+            found[key] = block[n]
+            compiled.keep(key, block[n])
+    out = np.zeros((len(questions), len(targets)))
+    for i, key in enumerate(keys):
+        out[i, :fixed] = found[key]
+    if len(targets) > fixed:
+        out[:, fixed:] = _wording_block(questions, targets[fixed:], compiled)
+    return out
+
+
+def _wording_block(
+    questions: Sequence[Question], targets: Sequence[Target], compiled: Compiled
+) -> np.ndarray:
     import numpy as np
 
     texts = [v for q in questions for v in q.asked.variants]
@@ -457,7 +487,13 @@ def _split_question(q: Question, compiled: Compiled) -> Target | None:
     if len(parts) < 2:
         return None
     plain = [t for t in compiled.targets if t.split is None]
-    named = [_part_fields(part, q.sections, plain, compiled) for part in parts]
+    named = [
+        compiled.remember(
+            ("part", part, q.sections),
+            functools.partial(_part_fields, part, q.sections, plain, compiled),
+        )
+        for part in parts
+    ]
     best: list[str] = []
     home = ""
     for section in _sections_in(named, q.sections):
@@ -736,7 +772,16 @@ def _flow_labels(flow: Sequence[FlowLine], compiled: Compiled) -> list[tuple[str
 
 def _best_scores(texts: Sequence[str], compiled: Compiled) -> list[float]:
     """The best wording score of each text against any target, containment and the
-    lexicon included, sections unknown (0 for "")."""
+    lexicon included, sections unknown (0 for ""); each text scored once a schema."""
+    scores = {t: compiled.memo.get(("best", t)) for t in texts}
+    new = [t for t, score in scores.items() if score is None]
+    for text, score in zip(new, _score_texts(new, compiled), strict=True):
+        compiled.keep(("best", text), score)
+        scores[text] = score
+    return [float(scores[t]) for t in texts]  # type: ignore[arg-type]
+
+
+def _score_texts(texts: Sequence[str], compiled: Compiled) -> list[float]:
     import numpy as np
 
     lex = compiled.lexicon

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from functools import lru_cache
+from typing import TypeVar
 
 from rapidfuzz import fuzz
 
@@ -34,7 +35,10 @@ from parsers.lexicon import STOP_WORDS, Lexicon, content_words
 from parsers.normalise import comparable, qualifier_cuts
 from parsers.schema import FieldSpec, FormSchema
 
+T = TypeVar("T")
+
 PERSON_PENALTY = 20.0
+MEMO_SIZE = 20000  # entries a compiled schema remembers (`Compiled.remember`)
 SECTION_THRESHOLD = 80.0
 HEAD_PENALTY = 10.0  # a head stands for its whole question, less what its qualifier said
 
@@ -80,6 +84,26 @@ class Compiled:
     targets: tuple[Target, ...]
     sections: tuple[tuple[str, tuple[Wording, ...]], ...]
     subjects: Mapping[str, frozenset[str]] = dataclass_field(default_factory=dict)
+    # What the matcher worked out from a question's words alone, against this
+    # schema: the same forms come again and again, so their questions are
+    # scored once per sandbox worker (issue 10).  See `remember`.
+    memo: dict[tuple[object, ...], object] = dataclass_field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def remember(self, key: tuple[object, ...], work: Callable[[], T]) -> T:
+        """``work()``, computed once for ``key`` (a pure function of the key and
+        this schema); the memo starts afresh past `MEMO_SIZE` entries."""
+        if key in self.memo:
+            return self.memo[key]  # type: ignore[return-value]
+        value = work()
+        self.keep(key, value)
+        return value
+
+    def keep(self, key: tuple[object, ...], value: object) -> None:
+        if len(self.memo) >= MEMO_SIZE:
+            self.memo.clear()
+        self.memo[key] = value
 
     @property
     def lexicon(self) -> Lexicon:
