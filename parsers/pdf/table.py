@@ -116,9 +116,32 @@ class _Reader:
     def heading(self, page: PageLayout, top: float, text: str) -> None:
         self.close_draft()
         self.title_open = False
+        if self._continues_heading(page, top, text):
+            # A heading wrapped onto a second line ("3. Please give the details of
+            # the lead with whom you have" / "discussed the case."): one heading.
+            last = self.out.headings[-1]
+            text = f"{last.text} {text}"
+            self.out.headings[-1] = Heading(last.page, last.top, text)
+            self.out.flow[-1] = FlowLine(text, heading=True, source=f"page {page.number}")
+            self.section = text
+            return
         self.section = text
         self.out.headings.append(Heading(page.number, top, text))
         self.out.flow.append(FlowLine(text, heading=True, source=f"page {page.number}"))
+
+    def _continues_heading(self, page: PageLayout, top: float, text: str) -> bool:
+        """The line goes on with the heading just above it: nothing came between,
+        it stands within two lines of it, and it starts in the middle of a
+        sentence (a lower-case letter)."""
+        if not self.out.headings or not self.out.flow or not text[:1].islower():
+            return False
+        last = self.out.headings[-1]
+        return (
+            self.out.flow[-1].heading
+            and self.out.flow[-1].text == last.text
+            and last.page == page.number
+            and 0 < top - last.top <= 2.5 * page.body_size
+        )
 
     def flow_line(self, page: PageLayout, line: TextLine) -> None:
         text = fold(line.text)
@@ -126,7 +149,9 @@ class _Reader:
             self.out.title.append(text)
             self.out.flow.append(FlowLine(text, heading=line.bold, source="page 1"))
             return
-        if is_heading(line, page.body_size):
+        if is_heading(line, page.body_size) or (
+            line.bold and self._continues_heading(page, line.box.top, text)
+        ):
             self.heading(page, line.box.top, text)
             self.last_flow = None
             return
@@ -333,16 +358,21 @@ def _heading_words(words: Sequence[Word], page: PageLayout, cell: Cell) -> bool:
 
 
 def is_heading(line: TextLine, body_size: float) -> bool:
-    """A short line set apart: numbered ("2. Referrer", "Section B – ...") and
-    bold or larger, or larger than the text around it.  A bold line that is
+    """A line set apart: numbered ("2. Referrer", "Section B – ...") and bold or
+    larger, or short and larger than the text around it.  A bold line that is
     neither is a question in bold, not a heading; nor is a line ending in
     "?" or ":"."""
     text = fold(line.text)
-    if not 2 <= len(text) <= 90 or text.endswith((",", ";", "?", ":")):
+    if not 2 <= len(text) <= _LONGEST_HEADING or text.endswith((",", ";", "?", ":")):
         return False
-    larger = body_size > 0 and line.size >= body_size + 1.5
+    larger = body_size > 0 and line.size >= body_size + 1.5 and len(text) <= 90
     numbered = bool(_NUMBERED.match(text))
     return larger or (numbered and line.bold)
+
+
+# A numbered bold line may be long ("3. Please give the details of the designated
+# safeguarding lead with whom you have discussed the case"); a larger one, 90.
+_LONGEST_HEADING = 160
 
 
 def read_tables(

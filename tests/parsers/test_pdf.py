@@ -712,3 +712,58 @@ def test_it_rejoins_running_text_that_wrapped(from_word: dict[str, Document]) ->
     assert "Role: Director of Children's Services" in flow
     assert "☒ Female" in flow
     assert OUTLINE_LINES[0] in flow  # two lines on the page
+
+
+@pytest.mark.parametrize("build", ["acroform", "flattened"])
+def test_a_heading_wrapped_onto_a_second_line_is_one_heading(build: str) -> None:
+    import dataclasses
+
+    long_title = (
+        "Please give the details of the designated safeguarding lead or officer with whom "
+        "you have discussed this case before making the referral to the partnership"
+    )
+    sections = tuple(
+        dataclasses.replace(s, title=long_title) if s.key == "dsl" else s for s in CSPR.sections
+    )
+    schema = dataclasses.replace(CSPR, sections=sections)
+    if build == "acroform":
+        data = pdf_builder.acroform_pdf(schema, CSPR_ANSWERS)
+    else:
+        data = pdf_builder.flattened_pdf(schema, CSPR_ANSWERS, "word")
+    doc = read_pdf(data, "form.pdf", Limits())
+    dsl_questions = [e for e in doc.entries if "safeguarding lead" in e.section]
+    assert dsl_questions, [e.section for e in doc.entries]
+    assert all(" ".join(e.section.split()).endswith(long_title) for e in dsl_questions)
+
+
+def test_a_heading_that_wraps_mid_sentence_is_read_as_one_heading() -> None:
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, invariant=True)
+    canvas.setFont("Helvetica", 10)
+    canvas.drawString(72, 760, "Referral for consideration by the case review group")
+    canvas.setFont("Helvetica-Bold", 10)
+    canvas.drawString(72, 730, "2. Referrer")
+    canvas.setFont("Helvetica", 10)
+    canvas.drawString(72, 715, "Name: Leo Rushton")
+    canvas.setFont("Helvetica-Bold", 10)
+    canvas.drawString(
+        72, 700, "3. Please give the details of the designated safeguarding lead with whom you"
+    )
+    canvas.drawString(72, 688, "discussed the case.")
+    canvas.setFont("Helvetica", 10)
+    canvas.drawString(72, 660, "Name: Arthur Lomax")
+    canvas.drawString(72, 640, "Job title: Designated Safeguarding Lead")
+    canvas.setFont("Helvetica-Bold", 10)
+    canvas.drawString(72, 600, "4. The child")
+    canvas.setFont("Helvetica", 10)
+    canvas.drawString(72, 580, "Forename(s): Arthur")
+    canvas.showPage()
+    canvas.save()
+    doc = read_pdf(buffer.getvalue(), "form.pdf", Limits())
+    headings = [line.text for line in doc.flow if line.heading]
+    assert (
+        "3. Please give the details of the designated safeguarding lead with whom you "
+        "discussed the case."
+    ) in headings
+    assert "4. The child" in headings
+    assert "discussed the case." not in headings
