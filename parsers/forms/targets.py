@@ -38,7 +38,7 @@ from parsers.schema import FieldSpec, FormSchema
 T = TypeVar("T")
 
 PERSON_PENALTY = 20.0
-MEMO_SIZE = 20000  # entries a compiled schema remembers (`Compiled.remember`)
+MEMO_SIZE = 5000  # entries a compiled schema remembers (`Compiled.remember`)
 SECTION_THRESHOLD = 80.0
 HEAD_PENALTY = 10.0  # a head stands for its whole question, less what its qualifier said
 
