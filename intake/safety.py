@@ -126,6 +126,12 @@ def _not_sure_missing(spec: FieldSpec, schema: FormSchema, match: FormMatch) -> 
     asked = _asked(spec, schema)
     if match.unclear.get(spec.key) == "options":
         return f"{asked} has something written against it that is none of its options"
+    if match.unclear.get(spec.key) == "qualified":
+        question = match.asked_as.get(spec.key, "")
+        return (
+            f"{asked} was found blank only as '{question}', which may ask something "
+            "narrower: not proof that it was left out"
+        )
     if spec.key in match.unclear:
         return f"{asked} is asked together with another question and its answer could not be split"
     return (

@@ -55,6 +55,7 @@ from parsers.forms.targets import (
     compile_schema,
     containment,
     is_question_like,
+    likeness,
     sameness,
     without_subject,
     wording_score,
@@ -109,7 +110,9 @@ class FormMatch:
     questions_found: int = 0
     located: set[str] = field(default_factory=set)
     blank: set[str] = field(default_factory=set)
-    unclear: dict[str, str] = field(default_factory=dict)  # field -> "composite" | "options"
+    # field -> "composite" | "options" | "qualified" (found blank only under a question
+    # not worded like ours as a whole: `_loosely_placed`)
+    unclear: dict[str, str] = field(default_factory=dict)
     placement: dict[str, float] = field(default_factory=dict)
     unplaced: list[Unplaced] = field(default_factory=list)
     asked_as: dict[str, str] = field(default_factory=dict)  # field -> its question on this form
@@ -628,6 +631,8 @@ def _read_one(
         answer = answer_from_lines(q.lines, target.spec, source)
         if answer is None and target.spec.options and not left_blank(q.lines, target.spec.options):
             match.unclear[key] = "options"  # written on, but no option could be read: not blank
+        elif answer is None and _loosely_placed(q, target, compile_schema(schema)):
+            match.unclear[key] = "qualified"  # "Date of referral to CSC" left blank: not ours
         elif answer is None:
             match.blank.add(key)
         else:
@@ -647,6 +652,26 @@ def _read_one(
             match.unclear[key] = "composite"
         elif key not in match.answers:
             match.blank.add(key)
+
+
+SURE_WORDING = 85.0  # a blank proves a field blank only under a question worded this like it
+
+
+def _loosely_placed(q: Question, target: Target, compiled: Compiled) -> bool:
+    """Whether the question adds a qualifier to the field's words and is not
+    worded like the field as a whole ("Date of referral to children's social
+    care").  Such a question may ask something narrower than the field, so a
+    blank there is no proof that the field was left blank; an answer there is
+    still read.  A fillable form's field named by the field's key is sure."""
+    if not q.asked.heads or (q.entry.key_hint and _hint_names(q.entry.key_hint, target)):
+        return False  # no qualifier ("Date incident occurred" is the date of incident)
+    texts = [v for v in q.asked.variants if v]
+    best = max((likeness(t, w.canon) for t in texts for w in target.wordings), default=0.0)
+    subjects = compiled.subjects.get(target.section, frozenset())
+    if subjects and target.bare:
+        bare = [b for t in texts if (b := without_subject(t, subjects))]
+        best = max([best, *(likeness(b, tb) for b in bare for tb in target.bare)])
+    return best < SURE_WORDING
 
 
 def _append(match: FormMatch, appended: Sequence[Answer]) -> None:

@@ -294,11 +294,12 @@ def head_score(question: Asked, target: Target) -> float:
     are cut before their qualifier, less `HEAD_PENALTY` (0 when neither has a head)."""
     pairs = [(h, w.canon) for h in question.heads for w in target.wordings]
     pairs += [(v, h) for v in (*question.variants, *question.heads) for h in target.heads]
-    best = max((_likeness(a, b) for a, b in pairs), default=0.0)
+    best = max((likeness(a, b) for a, b in pairs), default=0.0)
     return best - HEAD_PENALTY if best else 0.0
 
 
-def _likeness(a: str, b: str) -> float:
+def likeness(a: str, b: str) -> float:
+    """Two canonical texts alike (0-100): equal, or by ratio, or reordered."""
     if a == b:
         return 100.0
     return max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b) - 4)

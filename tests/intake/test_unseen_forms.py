@@ -45,3 +45,30 @@ def test_every_source_is_cited_in_the_readme():
     readme = (ROOT / "tests" / "data" / "unseen_forms" / "README.md").read_text()
     for source in sources():
         assert f"`{source.id}`" in readme
+
+
+def test_a_blank_under_a_narrower_question_goes_to_a_person_not_back_to_the_referrer():
+    """Our own form, but "Date of referral" printed as "Date of referral to
+    children's social care" and left blank (there was no such referral): the
+    rest is complete, so a return would name a question the referrer answered
+    as they should.  A person looks, and is told why."""
+    import dataclasses
+
+    from tests.builders import docx_builder
+    from tests.builders.accuracy import render, sent_after, wrap
+
+    schema = FULL["cspr_referral"]
+    fields = tuple(
+        dataclasses.replace(f, question="Date of referral to children's social care", aliases=())
+        if f.key == "referral_date"
+        else f
+        for f in schema.fields
+    )
+    printed = dataclasses.replace(schema, fields=fields)
+    answers = dict(docx_builder.random_answers(schema, 3))
+    answers.pop("referral_date")
+    name, data = render(printed, answers, "docx_typed", 3)
+    raw = wrap([(name, data)], "outlook", sent_after(answers), OUR_MX)
+    outcome = assess_message(raw, CONFIG, schemas=FULL).as_outcome()
+    assert outcome["decision"] == "needs_review"
+    assert any("found blank only as" in d for d in outcome["evidence"]["doubts"])

@@ -310,3 +310,21 @@ def test_a_form_written_as_paragraphs_is_not_taken_for_the_shorter_form_it_overl
     assert match is not None
     assert match.form_type == "cspr_referral"
     assert match.values["child_ethnicity"] == "White British"
+
+
+def test_a_blank_found_only_under_a_narrower_question_is_no_proof_of_a_blank(schemas):
+    """ "Date of referral to children's social care" left blank may mean there was no
+    such referral: the form's own referral date is not known to be missing."""
+    doc = referral(entry("Date of referral to children's social care", ""))
+    doc.entries = [e for e in doc.entries if e.question != "Date of referral"]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert "referral_date" not in match.blank
+    assert match.unclear["referral_date"] == "qualified"
+
+
+def test_an_answer_under_a_narrower_question_is_still_read(schemas):
+    doc = referral(entry("Date of referral to the SCR sub-group", "14/08/2026"))
+    doc.entries = [e for e in doc.entries if e.question != "Date of referral"]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match.values["referral_date"] == "2026-08-14"
+    assert "referral_date" not in match.unclear
