@@ -27,7 +27,6 @@ Value = str | list[str]
 EMAIL = re.compile(r"[\w.+'’-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 PHONE = re.compile(r"(?<![\w])(?:\+\s?44\s?(?:\(0\)\s?)?|\(?0)\d[\d \t()-]{7,14}\d(?![\w])")
 _NHS = re.compile(r"(?<!\d)(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?!\d)")
-_SEGMENT = re.compile(r"\s*(?:\n|;|\||,(?!\d)|\s[-–—]\s)\s*")
 _LABELLED = re.compile(r"^([^:]{2,40}):\s*(.+)$")
 _PARTICLES = {"van", "von", "de", "der", "den", "du", "da", "di", "le", "la", "del", "st", "bin"}
 
@@ -329,13 +328,35 @@ def _by_type(
             found[spec.key] = Answer(spec.key, value, value, source)
             text = text[: match.start()] + "\n" + text[match.end() :]
     rest = [s for s in specs if s.key not in found and s.type not in ("email", "phone")]
-    segments = [s for s in (_strip_label(p) for p in _SEGMENT.split(text)) if s[1]]
+    segments = [s for s in (_strip_label(p) for p in _segments(text, len(rest))) if s[1]]
     for spec, value in _place_segments(segments, rest, schema):
         answer = answer_from_lines([Line(value)], spec, source)
         if answer is not None:
             found[spec.key] = answer
     unclear = tuple(s.key for s in specs if s.key not in found)
     return Shared(found, unclear)
+
+
+# The separators of a composite answer, from the one that parts fields most surely
+# to the one most often inside a value ("Warrington Borough Council – Children's
+# Social Care, Team Manager": the dash is inside the agency, the comma parts the
+# agency from the role).
+_SEPARATORS = (r"\n", r";", r"\|", r",(?!\d)", r"\s[-–—]\s")
+_LEVELS = tuple(
+    re.compile(r"\s*(?:" + "|".join(_SEPARATORS[:n]) + r")\s*")
+    for n in range(1, len(_SEPARATORS) + 1)
+)
+
+
+def _segments(text: str, wanted: int) -> list[str]:
+    """``text`` split at the surest separators that give ``wanted`` parts or more
+    (all of them when none does)."""
+    parts: list[str] = []
+    for level in _LEVELS:
+        parts = [p for p in level.split(text) if p.strip()]
+        if len(parts) >= wanted:
+            return parts
+    return parts
 
 
 def _unwrap_emails(lines: list[str]) -> str:

@@ -328,3 +328,17 @@ def test_an_answer_under_a_narrower_question_is_still_read(schemas):
     match = match_document(doc, schemas["cspr_referral"])
     assert match.values["referral_date"] == "2026-08-14"
     assert "referral_date" not in match.unclear
+
+
+def test_a_composite_answer_is_parted_at_its_surest_separator(schemas):
+    """The comma parts the agency from the role; the dash stands inside the agency."""
+    match = values(
+        schemas,
+        entry(
+            "Agency & designation/title",
+            "Warrington Borough Council – Children's Social Care, Team Manager",
+            section="Referrer",
+        ),
+    )
+    assert match.values["referrer_agency"] == "Warrington Borough Council – Children's Social Care"
+    assert match.values["referrer_job_title"] == "Team Manager"
