@@ -114,8 +114,10 @@ def _marks_in_line(line: Line) -> list[Mark]:
     ]
 
 
-def option_score(text: str, option: OptionSpec) -> float:
-    """How well ``text`` names ``option`` (0-100), by its label, aliases or key."""
+def option_score(text: str, option: OptionSpec, cuts: bool = False) -> float:
+    """How well ``text`` names ``option`` (0-100), by its label, aliases or key;
+    with ``cuts``, also by the option's wording cut before a qualifying clause
+    (`_cut_options`), which is taken only for a box ticked against it."""
     target = comparable(text)
     if not target:
         return 0.0
@@ -128,7 +130,7 @@ def option_score(text: str, option: OptionSpec) -> float:
         if len(candidate) > 25 and len(target) > 25:
             # Long option texts get abbreviated or lightly reworded.
             score = max(score, fuzz.token_set_ratio(target, candidate) - 5)
-        if target in _cut_options(wording):
+        if cuts and target in _cut_options(wording):
             score = max(score, CUT_OPTION_SCORE)
         best = max(best, score)
     return best
@@ -149,10 +151,10 @@ def _cut_options(wording: str) -> frozenset[str]:
 
 
 def match_option(
-    text: str, options: Sequence[OptionSpec], threshold: float = 84
+    text: str, options: Sequence[OptionSpec], threshold: float = 84, cuts: bool = False
 ) -> OptionSpec | None:
     """The option ``text`` names, or None when it names none clearly."""
-    scored = sorted(((option_score(text, o), i) for i, o in enumerate(options)), reverse=True)
+    scored = sorted(((option_score(text, o, cuts), i) for i, o in enumerate(options)), reverse=True)
     if not scored or scored[0][0] < threshold:
         return None
     if len(scored) > 1 and scored[1][0] >= scored[0][0] and scored[0][0] < 100:
@@ -294,7 +296,9 @@ def _split_mark(mark: Mark, words: list[str], options: Sequence[OptionSpec]) -> 
 def _match_mark(mark: Mark, options: Sequence[OptionSpec]) -> OptionSpec | None:
     if mark.state is State.PLAIN:
         return _loose_match(mark.text, options)
-    return match_option(mark.text, options)
+    # A shorter label of our option counts only where it was ticked: a list of
+    # another form's labels left empty is not a choice of those that look like ours.
+    return match_option(mark.text, options, cuts=mark.state is State.TICKED)
 
 
 Named = list[tuple[Mark, OptionSpec]]

@@ -353,7 +353,10 @@ def _segments(text: str, wanted: int) -> list[str]:
     (all of them when none does)."""
     parts: list[str] = []
     for level in _LEVELS:
-        parts = [p for p in level.split(text) if p.strip()]
+        # What an email or number taken out leaves ("Sarah Jones, Social Worker, ,")
+        # is punctuation: not a part.
+        parts = [p.strip(" ,;|-–—") for p in level.split(text)]
+        parts = [p for p in parts if any(ch.isalnum() for ch in p)]
         if len(parts) >= wanted:
             return parts
     return parts

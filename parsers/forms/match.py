@@ -183,18 +183,23 @@ def match_document(
 ) -> FormMatch | None:
     """``doc`` read as ``schema``'s form, or None when it is not that form.
 
-    ``others``: the other forms it may be.  A line of running text is a
-    question when it asks any of their questions, not only this form's: a
-    form whose own questions are the only ones seen in its text would seem
-    to hold nothing else, and outrank the form the document is."""
+    ``others``: the other forms it may be.  A line of running text that asks
+    one of their questions and none of this form's counts against this form
+    when forms are ranked (`FormMatch.score`): read only by its own
+    questions, a shorter form would seem to be all the document holds, and
+    outrank the form the document is.  Such a line is never taken out of the
+    answer it stands in ("Outcome: he died in hospital" inside a case
+    outline stays part of the outline)."""
     compiled = compile_schema(schema)
-    flow_as = [compiled, *(compile_schema(o) for o in others if o is not schema)]
-    entries = [*doc.entries, *entries_from_flow(doc.flow, compiled, flow_as[1:])]
+    entries = [*doc.entries, *entries_from_flow(doc.flow, compiled)]
     questions = _questions(entries, compiled)
     targets = [*compiled.targets, *_split_questions(questions, compiled)]
     pairs = _assign(questions, targets, compiled)
     named = _title_names_form(doc, schema)
-    match = _read(doc, schema, questions, targets, pairs, named)
+    theirs = [compile_schema(o) for o in others if o is not schema]
+    match = _read(
+        doc, schema, questions, targets, pairs, named, _their_questions(doc, compiled, theirs)
+    )
     if not _recognised(match):
         return None
     return match
@@ -584,6 +589,7 @@ def _read(
     targets: Sequence[Target],
     pairs: Mapping[int, tuple[int, float]],
     named: bool,
+    their_questions: int = 0,
 ) -> FormMatch:
     match = FormMatch(schema.form_type, doc.filename, 0.0, "", named=named)
     shared: dict[str, Answer] = {}
@@ -608,7 +614,7 @@ def _read(
         for i, q in enumerate(questions)
         if i not in pairs and is_question_like(q.entry.question) and not office(q.entry.question)
     ]
-    _score(match, schema, len(pairs))
+    _score(match, schema, len(pairs), their_questions)
     return match
 
 
@@ -658,13 +664,22 @@ SURE_WORDING = 85.0  # a blank proves a field blank only under a question worded
 
 
 def _loosely_placed(q: Question, target: Target, compiled: Compiled) -> bool:
-    """Whether the question adds a qualifier to the field's words and is not
-    worded like the field as a whole ("Date of referral to children's social
-    care").  Such a question may ask something narrower than the field, so a
-    blank there is no proof that the field was left blank; an answer there is
-    still read.  A fillable form's field named by the field's key is sure."""
-    if not q.asked.heads or (q.entry.key_hint and _hint_names(q.entry.key_hint, target)):
-        return False  # no qualifier ("Date incident occurred" is the date of incident)
+    """Whether the question adds a qualifier to the field's words, or reached the
+    field only through a cut of the field's wording, and is not worded like the
+    field as a whole ("Date of referral to children's social care").  Such a
+    question may ask something narrower than the field, so a blank there is no
+    proof that the field was left blank; an answer there is still read.  A
+    fillable form's field named by the field's key is sure."""
+    if q.entry.key_hint and _hint_names(q.entry.key_hint, target):
+        return False
+    if not q.asked.heads:
+        # No qualifier of its own ("Date incident occurred" is the date of incident):
+        # loose only when it reached the field through a head of the field's wording.
+        same = sameness(q.sections, target.section)
+        if wording_score(q.asked, target, same, heads=False) >= wording_score(
+            q.asked, target, same
+        ):
+            return False
     texts = [v for v in q.asked.variants if v]
     best = max((likeness(t, w.canon) for t in texts for w in target.wordings), default=0.0)
     subjects = compiled.subjects.get(target.section, frozenset())
@@ -686,7 +701,7 @@ def _append(match: FormMatch, appended: Sequence[Answer]) -> None:
             match.answers[extra.key] = Answer(extra.key, value, value, found.source)
 
 
-def _score(match: FormMatch, schema: FormSchema, placed: int) -> None:
+def _score(match: FormMatch, schema: FormSchema, placed: int, their_questions: int = 0) -> None:
     fields = len(schema.fields)
     recall = len(match.located) / fields if fields else 0.0
     asked_count = placed + len(match.unplaced)
@@ -694,10 +709,12 @@ def _score(match: FormMatch, schema: FormSchema, placed: int) -> None:
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     match.confidence = f1
     match.precision = precision
+    # For ranking only, another form's questions on the page count as not ours.
+    ranked = placed / (asked_count + their_questions) if asked_count + their_questions else 0.0
     # Ranking among schemas and attachments: the share of the document's questions
     # that are this form's counts most; F1 alone would favour the form with fewer
     # questions whenever a document holds only part of one.
-    match.score = precision + 0.5 * recall + (TITLE_BONUS if match.named else 0.0)
+    match.score = ranked + 0.5 * recall + (TITLE_BONUS if match.named else 0.0)
     match.questions_found = placed
     match.why = (
         f"{match.filename}: {len(match.located)} of {fields} questions of the {schema.title} "
@@ -731,21 +748,30 @@ def _title_names_form(doc: Document, schema: FormSchema) -> bool:
 # --- questions written as running text -------------------------------------------------------
 
 
-def entries_from_flow(
-    flow: Sequence[FlowLine], compiled: Compiled, others: Sequence[Compiled] = ()
-) -> list[Entry]:
+def _their_questions(doc: Document, compiled: Compiled, others: Sequence[Compiled]) -> int:
+    """How many lines of the document's running text ask another form's question
+    and none of this one's."""
+    if not doc.flow or not others:
+        return 0
+    mine = _flow_labels(doc.flow, compiled)
+    theirs = [False] * len(doc.flow)
+    for other in others:
+        theirs = [
+            t or label is not None
+            for t, label in zip(theirs, _flow_labels(doc.flow, other), strict=True)
+        ]
+    return sum(1 for m, t in zip(mine, theirs, strict=True) if t and m is None)
+
+
+def entries_from_flow(flow: Sequence[FlowLine], compiled: Compiled) -> list[Entry]:
     """Question/answer pairs written as paragraphs rather than a table.
 
     "Question: answer" on one line, or a line that is a question followed by
-    its answer lines, up to the next question or heading.  A line is a
-    question when it asks one of ``compiled``'s questions or of ``others``'.
+    its answer lines, up to the next question or heading.
     """
     if not flow:
         return []
     labels = _flow_labels(flow, compiled)
-    for other in others:
-        theirs = _flow_labels(flow, other)
-        labels = [mine or their for mine, their in zip(labels, theirs, strict=True)]
     entries: list[Entry] = []
     section = ""
     current: tuple[str, str, list[Line], str] | None = None

@@ -197,9 +197,18 @@ def _wordings(lex: Lexicon, texts: Sequence[str]) -> tuple[Wording, ...]:
 
 
 def _heads(lex: Lexicon, texts: Sequence[str], wordings: Sequence[Wording]) -> tuple[str, ...]:
+    """A field's wordings cut before their qualifier, where the cut still says
+    two things or more besides a person ("Date notified to the National Panel"
+    -> "date notified"; not "Safeguarding lead in agreement?" -> "designated
+    safeguarding lead", which names the lead and asks nothing)."""
     whole = {w.canon for w in wordings}
     found = (head_of(lex, text) for text in texts)
-    return tuple(dict.fromkeys(h for h in found if h and h not in whole))
+    return tuple(dict.fromkeys(h for h in found if h and h not in whole and _says_enough(lex, h)))
+
+
+def _says_enough(lex: Lexicon, canon: str) -> bool:
+    person_words = {w for p in lex.persons(canon) for w in p.split()}
+    return len(content_words(canon) - person_words) >= 2
 
 
 def head_of(lex: Lexicon, question: str) -> str:
@@ -261,11 +270,14 @@ def asked(lexicon: Lexicon, question: str) -> Asked:
     )
 
 
-def wording_score(question: Asked, target: Target, same_section: bool | None) -> float:
+def wording_score(
+    question: Asked, target: Target, same_section: bool | None, heads: bool = True
+) -> float:
     """How well ``question`` asks for ``target`` (0-100); see the module docstring.
 
     ``same_section``: True when the question stands in the target's own
     section, False when in another known section, None when unknown.
+    ``heads``: False to leave the heads out (`head_score`).
     """
     if not question.variants or not question.variants[0]:
         return 0.0
@@ -283,7 +295,8 @@ def wording_score(question: Asked, target: Target, same_section: bool | None) ->
         if best >= 100.0:
             break
         best = max(best, containment(question.content, wording.content, same_section))
-    best = max(best, head_score(question, target))
+    if heads:
+        best = max(best, head_score(question, target))
     if question.persons - target.persons:
         best -= PERSON_PENALTY
     return best

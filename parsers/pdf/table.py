@@ -44,8 +44,15 @@ from parsers.pdf.text import (
     wraps,
 )
 
+# A numbered line: "Section B", "2. Referrer", "2 Referrer", "A) The child"; not a
+# date ("12 August 2026 Arthur was taken to hospital" is a bold answer).
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b"
+)
 _NUMBERED = re.compile(
-    r"^(?:(?:section|part)\s+[A-Z0-9]{1,3}\b|\d{1,2}(?:\.\d{1,2})*[.)]?\s+\S|[A-Z][.)]\s+\S)",
+    r"^(?:(?:section|part)\s+[A-Z0-9]{1,3}\b"
+    rf"|\d{{1,2}}(?:\.\d{{1,2}})*[.)]?\s+(?!{_MONTH})\S|[A-Z][.)]\s+\S)",
     re.IGNORECASE,
 )
 _PAGE_NUMBER = re.compile(r"\bpage\s+\d+(\s+of\s+\d+)?\b|^\s*\d{1,3}\s*(/|of)?\s*\d{0,3}\s*$", re.I)
@@ -107,6 +114,7 @@ class _Reader:
         self.title_open = True
         self.after_break = False  # nothing read yet on this page
         self.last_flow: TextLine | None = None  # geometry of the last flow line
+        self.heading_open = False  # the last thing read was a heading (it may go on)
 
     def close_draft(self) -> None:
         if self.draft is not None:
@@ -128,12 +136,13 @@ class _Reader:
         self.section = text
         self.out.headings.append(Heading(page.number, top, text))
         self.out.flow.append(FlowLine(text, heading=True, source=f"page {page.number}"))
+        self.heading_open = True
 
     def _continues_heading(self, page: PageLayout, top: float, text: str) -> bool:
         """The line goes on with the heading just above it: nothing came between,
         it stands within two lines of it, and it starts in the middle of a
         sentence (a lower-case letter)."""
-        if not self.out.headings or not self.out.flow or not text[:1].islower():
+        if not self.heading_open or not self.out.headings or not text[:1].islower():
             return False
         last = self.out.headings[-1]
         return (
@@ -156,6 +165,7 @@ class _Reader:
             self.last_flow = None
             return
         self.title_open = False
+        self.heading_open = False
         previous = self.out.flow[-1] if self.out.flow else None
         if previous and self.last_flow and _paragraph_goes_on(page, self.last_flow, line):
             joined = fold(f"{previous.text} {text}")
@@ -169,6 +179,7 @@ class _Reader:
     def row(self, page: PageLayout, block: _Block) -> None:
         self.title_open = False
         self.last_flow = None
+        self.heading_open = False
         cells = block.cells
         if block.spanned:  # the label cell spans from the row above
             if any(ws for _, ws in cells):
@@ -365,14 +376,23 @@ def is_heading(line: TextLine, body_size: float) -> bool:
     text = fold(line.text)
     if not 2 <= len(text) <= _LONGEST_HEADING or text.endswith((",", ";", "?", ":")):
         return False
-    larger = body_size > 0 and line.size >= body_size + 1.5 and len(text) <= 90
+    if len(text) > _LONG_HEADING:
+        return line.bold and bool(_SECTION_NUMBER.match(text))
+    larger = body_size > 0 and line.size >= body_size + 1.5
     numbered = bool(_NUMBERED.match(text))
     return larger or (numbered and line.bold)
 
 
-# A numbered bold line may be long ("3. Please give the details of the designated
-# safeguarding lead with whom you have discussed the case"); a larger one, 90.
+# A heading is short; a longer bold line is one only when numbered as a section
+# ("3. Please give the details of the designated safeguarding lead with whom you
+# have discussed the case"), never a bold answer that starts with a date ("12
+# August 2026 Arthur was taken to hospital...").
+_LONG_HEADING = 90
 _LONGEST_HEADING = 160
+_SECTION_NUMBER = re.compile(
+    r"^(?:(?:section|part)\s+[A-Z0-9]{1,3}\b|\d{1,2}(?:\.\d{1,2})*[.)]\s+[A-Z]|[A-Z][.)]\s+[A-Z])",
+    re.IGNORECASE,
+)
 
 
 def read_tables(

@@ -342,3 +342,57 @@ def test_a_composite_answer_is_parted_at_its_surest_separator(schemas):
     )
     assert match.values["referrer_agency"] == "Warrington Borough Council – Children's Social Care"
     assert match.values["referrer_job_title"] == "Team Manager"
+
+
+def test_a_line_of_an_answer_that_asks_another_forms_question_stays_in_the_answer(schemas):
+    lines = [
+        "Serious Incident Notification",
+        "Local authority: Warrington Borough Council",
+        "Name: Liam Morgan",
+        "Role: Assistant Director",
+        "Telephone number: 01925 443322",
+        "Email address: liam.morgan@warrington.gov.uk",
+        "Date notified to the National Panel: 18/08/2026",
+        "Forename(s): Arthur",
+        "Surname: Ormerod",
+        "Date of birth: 24/02/2018",
+        "Date of incident: 12/08/2026",
+        "Where did the incident happen?: At home",
+        "Case outline:",
+        "Arthur was taken to hospital with a head injury.",
+        "Outcome: Arthur died in hospital on 14 August 2026.",
+    ]
+    doc = Document("docx", "form.docx", [lines[0]], [], [FlowLine(t) for t in lines[1:]])
+    match = extract_form([doc], schemas)
+    assert match is not None and match.form_type == "serious_incident_notification"
+    assert "Outcome: Arthur died in hospital" in match.values["case_outline"]
+
+
+def test_what_a_number_and_an_email_leave_behind_is_not_a_part_of_the_answer(schemas):
+    match = values(
+        schemas,
+        entry(
+            "Name, job title and contact details",
+            "Sarah Jones, Social Worker, 01925 443322, sarah.jones@warrington.gov.uk",
+            section="Referrer",
+        ),
+    )
+    assert match.values["referrer_name"] == "Sarah Jones"
+    assert match.values["referrer_job_title"] == "Social Worker"
+    assert match.values["referrer_email"] == "sarah.jones@warrington.gov.uk"
+
+
+@pytest.mark.parametrize(
+    ("question", "section", "field"),
+    [
+        ("Line manager", "Referrer", "dsl_agreed"),
+        ("Lessons learned", "Criteria", "referral_rationale"),
+    ],
+)
+def test_a_blank_question_is_not_taken_for_a_field_by_a_cut_of_its_wording(
+    schemas, question, section, field
+):
+    """ "Safeguarding lead in agreement?" cut before "in" names the lead and asks
+    nothing; a blank "Line manager" is not the lead's agreement left blank."""
+    match = values(schemas, entry(question, "", section=section))
+    assert field not in match.blank

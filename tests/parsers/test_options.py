@@ -153,3 +153,9 @@ def test_it_reads_another_forms_label_that_stops_before_our_options_qualifier():
 
 def test_it_does_not_read_a_shorter_label_that_two_of_our_options_begin_with():
     assert choose(lines("☒ The child has been seriously harmed"), REASONS) is None
+
+
+def test_shorter_labels_left_unticked_are_no_choice():
+    """Two of our five reasons printed in another form's shorter words, neither
+    ticked: that is not "the options left standing"."""
+    assert not choose(lines("☐ Death of a child", "☐ Serious harm to a child"), REASONS)

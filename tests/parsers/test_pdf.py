@@ -767,3 +767,26 @@ def test_a_heading_that_wraps_mid_sentence_is_read_as_one_heading() -> None:
     ) in headings
     assert "4. The child" in headings
     assert "discussed the case." not in headings
+
+
+def test_a_long_bold_answer_that_starts_with_a_date_is_not_a_heading() -> None:
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, invariant=True)
+    canvas.setFont("Helvetica", 10)
+    canvas.drawString(72, 760, "Referral for consideration by the case review group")
+    canvas.setFont("Helvetica-Bold", 10)
+    canvas.drawString(72, 730, "6. The incident")
+    canvas.setFont("Helvetica", 10)
+    canvas.drawString(72, 715, "Brief summary of the incident:")
+    canvas.setFont("Helvetica-Bold", 9)
+    canvas.drawString(
+        72,
+        700,
+        "12 August 2026 Arthur was taken to hospital by ambulance after a neighbour called, and he",
+    )
+    canvas.drawString(72, 689, "had a head injury that was not consistent with the account given.")
+    canvas.showPage()
+    canvas.save()
+    doc = read_pdf(buffer.getvalue(), "form.pdf", Limits())
+    headings = [line.text for line in doc.flow if line.heading]
+    assert headings == ["6. The incident"]
