@@ -354,9 +354,9 @@ def _segments(text: str, wanted: int) -> list[str]:
     parts: list[str] = []
     for level in _LEVELS:
         # What an email or number taken out leaves ("Sarah Jones, Social Worker, ,")
-        # is punctuation: not a part.
-        parts = [p.strip(" ,;|-–—") for p in level.split(text)]
-        parts = [p for p in parts if any(ch.isalnum() for ch in p)]
+        # is empty: not a part.  A placeholder ("-") keeps its place.
+        parts = [p.strip(" ,;|") for p in level.split(text)]
+        parts = [p for p in parts if p]
         if len(parts) >= wanted:
             return parts
     return parts

@@ -44,15 +44,16 @@ from parsers.pdf.text import (
     wraps,
 )
 
-# A numbered line: "Section B", "2. Referrer", "2 Referrer", "A) The child"; not a
-# date ("12 August 2026 Arthur was taken to hospital" is a bold answer).
+# A numbered line: "Section B", "2. Referrer", "2 Referrer", "A) The child", "4. May
+# we contact the family"; not a date ("12 August 2026 Arthur was taken to hospital"
+# is a bold answer: a number with no stop after it, then a month).
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b"
 )
 _NUMBERED = re.compile(
     r"^(?:(?:section|part)\s+[A-Z0-9]{1,3}\b"
-    rf"|\d{{1,2}}(?:\.\d{{1,2}})*[.)]?\s+(?!{_MONTH})\S|[A-Z][.)]\s+\S)",
+    rf"|\d{{1,2}}(?:\.\d{{1,2}})*(?:[.)]\s+\S|\s+(?!{_MONTH})\S)|[A-Z][.)]\s+\S)",
     re.IGNORECASE,
 )
 _PAGE_NUMBER = re.compile(r"\bpage\s+\d+(\s+of\s+\d+)?\b|^\s*\d{1,3}\s*(/|of)?\s*\d{0,3}\s*$", re.I)

@@ -396,3 +396,16 @@ def test_a_blank_question_is_not_taken_for_a_field_by_a_cut_of_its_wording(
     nothing; a blank "Line manager" is not the lead's agreement left blank."""
     match = values(schemas, entry(question, "", section=section))
     assert field not in match.blank
+
+
+def test_a_placeholder_keeps_its_place_in_a_composite_answer(schemas):
+    match = values(
+        schemas,
+        entry(
+            "Name, job title and agency",
+            "Jane Smith, -, Warrington Borough Council",
+            section="Referrer",
+        ),
+    )
+    assert match.values["referrer_name"] == "Jane Smith"
+    assert match.values["referrer_agency"] == "Warrington Borough Council"

@@ -790,3 +790,11 @@ def test_a_long_bold_answer_that_starts_with_a_date_is_not_a_heading() -> None:
     doc = read_pdf(buffer.getvalue(), "form.pdf", Limits())
     headings = [line.text for line in doc.flow if line.heading]
     assert headings == ["6. The incident"]
+
+
+def test_a_numbered_heading_that_starts_with_a_month_word_is_still_a_heading() -> None:
+    from parsers.pdf.table import _NUMBERED
+
+    assert _NUMBERED.match("4. May we contact the family")
+    assert _NUMBERED.match("10) Sept review")
+    assert not _NUMBERED.match("12 August 2026 Arthur was taken to hospital")
