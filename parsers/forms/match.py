@@ -191,14 +191,15 @@ def match_document(
     answer it stands in ("Outcome: he died in hospital" inside a case
     outline stays part of the outline)."""
     compiled = compile_schema(schema)
-    entries = [*doc.entries, *entries_from_flow(doc.flow, compiled)]
+    labels = _flow_labels(doc.flow, compiled) if doc.flow else []
+    entries = [*doc.entries, *entries_from_flow(doc.flow, compiled, labels)]
     questions = _questions(entries, compiled)
     targets = [*compiled.targets, *_split_questions(questions, compiled)]
     pairs = _assign(questions, targets, compiled)
     named = _title_names_form(doc, schema)
     theirs = [compile_schema(o) for o in others if o is not schema]
     match = _read(
-        doc, schema, questions, targets, pairs, named, _their_questions(doc, compiled, theirs)
+        doc, schema, questions, targets, pairs, named, _their_questions(doc, labels, theirs)
     )
     if not _recognised(match):
         return None
@@ -349,19 +350,12 @@ def _wording_block(
 ) -> np.ndarray:
     import numpy as np
 
-    texts = [v for q in questions for v in q.asked.variants]
-    owners = [i for i, q in enumerate(questions) for _v in q.asked.variants]
-    wordings = [(j, w) for j, t in enumerate(targets) for w in t.wordings]
     out = np.zeros((len(questions), len(targets)))
-    if texts and wordings:
-        choices = [w.canon for _j, w in wordings]
-        ratio = process.cdist(texts, choices, scorer=fuzz.ratio, workers=1)
-        tokens = process.cdist(texts, choices, scorer=fuzz.token_sort_ratio, workers=1) - 4
-        both = np.maximum(ratio, tokens)
-        for row, i in enumerate(owners):
-            for col, (j, _w) in enumerate(wordings):
-                if both[row, col] > out[i, j]:
-                    out[i, j] = both[row, col]
+    _fold_likeness(
+        [(i, v) for i, q in enumerate(questions) for v in q.asked.variants],
+        [(j, w.canon) for j, t in enumerate(targets) for w in t.wordings],
+        out,
+    )
     _head_scores(questions, targets, out)
     _subject_scores(questions, targets, compiled, out)
     for i, q in enumerate(questions):
@@ -377,25 +371,36 @@ def _head_scores(questions: Sequence[Question], targets: Sequence[Target], out: 
     """Questions and wordings compared where one side or both are cut before their
     qualifier ("Date of referral to MKSCB Office" and "Date of referral"), worth
     `HEAD_PENALTY` less than the same likeness of whole questions."""
-    import numpy as np
-
     q_heads = [(i, h) for i, q in enumerate(questions) for h in q.asked.heads]
     q_all = [(i, v) for i, q in enumerate(questions) for v in (*q.asked.variants, *q.asked.heads)]
     t_heads = [(j, h) for j, t in enumerate(targets) for h in t.heads]
     t_all = [(j, w.canon) for j, t in enumerate(targets) for w in t.wordings]
-    for rows, cols in ((q_heads, t_all), (q_all, t_heads)):
-        if not rows or not cols:
-            continue
-        a, b = [text for _i, text in rows], [text for _j, text in cols]
-        scores = np.maximum(
-            process.cdist(a, b, scorer=fuzz.ratio, workers=1),
-            process.cdist(a, b, scorer=fuzz.token_sort_ratio, workers=1) - 4,
-        )
-        scores = np.where(scores > 0, scores - HEAD_PENALTY, 0.0)
-        for r, (i, _a) in enumerate(rows):
-            for c, (j, _b) in enumerate(cols):
-                if scores[r, c] > out[i, j]:
-                    out[i, j] = scores[r, c]
+    _fold_likeness(q_heads, t_all, out, HEAD_PENALTY)
+    _fold_likeness(q_all, t_heads, out, HEAD_PENALTY)
+
+
+def _fold_likeness(
+    rows: Sequence[tuple[int, str]],
+    cols: Sequence[tuple[int, str]],
+    out: np.ndarray,
+    penalty: float = 0.0,
+) -> None:
+    """``out[i, j]`` raised to the `likeness` of any text of question ``i`` and any
+    of target ``j``, less ``penalty`` (all pairs at once, with rapidfuzz)."""
+    import numpy as np
+
+    if not rows or not cols:
+        return
+    a, b = [text for _i, text in rows], [text for _j, text in cols]
+    scores = np.maximum(
+        process.cdist(a, b, scorer=fuzz.ratio, workers=1),
+        process.cdist(a, b, scorer=fuzz.token_sort_ratio, workers=1) - 4,
+    )
+    scores = np.where(scores > 0, scores - penalty, 0.0)
+    for r, (i, _a) in enumerate(rows):
+        for c, (j, _b) in enumerate(cols):
+            if scores[r, c] > out[i, j]:
+                out[i, j] = scores[r, c]
 
 
 def _subject_scores(
@@ -748,12 +753,11 @@ def _title_names_form(doc: Document, schema: FormSchema) -> bool:
 # --- questions written as running text -------------------------------------------------------
 
 
-def _their_questions(doc: Document, compiled: Compiled, others: Sequence[Compiled]) -> int:
+def _their_questions(doc: Document, mine: Sequence[Label], others: Sequence[Compiled]) -> int:
     """How many lines of the document's running text ask another form's question
-    and none of this one's."""
+    and none of this one's (``mine``: its lines' labels as this form reads them)."""
     if not doc.flow or not others:
         return 0
-    mine = _flow_labels(doc.flow, compiled)
     theirs = [False] * len(doc.flow)
     for other in others:
         theirs = [
@@ -763,15 +767,19 @@ def _their_questions(doc: Document, compiled: Compiled, others: Sequence[Compile
     return sum(1 for m, t in zip(mine, theirs, strict=True) if t and m is None)
 
 
-def entries_from_flow(flow: Sequence[FlowLine], compiled: Compiled) -> list[Entry]:
+def entries_from_flow(
+    flow: Sequence[FlowLine], compiled: Compiled, labels: Sequence[Label] | None = None
+) -> list[Entry]:
     """Question/answer pairs written as paragraphs rather than a table.
 
     "Question: answer" on one line, or a line that is a question followed by
-    its answer lines, up to the next question or heading.
+    its answer lines, up to the next question or heading.  ``labels``: the
+    lines' `_flow_labels`, when already worked out.
     """
     if not flow:
         return []
-    labels = _flow_labels(flow, compiled)
+    if labels is None:
+        labels = _flow_labels(flow, compiled)
     entries: list[Entry] = []
     section = ""
     current: tuple[str, str, list[Line], str] | None = None
@@ -798,7 +806,10 @@ def entries_from_flow(flow: Sequence[FlowLine], compiled: Compiled) -> list[Entr
     return entries
 
 
-def _flow_labels(flow: Sequence[FlowLine], compiled: Compiled) -> list[tuple[str, str] | None]:
+Label = tuple[str, str] | None  # (question, rest of the line) for a line that asks one
+
+
+def _flow_labels(flow: Sequence[FlowLine], compiled: Compiled) -> list[Label]:
     """For each line, (question, rest) when it starts with one of the schema's
     questions ("Question: answer"), or is one ("Question?" or "Question:" alone
     on its line; or the question's exact words)."""

@@ -284,14 +284,9 @@ def wording_score(
     best = 0.0
     for wording in target.wordings:
         for text in question.variants:
-            if text == wording.canon:
-                best = 100.0
+            best = max(best, likeness(text, wording.canon))
+            if best >= 100.0:
                 break
-            best = max(
-                best,
-                fuzz.ratio(text, wording.canon),
-                fuzz.token_sort_ratio(text, wording.canon) - 4,
-            )
         if best >= 100.0:
             break
         best = max(best, containment(question.content, wording.content, same_section))

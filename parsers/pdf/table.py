@@ -146,12 +146,7 @@ class _Reader:
         if not self.heading_open or not self.out.headings or not text[:1].islower():
             return False
         last = self.out.headings[-1]
-        return (
-            self.out.flow[-1].heading
-            and self.out.flow[-1].text == last.text
-            and last.page == page.number
-            and 0 < top - last.top <= 2.5 * page.body_size
-        )
+        return last.page == page.number and 0 < top - last.top <= 2.5 * page.body_size
 
     def flow_line(self, page: PageLayout, line: TextLine) -> None:
         text = fold(line.text)

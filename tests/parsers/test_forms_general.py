@@ -46,6 +46,13 @@ def referral(*entries, title=("Serious Case Review referral form",)):
     return Document("docx", "form.docx", list(title), [*base, *entries])
 
 
+def read_instead(schemas, ours, *entries):
+    """The short referral with our question ``ours`` left out and ``entries`` added."""
+    doc = referral(*entries)
+    doc.entries = [e for e in doc.entries if e.question != ours]
+    return match_document(doc, schemas["cspr_referral"])
+
+
 def values(schemas, *entries, **kw):
     match = match_document(referral(*entries, **kw), schemas["cspr_referral"])
     assert match is not None
@@ -153,9 +160,9 @@ def test_it_knows_the_person_a_section_is_about_when_every_question_names_them(s
 
 
 def test_it_does_not_give_another_persons_date_of_birth_to_the_child(schemas):
-    doc = referral(entry("Mother's date of birth", "01/01/1990", section="Family"))
-    doc.entries = [e for e in doc.entries if e.question != "Date of birth"]
-    match = match_document(doc, schemas["cspr_referral"])
+    match = read_instead(
+        schemas, "Date of birth", entry("Mother's date of birth", "01/01/1990", section="Family")
+    )
     assert "child_dob" not in match.values
 
 
@@ -232,9 +239,11 @@ def test_it_records_how_this_form_words_each_question_it_placed(schemas):
 
 
 def test_it_reads_a_question_that_adds_a_qualifier_to_our_wording(schemas):
-    doc = referral(entry("Date of referral to the SCR Office/SCR sub-group:", "14/08/2026"))
-    doc.entries = [e for e in doc.entries if e.question != "Date of referral"]
-    match = match_document(doc, schemas["cspr_referral"])
+    match = read_instead(
+        schemas,
+        "Date of referral",
+        entry("Date of referral to the SCR Office/SCR sub-group:", "14/08/2026"),
+    )
     assert match.values["referral_date"] == "2026-08-14"
     assert match.asked_as["referral_date"].startswith("Date of referral to the SCR Office")
 
@@ -315,17 +324,17 @@ def test_a_form_written_as_paragraphs_is_not_taken_for_the_shorter_form_it_overl
 def test_a_blank_found_only_under_a_narrower_question_is_no_proof_of_a_blank(schemas):
     """ "Date of referral to children's social care" left blank may mean there was no
     such referral: the form's own referral date is not known to be missing."""
-    doc = referral(entry("Date of referral to children's social care", ""))
-    doc.entries = [e for e in doc.entries if e.question != "Date of referral"]
-    match = match_document(doc, schemas["cspr_referral"])
+    match = read_instead(
+        schemas, "Date of referral", entry("Date of referral to children's social care", "")
+    )
     assert "referral_date" not in match.blank
     assert match.unclear["referral_date"] == "qualified"
 
 
 def test_an_answer_under_a_narrower_question_is_still_read(schemas):
-    doc = referral(entry("Date of referral to the SCR sub-group", "14/08/2026"))
-    doc.entries = [e for e in doc.entries if e.question != "Date of referral"]
-    match = match_document(doc, schemas["cspr_referral"])
+    match = read_instead(
+        schemas, "Date of referral", entry("Date of referral to the SCR sub-group", "14/08/2026")
+    )
     assert match.values["referral_date"] == "2026-08-14"
     assert "referral_date" not in match.unclear
 

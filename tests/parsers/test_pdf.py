@@ -736,31 +736,40 @@ def test_a_heading_wrapped_onto_a_second_line_is_one_heading(build: str) -> None
     assert all(" ".join(e.section.split()).endswith(long_title) for e in dsl_questions)
 
 
-def test_a_heading_that_wraps_mid_sentence_is_read_as_one_heading() -> None:
+def _headings_of_page(lines: list[tuple[float, bool, str]], size: int = 10) -> list[str]:
+    """The headings read from one page of running text: (height, bold, text) lines."""
     buffer = io.BytesIO()
     canvas = Canvas(buffer, invariant=True)
-    canvas.setFont("Helvetica", 10)
-    canvas.drawString(72, 760, "Referral for consideration by the case review group")
-    canvas.setFont("Helvetica-Bold", 10)
-    canvas.drawString(72, 730, "2. Referrer")
-    canvas.setFont("Helvetica", 10)
-    canvas.drawString(72, 715, "Name: Leo Rushton")
-    canvas.setFont("Helvetica-Bold", 10)
-    canvas.drawString(
-        72, 700, "3. Please give the details of the designated safeguarding lead with whom you"
-    )
-    canvas.drawString(72, 688, "discussed the case.")
-    canvas.setFont("Helvetica", 10)
-    canvas.drawString(72, 660, "Name: Arthur Lomax")
-    canvas.drawString(72, 640, "Job title: Designated Safeguarding Lead")
-    canvas.setFont("Helvetica-Bold", 10)
-    canvas.drawString(72, 600, "4. The child")
-    canvas.setFont("Helvetica", 10)
-    canvas.drawString(72, 580, "Forename(s): Arthur")
+    for y, bold, text in lines:
+        canvas.setFont("Helvetica-Bold" if bold else "Helvetica", size)
+        canvas.drawString(72, y, text)
     canvas.showPage()
     canvas.save()
     doc = read_pdf(buffer.getvalue(), "form.pdf", Limits())
-    headings = [line.text for line in doc.flow if line.heading]
+    return [line.text for line in doc.flow if line.heading]
+
+
+_TITLE = (760, False, "Referral for consideration by the case review group")
+
+
+def test_a_heading_that_wraps_mid_sentence_is_read_as_one_heading() -> None:
+    headings = _headings_of_page(
+        [
+            _TITLE,
+            (730, True, "2. Referrer"),
+            (715, False, "Name: Leo Rushton"),
+            (
+                700,
+                True,
+                "3. Please give the details of the designated safeguarding lead with whom you",
+            ),
+            (688, True, "discussed the case."),
+            (660, False, "Name: Arthur Lomax"),
+            (640, False, "Job title: Designated Safeguarding Lead"),
+            (600, True, "4. The child"),
+            (580, False, "Forename(s): Arthur"),
+        ]
+    )
     assert (
         "3. Please give the details of the designated safeguarding lead with whom you "
         "discussed the case."
@@ -770,25 +779,19 @@ def test_a_heading_that_wraps_mid_sentence_is_read_as_one_heading() -> None:
 
 
 def test_a_long_bold_answer_that_starts_with_a_date_is_not_a_heading() -> None:
-    buffer = io.BytesIO()
-    canvas = Canvas(buffer, invariant=True)
-    canvas.setFont("Helvetica", 10)
-    canvas.drawString(72, 760, "Referral for consideration by the case review group")
-    canvas.setFont("Helvetica-Bold", 10)
-    canvas.drawString(72, 730, "6. The incident")
-    canvas.setFont("Helvetica", 10)
-    canvas.drawString(72, 715, "Brief summary of the incident:")
-    canvas.setFont("Helvetica-Bold", 9)
-    canvas.drawString(
-        72,
-        700,
-        "12 August 2026 Arthur was taken to hospital by ambulance after a neighbour called, and he",
+    answer = (
+        "12 August 2026 Arthur was taken to hospital by ambulance after a neighbour called, and he"
     )
-    canvas.drawString(72, 689, "had a head injury that was not consistent with the account given.")
-    canvas.showPage()
-    canvas.save()
-    doc = read_pdf(buffer.getvalue(), "form.pdf", Limits())
-    headings = [line.text for line in doc.flow if line.heading]
+    headings = _headings_of_page(
+        [
+            _TITLE,
+            (730, True, "6. The incident"),
+            (715, False, "Brief summary of the incident:"),
+            (700, True, answer),
+            (689, True, "had a head injury that was not consistent with the account given."),
+        ],
+        size=9,
+    )
     assert headings == ["6. The incident"]
 
 
