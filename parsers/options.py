@@ -201,9 +201,21 @@ def _choose(lines: tuple[Line, ...], options: tuple[OptionSpec, ...]) -> tuple[s
     named = [(m, o) for m in marks if (o := _match_mark(m, options)) is not None]
     if not named:
         return None
-    if any(m.state is State.TICKED and all(m is not n for n, _o in named) for m in marks):
+    others = [m for m in marks if all(m is not n for n, _o in named)]
+    if any(m.state is State.TICKED for m in others):
         return None  # a box ticked against words that are none of our options: not read
-    chosen = _chosen(named, options)
+    marked_out = not all(m.emphasis for m in marks)  # emphasis among plain siblings
+    if marked_out and any(m.emphasis for m in others):
+        return None  # the choice marked out is none of our options: not read
+    if any(m.state is State.EMPTY for m in others) and not any(
+        m.state is State.TICKED or (m.emphasis and marked_out) for m, _o in named
+    ):
+        # Another form's list of boxes, a few of them like ours, nothing marked:
+        # what stands is not a choice left after deleting the others.
+        return None
+    chosen = _chosen(named, options, marked_out)
+    if chosen is None:
+        return None
     order = {o.key: i for i, o in enumerate(options)}
     return tuple(sorted({o.key for _, o in chosen}, key=order.__getitem__))
 
@@ -220,6 +232,22 @@ def _printed_options(lines: tuple[Line, ...], options: tuple[OptionSpec, ...]) -
     return sum(
         1 for mark in marks if mark.state is not State.PLAIN and _printed(mark.text, options)
     )
+
+
+def listed_options(lines: Sequence[Line], options: Sequence[OptionSpec]) -> int:
+    """How many of the field's options the answer lists with a box, in another
+    form's words or ours, when they make up at least half of its boxes (0
+    otherwise): a question printed with three of our criteria as tick boxes is
+    our criteria question, however the question itself is worded.  A long list
+    of other choices that happens to name a few of ours does not count."""
+    return _listed_options(tuple(lines), tuple(options))
+
+
+@lru_cache(maxsize=2048)
+def _listed_options(lines: tuple[Line, ...], options: tuple[OptionSpec, ...]) -> int:
+    boxed = [m for m in _join_wrapped(read_marks(lines), options) if m.state is not State.PLAIN]
+    keys = {o.key for m in boxed if (o := match_option(m.text, options)) is not None}
+    return len(keys) if 2 * len(keys) >= len(boxed) else 0
 
 
 def left_blank(lines: Sequence[Line], options: Sequence[OptionSpec]) -> bool:
@@ -296,9 +324,10 @@ def _split_mark(mark: Mark, words: list[str], options: Sequence[OptionSpec]) -> 
 def _match_mark(mark: Mark, options: Sequence[OptionSpec]) -> OptionSpec | None:
     if mark.state is State.PLAIN:
         return _loose_match(mark.text, options)
-    # A shorter label of our option counts only where it was ticked: a list of
-    # another form's labels left empty is not a choice of those that look like ours.
-    return match_option(mark.text, options, cuts=mark.state is State.TICKED)
+    # A shorter label of our option counts only where it was ticked (or marked out
+    # in bold or highlight): a list of another form's labels left empty is not a
+    # choice of those that look like ours.
+    return match_option(mark.text, options, cuts=mark.state is State.TICKED or mark.emphasis)
 
 
 Named = list[tuple[Mark, OptionSpec]]
@@ -325,13 +354,15 @@ def _typed_beside_empty_boxes(named: Named, options: Sequence[OptionSpec]) -> Na
     return plain if set(boxed) >= {o.key for _, o in plain} else []
 
 
-def _chosen(named: Named, options: Sequence[OptionSpec]) -> Named:
+def _chosen(named: Named, options: Sequence[OptionSpec], marked_out: bool) -> Named | None:
+    """The marks chosen; [] for none, None when it cannot be told.  ``marked_out``:
+    the answer's emphasis picks out some of its marks, not all."""
     option_count = len(options)
     ticked = [(m, o) for m, o in named if m.state is State.TICKED]
     if ticked:
         return ticked
     emphasised = [(m, o) for m, o in named if m.emphasis]
-    if emphasised and len(emphasised) < len(named):
+    if emphasised and (marked_out or len(emphasised) < len(named)):
         return emphasised
     typed = _typed_beside_empty_boxes(named, options)
     if typed:
@@ -344,5 +375,9 @@ def _chosen(named: Named, options: Sequence[OptionSpec]) -> Named:
         # The others were deleted: what is left standing is the answer.  With
         # boxes still there, only a few left standing reads as a choice; a
         # longer list of empty boxes is more likely another form's option list.
+        # And only our own labels tell that ours were deleted: a few empty boxes
+        # in another form's words may be all that form prints (not read).
+        if not all_plain and not all(_printed(m.text, options) for m, _ in named):
+            return None
         return named
     return []

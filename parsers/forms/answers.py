@@ -19,7 +19,7 @@ from parsers.document import CHECKED, UNCHECKED, Entry, Line
 from parsers.forms.targets import Target, asked, wording_score
 from parsers.lexicon import Lexicon
 from parsers.normalise import comparable, fold_text, is_non_answer, parse_uk_date
-from parsers.options import choose, printed_options
+from parsers.options import choose, listed_options, printed_options
 from parsers.schema import FieldSpec, FormSchema
 
 Value = str | list[str]
@@ -154,9 +154,19 @@ def type_fit(spec: FieldSpec, lines: Sequence[Line], t: Traits) -> float:
     return 0.0  # multiline
 
 
+def known_by_options(spec: FieldSpec, lines: Sequence[Line]) -> bool:
+    """Whether the answer lists, with boxes, at least three of the options of a
+    field that has three or more (`listed_options`): the question is that field
+    whatever its words ("Circumstances that triggered the referral" above our
+    criteria, in another form's words)."""
+    return len(spec.options) >= 3 and listed_options(lines, spec.options) >= 3
+
+
 def _option_fit(spec: FieldSpec, lines: Sequence[Line], t: Traits) -> float:
     if t.lines > 12:
         return -10.0
+    if known_by_options(spec, lines):
+        return 20.0  # even where no choice can be read out of it
     chosen = choose(lines, spec.options)
     if chosen is not None:
         printed = printed_options(lines, spec.options)

@@ -41,6 +41,7 @@ from parsers.forms.answers import (
     Value,
     answer_from_lines,
     answer_lines,
+    known_by_options,
     share_out,
     traits,
     type_fit,
@@ -76,6 +77,7 @@ QUESTION_THRESHOLD = 84.0  # a question's total score must reach this (0-100 and
 WORDING_FLOOR = 62.0  # ... and its wording alone this
 WORDING_FLOOR_OPTIONS = 40.0  # ... or this, when its ticks are plainly the field's own options
 STRONG_FIT = 20.0
+KNOWN_BY_OPTIONS = 90.0  # at least this, a question listing 3+ of a field's options with boxes
 SECTION_BONUS = 12.0  # a question under the target's own section
 SECTION_PENALTY = 6.0  # a question under another known section
 NEIGHBOUR_BONUS = 4.0  # a question next to one placed just before (or after) it on the form
@@ -309,6 +311,12 @@ def _score_matrix(
             same = sameness(q.sections, target.section)
             total = w + (SECTION_BONUS if same else -SECTION_PENALTY if same is False else 0.0)
             total += fit
+            if (
+                fit >= STRONG_FIT
+                and target.spec is not None
+                and known_by_options(target.spec, q.lines)
+            ):
+                total = max(total, KNOWN_BY_OPTIONS)
             if total >= QUESTION_THRESHOLD:
                 scores[i, j] = total
     return scores
@@ -677,7 +685,10 @@ def _loosely_placed(q: Question, target: Target, compiled: Compiled) -> bool:
     fillable form's field named by the field's key is sure."""
     if q.entry.key_hint and _hint_names(q.entry.key_hint, target):
         return False
-    if not q.asked.heads:
+    # A question known by the options it lists (`known_by_options`) is that field;
+    # its boxes all left empty prove a blank only when its words are sure as well.
+    by_options = target.spec is not None and known_by_options(target.spec, q.lines)
+    if not q.asked.heads and not by_options:
         # No qualifier of its own ("Date incident occurred" is the date of incident):
         # loose only when it reached the field through a head of the field's wording.
         same = sameness(q.sections, target.section)
@@ -824,7 +835,8 @@ def _flow_labels(flow: Sequence[FlowLine], compiled: Compiled) -> list[Label]:
     for line, head, hs, ws in zip(flow, heads, head_scores, whole_scores, strict=True):
         asks = line.text.rstrip().endswith(("?", ":"))
         if head and hs >= QUESTION_THRESHOLD:
-            out.append((head.strip(), line.text.partition(":")[2].strip()))
+            # "Name:: Leo Rushton", "Name : : Leo": a colon typed after the printed one.
+            out.append((head.strip(), line.text.partition(":")[2].strip().lstrip(":").strip()))
         elif ws >= 92 or (asks and ws >= QUESTION_THRESHOLD):
             out.append((line.text.strip().rstrip(":").strip(), ""))
         else:

@@ -229,6 +229,9 @@ def fill(source: Source, schema: FormSchema, seed: int, blank: Sequence[str]) ->
             _choose(spec, q, canon, rng, out)
         else:
             value = ours.get(q.maps_to[0])
+            if isinstance(value, list):  # one of our choices, typed into a free-text cell
+                field_spec = schema.field(q.maps_to[0])
+                value = ", ".join(o.label for k in value if (o := field_spec.option(k)) is not None)
             if value not in (None, "", []):
                 out.answers[spec.key] = value
                 out.values.update({k: canon[k] for k in q.maps_to if k in canon})

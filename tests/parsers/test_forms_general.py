@@ -418,3 +418,55 @@ def test_a_placeholder_keeps_its_place_in_a_composite_answer(schemas):
     )
     assert match.values["referrer_name"] == "Jane Smith"
     assert match.values["referrer_agency"] == "Warrington Borough Council"
+
+
+def test_a_question_is_known_by_the_options_it_lists(schemas):
+    """Worded nothing like ours, but printed with three of our criteria as tick
+    boxes (in its own words): it is our criteria question."""
+    listing = entry(
+        "What has led to this request?",
+        "☐ Potentially life-threatening injury through abuse or neglect",
+        "☒ A parent has been murdered and a domestic homicide review has started",
+        "☐ Concerns about inter-agency working",
+        "☐ Other (please say)",
+    )
+    assert values(schemas, listing).values["criteria_met"] == ["parent_murdered"]
+
+
+def test_a_long_list_naming_a_few_of_our_options_does_not_make_the_question_ours(schemas):
+    """Three of our criteria among nine boxes of something else: a list of its
+    own, not our question in other words."""
+    others = [f"☐ Reason {n}" for n in "abcdef"]
+    listing = entry(
+        "What has led to this request?",
+        "☐ Potentially life-threatening injury through abuse or neglect",
+        "☒ A parent has been murdered and a domestic homicide review has started",
+        "☐ Concerns about inter-agency working",
+        *others,
+    )
+    assert "criteria_met" not in values(schemas, listing).values
+
+
+def test_a_colon_typed_after_the_printed_one_is_not_part_of_the_answer(schemas):
+    flow = [FlowLine("Name of referrer:: Leo Rushton"), FlowLine("Job title : : Team Manager")]
+    doc = referral()
+    doc.flow = flow
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert match.values["referrer_name"] == "Leo Rushton"
+    assert match.values["referrer_job_title"] == "Team Manager"
+
+
+def test_a_question_known_only_by_its_options_left_unticked_is_no_proof_of_a_blank(schemas):
+    """Every box empty under a question we know only by its options, printed in
+    another form's words: neither a blank nor a choice (a person looks)."""
+    listing = entry(
+        "What has led to this request?",
+        "☐ Potentially life-threatening injury through abuse or neglect",
+        "☐ A parent has been murdered and a domestic homicide review has started",
+        "☐ Concerns about inter-agency working",
+    )
+    match = values(schemas, listing)
+    assert "criteria_met" not in match.blank
+    assert not isinstance(match.values.get("criteria_met"), list)
+    assert "criteria_met" in match.unclear or not match.answers["criteria_met"].normalised

@@ -159,3 +159,39 @@ def test_shorter_labels_left_unticked_are_no_choice():
     """Two of our five reasons printed in another form's shorter words, neither
     ticked: that is not "the options left standing"."""
     assert not choose(lines("☐ Death of a child", "☐ Serious harm to a child"), REASONS)
+
+
+OTHER_FORMS_LIST = (
+    "☐ Serious case review confirmed",
+    "☐ Death of a looked-after child",
+    "☐ Serious harm to a child",
+    "☐ Conduct of a member of staff",
+)
+
+
+def test_another_forms_label_marked_out_in_bold_is_the_choice():
+    """No box ticked, the choice in bold: a shorter label of ours counts as it
+    would ticked."""
+    assert choose(lines(*OTHER_FORMS_LIST, bold=(2,)), REASONS) == ["harm"]
+
+
+def test_a_choice_in_bold_that_is_none_of_ours_is_not_read():
+    """The referrer marked out another form's option: nothing of ours was chosen,
+    and the empty boxes like ours are not a choice either."""
+    assert choose(lines(*OTHER_FORMS_LIST, bold=(0,)), REASONS) is None
+
+
+def test_one_of_ours_among_another_forms_empty_boxes_is_not_left_standing():
+    """Another form's list with one label like ours and nothing marked is no
+    sign that the others were deleted: not read (a person looks), never a choice."""
+    other = (
+        OptionSpec("death_looked_after", "Death of a looked after child"),
+        OptionSpec("care_leaver", "Death of a care leaver under 25"),
+        OptionSpec("harm", "Serious harm where abuse or neglect is known or suspected"),
+    )
+    assert choose(lines(*OTHER_FORMS_LIST), other) is None
+
+
+def test_a_bold_printed_list_marks_nothing_out():
+    every = lines("☐ Male", "☐ Female", "☐ Other", "☐ Not known", bold=(0, 1, 2, 3))
+    assert choose(every, GENDER) == []
