@@ -204,16 +204,16 @@ def _choose(lines: tuple[Line, ...], options: tuple[OptionSpec, ...]) -> tuple[s
     others = [m for m in marks if all(m is not n for n, _o in named)]
     if any(m.state is State.TICKED for m in others):
         return None  # a box ticked against words that are none of our options: not read
-    marked_out = not all(m.emphasis for m in marks)  # emphasis among plain siblings
-    if marked_out and any(m.emphasis for m in others):
+    # Emphasis marks a choice out when it picks out some of the boxes, not all (a
+    # bold sub-heading or a plain note in the cell does not count); with no boxes,
+    # some of the lines.
+    group = [m for m in marks if m.state is not State.PLAIN] or marks
+    marked_out = any(m.emphasis for m in group) and not all(m.emphasis for m in group)
+    if marked_out and any(m.emphasis and any(m is g for g in group) for m in others):
         return None  # the choice marked out is none of our options: not read
-    if any(m.state is State.EMPTY for m in others) and not any(
-        m.state is State.TICKED or (m.emphasis and marked_out) for m, _o in named
-    ):
-        # Another form's list of boxes, a few of them like ours, nothing marked:
-        # what stands is not a choice left after deleting the others.
-        return None
-    chosen = _chosen(named, options, marked_out)
+    stray_boxes = any(m.state is State.EMPTY for m in others)
+    picked = [(m, o) for m, o in named if marked_out and m.emphasis and any(m is g for g in group)]
+    chosen = _chosen(named, options, picked, stray_boxes)
     if chosen is None:
         return None
     order = {o.key: i for i, o in enumerate(options)}
@@ -354,15 +354,21 @@ def _typed_beside_empty_boxes(named: Named, options: Sequence[OptionSpec]) -> Na
     return plain if set(boxed) >= {o.key for _, o in plain} else []
 
 
-def _chosen(named: Named, options: Sequence[OptionSpec], marked_out: bool) -> Named | None:
-    """The marks chosen; [] for none, None when it cannot be told.  ``marked_out``:
-    the answer's emphasis picks out some of its marks, not all."""
+def _chosen(
+    named: Named, options: Sequence[OptionSpec], picked: Named, stray_boxes: bool
+) -> Named | None:
+    """The marks chosen; [] for none, None when it cannot be told.  ``picked``:
+    our options among the boxes (or, with no boxes, the lines) the answer's
+    emphasis marks out from the others; ``stray_boxes``: it has empty boxes
+    that are none of our options."""
     option_count = len(options)
     ticked = [(m, o) for m, o in named if m.state is State.TICKED]
     if ticked:
         return ticked
+    if picked:
+        return picked
     emphasised = [(m, o) for m, o in named if m.emphasis]
-    if emphasised and (marked_out or len(emphasised) < len(named)):
+    if emphasised and len(emphasised) < len(named):
         return emphasised
     typed = _typed_beside_empty_boxes(named, options)
     if typed:
@@ -375,9 +381,10 @@ def _chosen(named: Named, options: Sequence[OptionSpec], marked_out: bool) -> Na
         # The others were deleted: what is left standing is the answer.  With
         # boxes still there, only a few left standing reads as a choice; a
         # longer list of empty boxes is more likely another form's option list.
-        # And only our own labels tell that ours were deleted: a few empty boxes
-        # in another form's words may be all that form prints (not read).
-        if not all_plain and not all(_printed(m.text, options) for m, _ in named):
+        # And only our own labels, alone, tell that ours were deleted: a few empty
+        # boxes in another form's words, or among its other boxes, may be all that
+        # form prints (not read).
+        if not all_plain and (stray_boxes or not all(_printed(m.text, options) for m, _ in named)):
             return None
         return named
     return []

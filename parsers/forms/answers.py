@@ -20,7 +20,7 @@ from parsers.forms.targets import Target, asked, wording_score
 from parsers.lexicon import Lexicon
 from parsers.normalise import comparable, fold_text, is_non_answer, parse_uk_date
 from parsers.options import choose, listed_options, printed_options
-from parsers.schema import FieldSpec, FormSchema
+from parsers.schema import FieldSpec, FormSchema, OptionSpec
 
 Value = str | list[str]
 
@@ -155,11 +155,19 @@ def type_fit(spec: FieldSpec, lines: Sequence[Line], t: Traits) -> float:
 
 
 def known_by_options(spec: FieldSpec, lines: Sequence[Line]) -> bool:
-    """Whether the answer lists, with boxes, at least three of the options of a
-    field that has three or more (`listed_options`): the question is that field
+    """Whether the answer lists, with boxes, at least three of a field's options
+    of three words or more (`listed_options`): the question is that field
     whatever its words ("Circumstances that triggered the referral" above our
     criteria, in another form's words)."""
-    return len(spec.options) >= 3 and listed_options(lines, spec.options) >= 3
+    distinct = _distinct_options(spec.options)
+    return len(distinct) >= 3 and listed_options(lines, distinct) >= 3
+
+
+@lru_cache(maxsize=256)
+def _distinct_options(options: tuple[OptionSpec, ...]) -> tuple[OptionSpec, ...]:
+    """Options worded enough to name one question: three words or more.  "Yes",
+    "No", "Not known", "Male" or "Other" are printed under many questions."""
+    return tuple(o for o in options if len(comparable(o.label).split()) >= 3)
 
 
 def _option_fit(spec: FieldSpec, lines: Sequence[Line], t: Traits) -> float:

@@ -470,3 +470,16 @@ def test_a_question_known_only_by_its_options_left_unticked_is_no_proof_of_a_bla
     assert "criteria_met" not in match.blank
     assert not isinstance(match.values.get("criteria_met"), list)
     assert "criteria_met" in match.unclear or not match.answers["criteria_met"].normalised
+
+
+def test_yes_no_not_known_boxes_do_not_make_a_question_ours(schemas):
+    """Yes / No / Not known is printed under many questions: the boxes alone never
+    place another question on ours (it would fill, or blank, a question this
+    form does not ask)."""
+    match = read_instead(
+        schemas,
+        "Is there a police investigation?",
+        entry("Is an interpreter needed?", "☐ Yes ☒ No ☐ Not known"),
+    )
+    assert match is not None
+    assert "police_investigation" not in match.located

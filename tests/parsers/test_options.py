@@ -195,3 +195,19 @@ def test_one_of_ours_among_another_forms_empty_boxes_is_not_left_standing():
 def test_a_bold_printed_list_marks_nothing_out():
     every = lines("☐ Male", "☐ Female", "☐ Other", "☐ Not known", bold=(0, 1, 2, 3))
     assert choose(every, GENDER) == []
+
+
+def test_options_printed_in_bold_above_a_plain_note_are_no_choice():
+    """The readers mark emphasis against the cell's other lines: a bold-printed
+    option list with a plain note under it marks nothing out."""
+    cell = lines("☐ Male", "☐ Female", "☐ Other", "☐ Not known", "see notes", bold=(0, 1, 2, 3))
+    assert choose(cell, GENDER) == []
+
+
+def test_a_bold_sub_heading_in_the_cell_does_not_hide_a_ticked_box():
+    cell = lines("Tick one", "☐ Yes", "☒ No", bold=(0,))
+    assert choose(cell, YESNO) == ["no"]
+
+
+def test_ours_among_another_forms_empty_boxes_with_the_answer_typed_under_them():
+    assert choose(lines("☐ Yes ☐ No ☐ N/A", "No"), YESNO) == ["no"]
