@@ -266,18 +266,27 @@ class TreeSampler:
             self.peak_rss = max(self.peak_rss, rss)
 
 
+_PARENTS: dict[int, int] = {}  # pid -> parent pid, read once a process (a parent never changes
+# while both live; a pid reused after a process ended is a new /proc entry, read afresh)
+
+
 def descendants(root: int) -> list[int]:
-    """``root`` and every process below it (from /proc's parent ids)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    """``root`` and every process below it (from /proc's parent ids).  Only new
+    processes' stat files are read: the sampler must not take a share of the
+    cores it measures."""
+    live = {int(entry) for entry in os.listdir("/proc") if entry.isdigit()}
+    for pid in list(_PARENTS):
+        if pid not in live:
+            del _PARENTS[pid]
+    for pid in live - _PARENTS.keys():
         try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
+            stat = Path(f"/proc/{pid}/stat").read_text()
         except OSError:
             continue
-        parent = int(stat.rpartition(")")[2].split()[1])
-        children.setdefault(parent, []).append(int(entry))
+        _PARENTS[pid] = int(stat.rpartition(")")[2].split()[1])
+    children: dict[int, list[int]] = {}
+    for pid, parent in _PARENTS.items():
+        children.setdefault(parent, []).append(pid)
     found, todo = [], [root]
     while todo:
         pid = todo.pop()

@@ -48,7 +48,7 @@ from intake.models import (
     Referral,
     Submission,
 )
-from intake.store import safe_for_db
+from intake.store import as_stored, safe_for_db
 from intake.vocabulary import CASE_DECISIONS, Decision, ReplyKind
 
 if TYPE_CHECKING:
@@ -126,16 +126,15 @@ def _mark_decided(message: InboundMessage, assessment: Assessment, code: str) ->
     decision column is the guard that makes a second call a no-op.
     """
     stored = safe_for_db(asdict(assessment))
+    now = timezone.now()
     updated = InboundMessage.objects.filter(pk=message.pk, decision="").update(
-        decision=assessment.decision,
-        reason_code=code[:64],
-        assessment=stored,
-        updated=timezone.now(),
+        decision=assessment.decision, reason_code=code[:64], assessment=stored, updated=now
     )
     if updated != 1:
         return False
-    message.decision = assessment.decision
-    message.assessment = stored
+    # The row in memory as the database now holds it (JSON gives lists back).
+    message.decision, message.reason_code, message.updated = assessment.decision, code[:64], now
+    message.assessment = as_stored(stored)
     audit.record(
         None, Verb.MESSAGE_DECIDED, audit.MESSAGE, message.pk, decision=assessment.decision
     )

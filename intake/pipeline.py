@@ -52,7 +52,14 @@ from intake.errors import (
 from intake.logging import bind_message
 from intake.mailbox import Mailbox, open_mailbox
 from intake.models import Attachment, InboundMessage, MailboxState, MessageContent
-from intake.store import HARD_LIMIT_FACTOR, load_mail, safe_for_db, store_mail, store_message
+from intake.store import (
+    HARD_LIMIT_FACTOR,
+    as_stored,
+    load_mail,
+    safe_for_db,
+    store_mail,
+    store_message,
+)
 from intake.vocabulary import ReplyKind
 from parsers.mail import MailResult
 
@@ -429,31 +436,27 @@ def advance(message: InboundMessage, run: Run) -> None:
             except Exception as exc:
                 record_failure(message, exc, run)
                 return
-        refresh(message)
-
-
-def refresh(message: InboundMessage) -> None:
-    """Reload what the steps change: every field but the raw bytes, which never
-    change once stored and are the largest by far (issue 10)."""
-    message.refresh_from_db(fields=_REFRESHED)
-
-
-_REFRESHED = [f.attname for f in InboundMessage._meta.concrete_fields if f.name != "raw"]
 
 
 def _transition(message: InboundMessage, old: str, new: str, **changes: Any) -> None:
-    """Compare-and-set the state; a clean slate for the next step's attempts."""
-    moved = InboundMessage.objects.filter(pk=message.pk, state=old).update(
-        state=new,
-        attempts=0,
-        error_code="",
-        last_error="",
-        next_attempt_at=None,
-        updated=timezone.now(),
+    """Compare-and-set the state; a clean slate for the next step's attempts.
+
+    The row in memory takes the same values, as the database gives them back:
+    the next step reads it without reloading it (issue 10)."""
+    values = {
+        "state": new,
+        "attempts": 0,
+        "error_code": "",
+        "last_error": "",
+        "next_attempt_at": None,
+        "updated": timezone.now(),
         **changes,
-    )
+    }
+    moved = InboundMessage.objects.filter(pk=message.pk, state=old).update(**values)
     if moved != 1:
         raise StepConflict(f"message {message.pk} was not {old}")
+    for name, value in values.items():
+        setattr(message, name, as_stored(value))
     log.info("message_" + new)
 
 

@@ -10,6 +10,7 @@ content hash, for example after a UIDVALIDITY reset renumbered the folder.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -254,9 +255,10 @@ def store_mail(message: InboundMessage, mail: MailResult) -> MessageContent:
     )
     message.attachments.all().delete()
     Attachment.objects.bulk_create(_attachment_rows(message, mail))
-    InboundMessage.objects.filter(pk=message.pk).update(
-        sender=(mail.from_addr or "")[:320], subject=clean_text(mail.subject)[:2000]
-    )
+    envelope = {"sender": (mail.from_addr or "")[:320], "subject": clean_text(mail.subject)[:2000]}
+    InboundMessage.objects.filter(pk=message.pk).update(**envelope)
+    for name, value in envelope.items():
+        setattr(message, name, value)
     return content
 
 
@@ -298,6 +300,14 @@ def load_mail(message: InboundMessage, *, with_data: bool = True) -> MailResult 
         )
     result: MailResult = MailResult.from_json(parsed, parts)
     return result
+
+
+def as_stored(value: Any) -> Any:
+    """``value`` as a JSON column gives it back (tuples become lists); other
+    values as they are: a row kept in memory after an update reads as if reloaded."""
+    if isinstance(value, dict | list | tuple):
+        return json.loads(json.dumps(value))
+    return value
 
 
 def safe_for_db(value: Any) -> Any:
