@@ -116,6 +116,12 @@ class Measured:
     seconds: float
     peak_rss_mb: float
     peak_pss_mb: float
+    cpu_seconds: float = 0.0  # the tree's CPU time (user + system), sampled
+    wall_seconds: float = 0.0  # the child's whole life, start-up included
+
+    @property
+    def cores_busy(self) -> float:
+        return self.cpu_seconds / self.wall_seconds if self.wall_seconds else 0.0
 
     @property
     def rate(self) -> float:
@@ -214,12 +220,20 @@ def run_child(kind: str, account: Any, folder: Path, args: argparse.Namespace) -
     sampler = TreeSampler(child.pid)
     sampler.start()
     output, _ = child.communicate()
+    wall = time.perf_counter() - started
     sampler.stop()
     if child.returncode != 0:
         raise RuntimeError(f"{kind} loop failed (exit {child.returncode})")
     report = json.loads(output.strip().splitlines()[-1])
     seconds = float(report.get("seconds") or time.perf_counter() - started)
-    return Measured(report, seconds, sampler.peak_rss / 1024, sampler.peak_pss / 1024)
+    return Measured(
+        report,
+        seconds,
+        sampler.peak_rss / 1024,
+        sampler.peak_pss / 1024,
+        cpu_seconds=sampler.cpu_seconds,
+        wall_seconds=wall,
+    )
 
 
 def fresh_database(url: str | None, folder: Path, kind: str) -> str:
@@ -242,11 +256,16 @@ class TreeSampler:
         self.pid = pid
         self.peak_rss = 0
         self.peak_pss = 0
+        self._ticks: dict[int, int] = {}  # pid -> its CPU ticks when last seen
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(self._ticks.values()) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self._stop.set()
@@ -259,6 +278,8 @@ class TreeSampler:
         samples = 0
         while not self._stop.wait(SAMPLE_SECONDS):
             pids = descendants(self.pid)
+            for p in pids:
+                self._ticks[p] = max(self._ticks.get(p, 0), _cpu_ticks(p))
             rss = sum(_rss_kb(p) for p in pids)
             samples += 1
             if rss > self.peak_rss or samples % PSS_EVERY == 0:
@@ -293,6 +314,16 @@ def descendants(root: int) -> list[int]:
         found.append(pid)
         todo.extend(children.get(pid, ()))
     return found
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User and system CPU time of ``pid`` so far, in clock ticks (0 once it is gone:
+    a process's last 50 ms are not counted)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _rss_kb(pid: int) -> int:
@@ -340,7 +371,8 @@ def print_round(number: int, result: Round, args: argparse.Namespace) -> None:
 def _line(label: str, measured: Measured) -> None:
     print(
         f"  {label:<28}{measured.rate:8.1f} messages/s ({measured.seconds:6.1f} s);"
-        f" peak tree memory {measured.peak_rss_mb:5.0f} MB RSS, {measured.peak_pss_mb:5.0f} MB PSS"
+        f" peak tree memory {measured.peak_rss_mb:5.0f} MB RSS, {measured.peak_pss_mb:5.0f} MB PSS;"
+        f" tree CPU {measured.cpu_seconds:5.0f} s ({measured.cores_busy:.2f} cores busy)"
     )
 
 
