@@ -832,16 +832,34 @@ def _flow_labels(flow: Sequence[FlowLine], compiled: Compiled) -> list[Label]:
     head_scores = _best_scores(heads, compiled)
     whole_scores = _best_scores(whole, compiled)
     out: list[tuple[str, str] | None] = []
+    awaiting: FlowLine | None = None  # a question alone on its line, its answer not yet seen
     for line, head, hs, ws in zip(flow, heads, head_scores, whole_scores, strict=True):
         asks = line.text.rstrip().endswith(("?", ":"))
+        label: Label = None
         if head and hs >= QUESTION_THRESHOLD:
             # "Name:: Leo Rushton", "Name : : Leo": a colon typed after the printed one.
-            out.append((head.strip(), line.text.partition(":")[2].strip().lstrip(":").strip()))
-        elif ws >= 92 or (asks and ws >= QUESTION_THRESHOLD):
-            out.append((line.text.strip().rstrip(":").strip(), ""))
-        else:
-            out.append(None)
+            label = (head.strip(), line.text.partition(":")[2].strip().lstrip(":").strip())
+        elif asks and ws >= QUESTION_THRESHOLD:
+            label = (line.text.strip().rstrip(":").strip(), "")
+        elif ws >= 92 and not _answers(line, awaiting):
+            label = (line.text.strip(), "")
+        out.append(label)
+        # A heading that names a section awaits no answer, though it may be worded
+        # like a question ("7. Criteria"): the flow reads it as the section.
+        section = line.heading and bool(compiled.sections_of(line.text))
+        awaiting = line if label is not None and not label[1] and not section else None
     return out
+
+
+def _answers(line: FlowLine, awaiting: FlowLine | None) -> bool:
+    """Whether ``line``, worded like one of our questions but not asking (no "?"
+    or ":"), is the answer to the question alone on the line before it: "Job
+    title:", then "Designated Safeguarding Lead".  Taken for a question, it
+    would leave the question before it blank.  A line set out as that question
+    was (both in bold), or set apart as a heading, is the next question instead."""
+    if awaiting is None or line.heading:
+        return False
+    return not (awaiting.emphasis and line.emphasis)
 
 
 def _best_scores(texts: Sequence[str], compiled: Compiled) -> list[float]:

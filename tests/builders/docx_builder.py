@@ -36,7 +36,8 @@ Styles (`STYLES`):
                           date content controls; empty ones show placeholders
 ``legacy_fields``         FORMTEXT, FORMCHECKBOX and FORMDROPDOWN fields
 ``wingdings``             boxes inserted as Wingdings / Wingdings 2 symbols
-``paragraphs``            no tables: "Label: value" and question-then-answer
+``paragraphs``            no tables: "Label: value", "Label:" with the value
+                          on the line under it, and question-then-answer
                           paragraphs under headings
 ``reordered``             sections and rows shuffled, extra rows added
 ``other_wording``         another partnership's wording (schema aliases)
@@ -691,6 +692,11 @@ def _paragraph_blocks(writer: _Writer, sections: list[_Section]) -> list[str]:
             if spec.options or spec.type == "multiline":
                 blocks.append(para(run(label, bold=True)))
                 blocks.append(_answer(writer, spec))
+            elif writer.rng.random() < 0.3:
+                # "Job title:", and the answer typed on the line under it.
+                blocks.append(para(run(f"{label}:", bold=True)))
+                if value:
+                    blocks.append(para(run(value)))
             else:
                 blocks.append(para(run(f"{label}: ", bold=True) + run(value)))
     return blocks

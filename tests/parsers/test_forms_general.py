@@ -483,3 +483,37 @@ def test_yes_no_not_known_boxes_do_not_make_a_question_ours(schemas):
     )
     assert match is not None
     assert "police_investigation" not in match.located
+
+
+def test_an_answer_typed_under_its_question_is_never_taken_for_a_question(schemas):
+    """ "Job title:" then "Designated Safeguarding Lead" on the next line: the answer
+    is worded like one of our questions, but it answers the one above it.  Taken
+    for a question, it left the job title blank, and the form could go back."""
+    doc = referral()
+    doc.flow = [
+        FlowLine("Name of referrer:", emphasis=True),
+        FlowLine("Leo Rushton"),
+        FlowLine("Job title:", emphasis=True),
+        FlowLine("Designated Safeguarding Lead"),
+        FlowLine("Agency:", emphasis=True),
+        FlowLine("Orford Park Primary School"),
+    ]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert match.values["referrer_job_title"] == "Designated Safeguarding Lead"
+    assert "referrer_job_title" not in match.blank
+    assert match.values["referrer_agency"] == "Orford Park Primary School"
+
+
+def test_a_question_set_out_like_the_one_above_it_is_the_next_question(schemas):
+    """Both in bold, the second not asking: the first was left blank."""
+    doc = referral()
+    doc.flow = [
+        FlowLine("Job title:", emphasis=True),
+        FlowLine("Designated safeguarding lead", emphasis=True),
+        FlowLine("Arthur Lomax"),
+    ]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert "referrer_job_title" not in match.values
+    assert match.values.get("dsl_name") == "Arthur Lomax"
