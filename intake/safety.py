@@ -132,6 +132,11 @@ def _not_sure_missing(spec: FieldSpec, schema: FormSchema, match: FormMatch) -> 
             f"{asked} was found blank only as '{question}', which may ask something "
             "narrower: not proof that it was left out"
         )
+    if match.unclear.get(spec.key) == "heading":
+        return (
+            f"{asked} was found blank, but the line under it was set out like a heading: "
+            "it may be the answer, typed in bold"
+        )
     if spec.key in match.unclear:
         return f"{asked} is asked together with another question and its answer could not be split"
     return (

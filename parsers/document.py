@@ -46,6 +46,9 @@ class Entry:
     answer was found, for a person to check it ("table 2, row 5",
     "page 1", "field child_dob").  ``key_hint`` is a machine name that came
     with the answer (AcroForm field name, content-control tag), or None.
+    ``blank_in_doubt``: nothing was read against it, but what stood right under
+    it may have been its answer (a bold line the reader set apart as a heading),
+    so a blank here proves nothing.
     """
 
     question: str
@@ -53,6 +56,7 @@ class Entry:
     answer: tuple[Line, ...]
     source: str
     key_hint: str | None = None
+    blank_in_doubt: bool = False
 
     @property
     def text(self) -> str:

@@ -650,6 +650,8 @@ def _read_one(
         answer = answer_from_lines(q.lines, target.spec, source)
         if answer is None and target.spec.options and not left_blank(q.lines, target.spec.options):
             match.unclear[key] = "options"  # written on, but no option could be read: not blank
+        elif answer is None and q.entry.blank_in_doubt:
+            match.unclear[key] = "heading"  # its answer may have been read as a heading
         elif answer is None and _loosely_placed(q, target, compile_schema(schema)):
             match.unclear[key] = "qualified"  # "Date of referral to CSC" left blank: not ours
         elif answer is None:
@@ -669,6 +671,8 @@ def _read_one(
             shared.setdefault(key, out.answers[key])
         elif key in out.unclear:
             match.unclear[key] = "composite"
+        elif key not in match.answers and q.entry.blank_in_doubt:
+            match.unclear[key] = "heading"
         elif key not in match.answers:
             match.blank.add(key)
 
@@ -794,30 +798,60 @@ def entries_from_flow(
     entries: list[Entry] = []
     section = ""
     current: tuple[str, str, list[Line], str] | None = None
-    for line, label in zip(flow, labels, strict=True):
+    asks = False  # the current question stands alone on its line and asks ("Job title:")
+    for i, (line, label) in enumerate(zip(flow, labels, strict=True)):
         if _is_boilerplate(line.text, compiled.schema):
             _close(current, entries)
             current = None
             continue
+        # A question that asks, closed by a heading before anything was read
+        # against it: the heading may be its answer typed in bold ("Job title:",
+        # then "Designated Safeguarding Lead" in bold, taken for the lead's section).
+        # Not when the heading is numbered as a section, or has lines of its own.
+        in_doubt = (
+            line.heading
+            and current is not None
+            and asks
+            and not current[2]
+            and not _SECTION_LIKE.match(line.text)
+            and (i + 1 == len(flow) or flow[i + 1].heading or labels[i + 1] is not None)
+        )
         if line.heading and compiled.sections_of(line.text):
-            _close(current, entries)
+            _close(current, entries, in_doubt)
             current = None
             section = line.text
             continue
         if label is not None:
-            _close(current, entries)
+            _close(current, entries, in_doubt)
             question, rest = label
             current = (question, section, [Line(rest, line.emphasis)] if rest else [], line.source)
-        elif current is not None and not line.heading:
+            asks = not rest and line.text.rstrip().endswith(("?", ":"))
+        elif current is not None and (
+            not line.heading or _answer_set_apart(asks, current[2], line)
+        ):
             current[2].append(Line(line.text, line.emphasis))
         elif line.heading:
-            _close(current, entries)
+            _close(current, entries, in_doubt)
             current = None
     _close(current, entries)
     return entries
 
 
 Label = tuple[str, str] | None  # (question, rest of the line) for a line that asks one
+
+_SECTION_LIKE = re.compile(
+    r"^(?:(?:section|part|appendix)\s+[A-Z0-9]{1,3}\b|\d{1,2}(?:\.\d{1,2})*[.)]\s+[A-Z]|[A-Z][.)]\s+[A-Z])",
+    re.IGNORECASE,
+)
+
+
+def _answer_set_apart(asks: bool, lines: Sequence[Line], line: FlowLine) -> bool:
+    """A line the reader set apart as a heading (a bold line alone, before a line
+    with a colon) right under a question that asks ("Job title:", ``asks``) and
+    has no answer yet, and not numbered as a section: the answer, typed in bold
+    (Word keeps the label's bold after Enter).  Dropped as a heading, it left
+    the question blank, and a complete form went back."""
+    return asks and not lines and not _SECTION_LIKE.match(line.text)
 
 
 def _flow_labels(flow: Sequence[FlowLine], compiled: Compiled) -> list[Label]:
@@ -831,35 +865,50 @@ def _flow_labels(flow: Sequence[FlowLine], compiled: Compiled) -> list[Label]:
     whole = [line.text if len(line.text) <= 150 else "" for line in flow]
     head_scores = _best_scores(heads, compiled)
     whole_scores = _best_scores(whole, compiled)
-    out: list[tuple[str, str] | None] = []
-    awaiting: FlowLine | None = None  # a question alone on its line, its answer not yet seen
+    out: list[Label] = []
+    plain: list[bool] = []  # worded like a question, but not asking ("?" or ":")
     for line, head, hs, ws in zip(flow, heads, head_scores, whole_scores, strict=True):
         asks = line.text.rstrip().endswith(("?", ":"))
-        label: Label = None
         if head and hs >= QUESTION_THRESHOLD:
             # "Name:: Leo Rushton", "Name : : Leo": a colon typed after the printed one.
-            label = (head.strip(), line.text.partition(":")[2].strip().lstrip(":").strip())
+            out.append((head.strip(), line.text.partition(":")[2].strip().lstrip(":").strip()))
         elif asks and ws >= QUESTION_THRESHOLD:
-            label = (line.text.strip().rstrip(":").strip(), "")
-        elif ws >= 92 and not _answers(line, awaiting):
-            label = (line.text.strip(), "")
-        out.append(label)
+            out.append((line.text.strip().rstrip(":").strip(), ""))
+        elif ws >= 92:
+            out.append((line.text.strip(), ""))
+        else:
+            out.append(None)
+        plain.append(out[-1] is not None and not asks and not (head and hs >= QUESTION_THRESHOLD))
+    return _answers_under_questions(flow, out, plain, compiled)
+
+
+def _answers_under_questions(
+    flow: Sequence[FlowLine], labels: list[Label], plain: Sequence[bool], compiled: Compiled
+) -> list[Label]:
+    """A line worded like one of our questions, but not asking, is the answer to
+    the question alone on the line before it ("Job title:", then "Designated
+    Safeguarding Lead"), when that question asks (ends in ":" or "?") and the
+    line after it is a question again.  Taken for a question, it would leave
+    the one before it blank, and a complete form could go back.
+
+    It stays a question when it is set apart as a heading, when the question
+    before it does not ask (a form whose questions carry no colon: "Age", left
+    blank, then "Gender"), or when lines of its own answer follow it ("NHS
+    number", then the number)."""
+    out = list(labels)
+    awaiting: FlowLine | None = None  # a question alone on its line, its answer not yet seen
+    for i, line in enumerate(flow):
+        if plain[i] and awaiting is not None and not line.heading:
+            after = flow[i + 1] if i + 1 < len(flow) else None
+            if after is None or after.heading or labels[i + 1] is not None:
+                out[i] = None
+        label = out[i]
         # A heading that names a section awaits no answer, though it may be worded
         # like a question ("7. Criteria"): the flow reads it as the section.
         section = line.heading and bool(compiled.sections_of(line.text))
-        awaiting = line if label is not None and not label[1] and not section else None
+        asks = line.text.rstrip().endswith(("?", ":"))
+        awaiting = line if label is not None and not label[1] and asks and not section else None
     return out
-
-
-def _answers(line: FlowLine, awaiting: FlowLine | None) -> bool:
-    """Whether ``line``, worded like one of our questions but not asking (no "?"
-    or ":"), is the answer to the question alone on the line before it: "Job
-    title:", then "Designated Safeguarding Lead".  Taken for a question, it
-    would leave the question before it blank.  A line set out as that question
-    was (both in bold), or set apart as a heading, is the next question instead."""
-    if awaiting is None or line.heading:
-        return False
-    return not (awaiting.emphasis and line.emphasis)
 
 
 def _best_scores(texts: Sequence[str], compiled: Compiled) -> list[float]:
@@ -904,10 +953,14 @@ def _is_boilerplate(text: str, schema: FormSchema) -> bool:
     return any(line.startswith(comparable(phrase)) for phrase in schema.boilerplate)
 
 
-def _close(current: tuple[str, str, list[Line], str] | None, entries: list[Entry]) -> None:
+def _close(
+    current: tuple[str, str, list[Line], str] | None, entries: list[Entry], in_doubt: bool = False
+) -> None:
     if current is not None:
         question, section, lines, source = current
-        entries.append(Entry(question, section, tuple(lines), source or "text"))
+        entries.append(
+            Entry(question, section, tuple(lines), source or "text", blank_in_doubt=in_doubt)
+        )
 
 
 # --- doubts --------------------------------------------------------------------------------

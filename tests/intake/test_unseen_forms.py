@@ -72,3 +72,51 @@ def test_a_blank_under_a_narrower_question_goes_to_a_person_not_back_to_the_refe
     outcome = assess_message(raw, CONFIG, schemas=FULL).as_outcome()
     assert outcome["decision"] == "needs_review"
     assert any("found blank only as" in d for d in outcome["evidence"]["doubts"])
+
+
+def _paragraph_form(answers_bold: bool) -> tuple[bytes, dict[str, object]]:
+    """Our referral form as paragraphs: each question alone on its line in bold
+    ("Job title:"), its answer typed on the line under it, in bold or not (Word
+    keeps the label's bold after Enter)."""
+    from tests.builders import docx_builder
+    from tests.builders.docx_builder import docx_from_body, para, run
+
+    schema = FULL["cspr_referral"]
+    answers = docx_builder.random_answers(schema, 6)
+    blocks = [para(run("Child Safeguarding Practice Review referral form"), style="Heading1")]
+    for section in schema.sections:
+        blocks.append(para(run(section.title), style="Heading2"))
+        for spec in (f for f in schema.fields if f.section == section.key and f.key in answers):
+            value = answers[spec.key]
+            question = spec.question if spec.question.endswith("?") else f"{spec.question}:"
+            blocks.append(para(run(question, bold=True)))
+            if spec.options:
+                chosen = set(value if isinstance(value, list) else [value])
+                for option in spec.options:
+                    box = "☒" if option.key in chosen else "☐"
+                    blocks.append(para(run(f"{box} {option.label}")))
+            else:
+                for line in str(value).split("\n"):
+                    blocks.append(para(run(line, bold=answers_bold)))
+    return docx_from_body(blocks), answers
+
+
+@pytest.mark.parametrize("answers_bold", [False, True])
+def test_a_complete_paragraph_form_with_answers_under_their_questions_never_goes_back(
+    answers_bold,
+):
+    """A bold answer alone on its line, before the next "Label:", is what Word's
+    readers call a title: it had been dropped as a heading, and the complete
+    form went back naming the questions it answered.  Now it is read, or the
+    form goes to a person saying why; it is never returned."""
+    from tests.builders.accuracy import sent_after, wrap
+
+    data, answers = _paragraph_form(answers_bold)
+    raw = wrap([("Referral form.docx", data)], "outlook", sent_after(answers), OUR_MX)
+    outcome = assess_message(raw, CONFIG, schemas=FULL).as_outcome()
+    assert outcome["decision"] != "incomplete"
+    assert outcome["reply"] is None or outcome["reply"]["kind"] != "incomplete_return"
+    if not answers_bold:
+        assert outcome["decision"] == "accepted"
+    elif outcome["decision"] == "needs_review":
+        assert any("set out like a heading" in d for d in outcome["evidence"]["doubts"])

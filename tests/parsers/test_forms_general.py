@@ -517,3 +517,28 @@ def test_a_question_set_out_like_the_one_above_it_is_the_next_question(schemas):
     assert match is not None
     assert "referrer_job_title" not in match.values
     assert match.values.get("dsl_name") == "Arthur Lomax"
+
+
+@pytest.mark.parametrize("colon", [":", ""])
+def test_a_question_followed_by_its_own_answer_is_not_the_answer_above_it(schemas, colon):
+    """The question above left blank, the next one answered on the line under it:
+    "NHS number" is a question (its number follows), not the local authority."""
+    doc = referral()
+    doc.flow = [
+        FlowLine(f"Local authority where the child normally lives{colon}"),
+        FlowLine("NHS number"),
+        FlowLine("485 777 3456"),
+    ]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert match.values.get("child_nhs_number") == "485 777 3456"
+    assert "child_resident_la" not in match.values
+
+
+def test_in_a_form_without_colons_a_blank_question_does_not_take_the_next_one(schemas):
+    doc = referral()
+    doc.flow = [FlowLine("Age"), FlowLine("Gender"), FlowLine("☐ Male ☒ Female")]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert match.values.get("child_gender") == "female"
+    assert "child_age" not in match.values
