@@ -134,8 +134,8 @@ def _not_sure_missing(spec: FieldSpec, schema: FormSchema, match: FormMatch) -> 
         )
     if match.unclear.get(spec.key) == "heading":
         return (
-            f"{asked} was found blank, but the line under it was set out like a heading: "
-            "it may be the answer, typed in bold"
+            f"{asked} was found blank, but the line under it may be its answer (set out like "
+            "a heading, as a bold answer can be, or worded like one of our questions)"
         )
     if spec.key in match.unclear:
         return f"{asked} is asked together with another question and its answer could not be split"

@@ -822,7 +822,13 @@ def entries_from_flow(
             section = line.text
             continue
         if label is not None:
-            _close(current, entries, in_doubt)
+            # A question worded line that does not ask, with no lines of its own,
+            # right under a question left blank: it may be that question's answer
+            # ("Role", then "Named Nurse for Safeguarding", in a form without
+            # colons), so the blank above it is in doubt.
+            alone = i + 1 == len(flow) or flow[i + 1].heading or labels[i + 1] is not None
+            says = not label[1] and not line.text.rstrip().endswith(("?", ":")) and alone
+            _close(current, entries, in_doubt or (says and current is not None and not current[2]))
             question, rest = label
             current = (question, section, [Line(rest, line.emphasis)] if rest else [], line.source)
             asks = not rest and line.text.rstrip().endswith(("?", ":"))

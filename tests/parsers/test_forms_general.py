@@ -542,3 +542,22 @@ def test_in_a_form_without_colons_a_blank_question_does_not_take_the_next_one(sc
     assert match is not None
     assert match.values.get("child_gender") == "female"
     assert "child_age" not in match.values
+
+
+def test_in_a_form_without_colons_a_blank_before_a_line_worded_like_a_question_is_in_doubt(
+    schemas,
+):
+    """"Job title", then "Designated Safeguarding Lead" with no lines of its own:
+    with no colon the layout cannot tell a question from an answer, so the job
+    title is not proved blank (a person looks; the form is never returned for it)."""
+    doc = referral()
+    doc.flow = [
+        FlowLine("Job title"),
+        FlowLine("Designated Safeguarding Lead"),
+        FlowLine("Agency"),
+        FlowLine("Orford Park Primary School"),
+    ]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert "referrer_job_title" not in match.blank
+    assert match.unclear.get("referrer_job_title") == "heading"
