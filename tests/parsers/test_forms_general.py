@@ -547,7 +547,7 @@ def test_in_a_form_without_colons_a_blank_question_does_not_take_the_next_one(sc
 def test_in_a_form_without_colons_a_blank_before_a_line_worded_like_a_question_is_in_doubt(
     schemas,
 ):
-    """"Job title", then "Designated Safeguarding Lead" with no lines of its own:
+    """ "Job title", then "Designated Safeguarding Lead" with no lines of its own:
     with no colon the layout cannot tell a question from an answer, so the job
     title is not proved blank (a person looks; the form is never returned for it)."""
     doc = referral()
