@@ -814,7 +814,7 @@ def entries_from_flow(
             and asks
             and not current[2]
             and not _SECTION_LIKE.match(line.text)
-            and (i + 1 == len(flow) or flow[i + 1].heading or labels[i + 1] is not None)
+            and _nothing_of_its_own(flow, labels, i)
         )
         if line.heading and compiled.sections_of(line.text):
             _close(current, entries, in_doubt)
@@ -826,12 +826,11 @@ def entries_from_flow(
             # right under a question left blank: it may be that question's answer
             # ("Role", then "Named Nurse for Safeguarding", in a form without
             # colons), so the blank above it is in doubt.
-            alone = i + 1 == len(flow) or flow[i + 1].heading or labels[i + 1] is not None
-            says = not label[1] and not line.text.rstrip().endswith(("?", ":")) and alone
+            says = not label[1] and not _asks(line.text) and _nothing_of_its_own(flow, labels, i)
             _close(current, entries, in_doubt or (says and current is not None and not current[2]))
             question, rest = label
             current = (question, section, [Line(rest, line.emphasis)] if rest else [], line.source)
-            asks = not rest and line.text.rstrip().endswith(("?", ":"))
+            asks = not rest and _asks(line.text)
         elif current is not None and (
             not line.heading or _answer_set_apart(asks, current[2], line)
         ):
@@ -849,6 +848,17 @@ _SECTION_LIKE = re.compile(
     r"^(?:(?:section|part|appendix)\s+[A-Z0-9]{1,3}\b|\d{1,2}(?:\.\d{1,2})*[.)]\s+[A-Z]|[A-Z][.)]\s+[A-Z])",
     re.IGNORECASE,
 )
+
+
+def _asks(text: str) -> bool:
+    """A question that asks: it ends in "?" or ":"."""
+    return text.rstrip().endswith(("?", ":"))
+
+
+def _nothing_of_its_own(flow: Sequence[FlowLine], labels: Sequence[Label], i: int) -> bool:
+    """Whether line ``i`` has no lines of its own under it: the next line is a
+    question or a heading, or there is none."""
+    return i + 1 == len(flow) or flow[i + 1].heading or labels[i + 1] is not None
 
 
 def _answer_set_apart(asks: bool, lines: Sequence[Line], line: FlowLine) -> bool:
@@ -874,7 +884,7 @@ def _flow_labels(flow: Sequence[FlowLine], compiled: Compiled) -> list[Label]:
     out: list[Label] = []
     plain: list[bool] = []  # worded like a question, but not asking ("?" or ":")
     for line, head, hs, ws in zip(flow, heads, head_scores, whole_scores, strict=True):
-        asks = line.text.rstrip().endswith(("?", ":"))
+        asks = _asks(line.text)
         if head and hs >= QUESTION_THRESHOLD:
             # "Name:: Leo Rushton", "Name : : Leo": a colon typed after the printed one.
             out.append((head.strip(), line.text.partition(":")[2].strip().lstrip(":").strip()))
@@ -904,15 +914,18 @@ def _answers_under_questions(
     out = list(labels)
     awaiting: FlowLine | None = None  # a question alone on its line, its answer not yet seen
     for i, line in enumerate(flow):
-        if plain[i] and awaiting is not None and not line.heading:
-            after = flow[i + 1] if i + 1 < len(flow) else None
-            if after is None or after.heading or labels[i + 1] is not None:
-                out[i] = None
+        if (
+            plain[i]
+            and awaiting is not None
+            and not line.heading
+            and _nothing_of_its_own(flow, labels, i)
+        ):
+            out[i] = None
         label = out[i]
         # A heading that names a section awaits no answer, though it may be worded
         # like a question ("7. Criteria"): the flow reads it as the section.
         section = line.heading and bool(compiled.sections_of(line.text))
-        asks = line.text.rstrip().endswith(("?", ":"))
+        asks = _asks(line.text)
         awaiting = line if label is not None and not label[1] and asks and not section else None
     return out
 
