@@ -30,7 +30,7 @@ import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rapidfuzz import fuzz, process
 
@@ -63,7 +63,7 @@ from parsers.forms.targets import (
 )
 from parsers.lexicon import Lexicon
 from parsers.normalise import comparable
-from parsers.options import left_blank
+from parsers.options import State, left_blank, listed_options, read_marks
 from parsers.schema import FormSchema
 
 if TYPE_CHECKING:
@@ -691,8 +691,8 @@ def _loosely_placed(q: Question, target: Target, compiled: Compiled) -> bool:
         return False
     # A question known by the options it lists (`known_by_options`) is that field;
     # its boxes all left empty prove a blank only when its words are sure as well.
-    by_options = target.spec is not None and known_by_options(target.spec, q.lines)
-    if not q.asked.heads and not by_options:
+    guessed = target.spec is not None and known_by_options(target.spec, q.lines)
+    if not q.asked.heads and not guessed:
         # No qualifier of its own ("Date incident occurred" is the date of incident):
         # loose only when it reached the field through a head of the field's wording.
         same = sameness(q.sections, target.section)
@@ -827,8 +827,13 @@ def entries_from_flow(
             # ("Role", then "Named Nurse for Safeguarding", in a form without
             # colons), so the blank above it is in doubt.
             says = not label[1] and not _asks(line.text) and _nothing_of_its_own(flow, labels, i)
+            # A question in words we do not know, taken for one by how it is set
+            # out ("Legal status" above boxes), right under a question with
+            # nothing yet: it may have been that question's answer, so the blank
+            # above it is in doubt too.
+            says = says or label.guessed
             _close(current, entries, in_doubt or (says and current is not None and not current[2]))
-            question, rest = label
+            question, rest = label.question, label.rest
             current = (question, section, [Line(rest, line.emphasis)] if rest else [], line.source)
             asks = not rest and _asks(line.text)
         elif current is not None and (
@@ -842,7 +847,19 @@ def entries_from_flow(
     return entries
 
 
-Label = tuple[str, str] | None  # (question, rest of the line) for a line that asks one
+class FlowLabel(NamedTuple):
+    """A line that asks a question: the question, and the rest of the line
+    ("Name: Leo" -> "Name", "Leo").  ``guessed``: in words we do not know, and
+    taken for a question by how it is set out, right under a question with
+    nothing yet (`_choice_questions`, `_unknown_questions`): the line might
+    have been that question's answer."""
+
+    question: str
+    rest: str
+    guessed: bool = False
+
+
+Label = FlowLabel | None
 
 _SECTION_LIKE = re.compile(
     r"^(?:(?:section|part|appendix)\s+[A-Z0-9]{1,3}\b|\d{1,2}(?:\.\d{1,2})*[.)]\s+[A-Z]|[A-Z][.)]\s+[A-Z])",
@@ -887,15 +904,139 @@ def _flow_labels(flow: Sequence[FlowLine], compiled: Compiled) -> list[Label]:
         asks = _asks(line.text)
         if head and hs >= QUESTION_THRESHOLD:
             # "Name:: Leo Rushton", "Name : : Leo": a colon typed after the printed one.
-            out.append((head.strip(), line.text.partition(":")[2].strip().lstrip(":").strip()))
+            rest = line.text.partition(":")[2].strip().lstrip(":").strip()
+            out.append(FlowLabel(head.strip(), rest))
         elif asks and ws >= QUESTION_THRESHOLD:
-            out.append((line.text.strip().rstrip(":").strip(), ""))
+            out.append(FlowLabel(line.text.strip().rstrip(":").strip(), ""))
         elif ws >= 92:
-            out.append((line.text.strip(), ""))
+            out.append(FlowLabel(line.text.strip(), ""))
         else:
             out.append(None)
         plain.append(out[-1] is not None and not asks and not (head and hs >= QUESTION_THRESHOLD))
-    return _answers_under_questions(flow, out, plain, compiled)
+    labels = _answers_under_questions(flow, out, plain, compiled)
+    return _unknown_questions(flow, _choice_questions(flow, labels, compiled), compiled)
+
+
+_INSTRUCTION = re.compile(
+    r"^\s*(?:\(|please\b|if\b|note\b)|\b(?:tick|select|choose|circle|delete|mark|apply|underline)\b",
+    re.IGNORECASE,
+)
+CHOICE_LINE = 100  # a question is a short line: longer ones are text, or an instruction
+
+
+def _choice_questions(
+    flow: Sequence[FlowLine], labels: list[Label], compiled: Compiled
+) -> list[Label]:
+    """A line we cannot place, right above a list of boxes that are one of our
+    fields' options, is a question in words we do not know ("Legal status",
+    then "☐ Child in need", "☐ Looked after child"…): the boxes are its answer.
+    Read as more lines of the answer above it, an address ran on into "Legal
+    status" and every option under it, and a blank question took the next
+    question's words and boxes for its answer.
+
+    Not a line that is itself boxed, an instruction ("Please tick one",
+    "(select all that apply)", "If yes…"), a long line, or a heading that
+    names a section."""
+    out = list(labels)
+    choices = [f.options for f in compiled.schema.fields if len(f.options) >= 2]
+    for i, line in enumerate(flow):
+        text = line.text.strip()
+        if (
+            labels[i] is not None
+            or not text
+            or len(text) > CHOICE_LINE
+            or _INSTRUCTION.search(text)
+            or (line.heading and compiled.sections_of(text))
+            or _boxed(text)
+        ):
+            continue
+        run: list[Line] = []
+        for j in range(i + 1, len(flow)):
+            if flow[j].heading or labels[j] is not None or not _boxed(flow[j].text):
+                break
+            run.append(Line(flow[j].text, flow[j].emphasis))
+        if len(run) >= 2 and any(listed_options(run, options) >= 2 for options in choices):
+            out[i] = FlowLabel(text.rstrip(":").strip(), "", guessed=True)
+    return out
+
+
+def _unknown_questions(
+    flow: Sequence[FlowLine], labels: list[Label], compiled: Compiled
+) -> list[Label]:
+    """Lines we cannot place that are set out as questions, where an answer
+    would not be:
+
+    - a short line that asks ("Notified by:"), right under a question that
+      asks and has nothing yet: an answer does not end in ":" or "?";
+    - "Notified by: Ivy Dunmore" (a short question, or one with a question
+      mark before the colon, and its answer) right under a question with one
+      line of answer or none ("LA:", then "Warrington Borough Council").
+
+    Read as more lines of the answer above, they ran into it ("Warrington
+    Borough Council / Notified by: Ivy Dunmore").  Never under a question
+    whose answer is free text: "Outcome: he died in hospital" inside a case
+    outline stays in the outline."""
+    out = list(labels)
+    open_label: FlowLabel | None = None
+    open_asks = False  # the open question stands alone on its line and asks
+    lines_read = 0
+    for i, line in enumerate(flow):
+        label = out[i]
+        if line.heading:
+            open_label, lines_read = None, 0
+            continue
+        if label is not None:
+            open_label, lines_read = label, 1 if label.rest else 0
+            open_asks = not label.rest and _asks(line.text)
+            continue
+        text = line.text.strip()
+        if open_label is None or not text or len(text) > CHOICE_LINE or _boxed(text):
+            lines_read += 1
+            continue
+        head, colon, tail = text.partition(":")
+        head, tail = head.strip(), tail.strip()
+        if _asks(text) and not lines_read and open_asks and not _INSTRUCTION.search(text):
+            out[i] = FlowLabel(text.rstrip(":").strip(), "", guessed=True)
+        elif (
+            colon
+            and head
+            and tail
+            and lines_read <= 1
+            and (head.endswith("?") or len(head.split()) <= 5)
+            and not _INSTRUCTION.search(head)
+            and not _free_text(open_label.question, compiled)
+        ):
+            out[i] = FlowLabel(head, tail, guessed=not lines_read)
+        new = out[i]
+        if new is not None:
+            open_label, lines_read = new, 1 if new.rest else 0
+            open_asks = not new.rest
+        else:
+            lines_read += 1
+    return out
+
+
+def _free_text(question: str, compiled: Compiled) -> bool:
+    """Whether the field a question is most like is answered in free text."""
+
+    def work() -> bool:
+        variants = asked(compiled.lexicon, question).variants
+        best, found = 0.0, None
+        for target in compiled.targets:
+            for wording in target.wordings:
+                for v in variants:
+                    score = fuzz.ratio(v, wording.canon)
+                    if score > best:
+                        best, found = score, target
+        return found is not None and found.spec is not None and found.spec.type == "multiline"
+
+    return compiled.remember(("free_text", question), work)
+
+
+def _boxed(text: str) -> bool:
+    """A line that starts with a tick box, ticked or not."""
+    marks = read_marks([Line(text)])
+    return bool(marks) and marks[0].state is not State.PLAIN
 
 
 def _answers_under_questions(

@@ -561,3 +561,96 @@ def test_in_a_form_without_colons_a_blank_before_a_line_worded_like_a_question_i
     assert match is not None
     assert "referrer_job_title" not in match.blank
     assert match.unclear.get("referrer_job_title") == "heading"
+
+
+def _without(doc, *questions):
+    doc.entries = [e for e in doc.entries if e.question not in questions]
+    return doc
+
+
+def test_a_question_we_cannot_place_above_our_options_is_not_more_of_the_answer_above_it(schemas):
+    """ "Legal standing" is no wording of ours, but the boxes under it are our
+    status options: it is a question, not a third line of the address."""
+    doc = _without(referral(), "Home address")
+    doc.flow = [
+        FlowLine("Home address:"),
+        FlowLine("12 Park Road"),
+        FlowLine("Warrington"),
+        FlowLine("Legal standing"),
+        FlowLine("☐ Child in need"),
+        FlowLine("☐ Child protection plan (current)"),
+        FlowLine("☒ Looked after child"),
+        FlowLine("☐ Care leaver"),
+    ]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert match.values["child_address"] == "12 Park Road\nWarrington"
+    standing = [u for u in match.unplaced if u.question == "Legal standing"]
+    assert standing and "☒ Looked after child" in standing[0].answer
+
+
+def test_a_blank_right_above_a_question_we_know_only_by_its_boxes_is_in_doubt(schemas):
+    """ "Age:" with nothing under it, then an unknown line above our options: the
+    age is not proved blank, as that line might have been its answer."""
+    doc = referral()
+    doc.flow = [
+        FlowLine("Age:"),
+        FlowLine("Legal standing"),
+        FlowLine("☐ Child in need"),
+        FlowLine("☒ Looked after child"),
+    ]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert "child_age" not in match.values
+    assert "child_age" not in match.blank
+    assert match.unclear.get("child_age") == "heading"
+
+
+def test_an_instruction_above_the_boxes_is_not_taken_for_a_question(schemas):
+    doc = _without(referral(), "Type of review")
+    doc.flow = [
+        FlowLine("Type of review:"),
+        FlowLine("Please tick one"),
+        FlowLine("☒ Rapid Review"),
+        FlowLine("☐ Local learning review"),
+    ]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert match.values.get("referral_type") == "rapid_review"
+
+
+@pytest.mark.parametrize(
+    "flow",
+    [
+        ["LA:", "Warrington Borough Council", "Sent in by: Ivy Dunmore"],
+        ["LA: Warrington Borough Council", "Sent in by: Ivy Dunmore"],
+        ["LA: Warrington Borough Council", "Who notified us?: Ivy Dunmore"],
+    ],
+)
+def test_a_short_question_and_its_answer_are_not_more_of_a_one_line_answer(schemas, flow):
+    doc = Document("docx", "sin.docx", ["Serious Incident Notification"])
+    doc.flow = [
+        *(FlowLine(text) for text in flow),
+        FlowLine("Child's forename(s): Poppy"),
+        FlowLine("Surname: Jessop"),
+        FlowLine("Date of birth: 23/04/2023"),
+        FlowLine("Date of serious incident: 04/05/2026"),
+        FlowLine("Date the local authority became aware: 05/05/2026"),
+        FlowLine("Date National Panel notified: 09/05/2026"),
+    ]
+    match = match_document(doc, schemas["serious_incident_notification"])
+    assert match is not None
+    assert match.values["notifying_la"] == "Warrington Borough Council"
+
+
+def test_a_line_like_a_question_inside_a_free_text_answer_stays_in_it(schemas):
+    """ "Ambulance crew: called at 9pm" is part of the summary, not a question."""
+    doc = _without(referral(), "Brief summary of the incident")
+    doc.flow = [
+        FlowLine("Brief summary of the incident: He was found at home."),
+        FlowLine("Ambulance crew: called at 9pm"),
+    ]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    summary = match.values["incident_summary"]
+    assert summary == "He was found at home.\nAmbulance crew: called at 9pm"
