@@ -970,28 +970,34 @@ def _unknown_questions(
       asks and has nothing yet: an answer does not end in ":" or "?";
     - "Notified by: Ivy Dunmore" (a short question, or one with a question
       mark before the colon, and its answer) right under a question with one
-      line of answer or none ("LA:", then "Warrington Borough Council").
+      line of answer or none ("LA:", then "Warrington Borough Council");
+    - a short line that asks ("Other names used:") after a line of answer;
+    - in a form whose questions are printed in bold and answers are not, a
+      short bold line after a line of answer ("AGENCY & DESIGNATION/TITLE").
 
     Read as more lines of the answer above, they ran into it ("Warrington
     Borough Council / Notified by: Ivy Dunmore").  Never under a question
     whose answer is free text: "Outcome: he died in hospital" inside a case
     outline stays in the outline."""
     out = list(labels)
+    bold = _questions_in_bold(flow, labels)
     open_label: FlowLabel | None = None
     open_asks = False  # the open question stands alone on its line and asks
-    lines_read = 0
+    lines_read, first = 0, ""  # lines of answer under the open question; the first
     for i, line in enumerate(flow):
         label = out[i]
         if line.heading:
             open_label, lines_read = None, 0
             continue
         if label is not None:
-            open_label, lines_read = label, 1 if label.rest else 0
+            open_label, lines_read, first = label, 1 if label.rest else 0, label.rest
             open_asks = not label.rest and _asks(line.text)
             continue
         text = line.text.strip()
-        if open_label is None or not text or len(text) > CHOICE_LINE or _boxed(text):
+        longest = 2 * CHOICE_LINE if bold and line.emphasis else CHOICE_LINE
+        if open_label is None or not text or len(text) > longest or _boxed(text):
             lines_read += 1
+            first = first or text
             continue
         head, colon, tail = text.partition(":")
         head, tail = head.strip(), tail.strip()
@@ -1004,31 +1010,60 @@ def _unknown_questions(
             and lines_read <= 1
             and (head.endswith("?") or len(head.split()) <= 5)
             and not _INSTRUCTION.search(head)
-            and not _free_text(open_label.question, compiled)
+            and not _free_text(open_label.question, first, compiled)
         ):
             out[i] = FlowLabel(head, tail, guessed=not lines_read)
+        elif (
+            ((_asks(text) and len(text.split()) <= 8) or (bold and line.emphasis))
+            and lines_read
+            and not _INSTRUCTION.search(text)
+            and not _free_text(open_label.question, first, compiled)
+        ):
+            out[i] = FlowLabel(text.rstrip(":").strip(), "")
         new = out[i]
         if new is not None:
-            open_label, lines_read = new, 1 if new.rest else 0
+            open_label, lines_read, first = new, 1 if new.rest else 0, new.rest
             open_asks = not new.rest
         else:
             lines_read += 1
+            first = first or text
     return out
 
 
-def _free_text(question: str, compiled: Compiled) -> bool:
-    """Whether the field a question is most like is answered in free text."""
+def _questions_in_bold(flow: Sequence[FlowLine], labels: Sequence[Label]) -> bool:
+    """Whether the form prints its questions in bold and its answers are not:
+    at least three questions alone on their lines, two in three of them bold,
+    and two in three of the other lines plain."""
+    alone = [
+        line.emphasis for line, label in zip(flow, labels, strict=True) if label and not label.rest
+    ]
+    others = [
+        line.emphasis
+        for line, label in zip(flow, labels, strict=True)
+        if label is None and not line.heading and line.text.strip()
+    ]
+    return len(alone) >= 3 and 3 * sum(alone) >= 2 * len(alone) and 3 * sum(others) <= len(others)
+
+
+def _free_text(question: str, first: str, compiled: Compiled) -> bool:
+    """Whether a question is answered in free text: its first line of answer
+    (``first``) is a sentence, or the question is plainly one of our free-text
+    fields."""
+    if first.rstrip().endswith(".") and len(first.split()) >= 6:
+        return True
 
     def work() -> bool:
-        variants = asked(compiled.lexicon, question).variants
-        best, found = 0.0, None
+        found = asked(compiled.lexicon, question)
+        best, kind = 0.0, ""
         for target in compiled.targets:
             for wording in target.wordings:
-                for v in variants:
-                    score = fuzz.ratio(v, wording.canon)
-                    if score > best:
-                        best, found = score, target
-        return found is not None and found.spec is not None and found.spec.type == "multiline"
+                score = max(
+                    max(fuzz.ratio(v, wording.canon) for v in found.variants),
+                    containment(found.content, wording.content, None),
+                )
+                if score > best and target.spec is not None:
+                    best, kind = score, target.spec.type
+        return best >= QUESTION_THRESHOLD and kind == "multiline"
 
     return compiled.remember(("free_text", question), work)
 

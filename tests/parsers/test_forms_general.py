@@ -654,3 +654,58 @@ def test_a_line_like_a_question_inside_a_free_text_answer_stays_in_it(schemas):
     assert match is not None
     summary = match.values["incident_summary"]
     assert summary == "He was found at home.\nAmbulance crew: called at 9pm"
+
+
+def test_a_short_question_that_asks_after_a_line_of_answer_starts_a_new_question(schemas):
+    doc = referral()
+    doc.flow = [FlowLine("Job title:"), FlowLine("Health Visitor"), FlowLine("Nickname:")]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert match.values["referrer_job_title"] == "Health Visitor"
+
+
+def test_in_a_form_with_its_questions_in_bold_a_bold_line_after_an_answer_is_a_question(schemas):
+    def bold(text):
+        return FlowLine(text, emphasis=True)
+
+    doc = referral()
+    doc.flow = [
+        bold("Name:"),
+        FlowLine("Leo Rushton"),
+        bold("Job title:"),
+        FlowLine("Health Visitor"),
+        bold("REFERRING TEAM"),
+        FlowLine("0-19 Service"),
+        bold("Agency:"),
+        FlowLine("Bridgewater Community Healthcare"),
+    ]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert match.values["referrer_job_title"] == "Health Visitor"
+    assert any(u.question == "REFERRING TEAM" for u in match.unplaced)
+
+
+def test_a_bold_line_inside_a_free_text_answer_stays_in_it(schemas):
+    def bold(text):
+        return FlowLine(text, emphasis=True)
+
+    doc = _without(referral(), "Brief summary of the incident")
+    doc.flow = [
+        bold("Name:"),
+        FlowLine("Leo Rushton"),
+        bold("Job title:"),
+        FlowLine("Health Visitor"),
+        bold("Agency:"),
+        FlowLine("Bridgewater Community Healthcare"),
+        bold("Brief summary of the incident:"),
+        FlowLine("He was found at home by his mother."),
+        bold("Background"),
+        FlowLine("The family moved here in May."),
+    ]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert match.values["incident_summary"].splitlines() == [
+        "He was found at home by his mother.",
+        "Background",
+        "The family moved here in May.",
+    ]
