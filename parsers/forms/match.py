@@ -1031,18 +1031,17 @@ def _unknown_questions(
 
 
 def _questions_in_bold(flow: Sequence[FlowLine], labels: Sequence[Label]) -> bool:
-    """Whether the form prints its questions in bold and its answers are not:
-    at least three questions alone on their lines, two in three of them bold,
-    and two in three of the other lines plain."""
-    alone = [
-        line.emphasis for line, label in zip(flow, labels, strict=True) if label and not label.rest
+    """Whether the form prints its questions in bold and its answers are not: at
+    least three questions we know alone on their lines, two in three of them
+    bold, and two in three of the lines right under them plain."""
+    alone = [i for i, label in enumerate(labels) if label is not None and not label.rest]
+    answers = [
+        flow[i + 1].emphasis
+        for i in alone
+        if i + 1 < len(flow) and labels[i + 1] is None and not flow[i + 1].heading
     ]
-    others = [
-        line.emphasis
-        for line, label in zip(flow, labels, strict=True)
-        if label is None and not line.heading and line.text.strip()
-    ]
-    return len(alone) >= 3 and 3 * sum(alone) >= 2 * len(alone) and 3 * sum(others) <= len(others)
+    bold = sum(flow[i].emphasis for i in alone)
+    return len(alone) >= 3 and 3 * bold >= 2 * len(alone) and 3 * sum(answers) <= len(answers)
 
 
 def _free_text(question: str, first: str, compiled: Compiled) -> bool:
