@@ -134,9 +134,10 @@ def _not_sure_missing(spec: FieldSpec, schema: FormSchema, match: FormMatch) -> 
         )
     if match.unclear.get(spec.key) == "heading":
         return (
-            f"{asked} was found blank, but the line under it may be its answer (set out like "
-            "a heading, as a bold answer can be, worded like one of our questions, or set "
-            "out like a question we do not know)"
+            f"{asked} was found blank, but that is no proof: the line under it may be its "
+            "answer (set out like a heading, as a bold answer can be, worded like one of our "
+            "questions, or set out like a question we do not know), or it was found only as "
+            "a numbered section's title, whose answer may stand elsewhere"
         )
     if spec.key in match.unclear:
         return f"{asked} is asked together with another question and its answer could not be split"

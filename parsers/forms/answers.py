@@ -67,13 +67,13 @@ def answer_lines(entry: Entry, lexicon: Lexicon) -> list[Line]:
             continue
         if not out and comparable(text) == own:
             continue  # the question printed again over its answer
-        if _is_guidance(text, lexicon):
+        if is_guidance(text, lexicon):
             continue
         out.append(Line(text, line.emphasis))
     return out
 
 
-def _is_guidance(text: str, lexicon: Lexicon) -> bool:
+def is_guidance(text: str, lexicon: Lexicon) -> bool:
     """Printed guidance: a bracketed line or a prompt ending in ":" that starts with
     a guidance phrase ("(Please include the postcode)", "If yes, give details:").
     A referrer's own sentence ("Please see the attached chronology.") is an answer."""

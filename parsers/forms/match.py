@@ -41,6 +41,7 @@ from parsers.forms.answers import (
     Value,
     answer_from_lines,
     answer_lines,
+    is_guidance,
     known_by_options,
     share_out,
     traits,
@@ -797,7 +798,7 @@ def entries_from_flow(
         labels = _flow_labels(flow, compiled)
     entries: list[Entry] = []
     section = ""
-    current: tuple[str, str, list[Line], str] | None = None
+    current: Open | None = None
     asks = False  # the current question stands alone on its line and asks ("Job title:")
     for i, (line, label) in enumerate(zip(flow, labels, strict=True)):
         if _is_boilerplate(line.text, compiled.schema):
@@ -832,9 +833,17 @@ def entries_from_flow(
             # nothing yet: it may have been that question's answer, so the blank
             # above it is in doubt too.
             says = says or label.guessed
-            _close(current, entries, in_doubt or (says and current is not None and not current[2]))
+            nothing = current is not None and not any(
+                _says_something(a.text, compiled.lexicon) for a in current[2]
+            )
+            _close(current, entries, in_doubt or (says and nothing))
             question, rest = label.question, label.rest
-            current = (question, section, [Line(rest, line.emphasis)] if rest else [], line.source)
+            answer = [Line(rest, line.emphasis)] if rest else []
+            # A numbered section's title worded like a question ("7. Reasons for
+            # referral"), with nothing under it, proves no blank: the answer may
+            # stand under other words elsewhere in the form.
+            titled = line.heading and bool(_SECTION_LIKE.match(line.text))
+            current = (question, section, answer, line.source, titled)
             asks = not rest and _asks(line.text)
         elif current is not None and (
             not line.heading or _answer_set_apart(asks, current[2], line)
@@ -865,6 +874,14 @@ _SECTION_LIKE = re.compile(
     r"^(?:(?:section|part|appendix)\s+[A-Z0-9]{1,3}\b|\d{1,2}(?:\.\d{1,2})*[.)]\s+[A-Z]|[A-Z][.)]\s+[A-Z])",
     re.IGNORECASE,
 )
+
+
+def _names_a_form(text: str, compiled: Compiled) -> bool:
+    """A line that is the form's name ("Serious Incident Notification", printed as
+    its title): never a question, however like one of ours it is worded."""
+    lex = compiled.lexicon
+    line = lex.canon(text)
+    return any(fuzz.ratio(lex.canon(name), line) >= 92 for name in compiled.schema.identifiers)
 
 
 def _asks(text: str) -> bool:
@@ -908,7 +925,7 @@ def _flow_labels(flow: Sequence[FlowLine], compiled: Compiled) -> list[Label]:
             out.append(FlowLabel(head.strip(), rest))
         elif asks and ws >= QUESTION_THRESHOLD:
             out.append(FlowLabel(line.text.strip().rstrip(":").strip(), ""))
-        elif ws >= 92:
+        elif ws >= 92 and not _names_a_form(line.text, compiled):
             out.append(FlowLabel(line.text.strip(), ""))
         else:
             out.append(None)
@@ -938,7 +955,10 @@ def _choice_questions(
     "(select all that apply)", "If yes…"), a long line, or a heading that
     names a section."""
     out = list(labels)
-    choices = [f.options for f in compiled.schema.fields if len(f.options) >= 2]
+    # Options that name one question: a choice of three or more, not Yes/No.
+    choices = [
+        f.options for f in compiled.schema.fields if f.type != "yesno" and len(f.options) >= 3
+    ]
     for i, line in enumerate(flow):
         text = line.text.strip()
         if (
@@ -967,67 +987,110 @@ def _unknown_questions(
     would not be:
 
     - a short line that asks ("Notified by:"), right under a question that
-      asks and has nothing yet: an answer does not end in ":" or "?";
-    - "Notified by: Ivy Dunmore" (a short question, or one with a question
-      mark before the colon, and its answer) right under a question with one
-      line of answer or none ("LA:", then "Warrington Borough Council");
-    - a short line that asks ("Other names used:") after a line of answer;
+      asks and has no answer yet: an answer does not end in ":" or "?";
+    - "Where did it happen?: Bridge Street", a question mark before the colon;
+    - in a form of one-line answers ("Name: Leo Rushton"), a short
+      "Question: answer" line right under one of them;
     - in a form whose questions are printed in bold and answers are not, a
-      short bold line after a line of answer ("AGENCY & DESIGNATION/TITLE").
+      bold line after a line of answer ("AGENCY & DESIGNATION/TITLE").
 
-    Read as more lines of the answer above, they ran into it ("Warrington
-    Borough Council / Notified by: Ivy Dunmore").  Never under a question
-    whose answer is free text: "Outcome: he died in hospital" inside a case
-    outline stays in the outline."""
+    Read as more lines of the answer above, they ran into it.  Only lines
+    that carry an answer count (`_says_something`): not guidance, a Word
+    placeholder or boxes left empty.  Never under a question whose answer is
+    free text ("Outcome: he died in hospital" stays in a case outline), and
+    never a line of an answer's own kind: one of our options before its colon
+    ("Yes: mother told"), a time ("21:30") or an address ("https://").  A
+    question taken so, right under a question with no answer yet, leaves that
+    blank in doubt (`FlowLabel.guessed`)."""
     out = list(labels)
+    lex = compiled.lexicon
     bold = _questions_in_bold(flow, labels)
+    one_line_form = sum(1 for label in labels if label is not None and label.rest) >= 3
     open_label: FlowLabel | None = None
     open_asks = False  # the open question stands alone on its line and asks
-    lines_read, first = 0, ""  # lines of answer under the open question; the first
+    said, first = 0, ""  # lines carrying an answer under the open question; the first
     for i, line in enumerate(flow):
         label = out[i]
         if line.heading:
-            open_label, lines_read = None, 0
+            open_label, said = None, 0
             continue
         if label is not None:
-            open_label, lines_read, first = label, 1 if label.rest else 0, label.rest
-            open_asks = not label.rest and _asks(line.text)
+            open_label, open_asks = label, not label.rest and _asks(line.text)
+            said = int(_says_something(label.rest, lex))
+            first = label.rest if said else ""
             continue
         text = line.text.strip()
         longest = 2 * CHOICE_LINE if bold and line.emphasis else CHOICE_LINE
-        if open_label is None or not text or len(text) > longest or _boxed(text):
-            lines_read += 1
-            first = first or text
-            continue
-        head, colon, tail = text.partition(":")
-        head, tail = head.strip(), tail.strip()
-        if _asks(text) and not lines_read and open_asks and not _INSTRUCTION.search(text):
-            out[i] = FlowLabel(text.rstrip(":").strip(), "", guessed=True)
-        elif (
-            colon
-            and head
-            and tail
-            and lines_read <= 1
-            and (head.endswith("?") or len(head.split()) <= 5)
-            and not _INSTRUCTION.search(head)
-            and not _free_text(open_label.question, first, compiled)
-        ):
-            out[i] = FlowLabel(head, tail, guessed=not lines_read)
-        elif (
-            ((_asks(text) and len(text.split()) <= 8) or (bold and line.emphasis))
-            and lines_read
+        if (
+            open_label is not None
+            and text
+            and len(text) <= longest
+            and not _boxed(text)
             and not _INSTRUCTION.search(text)
+            and not _answer_like(text, compiled)
             and not _free_text(open_label.question, first, compiled)
         ):
-            out[i] = FlowLabel(text.rstrip(":").strip(), "")
+            head, colon, tail = (part.strip() for part in text.partition(":"))
+            if _asks(text) and not said and open_asks and len(text.split()) <= 8:
+                out[i] = FlowLabel(text.rstrip(":").strip(), "", guessed=True)
+            elif (
+                colon
+                and head
+                and tail
+                and (
+                    head.endswith("?")
+                    or (one_line_form and open_label.rest and said == 1 and len(head.split()) <= 5)
+                )
+            ):
+                out[i] = FlowLabel(head, tail, guessed=not said)
+            elif bold and line.emphasis and said:
+                out[i] = FlowLabel(text.rstrip(":").strip(), "")
         new = out[i]
         if new is not None:
-            open_label, lines_read, first = new, 1 if new.rest else 0, new.rest
-            open_asks = not new.rest
-        else:
-            lines_read += 1
+            open_label, open_asks = new, not new.rest
+            said = int(_says_something(new.rest, lex))
+            first = new.rest if said else ""
+        elif _says_something(text, lex):
+            said += 1
             first = first or text
     return out
+
+
+_NOT_A_QUESTION = re.compile(r"\d\s*:\s*\d|://|^[^A-Za-z]*$")
+
+
+def _answer_like(text: str, compiled: Compiled) -> bool:
+    """A line set out as an answer is: one of our options before a colon ("Yes:
+    mother told", "Other: non-binary"), a time ("21:30"), a web address, or no
+    words at all."""
+    if _NOT_A_QUESTION.search(text):
+        return True
+    head = comparable(text.partition(":")[0])
+    return head in _option_words(compiled)
+
+
+def _option_words(compiled: Compiled) -> frozenset[str]:
+    def work() -> frozenset[str]:
+        return frozenset(
+            comparable(wording)
+            for f in compiled.schema.fields
+            for o in f.options
+            for wording in (o.label, *o.aliases)
+        ) | {"yes", "no", "n/a", "na", "none", "not known", "unknown", "other"}
+
+    return compiled.remember(("option_words",), work)
+
+
+def _says_something(text: str, lexicon: Lexicon) -> bool:
+    """Whether a line carries an answer: not printed guidance or a placeholder
+    ("(dd/mm/yyyy)", "Click or tap here to enter text."), and not boxes left
+    empty ("☐ Yes ☐ No")."""
+    text = text.strip()
+    if not text or is_guidance(text, lexicon) or text.startswith(("(", "[")):
+        return False
+    marks = read_marks([Line(text)])
+    boxed = [m for m in marks if m.state is not State.PLAIN]
+    return not boxed or any(m.state is State.TICKED for m in boxed)
 
 
 def _questions_in_bold(flow: Sequence[FlowLine], labels: Sequence[Label]) -> bool:
@@ -1147,13 +1210,17 @@ def _is_boilerplate(text: str, schema: FormSchema) -> bool:
     return any(line.startswith(comparable(phrase)) for phrase in schema.boilerplate)
 
 
-def _close(
-    current: tuple[str, str, list[Line], str] | None, entries: list[Entry], in_doubt: bool = False
-) -> None:
+# The question being read in running text: its words, section, answer lines so
+# far, where it stands, and whether it is a numbered section's title.
+Open = tuple[str, str, list[Line], str, bool]
+
+
+def _close(current: Open | None, entries: list[Entry], in_doubt: bool = False) -> None:
     if current is not None:
-        question, section, lines, source = current
+        question, section, lines, source, titled = current
+        doubt = in_doubt or (titled and not lines)
         entries.append(
-            Entry(question, section, tuple(lines), source or "text", blank_in_doubt=in_doubt)
+            Entry(question, section, tuple(lines), source or "text", blank_in_doubt=doubt)
         )
 
 
