@@ -43,6 +43,8 @@ def main() -> int:
     try:
         account = server.new_account()
         account.append_many(mixed_messages(args.messages))
+        for folder_name in ("CDOP reports", "Adults Board"):  # the example rules file into these
+            account.append_many([], folder=folder_name)
         env = {
             **os.environ,
             "INTAKE_CONFIG": str(config_file(folder, account)),

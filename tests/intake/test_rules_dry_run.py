@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -115,15 +114,13 @@ def full_mailbox(imap_account):
     return imap_account
 
 
-def test_it_dry_runs_100_messages_in_under_10_seconds_and_changes_nothing(tmp_path, full_mailbox):
+def test_it_dry_runs_100_messages_and_changes_nothing(tmp_path, full_mailbox):
+    """How long it takes is measured by `bench/rules_dry_run.py`, not here."""
     before = snapshot(full_mailbox)
-    started = time.monotonic()
     done = rules_test(
         tmp_path, full_mailbox, "--mailbox", "referrals", "--last", "100", "--rules", str(PROPOSED)
     )
-    seconds = time.monotonic() - started
     assert done.returncode == 0, done.stderr
-    assert seconds < 10, f"the dry run took {seconds:.1f} s"
     assert snapshot(full_mailbox) == before
     table = done.stdout
     assert "the last 100 of 100 messages (read-only: nothing is changed)" in table
@@ -138,7 +135,6 @@ def test_it_dry_runs_100_messages_in_under_10_seconds_and_changes_nothing(tmp_pa
     assert any("cdop-bulk-reports: ignore, into CDOP reports, read" in r for r in changed)
     assert any("adults-board-address: hold, into Adults Board" in r for r in changed)
     assert "would change (" in table.splitlines()[-1]
-    print(f"dry run of 100 messages: {seconds:.1f} s")
 
 
 def test_it_refuses_a_proposal_filing_into_a_folder_the_mailbox_lacks(tmp_path, imap_account):
