@@ -159,12 +159,12 @@ def known_by_options(spec: FieldSpec, lines: Sequence[Line]) -> bool:
     of three words or more (`listed_options`): the question is that field
     whatever its words ("Circumstances that triggered the referral" above our
     criteria, in another form's words)."""
-    distinct = _distinct_options(spec.options)
+    distinct = distinct_options(spec.options)
     return len(distinct) >= 3 and listed_options(lines, distinct) >= 3
 
 
 @lru_cache(maxsize=256)
-def _distinct_options(options: tuple[OptionSpec, ...]) -> tuple[OptionSpec, ...]:
+def distinct_options(options: tuple[OptionSpec, ...]) -> tuple[OptionSpec, ...]:
     """Options worded enough to name one question: three words or more.  "Yes",
     "No", "Not known", "Male" or "Other" are printed under many questions."""
     return tuple(o for o in options if len(comparable(o.label).split()) >= 3)

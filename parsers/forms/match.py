@@ -41,6 +41,7 @@ from parsers.forms.answers import (
     Value,
     answer_from_lines,
     answer_lines,
+    distinct_options,
     is_guidance,
     known_by_options,
     share_out,
@@ -64,7 +65,7 @@ from parsers.forms.targets import (
 )
 from parsers.lexicon import Lexicon
 from parsers.normalise import comparable
-from parsers.options import State, left_blank, listed_options, read_marks
+from parsers.options import State, left_blank, listed_options, match_option, read_marks
 from parsers.schema import FormSchema
 
 if TYPE_CHECKING:
@@ -817,6 +818,19 @@ def entries_from_flow(
             and not _SECTION_LIKE.match(line.text)
             and _nothing_of_its_own(flow, labels, i)
         )
+        if (
+            line.heading
+            and label is None
+            and current is not None
+            and current[2]
+            and _plain_kind(current[0], compiled) in _CHOICE_KINDS
+            and _answer_like(line.text, compiled)
+        ):
+            # The option picked in bold from a list of options, set apart as a
+            # heading ("The child has died", then "The child has been seriously
+            # injured" in bold): an answer line, not a title.
+            current[2].append(Line(line.text, True))
+            continue
         if line.heading and compiled.sections_of(line.text):
             _close(current, entries, in_doubt)
             current = None
@@ -952,13 +966,13 @@ def _choice_questions(
     question's words and boxes for its answer.
 
     Not a line that is itself boxed, an instruction ("Please tick one",
-    "(select all that apply)", "If yes…"), a long line, or a heading that
-    names a section."""
+    "(select all that apply)", "If yes…"), a long line, a heading that names
+    a section, or a line set out as an answer (`_answer_like`: a typed "Yes"
+    above the boxes)."""
     out = list(labels)
-    # Options that name one question: a choice of three or more, not Yes/No.
-    choices = [
-        f.options for f in compiled.schema.fields if f.type != "yesno" and len(f.options) >= 3
-    ]
+    # Options worded enough to name one question (`known_by_options`): "Child in
+    # need", "Looked after child"; never "Yes", "No", "Not known" or "Male".
+    choices = [d for f in compiled.schema.fields if len(d := distinct_options(f.options)) >= 2]
     for i, line in enumerate(flow):
         text = line.text.strip()
         if (
@@ -968,6 +982,7 @@ def _choice_questions(
             or _INSTRUCTION.search(text)
             or (line.heading and compiled.sections_of(text))
             or _boxed(text)
+            or _answer_like(text, compiled)
         ):
             continue
         run: list[Line] = []
@@ -989,23 +1004,20 @@ def _unknown_questions(
     - a short line that asks ("Notified by:"), right under a question that
       asks and has no answer yet: an answer does not end in ":" or "?";
     - "Where did it happen?: Bridge Street", a question mark before the colon;
-    - in a form of one-line answers ("Name: Leo Rushton"), a short
-      "Question: answer" line right under one of them;
     - in a form whose questions are printed in bold and answers are not, a
       bold line after a line of answer ("AGENCY & DESIGNATION/TITLE").
 
     Read as more lines of the answer above, they ran into it.  Only lines
     that carry an answer count (`_says_something`): not guidance, a Word
-    placeholder or boxes left empty.  Never under a question whose answer is
-    free text ("Outcome: he died in hospital" stays in a case outline), and
-    never a line of an answer's own kind: one of our options before its colon
-    ("Yes: mother told"), a time ("21:30") or an address ("https://").  A
-    question taken so, right under a question with no answer yet, leaves that
-    blank in doubt (`FlowLabel.guessed`)."""
+    placeholder or boxes left empty.  Never under a question whose answer
+    runs over lines of its own kind (`_runs_on`: free text, or a list of
+    options, one of them picked in bold), and never a line set out as an
+    answer (`_answer_like`: "No – not yet", a time "21:30", a web address).
+    A question taken so, right under a question with no answer yet, leaves
+    that blank in doubt (`FlowLabel.guessed`)."""
     out = list(labels)
     lex = compiled.lexicon
     bold = _questions_in_bold(flow, labels)
-    one_line_form = sum(1 for label in labels if label is not None and label.rest) >= 3
     open_label: FlowLabel | None = None
     open_asks = False  # the open question stands alone on its line and asks
     said, first = 0, ""  # lines carrying an answer under the open question; the first
@@ -1028,20 +1040,12 @@ def _unknown_questions(
             and not _boxed(text)
             and not _INSTRUCTION.search(text)
             and not _answer_like(text, compiled)
-            and not _free_text(open_label.question, first, compiled)
+            and not _runs_on(open_label.question, first, compiled)
         ):
             head, colon, tail = (part.strip() for part in text.partition(":"))
             if _asks(text) and not said and open_asks and len(text.split()) <= 8:
                 out[i] = FlowLabel(text.rstrip(":").strip(), "", guessed=True)
-            elif (
-                colon
-                and head
-                and tail
-                and (
-                    head.endswith("?")
-                    or (one_line_form and open_label.rest and said == 1 and len(head.split()) <= 5)
-                )
-            ):
+            elif colon and head.endswith("?") and tail:
                 out[i] = FlowLabel(head, tail, guessed=not said)
             elif bold and line.emphasis and said:
                 out[i] = FlowLabel(text.rstrip(":").strip(), "")
@@ -1060,13 +1064,28 @@ _NOT_A_QUESTION = re.compile(r"\d\s*:\s*\d|://|^[^A-Za-z]*$")
 
 
 def _answer_like(text: str, compiled: Compiled) -> bool:
-    """A line set out as an answer is: one of our options before a colon ("Yes:
-    mother told", "Other: non-binary"), a time ("21:30"), a web address, or no
-    words at all."""
+    """A line set out as an answer: it is one of our options, or starts with
+    one ("Yes: mother told", "No – not yet", "Other (non-binary)"); or holds a
+    time ("21:30"), a web address, or no words at all."""
     if _NOT_A_QUESTION.search(text):
         return True
-    head = comparable(text.partition(":")[0])
-    return head in _option_words(compiled)
+    line = comparable(text)
+    words = _option_words(compiled)
+    if line in words or _picked_option(text, compiled):
+        return True
+    return any(line.startswith(word + " ") for word in words if len(word.split()) <= 2)
+
+
+def _picked_option(text: str, compiled: Compiled) -> bool:
+    """Whether a line names one of our fields' options ("The child has been
+    seriously injured"): picked out in bold, it is an answer, not a heading."""
+
+    def work() -> bool:
+        return any(
+            match_option(text, f.options) is not None for f in compiled.schema.fields if f.options
+        )
+
+    return compiled.remember(("picked", text), work)
 
 
 def _option_words(compiled: Compiled) -> frozenset[str]:
@@ -1107,14 +1126,24 @@ def _questions_in_bold(flow: Sequence[FlowLine], labels: Sequence[Label]) -> boo
     return len(alone) >= 3 and 3 * bold >= 2 * len(alone) and 3 * sum(answers) <= len(answers)
 
 
-def _free_text(question: str, first: str, compiled: Compiled) -> bool:
-    """Whether a question is answered in free text: its first line of answer
-    (``first``) is a sentence, or the question is plainly one of our free-text
-    fields."""
+def _runs_on(question: str, first: str, compiled: Compiled) -> bool:
+    """Whether a question's answer runs over lines of its own kind: its first
+    line of answer (``first``) is a sentence, or the question is plainly one of
+    our free-text fields, or of those answered from a list of options (a bold
+    line under it is the option picked)."""
     if first.rstrip().endswith(".") and len(first.split()) >= 6:
         return True
+    return _plain_kind(question, compiled) in ("multiline", *_CHOICE_KINDS)
 
-    def work() -> bool:
+
+_CHOICE_KINDS = ("choice", "yesno", "checks")
+
+
+def _plain_kind(question: str, compiled: Compiled) -> str:
+    """The type of the field a question plainly is (its wording alone at least
+    `QUESTION_THRESHOLD` like it), or "" when it is plainly none."""
+
+    def work() -> str:
         found = asked(compiled.lexicon, question)
         best, kind = 0.0, ""
         for target in compiled.targets:
@@ -1125,9 +1154,9 @@ def _free_text(question: str, first: str, compiled: Compiled) -> bool:
                 )
                 if score > best and target.spec is not None:
                     best, kind = score, target.spec.type
-        return best >= QUESTION_THRESHOLD and kind == "multiline"
+        return kind if best >= QUESTION_THRESHOLD else ""
 
-    return compiled.remember(("free_text", question), work)
+    return compiled.remember(("kind", question), work)
 
 
 def _boxed(text: str) -> bool:

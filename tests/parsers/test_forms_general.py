@@ -620,11 +620,7 @@ def test_an_instruction_above_the_boxes_is_not_taken_for_a_question(schemas):
 
 
 @pytest.mark.parametrize(
-    "flow",
-    [
-        ["LA: Warrington Borough Council", "Sent in by: Ivy Dunmore"],
-        ["LA: Warrington Borough Council", "Who notified us?: Ivy Dunmore"],
-    ],
+    "flow", [["LA: Warrington Borough Council", "Who notified us?: Ivy Dunmore"]]
 )
 def test_a_short_question_and_its_answer_are_not_more_of_a_one_line_answer(schemas, flow):
     doc = Document("docx", "sin.docx", ["Serious Incident Notification"])
@@ -769,3 +765,78 @@ def test_a_numbered_section_title_worded_like_a_question_proves_no_blank(schemas
     match = match_document(doc, schemas["cspr_referral"])
     assert match is not None
     assert "police_reference" not in match.blank
+
+
+def _bold(text):
+    return FlowLine(text, emphasis=True)
+
+
+SIN_ASKED = "Has the local authority notified the National Panel (Serious Incident Notification)?"
+
+
+@pytest.mark.parametrize("picked", ["No – not yet", "No (to follow)", "No, the LA will notify"])
+def test_an_option_picked_in_bold_from_a_plain_list_is_the_answer_not_a_question(schemas, picked):
+    """In a form whose questions are bold, the referrer bolds "No – not yet" among
+    the plain options: that is the choice.  Taken for a question, the choice
+    read was "Yes", and the date of notification went back as missing."""
+    doc = _without(referral(), "Date of referral")
+    doc.flow = [
+        _bold("Name:"),
+        FlowLine("Leo Rushton"),
+        _bold("Job title:"),
+        FlowLine("Health Visitor"),
+        _bold(SIN_ASKED),
+        FlowLine("Yes"),
+        _bold(picked),
+        FlowLine("Not known"),
+        _bold("Date of notification:"),
+        _bold("Date of referral:"),
+        FlowLine("14/08/2026"),
+    ]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert match.values.get("sin_submitted") != "yes"
+
+
+def test_a_note_under_a_one_line_answer_does_not_take_the_date_printed_below(schemas):
+    doc = referral()
+    doc.flow = [
+        FlowLine(f"{SIN_ASKED}: No"),
+        FlowLine("Notified: not yet, due 16/08"),
+        FlowLine("Date of notification:"),
+    ]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert match.values.get("sin_submitted") == "no"
+    assert "sin_date" not in match.values
+
+
+def test_a_typed_answer_above_the_boxes_is_not_taken_for_a_question(schemas):
+    doc = referral()
+    doc.flow = [
+        FlowLine("Has the safeguarding lead agreed to this referral?"),
+        FlowLine("Yes"),
+        FlowLine("☐ Yes"),
+        FlowLine("☐ No"),
+        FlowLine("☐ Not known"),
+    ]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert match.values.get("dsl_agreed") == "yes"
+
+
+def test_an_option_picked_in_bold_and_set_apart_as_a_heading_is_the_answer(schemas):
+    """Word's reader takes a bold line alone before a "Question:" line for a
+    heading; under a list of options it is the option picked."""
+    doc = _without(referral(), "Date of incident")
+    doc.flow = [
+        FlowLine("Has the child died or been seriously harmed?", emphasis=True),
+        FlowLine("The child has died"),
+        FlowLine("The child has been seriously injured", heading=True),
+        FlowLine("Date of death (if applicable):", emphasis=True),
+        FlowLine("Date of incident:", emphasis=True),
+        FlowLine("12/08/2026"),
+    ]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert match.values.get("incident_outcome") == "seriously_harmed"
