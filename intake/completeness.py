@@ -83,10 +83,22 @@ def check_completeness(
             if is_required(spec, values):
                 result.missing.append(spec.key)
             continue
+        if _not_asked(spec, values):
+            continue  # "Date of notification: not yet" under "No": a note, not an answer
         reason = answer_problem(spec, schema, values, received_on)
         if reason is not None:
             result.invalid.append(Problem(spec.key, f"{spec.question}: {reason}"))
     return result
+
+
+def _not_asked(spec: FieldSpec, values: Mapping[str, Value]) -> bool:
+    """A follow-up question whose condition the form's answers rule out ("If
+    yes, date of notification" under "No"): whatever is written there is a
+    note, never a reason to send the form back."""
+    if spec.required_if is None:
+        return False
+    other = values.get(spec.required_if.field)
+    return is_given(other) and not is_required(spec, values)
 
 
 def is_given(value: Value | None) -> bool:

@@ -79,6 +79,17 @@ def test_it_requires_the_notification_date_only_when_the_panel_was_notified():
     assert check_completeness(CSPR, values, ARRIVED).missing == ["sin_date"]
 
 
+@pytest.mark.parametrize("note", ["Not yet - LA will notify", "due by 16/02/2026"])
+def test_a_note_under_a_follow_up_question_its_condition_rules_out_sends_nothing_back(note):
+    """"If yes, date of notification" under "No": what is written there is a note,
+    not an answer that could be wrong."""
+    values = complete_cspr() | {"sin_submitted": "no", "sin_date": note}
+    assert check_completeness(CSPR, values, ARRIVED).complete
+    values["sin_submitted"] = "yes"
+    [problem] = check_completeness(CSPR, values, ARRIVED).invalid
+    assert problem.field == "sin_date"
+
+
 def test_it_says_a_date_that_does_not_exist_is_not_a_real_date():
     values = complete_cspr() | {"child_dob": "31/02/2015"}
     [problem] = check_completeness(CSPR, values, ARRIVED).invalid
