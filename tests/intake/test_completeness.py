@@ -81,7 +81,7 @@ def test_it_requires_the_notification_date_only_when_the_panel_was_notified():
 
 @pytest.mark.parametrize("note", ["Not yet - LA will notify", "due by 16/02/2026"])
 def test_a_note_under_a_follow_up_question_its_condition_rules_out_sends_nothing_back(note):
-    """"If yes, date of notification" under "No": what is written there is a note,
+    """ "If yes, date of notification" under "No": what is written there is a note,
     not an answer that could be wrong."""
     values = complete_cspr() | {"sin_submitted": "no", "sin_date": note}
     assert check_completeness(CSPR, values, ARRIVED).complete
