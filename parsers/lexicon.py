@@ -146,8 +146,23 @@ class Lexicon:
 
     def is_guidance(self, text: str) -> bool:
         """A line of printed guidance ("Please include the postcode")."""
-        line = comparable(text)
-        return bool(line) and any(line == g or line.startswith(g + " ") for g in self.guidance)
+        return _starts_with_guidance(self, comparable(text))
+
+
+@lru_cache(maxsize=65536)
+def _starts_with_guidance(lexicon: Lexicon, line: str) -> bool:
+    """Whether ``line`` (comparable) is a guidance phrase or starts with one,
+    followed by a space: each of its word prefixes looked up once."""
+    if not line:
+        return False
+    phrases = _guidance_set(lexicon)
+    words = line.split(" ")
+    return any(" ".join(words[:n]) in phrases for n in range(1, len(words) + 1))
+
+
+@lru_cache(maxsize=64)
+def _guidance_set(lexicon: Lexicon) -> frozenset[str]:
+    return frozenset(lexicon.guidance)
 
 
 @lru_cache(maxsize=65536)

@@ -973,21 +973,24 @@ def _choice_questions(
     # Options worded enough to name one question (`known_by_options`): "Child in
     # need", "Looked after child"; never "Yes", "No", "Not known" or "Male".
     choices = [d for f in compiled.schema.fields if len(d := distinct_options(f.options)) >= 2]
+    boxed = [_boxed(line.text) for line in flow]
     for i, line in enumerate(flow):
         text = line.text.strip()
         if (
-            labels[i] is not None
+            i + 1 == len(flow)
+            or not boxed[i + 1]
+            or labels[i] is not None
+            or boxed[i]
             or not text
             or len(text) > CHOICE_LINE
             or _INSTRUCTION.search(text)
             or (line.heading and compiled.sections_of(text))
-            or _boxed(text)
             or _answer_like(text, compiled)
         ):
             continue
         run: list[Line] = []
         for j in range(i + 1, len(flow)):
-            if flow[j].heading or labels[j] is not None or not _boxed(flow[j].text):
+            if flow[j].heading or labels[j] is not None or not boxed[j]:
                 break
             run.append(Line(flow[j].text, flow[j].emphasis))
         if len(run) >= 2 and any(listed_options(run, options) >= 2 for options in choices):
@@ -1067,13 +1070,17 @@ def _answer_like(text: str, compiled: Compiled) -> bool:
     """A line set out as an answer: it is one of our options, or starts with
     one ("Yes: mother told", "No – not yet", "Other (non-binary)"); or holds a
     time ("21:30"), a web address, or no words at all."""
-    if _NOT_A_QUESTION.search(text):
-        return True
-    line = comparable(text)
-    words = _option_words(compiled)
-    if line in words or _picked_option(text, compiled):
-        return True
-    return any(line.startswith(word + " ") for word in words if len(word.split()) <= 2)
+
+    def work() -> bool:
+        if _NOT_A_QUESTION.search(text):
+            return True
+        line = comparable(text)
+        words = _option_words(compiled)
+        if line in words or _picked_option(text, compiled):
+            return True
+        return any(line.startswith(word + " ") for word in words if len(word.split()) <= 2)
+
+    return compiled.remember(("answer_like", text), work)
 
 
 def _picked_option(text: str, compiled: Compiled) -> bool:
@@ -1104,8 +1111,12 @@ def _says_something(text: str, lexicon: Lexicon) -> bool:
     """Whether a line carries an answer: not printed guidance or a placeholder
     ("(dd/mm/yyyy)", "Click or tap here to enter text."), and not boxes left
     empty ("☐ Yes ☐ No")."""
-    text = text.strip()
-    if not text or is_guidance(text, lexicon) or text.startswith(("(", "[")):
+    return _carries(text.strip(), lexicon)
+
+
+@functools.lru_cache(maxsize=8192)
+def _carries(text: str, lexicon: Lexicon) -> bool:
+    if not text or text.startswith(("(", "[")) or is_guidance(text, lexicon):
         return False
     marks = read_marks([Line(text)])
     boxed = [m for m in marks if m.state is not State.PLAIN]
@@ -1159,6 +1170,7 @@ def _plain_kind(question: str, compiled: Compiled) -> str:
     return compiled.remember(("kind", question), work)
 
 
+@functools.lru_cache(maxsize=8192)
 def _boxed(text: str) -> bool:
     """A line that starts with a tick box, ticked or not."""
     marks = read_marks([Line(text)])
