@@ -921,7 +921,12 @@ def _answer_set_apart(asks: bool, lines: Sequence[Line], line: FlowLine) -> bool
 def _flow_labels(flow: Sequence[FlowLine], compiled: Compiled) -> list[Label]:
     """For each line, (question, rest) when it starts with one of the schema's
     questions ("Question: answer"), or is one ("Question?" or "Question:" alone
-    on its line; or the question's exact words)."""
+    on its line; or the question's exact words).  Worked out once a document
+    and schema: ranking forms asks it again for the other forms' questions."""
+    return list(compiled.remember(("flow", tuple(flow)), lambda: _label_flow(flow, compiled)))
+
+
+def _label_flow(flow: Sequence[FlowLine], compiled: Compiled) -> list[Label]:
     heads: list[str] = []
     for line in flow:
         head, sep, _tail = line.text.partition(":")
