@@ -93,7 +93,7 @@ def weigh_evidence(
                 f"the choice made for {_asked(schema.field(key), schema)} is none of the "
                 "options we know: it may be another form's wording"
             )
-        elif match.placement.get(key, 0.0) < STRONG_PLACEMENT:
+        elif key in match.doubted or match.placement.get(key, 0.0) < STRONG_PLACEMENT:
             evidence.doubts.append(
                 f"the answer read for {_asked(schema.field(key), schema)} may belong to "
                 "another question"

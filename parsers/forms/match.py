@@ -41,7 +41,6 @@ from parsers.forms.answers import (
     Value,
     answer_from_lines,
     answer_lines,
-    distinct_options,
     is_guidance,
     known_by_options,
     share_out,
@@ -117,6 +116,9 @@ class FormMatch:
     # field -> "composite" | "options" | "qualified" (found blank only under a question
     # not worded like ours as a whole: `_loosely_placed`)
     unclear: dict[str, str] = field(default_factory=dict)
+    # Answers read under a question right above a line taken for a question by
+    # how it is set out (`FlowLabel.guessed`): that line may have been the answer.
+    doubted: set[str] = field(default_factory=set)
     placement: dict[str, float] = field(default_factory=dict)
     unplaced: list[Unplaced] = field(default_factory=list)
     asked_as: dict[str, str] = field(default_factory=dict)  # field -> its question on this form
@@ -660,6 +662,8 @@ def _read_one(
             match.blank.add(key)
         else:
             match.answers[key] = answer
+            if q.entry.blank_in_doubt:
+                match.doubted.add(key)
         return
     out = share_out(q.entry, q.lines, target, schema)
     for key in target.fields:
@@ -975,9 +979,14 @@ def _choice_questions(
     a section, or a line set out as an answer (`_answer_like`: a typed "Yes"
     above the boxes)."""
     out = list(labels)
-    # Options worded enough to name one question (`known_by_options`): "Child in
-    # need", "Looked after child"; never "Yes", "No", "Not known" or "Male".
-    choices = [d for f in compiled.schema.fields if len(d := distinct_options(f.options)) >= 2]
+    # The options of a choice of three or more that name it, not any question:
+    # "Male", "Female", "Child in need"; never "Yes", "No", "Not known" or "Other".
+    choices = [
+        specific
+        for f in compiled.schema.fields
+        if len(f.options) >= 3
+        and len(specific := tuple(o for o in f.options if comparable(o.label) not in _GENERIC)) >= 2
+    ]
     boxed = [_boxed(line.text) for line in flow]
     for i, line in enumerate(flow):
         text = line.text.strip()
@@ -1012,6 +1021,8 @@ def _unknown_questions(
     - a short line that asks ("Notified by:"), right under a question that
       asks and has no answer yet: an answer does not end in ":" or "?";
     - "Where did it happen?: Bridge Street", a question mark before the colon;
+      or "Role: Named Nurse", a short question and its answer, right under a
+      question that asks and has no answer yet;
     - in a form whose questions are printed in bold and answers are not, a
       bold line after a line of answer ("AGENCY & DESIGNATION/TITLE").
 
@@ -1053,7 +1064,12 @@ def _unknown_questions(
             head, colon, tail = (part.strip() for part in text.partition(":"))
             if _asks(text) and not said and open_asks and len(text.split()) <= 8:
                 out[i] = FlowLabel(text.rstrip(":").strip(), "", guessed=True)
-            elif colon and head.endswith("?") and tail:
+            elif (
+                colon
+                and head
+                and tail
+                and (head.endswith("?") or (not said and open_asks and len(head.split()) <= 5))
+            ):
                 out[i] = FlowLabel(head, tail, guessed=not said)
             elif bold and line.emphasis and said:
                 out[i] = FlowLabel(text.rstrip(":").strip(), "")
@@ -1068,6 +1084,7 @@ def _unknown_questions(
     return out
 
 
+_GENERIC = frozenset({"yes", "no", "n/a", "na", "none", "not known", "unknown", "other"})
 _NOT_A_QUESTION = re.compile(r"\d\s*:\s*\d|://|^[^A-Za-z]*$")
 
 
@@ -1102,12 +1119,15 @@ def _picked_option(text: str, compiled: Compiled) -> bool:
 
 def _option_words(compiled: Compiled) -> frozenset[str]:
     def work() -> frozenset[str]:
-        return frozenset(
-            comparable(wording)
-            for f in compiled.schema.fields
-            for o in f.options
-            for wording in (o.label, *o.aliases)
-        ) | {"yes", "no", "n/a", "na", "none", "not known", "unknown", "other"}
+        return (
+            frozenset(
+                comparable(wording)
+                for f in compiled.schema.fields
+                for o in f.options
+                for wording in (o.label, *o.aliases)
+            )
+            | _GENERIC
+        )
 
     return compiled.remember(("option_words",), work)
 

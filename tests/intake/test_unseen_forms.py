@@ -74,7 +74,9 @@ def test_a_blank_under_a_narrower_question_goes_to_a_person_not_back_to_the_refe
     assert any("found blank only as" in d for d in outcome["evidence"]["doubts"])
 
 
-def _paragraph_form(answers_bold: bool) -> tuple[bytes, dict[str, object]]:
+def _paragraph_form(
+    answers_bold: bool, typed: dict[str, list[str]] | None = None
+) -> tuple[bytes, dict[str, object]]:
     """Our referral form as paragraphs: each question alone on its line in bold
     ("Job title:"), its answer typed on the line under it, in bold or not (Word
     keeps the label's bold after Enter)."""
@@ -90,7 +92,9 @@ def _paragraph_form(answers_bold: bool) -> tuple[bytes, dict[str, object]]:
             value = answers[spec.key]
             question = spec.question if spec.question.endswith("?") else f"{spec.question}:"
             blocks.append(para(run(question, bold=True)))
-            if spec.options:
+            if typed and spec.key in typed:
+                blocks.extend(para(run(line)) for line in typed[spec.key])
+            elif spec.options:
                 chosen = set(value if isinstance(value, list) else [value])
                 for option in spec.options:
                     box = "☒" if option.key in chosen else "☐"
@@ -120,3 +124,37 @@ def test_a_complete_paragraph_form_with_answers_under_their_questions_never_goes
         assert outcome["decision"] == "accepted"
     elif outcome["decision"] == "needs_review":
         assert any("set out like a heading" in d for d in outcome["evidence"]["doubts"])
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        {"referral_date": ["(dd/mm/yyyy)", "Sent: {referral_date}"]},
+        {"referral_date": ["Click or tap to enter a date.", "{referral_date} at 16:45"]},
+        {"family_informed": ["☐ Yes ☐ No", "Yes: told by the social worker"]},
+    ],
+)
+def test_a_complete_paragraph_form_answered_under_guidance_or_empty_boxes_never_goes_back(typed):
+    """The answer typed under a printed hint, Word's placeholder or boxes left
+    empty, set out like "Question: answer" or holding a time: it is read, or the
+    form goes to a person; it is never sent back."""
+    from tests.builders.accuracy import sent_after, wrap
+
+    _data, answers = _paragraph_form(False)
+    filled = {
+        key: [line.format(**{k: _day_first(v) for k, v in answers.items()}) for line in lines]
+        for key, lines in typed.items()
+        if key in answers
+    }
+    data, answers = _paragraph_form(False, filled)
+    raw = wrap([("Referral form.docx", data)], "outlook", sent_after(answers), OUR_MX)
+    outcome = assess_message(raw, CONFIG, schemas=FULL).as_outcome()
+    assert outcome["decision"] != "incomplete", outcome["evidence"]
+
+
+def _day_first(value: object) -> object:
+    """An ISO date as people type it ("14/08/2026"); anything else as it is."""
+    text = str(value)
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        return f"{text[8:]}/{text[5:7]}/{text[:4]}"
+    return value
