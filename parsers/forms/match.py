@@ -859,9 +859,12 @@ def entries_from_flow(
             answer = [Line(rest, line.emphasis)] if rest else []
             # A numbered section's title worded like a question ("7. Reasons for
             # referral"), with nothing under it, proves no blank: the answer may
-            # stand under other words elsewhere in the form.
+            # stand under other words elsewhere in the form.  Nor does a question
+            # taken by how it is set out, in words we do not know, prove anything:
+            # its blank, or an answer read under it that is not valid.
             titled = line.heading and bool(_SECTION_LIKE.match(line.text))
-            current = (question, section, answer, line.source, titled)
+            unsure = "guessed" if label.guessed else "titled" if titled else ""
+            current = (question, section, answer, line.source, unsure)
             asks = not rest and _asks(line.text)
         elif current is not None and (
             not line.heading or _answer_set_apart(asks, current[2], line)
@@ -1020,9 +1023,9 @@ def _unknown_questions(
 
     - a short line that asks ("Notified by:"), right under a question that
       asks and has no answer yet: an answer does not end in ":" or "?";
-    - "Where did it happen?: Bridge Street", a question mark before the colon;
-      or "Role: Named Nurse", a short question and its answer, right under a
-      question that asks and has no answer yet;
+    - "Where did it happen?: Bridge Street", a question mark before the colon
+      (not "Office: 01925 444000" under "Telephone number:": a head and value
+      is as often an answer as a question);
     - in a form whose questions are printed in bold and answers are not, a
       bold line after a line of answer ("AGENCY & DESIGNATION/TITLE").
 
@@ -1064,12 +1067,7 @@ def _unknown_questions(
             head, colon, tail = (part.strip() for part in text.partition(":"))
             if _asks(text) and not said and open_asks and len(text.split()) <= 8:
                 out[i] = FlowLabel(text.rstrip(":").strip(), "", guessed=True)
-            elif (
-                colon
-                and head
-                and tail
-                and (head.endswith("?") or (not said and open_asks and len(head.split()) <= 5))
-            ):
+            elif colon and head.endswith("?") and tail:
                 out[i] = FlowLabel(head, tail, guessed=not said)
             elif bold and line.emphasis and said:
                 out[i] = FlowLabel(text.rstrip(":").strip(), "")
@@ -1277,14 +1275,15 @@ def _is_boilerplate(text: str, schema: FormSchema) -> bool:
 
 
 # The question being read in running text: its words, section, answer lines so
-# far, where it stands, and whether it is a numbered section's title.
-Open = tuple[str, str, list[Line], str, bool]
+# far, where it stands, and why its reading proves less ("titled": a numbered
+# section's title; "guessed": taken for a question by its layout; "": neither).
+Open = tuple[str, str, list[Line], str, str]
 
 
 def _close(current: Open | None, entries: list[Entry], in_doubt: bool = False) -> None:
     if current is not None:
-        question, section, lines, source, titled = current
-        doubt = in_doubt or (titled and not lines)
+        question, section, lines, source, unsure = current
+        doubt = in_doubt or unsure == "guessed" or (unsure == "titled" and not lines)
         entries.append(
             Entry(question, section, tuple(lines), source or "text", blank_in_doubt=doubt)
         )

@@ -841,3 +841,23 @@ def test_an_option_picked_in_bold_and_set_apart_as_a_heading_is_the_answer(schem
     match = match_document(doc, schemas["cspr_referral"])
     assert match is not None
     assert match.values.get("incident_outcome") == "seriously_harmed"
+
+
+@pytest.mark.parametrize(
+    ("flow", "key", "value"),
+    [
+        (["Telephone number:", "Office: 01925 444000"], "referrer_phone", "01925 444000"),
+        (["Email address:", "Work: jane.smith@warrington.gov.uk"], "referrer_email", None),
+    ],
+)
+def test_a_head_and_value_typed_under_a_blank_question_is_its_answer(schemas, flow, key, value):
+    """ "Office: 01925 444000" under "Telephone number:" is the number, not a
+    question of its own: taken for one, answers were lost, and "Baby:
+    13/08/2026" under "Date of death" became the child's date of birth."""
+    doc = referral()
+    doc.flow = [FlowLine(text) for text in flow]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert key in match.values
+    if value is not None:
+        assert value in str(match.values[key])
