@@ -851,6 +851,15 @@ def entries_from_flow(
             # nothing yet: it may have been that question's answer, so the blank
             # above it is in doubt too.
             says = says or label.guessed
+            # "Date of incident:", then "Date: 12/08/2026": a shorter wording of the
+            # question above, answered, right under it with nothing yet: the
+            # referrer may have typed the label again with the answer.
+            says = says or (
+                bool(label.rest)
+                and asks
+                and current is not None
+                and _narrower_words(label.question, current[0], compiled)
+            )
             nothing = current is not None and not any(
                 _says_something(a.text, compiled.lexicon) for a in current[2]
             )
@@ -903,6 +912,13 @@ def _names_a_form(text: str, compiled: Compiled) -> bool:
     lex = compiled.lexicon
     line = lex.canon(text)
     return any(fuzz.ratio(lex.canon(name), line) >= 92 for name in compiled.schema.identifiers)
+
+
+def _narrower_words(question: str, above: str, compiled: Compiled) -> bool:
+    """Whether every word of ``question`` is a word of ``above`` ("Date" and
+    "Date of incident"; "Name" and "Signed (name)")."""
+    words = set(compiled.lexicon.canon(question).split())
+    return bool(words) and words <= set(compiled.lexicon.canon(above).split())
 
 
 def _asks(text: str) -> bool:

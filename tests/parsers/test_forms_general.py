@@ -861,3 +861,21 @@ def test_a_head_and_value_typed_under_a_blank_question_is_its_answer(schemas, fl
     assert key in match.values
     if value is not None:
         assert value in str(match.values[key])
+
+
+@pytest.mark.parametrize(
+    ("flow", "key"),
+    [
+        (["Date of incident:", "Date: 12/08/2026"], "incident_date"),
+        (["Signed (name):", "Name: Jane Smith"], "signed_by"),
+    ],
+)
+def test_a_question_typed_again_in_fewer_words_with_its_answer_proves_no_blank(schemas, flow, key):
+    """ "Date of incident:", then "Date: 12/08/2026": the referrer typed the label
+    again with the answer.  Read as our "Date" question, it left the incident
+    date blank and a complete form went back; now a person looks."""
+    doc = _without(referral(), "Date of incident")
+    doc.flow = [FlowLine(text) for text in flow]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert key not in match.blank
