@@ -65,7 +65,7 @@ from parsers.forms.targets import (
 from parsers.lexicon import Lexicon
 from parsers.normalise import comparable
 from parsers.options import State, left_blank, listed_options, match_option, read_marks
-from parsers.schema import FormSchema
+from parsers.schema import FormSchema, OptionSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -697,8 +697,8 @@ def _loosely_placed(q: Question, target: Target, compiled: Compiled) -> bool:
         return False
     # A question known by the options it lists (`known_by_options`) is that field;
     # its boxes all left empty prove a blank only when its words are sure as well.
-    guessed = target.spec is not None and known_by_options(target.spec, q.lines)
-    if not q.asked.heads and not guessed:
+    by_options = target.spec is not None and known_by_options(target.spec, q.lines)
+    if not q.asked.heads and not by_options:
         # No qualifier of its own ("Date incident occurred" is the date of incident):
         # loose only when it reached the field through a head of the field's wording.
         same = sameness(q.sections, target.section)
@@ -998,14 +998,7 @@ def _choice_questions(
     a section, or a line set out as an answer (`_answer_like`: a typed "Yes"
     above the boxes)."""
     out = list(labels)
-    # The options of a choice of three or more that name it, not any question:
-    # "Male", "Female", "Child in need"; never "Yes", "No", "Not known" or "Other".
-    choices = [
-        specific
-        for f in compiled.schema.fields
-        if len(f.options) >= 3
-        and len(specific := tuple(o for o in f.options if comparable(o.label) not in _GENERIC)) >= 2
-    ]
+    choices = _naming_options(compiled)
     boxed = [_boxed(line.text) for line in flow]
     for i, line in enumerate(flow):
         text = line.text.strip()
@@ -1029,6 +1022,23 @@ def _choice_questions(
         if len(run) >= 2 and any(listed_options(run, options) >= 2 for options in choices):
             out[i] = FlowLabel(text.rstrip(":").strip(), "", guessed=True)
     return out
+
+
+def _naming_options(compiled: Compiled) -> list[tuple[OptionSpec, ...]]:
+    """For each choice of three or more, its options that name it rather than any
+    question: "Male", "Female", "Child in need"; never "Yes", "No", "Not known"
+    or "Other".  Worked out once a schema."""
+
+    def work() -> list[tuple[OptionSpec, ...]]:
+        return [
+            specific
+            for f in compiled.schema.fields
+            if len(f.options) >= 3
+            and len(specific := tuple(o for o in f.options if comparable(o.label) not in _GENERIC))
+            >= 2
+        ]
+
+    return compiled.remember(("naming_options",), work)
 
 
 def _unknown_questions(
