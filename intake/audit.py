@@ -31,7 +31,9 @@ EXPORT = "export"
 AUDIT = "audit"
 PEOPLE = "people"
 
-NOT_LOGGED = frozenset({"account"})  # kept in the event, never in a log line
+# Kept in the event, never in a log line: a mailbox account; a file's text (rules name
+# senders and addresses).
+NOT_LOGGED = frozenset({"account", "old_text", "new_text"})
 
 
 class Verb(TextChoices):

@@ -169,6 +169,9 @@ class Steps:
     apply_assessment: Callable[[InboundMessage, Assessment, IntakeConfig], None] = apply_assessment
     send_due: Callable[[IntakeConfig], None] = send_due
     read_again: Callable[[IntakeConfig], None] = read_again
+    # The mailbox adapter for a configured mailbox, not yet open: a test stands in for
+    # the mail server here (one that dies in the middle of a move, say).
+    mailbox: Callable[[MailboxConfig], Mailbox] = open_mailbox
 
 
 SERVICE = Steps()  # the real steps
@@ -257,7 +260,7 @@ def _poll_with_lease(
     started = timezone.now()
     with bind_message(mailbox=mailbox_cfg.name):
         try:
-            with open_mailbox(mailbox_cfg) as box:
+            with steps.mailbox(mailbox_cfg) as box:
                 run = Run(config, mailbox_cfg, box, state, owner, result, stop, steps)
                 run.uidvalidity = (
                     sync_folder(run) if sync else box.folder_state(mailbox_cfg.folder).uidvalidity

@@ -27,9 +27,10 @@ from typing import Any
 import structlog
 from django.db import transaction
 
+from intake import audit
 from intake.audit import Verb
 from intake.config import ConfigError, IntakeConfig, load_config
-from intake.models import AuditEvent, RulesVersion
+from intake.models import RulesVersion
 
 log = structlog.get_logger(__name__)
 Folders = Mapping[str, list[str]]
@@ -127,24 +128,26 @@ def _audit_change(before: RulesVersion | None, row: RulesVersion) -> None:
     old_config = before.config_text if before is not None else ""
     common = {"rules_version": row.pk, "source": row.source}
     if before is None or before.sha256 != row.sha256:
-        AuditEvent.objects.create(
-            verb=Verb.RULES_CHANGED,
-            object_type=RULES,
-            object_id=str(row.pk),
-            detail={
-                **common,
-                "old_sha256": before.sha256 if before is not None else "",
-                "new_sha256": row.sha256,
-                "old_text": old_rules,
-                "new_text": row.text,
-            },
+        audit.record(
+            None,
+            Verb.RULES_CHANGED,
+            RULES,
+            row.pk,
+            **common,
+            old_sha256=before.sha256 if before is not None else "",
+            new_sha256=row.sha256,
+            old_text=old_rules,
+            new_text=row.text,
         )
     if old_config != row.config_text:
-        AuditEvent.objects.create(
-            verb=Verb.CONFIG_CHANGED,
-            object_type=RULES,
-            object_id=str(row.pk),
-            detail={**common, "old_text": old_config, "new_text": row.config_text},
+        audit.record(
+            None,
+            Verb.CONFIG_CHANGED,
+            RULES,
+            row.pk,
+            **common,
+            old_text=old_config,
+            new_text=row.config_text,
         )
 
 

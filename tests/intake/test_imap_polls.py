@@ -6,6 +6,7 @@ Each test gets its own Dovecot account; mail goes in with IMAP APPEND.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
@@ -80,23 +81,25 @@ def test_it_files_a_message_read_by_a_person_while_it_waited_for_a_retry(
 
 
 def test_it_files_exactly_once_after_a_crash_between_storing_and_filing(
-    imap_config, imap_account, fake_steps, monkeypatch
+    imap_config, imap_account, fake_steps
 ):
+    from intake.mailbox.imap import ImapMailbox
+
     class Killed(BaseException):
         pass
+
+    class DiesBeforeTheMove(ImapMailbox):
+        def file(self, folder: str, uid: int, target_folder: str) -> None:
+            raise Killed
 
     for n in range(3):
         imap_account.append(build_email(n))
 
-    def crash(message, run):
-        raise Killed
-
-    monkeypatch.setitem(pipeline.STEPS, State.REPLIED, ("file", crash))
+    dying = dataclasses.replace(fake_steps.steps, mailbox=DiesBeforeTheMove)
     with pytest.raises(Killed):
-        poll(imap_config, fake_steps.steps)
+        poll(imap_config, dying)
     assert InboundMessage.objects.filter(state=State.REPLIED).count() == 1  # stored, decided
     assert InboundMessage.objects.filter(state=State.RECEIVED).count() == 2
-    monkeypatch.setitem(pipeline.STEPS, State.REPLIED, ("file", pipeline.step_file))
     MailboxState.objects.update(lease_owner="", lease_until=None)  # the dead worker's lease expires
     result = poll(imap_config, fake_steps.steps)
     assert result.fetched == 0

@@ -177,21 +177,23 @@ def test_it_finishes_a_message_stored_before_a_crash_and_files_it_once(
     assert (folder_count(config, "INBOX"), folder_count(config, "Processed")) == (0, 1)
 
 
-def test_it_files_once_when_the_crash_came_after_the_move(
-    config, fake_steps, email_factory, monkeypatch
-):
+def test_it_files_once_when_the_crash_came_after_the_move(config, fake_steps, email_factory):
+    from intake.mailbox.maildir import MaildirMailbox
+
+    class MovesThenDies(MaildirMailbox):
+        """The worker dies after the MOVE, before it records the message as filed."""
+
+        def file(self, folder: str, uid: int, target_folder: str) -> None:
+            super().file(folder, uid, target_folder)
+            raise KeyboardInterrupt
+
     deliver(config, email_factory(1))
-    real_transition = pipeline._transition
-
-    def crash_when_filing(message, old, new, **changes):
-        if new == State.FILED:
-            raise KeyboardInterrupt  # after the MOVE, before the state change
-        real_transition(message, old, new, **changes)
-
-    monkeypatch.setattr(pipeline, "_transition", crash_when_filing)
+    dying = dataclasses.replace(fake_steps.steps, mailbox=MovesThenDies)
     with pytest.raises(KeyboardInterrupt):
-        poll(config, fake_steps.steps)
-    monkeypatch.setattr(pipeline, "_transition", real_transition)
+        poll(config, dying)
+    assert InboundMessage.objects.get().state == State.REPLIED
+    assert (folder_count(config, "INBOX"), folder_count(config, "Processed")) == (0, 1)
+    MailboxState.objects.update(lease_owner="", lease_until=None)  # a dead worker's lease expires
     poll(config, fake_steps.steps)
     assert InboundMessage.objects.get().state == State.FILED
     assert (folder_count(config, "INBOX"), folder_count(config, "Processed")) == (0, 1)

@@ -43,6 +43,21 @@ def test_the_same_rules_are_recorded_once_and_a_change_with_both_texts(tmp_path)
     assert AuditEvent.objects.filter(verb="config_changed").count() == 1  # at the first start
 
 
+def test_a_switch_is_logged_by_version_and_hash_never_with_the_files_text(tmp_path):
+    from structlog.testing import capture_logs
+
+    path = files(tmp_path, FIRST)
+    with capture_logs() as logs:
+        row = put_in_force(load_config(path), str(path), {})
+    switches = [e for e in logs if e["event"] in ("rules_changed", "config_changed")]
+    assert [e["event"] for e in switches] == ["rules_changed", "config_changed"]
+    assert switches[0]["rules_version"] == row.pk
+    assert switches[0]["new_sha256"] == row.sha256
+    # The rules name senders ("*@x.gov.uk"): their text stays in the audit event only.
+    assert "x.gov.uk" not in repr(logs)
+    assert "old_text" not in repr(switches) and "new_text" not in repr(switches)
+
+
 def test_a_folder_the_mailbox_lacks_is_refused_and_the_rules_in_force_stay(tmp_path):
     path = files(tmp_path, SECOND)
     folders = {"referrals": ["INBOX", "Archive"]}
