@@ -220,6 +220,25 @@ def _choose(lines: tuple[Line, ...], options: tuple[OptionSpec, ...]) -> tuple[s
     return tuple(sorted({o.key for _, o in chosen}, key=order.__getitem__))
 
 
+def option_lines(lines: Sequence[Line], options: Sequence[OptionSpec]) -> list[int]:
+    """The lines that are a printed list of ``options`` ("Yes" / "Not yet" / "Not
+    known" on lines of their own): the indices of the lines from the first to the
+    last made only of marks that each name one option, when two or more options
+    are named; [] otherwise.  A typed answer ("Yes – told 14/08/2026") is no option
+    list."""
+    found: dict[int, set[str]] = {}
+    for i, line in enumerate(lines):
+        marks = _marks_in_line(line)
+        named = [match_option(m.text, options) for m in marks]
+        if marks and all(o is not None for o in named):
+            found[i] = {o.key for o in named if o is not None}
+    if len(set().union(*found.values())) < 2:
+        return []
+    # The lines between two options are the list's too ("Not yet", the form's own
+    # option, set apart in bold between ours).
+    return list(range(min(found), max(found) + 1))
+
+
 def printed_options(lines: Sequence[Line], options: Sequence[OptionSpec]) -> int:
     """How many of the answer's marks are options exactly as printed: a list of a
     field's own options is strong evidence that the question is that field."""

@@ -19,7 +19,7 @@ from parsers.document import CHECKED, UNCHECKED, Entry, Line
 from parsers.forms.targets import Target, asked, wording_score
 from parsers.lexicon import Lexicon
 from parsers.normalise import comparable, fold_text, is_non_answer, parse_uk_date
-from parsers.options import choose, listed_options, printed_options
+from parsers.options import choose, listed_options, option_lines, printed_options
 from parsers.schema import FieldSpec, FormSchema, OptionSpec
 
 Value = str | list[str]
@@ -326,9 +326,27 @@ def _by_type(
     lines: Sequence[Line], specs: Sequence[FieldSpec], source: str, schema: FormSchema
 ) -> Shared:
     """Emails, telephone numbers and dates to the fields of those types; other
-    phrases to the text fields, by their own label ("Role: ...") or in order."""
-    text = _unwrap_emails([fold_text(line.text) for line in lines])
+    phrases to the text fields, by their own label ("Role: ...") or in order.
+
+    A choice printed as a list of its options ("Yes" / "No" / "Not known" on lines
+    of their own) is read from that list alone, as a choice question's answer is
+    (a tick, or the one option set apart in bold), and the list is no part of the
+    other fields' answers.  Where no choice can be read from it, none is read: the
+    first option printed is not the answer, and the rest are not a date."""
     found: dict[str, Answer] = {}
+    listed: set[int] = set()
+    read_from_list: set[str] = set()
+    for spec in specs:
+        printed = option_lines(lines, spec.options) if spec.options else []
+        if printed:
+            listed.update(printed)
+            read_from_list.add(spec.key)
+            picked = answer_from_lines(lines, spec, source) if choose(lines, spec.options) else None
+            if picked is not None:
+                found[spec.key] = picked
+    if listed:
+        lines = [line for i, line in enumerate(lines) if i not in listed]
+    text = _unwrap_emails([fold_text(line.text) for line in lines])
     for spec in specs:
         pattern = {"email": EMAIL, "phone": PHONE}.get(spec.type)
         if pattern is None:
@@ -345,7 +363,11 @@ def _by_type(
             value = match.group(0).strip()
             found[spec.key] = Answer(spec.key, value, value, source)
             text = text[: match.start()] + "\n" + text[match.end() :]
-    rest = [s for s in specs if s.key not in found and s.type not in ("email", "phone")]
+    rest = [
+        s
+        for s in specs
+        if s.key not in found and s.key not in read_from_list and s.type not in ("email", "phone")
+    ]
     segments = [s for s in (_strip_label(p) for p in _segments(text, len(rest))) if s[1]]
     for spec, value in _place_segments(segments, rest, schema):
         answer = answer_from_lines([Line(value)], spec, source)

@@ -117,7 +117,8 @@ class FormMatch:
     # not worded like ours as a whole: `_loosely_placed`)
     unclear: dict[str, str] = field(default_factory=dict)
     # Answers read under a question right above a line taken for a question by
-    # how it is set out (`FlowLabel.guessed`): that line may have been the answer.
+    # how it is set out (`FlowLabel.guessed`): that line may have been the answer;
+    # and the parts of one answer we shared out over the fields its question names.
     doubted: set[str] = field(default_factory=set)
     placement: dict[str, float] = field(default_factory=dict)
     unplaced: list[Unplaced] = field(default_factory=list)
@@ -675,6 +676,10 @@ def _read_one(
         match.located.add(key)
         if key in out.answers:
             shared.setdefault(key, out.answers[key])
+            if target.split == "by_type":
+                # Our own guess at how one answer shares out over the fields its
+                # question names: a part that is not valid proves nothing.
+                match.doubted.add(key)
         elif key in out.unclear:
             match.unclear[key] = "composite"
         elif key not in match.answers and q.entry.blank_in_doubt:

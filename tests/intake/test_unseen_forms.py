@@ -93,7 +93,11 @@ def _paragraph_form(
             question = spec.question if spec.question.endswith("?") else f"{spec.question}:"
             blocks.append(para(run(question, bold=True)))
             if typed and spec.key in typed:
-                blocks.extend(para(run(line)) for line in typed[spec.key])
+                # "**Not yet**": a line the referrer set in bold.
+                blocks.extend(
+                    para(run(line.strip("*"), bold=line.startswith("**")))
+                    for line in typed[spec.key]
+                )
             elif spec.options:
                 chosen = set(value if isinstance(value, list) else [value])
                 for option in spec.options:
@@ -150,6 +154,31 @@ def test_a_complete_paragraph_form_answered_under_guidance_or_empty_boxes_never_
     raw = wrap([("Referral form.docx", data)], "outlook", sent_after(answers), OUR_MX)
     outcome = assess_message(raw, CONFIG, schemas=FULL).as_outcome()
     assert outcome["decision"] != "incomplete", outcome["evidence"]
+
+
+@pytest.mark.parametrize(
+    "listed, read, decision",
+    [
+        (["Yes", "**Not yet**", "Not known"], None, "needs_review"),
+        (["**Not yet**", "Yes", "No"], None, "needs_review"),
+        (["Yes", "**No – not yet**", "Not known"], "no", "accepted"),
+    ],
+)
+def test_a_choice_printed_as_plain_lines_is_not_read_as_its_first_option(listed, read, decision):
+    """The SIN question printed with its options on plain lines of their own, and
+    "Not yet" (no option of ours) in bold: the first option printed ("Yes") had
+    been read as the answer and the rest ("Not yet, Not known") as the date of
+    notification, and the complete form went back because that "is not a real
+    date".  Now the choice is read from the list as a choice question's is (the
+    option picked in bold), or not at all, and a person looks."""
+    from tests.builders.accuracy import sent_after, wrap
+
+    _data, answers = _paragraph_form(False)
+    data, answers = _paragraph_form(False, {"sin_submitted": listed, "sin_date": []})
+    raw = wrap([("Referral form.docx", data)], "outlook", sent_after(answers), OUR_MX)
+    outcome = assess_message(raw, CONFIG, schemas=FULL).as_outcome()
+    assert outcome["decision"] == decision, outcome["evidence"]
+    assert outcome["fields"].get("sin_submitted") == read
 
 
 def _day_first(value: object) -> object:
