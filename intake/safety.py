@@ -12,7 +12,8 @@ return goes out only when the service is sure:
    not merely "not found" (another partnership's version may not ask it, or
    ask it in words we did not recognise);
 3. every answer called not valid came from a question placed with a strong
-   score (a wrongly placed answer is "not valid" for the wrong reason);
+   score (a wrongly placed answer is "not valid" for the wrong reason), and is
+   wrong for sure (a date answer giving two dates, or no year, is for a person);
 4. no question on the form that could not be placed carries an answer that
    could be a missing one.
 
@@ -27,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from parsers.forms import FormMatch, Unplaced, possible_answers
-from parsers.normalise import comparable
+from parsers.normalise import comparable, date_doubt
 from parsers.schema import FieldSpec, FormSchema
 
 CONFIDENT_FORM = 0.70
@@ -93,6 +94,11 @@ def weigh_evidence(
                 f"the choice made for {_asked(schema.field(key), schema)} is none of the "
                 "options we know: it may be another form's wording"
             )
+        elif schema.field(key).type == "date" and (why := _date_doubt(match, key)):
+            evidence.doubts.append(
+                f"the answer read for {_asked(schema.field(key), schema)} {why}: a person "
+                "decides what it means"
+            )
         elif key in match.doubted or match.placement.get(key, 0.0) < STRONG_PLACEMENT:
             evidence.doubts.append(
                 f"the answer read for {_asked(schema.field(key), schema)} may belong to "
@@ -100,6 +106,15 @@ def weigh_evidence(
             )
     evidence.doubts.extend(_answered_elsewhere(match, schema, missing))
     return evidence
+
+
+def _date_doubt(match: FormMatch, key: str) -> str | None:
+    """Why a date answer that is not one date may still be right ("12/08/2026 -
+    13/08/2026", "12th Aug"); a date that does not exist is wrong for sure."""
+    answer = match.answers.get(key)
+    if answer is None or not isinstance(answer.value, str):
+        return None
+    return date_doubt(answer.value)
 
 
 def _must_be_located(schema: FormSchema, match: FormMatch, missing: Sequence[str]) -> list[str]:

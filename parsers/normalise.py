@@ -38,6 +38,15 @@ _MONTH_DAY = re.compile(
     rf"\b({_MONTH_WORD})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)", re.IGNORECASE
 )
 _PATTERNS = ((_ISO, "ymd"), (_NUMERIC, "dmy"), (_DAY_MONTH, "dMy"), (_MONTH_DAY, "Mdy"))
+# A day and month with no year: "12th Aug", "12/08".
+_NO_YEAR = re.compile(
+    rf"(?<!\d)\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?[\s.\-/,]*(?:{_MONTH_WORD})\b\.?"
+    rf"|\b(?:{_MONTH_WORD})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b"
+    r"|(?<![\d/.\-])\d{1,2}\s*[./]\s*\d{1,2}(?![\d/.\-])",
+    re.IGNORECASE,
+)
+# Word's non-breaking and other hyphens and dashes, and the minus sign: "12‑08‑2026".
+_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212", "-"))
 _NOT_ANSWERS = {
     "na", "n a", "not applicable", "none", "nil", "n k", "nk", "not known", "unknown",
     "tbc", "to be confirmed", "dont know",
@@ -116,23 +125,38 @@ def parse_uk_date(text: str, today: date | None = None) -> date | None:
     ``3 April 2026``, ``3rd of Apr. 2026``, ``Friday 3 April 2026``,
     ``April 3, 2026``.  A text holding more than one date is not a date.
     """
-    cleaned = re.sub(rf"\b{_WEEKDAYS}\b,?", " ", text.strip(), flags=re.IGNORECASE)
+    found = _dates_in(text, today)
+    if len(found) != 1:
+        return None
+    return found[0]
+
+
+def _dates_in(text: str, today: date | None = None) -> list[date | None]:
+    """Each date ``text`` writes, in the patterns' order; None for one that is no
+    real date ("31/02/2026")."""
+    cleaned = re.sub(rf"\b{_WEEKDAYS}\b,?", " ", text.strip().translate(_DASHES), flags=re.I)
     found: list[date | None] = []
     spans: list[tuple[int, int]] = []
-    for pattern, order in (
-        (_ISO, "ymd"),
-        (_NUMERIC, "dmy"),
-        (_DAY_MONTH, "dMy"),
-        (_MONTH_DAY, "Mdy"),
-    ):
+    for pattern, order in _PATTERNS:
         for match in pattern.finditer(cleaned):
             if any(s <= match.start() < e for s, e in spans):
                 continue
             spans.append(match.span())
             found.append(_build_date(match.groups(), order, today))
-    if len(found) != 1:
-        return None
-    return found[0]
+    return found
+
+
+def date_doubt(text: str) -> str | None:
+    """Why a date answer we cannot read as one date may still be a right answer,
+    for a person to judge: it gives two dates or more ("12/08/2026 - 13/08/2026"),
+    or a day with no year ("12th Aug").  None when it writes no date at all, or one
+    that does not exist ("31/02/2026")."""
+    found = _dates_in(text)
+    if len(found) > 1 and any(day is not None for day in found):
+        return "gives more than one date"
+    if not found and _NO_YEAR.search(text.translate(_DASHES)):
+        return "gives no year"
+    return None
 
 
 def _build_date(groups: tuple[str, ...], order: str, today: date | None) -> date | None:

@@ -187,3 +187,46 @@ def _day_first(value: object) -> object:
     if len(text) == 10 and text[4] == "-" and text[7] == "-":
         return f"{text[8:]}/{text[5:7]}/{text[:4]}"
     return value
+
+
+@pytest.mark.parametrize(
+    "written, decision, why",
+    [
+        ("{before} - {day}", "needs_review", "gives more than one date"),  # a range
+        ("{day_month}", "needs_review", "gives no year"),  # "12th Aug"
+        ("{day}".replace("/", "\u2011"), "accepted", None),  # Word's non-breaking hyphen
+        ("31/02/2026", "incomplete", None),  # no such day: wrong for sure
+    ],
+)
+def test_a_date_answer_that_is_not_one_date_goes_to_a_person_unless_it_is_surely_wrong(
+    written, decision, why
+):
+    """The date of the incident written as a range, or with no year, is an answer a
+    person can read: it had gone back as "not a real date".  A day that does not
+    exist still goes back; a date typed with Word's non-breaking hyphens is read."""
+    from datetime import timedelta
+
+    from parsers.normalise import parse_uk_date
+    from tests.builders import docx_builder
+    from tests.builders.accuracy import render, sent_after, wrap
+
+    schema = FULL["cspr_referral"]
+    answers = dict(docx_builder.random_answers(schema, 11))
+    day = parse_uk_date(str(answers["incident_date"]))
+    assert day is not None
+    answers["incident_date"] = written.format(
+        day=day.strftime("%d/%m/%Y"),
+        before=(day - timedelta(days=1)).strftime("%d/%m/%Y"),
+        day_month=f"{day.day}th {day.strftime('%b')}",
+    )
+    name, data = render(schema, answers, "docx_typed", 11)
+    sent = sent_after({**answers, "incident_date": day.strftime("%d/%m/%Y")})
+    outcome = assess_message(wrap([(name, data)], "outlook", sent, OUR_MX), CONFIG, schemas=FULL)
+    got = outcome.as_outcome()
+    assert got["decision"] == decision, got["evidence"]
+    if why:
+        assert any(why in d for d in got["evidence"]["doubts"])
+    if decision == "accepted":
+        assert got["fields"]["incident_date"] == day.isoformat()
+    if decision == "incomplete":
+        assert [p["field"] for p in got["invalid"]] == ["incident_date"]

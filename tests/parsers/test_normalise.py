@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from parsers.normalise import comparable, fold_text, is_non_answer, parse_uk_date
+from parsers.normalise import comparable, date_doubt, fold_text, is_non_answer, parse_uk_date
 
 TODAY = date(2026, 11, 26)
 
@@ -28,6 +28,8 @@ TODAY = date(2026, 11, 26)
         ("03 / 04 / 2026", date(2026, 4, 3)),
         ("8/5/24", date(2024, 5, 8)),
         ("10/01/2026 at about 06:30", date(2026, 1, 10)),
+        ("03\u201104\u20112026", date(2026, 4, 3)),  # Word's non-breaking hyphen
+        ("03\u201304\u20132026", date(2026, 4, 3)),  # an en dash
     ],
 )
 def test_it_reads_uk_dates_day_first(written, expected):
@@ -43,6 +45,23 @@ def test_it_refuses_what_is_not_a_real_date(written):
 
 def test_it_refuses_a_text_naming_two_dates():
     assert parse_uk_date("between 01/01/2026 and 02/01/2026", today=TODAY) is None
+
+
+@pytest.mark.parametrize(
+    ("written", "why"),
+    [
+        ("12/08/2026 - 13/08/2026", "gives more than one date"),
+        ("12 Aug 2026 or 13 Aug 2026", "gives more than one date"),
+        ("12th Aug", "gives no year"),
+        ("Aug 12th", "gives no year"),
+        ("12/08", "gives no year"),
+        ("31/02/2026", None),  # no such day: wrong for sure
+        ("soon", None),
+        ("12/08/2026", None),  # one date: nothing to doubt
+    ],
+)
+def test_a_date_answer_that_is_not_one_date_says_why_a_person_should_read_it(written, why):
+    assert date_doubt(written) == why
 
 
 def test_it_reads_two_digit_years_as_the_latest_year_not_in_the_future():
