@@ -41,6 +41,7 @@ Value = str | list[str]
 _DRAMA_RANGES = (("7700900", 3), ("1632960", 3))
 _UK_REGIONS = {"GB", "GG", "JE", "IM"}  # +44 covers the Crown Dependencies too
 _PHONE_SEPARATORS = re.compile(r"\s*(?:/|;|,|\bor\b|\band\b)\s*", re.IGNORECASE)
+_LIST_SEPARATORS = re.compile(r"\s*(?:[/;,\n(<]|\bor\b|\band\b)\s*", re.IGNORECASE)
 _EMAIL = re.compile(
     r"^[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*"
     r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}$"
@@ -136,7 +137,7 @@ def answer_problem(
     if spec.type == "date":
         return _date_problem(spec, schema, values, text, received_on)
     if spec.type == "email" or "email" in spec.checks:
-        return None if is_valid_email(text) else f"{text} is not a valid email address"
+        return None if gives_valid_email(text) else f"{text} is not a valid email address"
     if spec.type == "phone" or "uk_phone" in spec.checks:
         return None if is_valid_uk_phone(text) else f"{text} is not a valid UK telephone number"
     if "nhs_number" in spec.checks and not is_valid_nhs_number(text):
@@ -210,6 +211,14 @@ def _date_problem(
     return None
 
 
+def gives_valid_email(text: str) -> bool:
+    """An email answer holds at least one well-formed address: one the team can write
+    to is what it needs ("jo@x.gov.uk, team@x.gov.uk"; "jo@x.gov.uk (cjsm:
+    jo@x.cjsm.net)").  A malformed address alone is still not valid."""
+    parts = (p.strip(" <>()[].:") for p in _LIST_SEPARATORS.split(text))
+    return any(is_valid_email(p) for p in parts if p)
+
+
 def is_valid_email(text: str) -> bool:
     """A single well-formed address (``name@agency.gov.uk``); no display name."""
     text = text.strip()
@@ -225,7 +234,12 @@ def is_valid_uk_phone(text: str) -> bool:
     (``01925 886618 / ext 23``) is no reason to return the form.
     """
     parts = [p for p in _PHONE_SEPARATORS.split(text) if p.strip()]
-    return any(_one_uk_phone(p) for p in parts)
+    if any(_one_uk_phone(p) for p in parts):
+        return True
+    # A number with words around it ("Switchboard 01925 444000, ask for Jo",
+    # "07700 900123 (work mobile)").
+    found = phonenumbers.PhoneNumberMatcher(text, "GB", leniency=phonenumbers.Leniency.POSSIBLE)
+    return any(_one_uk_phone(match.raw_string) for match in found)
 
 
 def _one_uk_phone(text: str) -> bool:

@@ -130,8 +130,42 @@ def test_it_rejects_a_malformed_email_address():
     assert problem.reason.endswith("is not a valid email address")
 
 
-def test_it_rejects_a_telephone_number_with_a_digit_missing():
-    values = complete_cspr() | {"referrer_phone": "01925 44332"}
+@pytest.mark.parametrize(
+    "written",
+    [
+        "jo.bloggs@agency.gov.uk, safeguarding@agency.gov.uk",
+        "jo.bloggs@agency.gov.uk\nsafeguarding@agency.gov.uk",
+        "jo.bloggs@agency.gov.uk / jo.bloggs@nhs.net",
+        "jo.bloggs@agency.gov.uk (cjsm: jo.bloggs@agency.cjsm.net)",
+    ],
+)
+def test_an_email_answer_giving_two_addresses_is_valid(written):
+    """One address the team can write to is what it needs: two had gone back as
+    "not a valid email address"."""
+    values = complete_cspr() | {"referrer_email": written}
+    assert check_completeness(CSPR, values, ARRIVED).invalid == []
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "Switchboard 01925 444000, ask for Jo",
+        "07700 900123 (work mobile)",
+        "+44 1925 444000 (mob)",
+        "01925 444000 (office) / 07700 900123 (mobile)",
+        "01925 444000 – ask for the duty desk",
+    ],
+)
+def test_a_telephone_answer_with_words_around_the_number_is_valid(written):
+    """A valid number with a note beside it had gone back as "not a valid UK
+    telephone number"."""
+    values = complete_cspr() | {"referrer_phone": written}
+    assert check_completeness(CSPR, values, ARRIVED).invalid == []
+
+
+@pytest.mark.parametrize("written", ["01925 44332", "Switchboard 01925 44332, ask for Jo"])
+def test_it_rejects_a_telephone_number_with_a_digit_missing(written):
+    values = complete_cspr() | {"referrer_phone": written}
     [problem] = check_completeness(CSPR, values, ARRIVED).invalid
     assert problem.field == "referrer_phone"
 
