@@ -86,6 +86,8 @@ def check_completeness(
             continue
         if _not_asked(spec, values):
             continue  # "Date of notification: not yet" under "No": a note, not an answer
+        if not is_required(spec, values) and _words_only(spec, values[spec.key]):
+            continue  # "NHS number: awaited": a question we do not need answered
         reason = answer_problem(spec, schema, values, received_on)
         if reason is not None:
             result.invalid.append(Problem(spec.key, f"{spec.question}: {reason}"))
@@ -100,6 +102,16 @@ def _not_asked(spec: FieldSpec, values: Mapping[str, Value]) -> bool:
         return False
     other = values.get(spec.required_if.field)
     return is_given(other) and not is_required(spec, values)
+
+
+def _words_only(spec: FieldSpec, value: Value) -> bool:
+    """A date, number or address question answered in words alone ("awaited", "not
+    yet allocated", "no work mobile"): a note, where the question may be left blank."""
+    numbered = spec.type in ("date", "phone") or {"nhs_number", "uk_phone"} & set(spec.checks)
+    if not numbered and spec.type != "email" and "email" not in spec.checks:
+        return False
+    text = value if isinstance(value, str) else " ".join(value)
+    return not any(c.isdigit() for c in text) and "@" not in text
 
 
 def is_given(value: Value | None) -> bool:

@@ -45,6 +45,11 @@ _NO_YEAR = re.compile(
     r"|(?<![\d/.\-])\d{1,2}\s*[./]\s*\d{1,2}(?![\d/.\-])",
     re.IGNORECASE,
 )
+# A month and year with no day: "August 2026", "mid-Aug 2026", "08/2026".
+_NO_DAY = re.compile(
+    rf"\b(?:{_MONTH_WORD})\.?,?\s+\d{{4}}(?!\d)|(?<![\d/.\-])\d{{1,2}}\s*[./]\s*\d{{4}}(?!\d)",
+    re.IGNORECASE,
+)
 # Word's non-breaking and other hyphens and dashes, and the minus sign: "12‑08‑2026".
 _DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212", "-"))
 _NOT_ANSWERS = {
@@ -149,12 +154,16 @@ def _dates_in(text: str, today: date | None = None) -> list[date | None]:
 def date_doubt(text: str) -> str | None:
     """Why a date answer we cannot read as one date may still be a right answer,
     for a person to judge: it gives two dates or more ("12/08/2026 - 13/08/2026"),
-    or a day with no year ("12th Aug").  None when it writes no date at all, or one
-    that does not exist ("31/02/2026")."""
+    a month with no day ("August 2026") or a day with no year ("12th Aug").  None
+    when it writes no date at all, or one that does not exist ("31/02/2026")."""
     found = _dates_in(text)
     if len(found) > 1 and any(day is not None for day in found):
         return "gives more than one date"
-    if not found and _NO_YEAR.search(text.translate(_DASHES)):
+    if found:
+        return None
+    if _NO_DAY.search(text.translate(_DASHES)):
+        return "gives no day"
+    if _NO_YEAR.search(text.translate(_DASHES)):
         return "gives no year"
     return None
 

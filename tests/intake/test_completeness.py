@@ -170,6 +170,31 @@ def test_it_rejects_a_telephone_number_with_a_digit_missing(written):
     assert problem.field == "referrer_phone"
 
 
+@pytest.mark.parametrize(
+    "key, written",
+    [
+        ("child_nhs_number", "Awaited – baby born 10/01"),
+        ("child_nhs_number", "not yet allocated"),
+        ("child_nhs_number", "Awaited"),
+    ],
+)
+def test_a_question_we_do_not_need_answered_in_words_alone_is_a_note(key, written):
+    """ "NHS number: not yet allocated" on a question that may be left blank had sent
+    the form back as "not a valid NHS number".  Words with digits are still read."""
+    values = complete_cspr() | {key: written}
+    invalid = check_completeness(CSPR, values, ARRIVED).invalid
+    if any(c.isdigit() for c in written):
+        assert [p.field for p in invalid] == [key]
+    else:
+        assert invalid == []
+
+
+def test_a_required_date_answered_in_words_alone_still_goes_back():
+    values = complete_cspr() | {"incident_date": "last week"}
+    [problem] = check_completeness(CSPR, values, ARRIVED).invalid
+    assert problem.field == "incident_date"
+
+
 def test_it_rejects_an_nhs_number_with_a_wrong_check_digit():
     values = complete_cspr() | {"child_nhs_number": "999 421 7772"}
     [problem] = check_completeness(CSPR, values, ARRIVED).invalid

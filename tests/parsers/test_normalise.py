@@ -55,6 +55,8 @@ def test_it_refuses_a_text_naming_two_dates():
         ("12th Aug", "gives no year"),
         ("Aug 12th", "gives no year"),
         ("12/08", "gives no year"),
+        ("mid-August 2026", "gives no day"),
+        ("08/2026", "gives no day"),
         ("31/02/2026", None),  # no such day: wrong for sure
         ("soon", None),
         ("12/08/2026", None),  # one date: nothing to doubt
