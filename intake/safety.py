@@ -154,6 +154,11 @@ def _not_sure_missing(spec: FieldSpec, schema: FormSchema, match: FormMatch) -> 
             "questions, or set out like a question we do not know), or it was found only as "
             "a numbered section's title, whose answer may stand elsewhere"
         )
+    if match.unclear.get(spec.key) == "said":
+        return (
+            f"{asked} was answered in words that give no answer (such as 'Not known', "
+            "'N/A' or 'TBC'), not left blank: a person decides whether that will do"
+        )
     if spec.key in match.unclear:
         return f"{asked} is asked together with another question and its answer could not be split"
     return (

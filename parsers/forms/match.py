@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rapidfuzz import fuzz, process
 
-from parsers.document import Document, Entry, FlowLine, Line
+from parsers.document import CHECKED, UNCHECKED, Document, Entry, FlowLine, Line
 from parsers.forms.answers import (
     Answer,
     Traits,
@@ -63,7 +63,7 @@ from parsers.forms.targets import (
     wording_score,
 )
 from parsers.lexicon import Lexicon
-from parsers.normalise import comparable
+from parsers.normalise import comparable, is_non_answer
 from parsers.options import State, left_blank, listed_options, match_option, read_marks
 from parsers.schema import FormSchema, OptionSpec
 
@@ -114,7 +114,8 @@ class FormMatch:
     located: set[str] = field(default_factory=set)
     blank: set[str] = field(default_factory=set)
     # field -> "composite" | "options" | "qualified" (found blank only under a question
-    # not worded like ours as a whole: `_loosely_placed`)
+    # not worded like ours as a whole: `_loosely_placed`) | "heading" | "said" (answered
+    # in words that give no answer: "Not known", "N/A")
     unclear: dict[str, str] = field(default_factory=dict)
     # Answers read under a question right above a line taken for a question by
     # how it is set out (`FlowLabel.guessed`): that line may have been the answer;
@@ -659,6 +660,8 @@ def _read_one(
             match.unclear[key] = "heading"  # its answer may have been read as a heading
         elif answer is None and _loosely_placed(q, target, compile_schema(schema)):
             match.unclear[key] = "qualified"  # "Date of referral to CSC" left blank: not ours
+        elif answer is None and _says_no_answer(q.lines):
+            match.unclear[key] = "said"  # "Not known", "N/A", "TBC": answered, in words
         elif answer is None:
             match.blank.add(key)
         else:
@@ -686,6 +689,13 @@ def _read_one(
             match.unclear[key] = "heading"
         elif key not in match.answers:
             match.blank.add(key)
+
+
+def _says_no_answer(lines: Sequence[Line]) -> bool:
+    """Whether the referrer wrote that there is no answer ("Not known", "N/A",
+    "TBC") rather than leaving the question blank: no proof that it was left out."""
+    text = " ".join(line.text for line in lines).replace(CHECKED, " ").replace(UNCHECKED, " ")
+    return bool(comparable(text)) and is_non_answer(text)
 
 
 SURE_WORDING = 85.0  # a blank proves a field blank only under a question worded this like it

@@ -230,3 +230,23 @@ def test_a_date_answer_that_is_not_one_date_goes_to_a_person_unless_it_is_surely
         assert got["fields"]["incident_date"] == day.isoformat()
     if decision == "incomplete":
         assert [p["field"] for p in got["invalid"]] == ["incident_date"]
+
+
+@pytest.mark.parametrize("written", ["Not known", "N/A", "TBC"])
+def test_a_question_answered_in_words_that_give_no_answer_goes_to_a_person(written):
+    """The date of death of a child who died answered "Not known" was taken for a
+    question left blank, and the form went back asking the referrer to answer it.
+    They did: a person decides whether that will do."""
+    from tests.builders import docx_builder
+    from tests.builders.accuracy import render, sent_after, wrap
+
+    schema = FULL["cspr_referral"]
+    answers = dict(docx_builder.random_answers(schema, 12))
+    answers["incident_outcome"] = "died"
+    sent = sent_after(answers)
+    answers["date_of_death"] = written
+    name, data = render(schema, answers, "docx_typed", 12)
+    outcome = assess_message(wrap([(name, data)], "outlook", sent, OUR_MX), CONFIG, schemas=FULL)
+    got = outcome.as_outcome()
+    assert got["decision"] == "needs_review", got["evidence"]
+    assert any("give no answer" in d for d in got["evidence"]["doubts"])
