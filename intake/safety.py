@@ -15,7 +15,8 @@ return goes out only when the service is sure:
    score (a wrongly placed answer is "not valid" for the wrong reason), and is
    wrong for sure (a date answer giving two dates, or no year, is for a person);
 4. no question on the form that could not be placed carries an answer that
-   could be a missing one.
+   could be a missing one, and no follow-up date called missing is written with
+   the answer it follows ("Yes – 14/08/2026").
 
 Otherwise the decision is ``needs_review`` and the doubts are given in plain
 words.  `weigh_evidence` is pure: it reads the matcher's `FormMatch`.
@@ -28,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from parsers.forms import FormMatch, Unplaced, possible_answers
-from parsers.normalise import comparable, date_doubt
+from parsers.normalise import comparable, date_doubt, dates_in
 from parsers.schema import FieldSpec, FormSchema
 
 CONFIDENT_FORM = 0.70
@@ -105,6 +106,7 @@ def weigh_evidence(
                 "another question"
             )
     evidence.doubts.extend(_answered_elsewhere(match, schema, missing))
+    evidence.doubts.extend(_answered_with_its_condition(match, schema, missing))
     return evidence
 
 
@@ -123,8 +125,8 @@ def _must_be_located(schema: FormSchema, match: FormMatch, missing: Sequence[str
     the other is blank or not asked at all."""
     doubtful = []
     for key in missing:
-        if key in match.blank:
-            continue
+        if key in match.blank and key not in match.unclear:
+            continue  # found blank, and not also asked together with another question
         partner = schema.field(key).required_unless
         if (
             key not in match.unclear
@@ -175,6 +177,26 @@ def _answered_elsewhere(match: FormMatch, schema: FormSchema, missing: Sequence[
             doubts.append(
                 f"{_asked(schema.field(key), schema)} may be answered under a question "
                 f"we could not place: {questions}"
+            )
+    return doubts
+
+
+def _answered_with_its_condition(
+    match: FormMatch, schema: FormSchema, missing: Sequence[str]
+) -> list[str]:
+    """A follow-up date left blank, written with the answer it follows ("Has the LA
+    notified the National Panel?": "Yes – 14/08/2026"; "If yes, date" blank)."""
+    doubts = []
+    for key in missing:
+        spec = schema.field(key)
+        if spec.type != "date" or spec.required_if is None:
+            continue
+        answer = match.answers.get(spec.required_if.field)
+        if answer is not None and dates_in(answer.raw):
+            condition = schema.field(spec.required_if.field)
+            doubts.append(
+                f"{_asked(spec, schema)} may be written with the answer to "
+                f"{_asked(condition, schema)}"
             )
     return doubts
 

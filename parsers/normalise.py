@@ -130,13 +130,13 @@ def parse_uk_date(text: str, today: date | None = None) -> date | None:
     ``3 April 2026``, ``3rd of Apr. 2026``, ``Friday 3 April 2026``,
     ``April 3, 2026``.  A text holding more than one date is not a date.
     """
-    found = _dates_in(text, today)
+    found = dates_in(text, today)
     if len(found) != 1:
         return None
     return found[0]
 
 
-def _dates_in(text: str, today: date | None = None) -> list[date | None]:
+def dates_in(text: str, today: date | None = None) -> list[date | None]:
     """Each date ``text`` writes, in the patterns' order; None for one that is no
     real date ("31/02/2026")."""
     cleaned = re.sub(rf"\b{_WEEKDAYS}\b,?", " ", text.strip().translate(_DASHES), flags=re.I)
@@ -156,7 +156,7 @@ def date_doubt(text: str) -> str | None:
     for a person to judge: it gives two dates or more ("12/08/2026 - 13/08/2026"),
     a month with no day ("August 2026") or a day with no year ("12th Aug").  None
     when it writes no date at all, or one that does not exist ("31/02/2026")."""
-    found = _dates_in(text)
+    found = dates_in(text)
     if len(found) > 1 and any(day is not None for day in found):
         return "gives more than one date"
     if found:

@@ -222,10 +222,11 @@ def _choose(lines: tuple[Line, ...], options: tuple[OptionSpec, ...]) -> tuple[s
 
 def option_lines(lines: Sequence[Line], options: Sequence[OptionSpec]) -> list[int]:
     """The lines that are a printed list of ``options`` ("Yes" / "Not yet" / "Not
-    known" on lines of their own): the indices of the lines from the first to the
-    last made only of marks that each name one option, when two or more options
-    are named; [] otherwise.  A typed answer ("Yes – told 14/08/2026") is no option
-    list."""
+    known" on lines of their own): the indices of the lines made only of marks that
+    each name one option, when two or more options are named, with the lines of
+    words alone between them (the form's own option, "Not yet", set apart in bold
+    between ours); [] otherwise.  A typed answer ("Yes – told 14/08/2026") is no
+    option list, and a line holding a number or an address is never part of one."""
     found: dict[int, set[str]] = {}
     for i, line in enumerate(lines):
         marks = _marks_in_line(line)
@@ -234,9 +235,11 @@ def option_lines(lines: Sequence[Line], options: Sequence[OptionSpec]) -> list[i
             found[i] = {o.key for o in named if o is not None}
     if len(set().union(*found.values())) < 2:
         return []
-    # The lines between two options are the list's too ("Not yet", the form's own
-    # option, set apart in bold between ours).
-    return list(range(min(found), max(found) + 1))
+    return [
+        i
+        for i in range(min(found), max(found) + 1)
+        if i in found or not any(c.isdigit() or c == "@" for c in lines[i].text)
+    ]
 
 
 def printed_options(lines: Sequence[Line], options: Sequence[OptionSpec]) -> int:

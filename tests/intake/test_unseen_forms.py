@@ -88,8 +88,9 @@ def _paragraph_form(
     blocks = [para(run("Child Safeguarding Practice Review referral form"), style="Heading1")]
     for section in schema.sections:
         blocks.append(para(run(section.title), style="Heading2"))
-        for spec in (f for f in schema.fields if f.section == section.key and f.key in answers):
-            value = answers[spec.key]
+        asked = [f for f in schema.fields if f.key in answers or f.key in (typed or {})]
+        for spec in (f for f in asked if f.section == section.key):
+            value = answers.get(spec.key)
             question = spec.question if spec.question.endswith("?") else f"{spec.question}:"
             blocks.append(para(run(question, bold=True)))
             if typed and spec.key in typed:
@@ -160,7 +161,7 @@ def test_a_complete_paragraph_form_answered_under_guidance_or_empty_boxes_never_
     "listed, read, decision",
     [
         (["Yes", "**Not yet**", "Not known"], None, "needs_review"),
-        (["**Not yet**", "Yes", "No"], None, "needs_review"),
+        (["**Not yet**", "Yes", "No"], "Not yet", "needs_review"),  # kept as written
         (["Yes", "**No – not yet**", "Not known"], "no", "accepted"),
     ],
 )
@@ -250,3 +251,25 @@ def test_a_question_answered_in_words_that_give_no_answer_goes_to_a_person(writt
     got = outcome.as_outcome()
     assert got["decision"] == "needs_review", got["evidence"]
     assert any("give no answer" in d for d in got["evidence"]["doubts"])
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        ["Yes – 14/08/2026"],
+        ["Yes, notified 14/08/2026"],
+        ["☒ Yes ☐ No ☐ Not known", "Notified 14/08/2026"],
+        ["**Yes**", "14/08/2026", "No", "Not known"],
+    ],
+)
+def test_a_follow_up_date_written_with_the_answer_it_follows_is_not_sent_back(typed):
+    """ "Has the LA notified the National Panel?" answered "Yes – 14/08/2026", and
+    "Date of notification" below left blank, as the date was given: the form had
+    gone back asking for the date.  A person looks."""
+    from tests.builders.accuracy import sent_after, wrap
+
+    data, answers = _paragraph_form(False, {"sin_submitted": typed, "sin_date": []})
+    raw = wrap([("Referral form.docx", data)], "outlook", sent_after(answers), OUR_MX)
+    outcome = assess_message(raw, CONFIG, schemas=FULL).as_outcome()
+    assert outcome["decision"] == "needs_review", outcome["evidence"]
+    assert any("may be written with the answer to" in d for d in outcome["evidence"]["doubts"])

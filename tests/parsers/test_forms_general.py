@@ -879,3 +879,53 @@ def test_a_question_typed_again_in_fewer_words_with_its_answer_proves_no_blank(s
     match = match_document(doc, schemas["cspr_referral"])
     assert match is not None
     assert key not in match.blank
+
+
+HARMED = "The child has been seriously harmed"
+
+
+@pytest.mark.parametrize(
+    "lines, outcome",
+    [
+        ([_bold("The child has died"), "14/08/2026", HARMED], "died"),
+        ([HARMED, _bold("The child has died"), "14/08/2026"], "died"),
+        (["X The child has died", "14/08/2026", HARMED], "died"),
+    ],
+)
+def test_a_date_typed_among_the_options_of_a_question_asked_with_it_is_read(
+    schemas, lines, outcome
+):
+    """ "Outcome / date of death" over its options, the pick marked, the date typed
+    between them: the option list is read as a choice, and the date is the date of
+    death (the list had taken the date in, and the form went back without it)."""
+    doc = referral()
+    doc.flow = [
+        _bold("Outcome / date of death:"),
+        *(line if isinstance(line, FlowLine) else FlowLine(line) for line in lines),
+        _bold("Date of death:"),
+        _bold("Date of referral:"),
+        FlowLine("14/08/2026"),
+    ]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert match.values.get("incident_outcome") == outcome
+    assert match.values.get("date_of_death") == "2026-08-14"
+
+
+def test_one_answer_a_field_that_is_an_option_word_is_not_an_option_list(schemas):
+    """Two questions asked together, each answered on its own line with a word that
+    is also an option ("Yes", then "No"): one answer each, not a list of the first
+    question's options with nothing picked."""
+    doc = _without(
+        referral(), "Has the family been told about this referral?", "Is there any media interest?"
+    )
+    doc.flow = [
+        _bold("Media interest / family informed:"),
+        FlowLine("Yes"),
+        FlowLine("No"),
+        _bold("Date of referral:"),
+    ]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    answers = (match.values.get("media_interest"), match.values.get("family_informed"))
+    assert answers == ("yes", "no")
