@@ -13,7 +13,8 @@ return goes out only when the service is sure:
    ask it in words we did not recognise);
 3. every answer called not valid came from a question placed with a strong
    score (a wrongly placed answer is "not valid" for the wrong reason), and is
-   wrong for sure (a date answer giving two dates, or no year, is for a person);
+   wrong for sure (a date answer giving two dates, or no year, or "see attached",
+   is for a person);
 4. no question on the form that could not be placed carries an answer that
    could be a missing one, and no follow-up date called missing is written with
    the answer it follows ("Yes – 14/08/2026").
@@ -24,6 +25,7 @@ words.  `weigh_evidence` is pure: it reads the matcher's `FormMatch`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -95,6 +97,11 @@ def weigh_evidence(
                 f"the choice made for {_asked(schema.field(key), schema)} is none of the "
                 "options we know: it may be another form's wording"
             )
+        elif _points_elsewhere(match, key):
+            evidence.doubts.append(
+                f"the answer read for {_asked(schema.field(key), schema)} points elsewhere "
+                "(such as 'see attached' or 'see above'): a person looks there"
+            )
         elif schema.field(key).type == "date" and (why := _date_doubt(match, key)):
             evidence.doubts.append(
                 f"the answer read for {_asked(schema.field(key), schema)} {why}: a person "
@@ -108,6 +115,22 @@ def weigh_evidence(
     evidence.doubts.extend(_answered_elsewhere(match, schema, missing))
     evidence.doubts.extend(_answered_with_its_condition(match, schema, missing))
     return evidence
+
+
+# "See attached", "as above", "refer to the chronology", "details enclosed".
+_ELSEWHERE = re.compile(
+    r"\b(?:see|refer\s+to|as|per|in(?:\s+the)?)\s+(?:the\s+)?(?:attached|above|below|overleaf|"
+    r"enclosed|email|e-mail|chronology|letter|report|section|appendix|notes?)\b"
+    r"|\b(?:attached|enclosed)\b",
+    re.IGNORECASE,
+)
+
+
+def _points_elsewhere(match: FormMatch, key: str) -> bool:
+    """Whether an answer that is not valid sends the reader elsewhere ("Date of
+    incident: see attached chronology"): the answer may well be given there."""
+    answer = match.answers.get(key)
+    return answer is not None and bool(_ELSEWHERE.search(answer.raw))
 
 
 def _date_doubt(match: FormMatch, key: str) -> str | None:

@@ -273,3 +273,28 @@ def test_a_follow_up_date_written_with_the_answer_it_follows_is_not_sent_back(ty
     outcome = assess_message(raw, CONFIG, schemas=FULL).as_outcome()
     assert outcome["decision"] == "needs_review", outcome["evidence"]
     assert any("may be written with the answer to" in d for d in outcome["evidence"]["doubts"])
+
+
+@pytest.mark.parametrize(
+    "key, written",
+    [
+        ("incident_date", "See attached chronology"),
+        ("referrer_phone", "As above"),
+        ("referrer_email", "See email"),
+    ],
+)
+def test_an_answer_pointing_elsewhere_goes_to_a_person_not_back(key, written):
+    """ "Date of incident: see attached chronology" had gone back as "not a real
+    date": the referrer says where the answer is, and a person looks there."""
+    from tests.builders import docx_builder
+    from tests.builders.accuracy import render, sent_after, wrap
+
+    schema = FULL["cspr_referral"]
+    answers = dict(docx_builder.random_answers(schema, 13))
+    sent = sent_after(answers)
+    answers[key] = written
+    name, data = render(schema, answers, "docx_typed", 13)
+    outcome = assess_message(wrap([(name, data)], "outlook", sent, OUR_MX), CONFIG, schemas=FULL)
+    got = outcome.as_outcome()
+    assert got["decision"] == "needs_review", got["evidence"]
+    assert any("points elsewhere" in d for d in got["evidence"]["doubts"])
