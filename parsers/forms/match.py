@@ -1064,11 +1064,15 @@ def _unknown_questions(
 
     - a short line that asks ("Notified by:"), right under a question that
       asks and has no answer yet: an answer does not end in ":" or "?";
-    - "Where did it happen?: Bridge Street", a question mark before the colon
-      (not "Office: 01925 444000" under "Telephone number:": a head and value
-      is as often an answer as a question);
+    - "Where did it happen?: Bridge Street", a question mark before the colon,
+      or a printed format hint ("Date notified (dd/mm/yyyy): 18.08.2026"; not
+      "Office: 01925 444000" under "Telephone number:": a head and value is as
+      often an answer as a question);
     - in a form whose questions are printed in bold and answers are not, a
-      bold line after a line of answer ("AGENCY & DESIGNATION/TITLE").
+      bold line after a line of answer ("AGENCY & DESIGNATION/TITLE");
+    - after a line of answer, a question asked in full ("Is the child subject to
+      a child protection plan? (If so when, for what and for how long?)"), its
+      blank in doubt.
 
     Read as more lines of the answer above, they ran into it.  Only lines
     that carry an answer count (`_says_something`): not guidance, a Word
@@ -1098,6 +1102,16 @@ def _unknown_questions(
         longest = 2 * CHOICE_LINE if bold and line.emphasis else CHOICE_LINE
         if (
             open_label is not None
+            and said
+            and _ASKS_IN_FULL.match(text)
+            and len(text) <= 2 * CHOICE_LINE
+            and not _boxed(text)
+            and not _NOT_A_QUESTION.search(text)  # it may name an option: it asks
+            and not _in_prose(open_label.question, first, compiled)
+        ):
+            out[i] = FlowLabel(text, "", guessed=True)
+        elif (
+            open_label is not None
             and text
             and len(text) <= longest
             and not _boxed(text)
@@ -1108,7 +1122,7 @@ def _unknown_questions(
             head, colon, tail = (part.strip() for part in text.partition(":"))
             if _asks(text) and not said and open_asks and len(text.split()) <= 8:
                 out[i] = FlowLabel(text.rstrip(":").strip(), "", guessed=True)
-            elif colon and head.endswith("?") and tail:
+            elif colon and (head.endswith("?") or _FORMAT_HINT.search(head)) and tail:
                 out[i] = FlowLabel(head, tail, guessed=not said)
             elif bold and line.emphasis and said:
                 out[i] = FlowLabel(text.rstrip(":").strip(), "")
@@ -1124,6 +1138,15 @@ def _unknown_questions(
 
 
 _GENERIC = frozenset({"yes", "no", "n/a", "na", "none", "not known", "unknown", "other"})
+# A question asked in full, after a line of answer: "Is the child subject to a child
+# protection plan? (If so when, for what and for how long?)".
+_ASKS_IN_FULL = re.compile(
+    r"^(?:is|are|was|were|has|have|had|does|do|did|what|when|where|who|which|how|why)\b"
+    r"[^?]{8,}\?(?:\s*\([^()]*\))?$",
+    re.IGNORECASE,
+)
+# A printed format hint: "Date notified (dd/mm/yyyy): 18.08.2026" is a question.
+_FORMAT_HINT = re.compile(r"\(\s*d{1,2}\s*[/.-]\s*m{1,2}\s*[/.-]\s*y{2,4}\s*\)", re.IGNORECASE)
 _NOT_A_QUESTION = re.compile(r"\d\s*:\s*\d|://|^[^A-Za-z]*$")
 
 
@@ -1209,6 +1232,14 @@ def _runs_on(question: str, first: str, compiled: Compiled) -> bool:
     if first.rstrip().endswith(".") and len(first.split()) >= 6:
         return True
     return _plain_kind(question, compiled) in ("multiline", *_CHOICE_KINDS)
+
+
+def _in_prose(question: str, first: str, compiled: Compiled) -> bool:
+    """Whether a question's answer is prose, which may ask a question of its own
+    ("Why was the child not seen?"): a sentence, or one of our free-text fields."""
+    if first.rstrip().endswith(".") and len(first.split()) >= 6:
+        return True
+    return _plain_kind(question, compiled) == "multiline"
 
 
 _CHOICE_KINDS = ("choice", "yesno", "checks")

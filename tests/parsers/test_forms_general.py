@@ -929,3 +929,34 @@ def test_one_answer_a_field_that_is_an_option_word_is_not_an_option_list(schemas
     assert match is not None
     answers = (match.values.get("media_interest"), match.values.get("family_informed"))
     assert answers == ("yes", "no")
+
+
+def test_a_line_with_a_printed_date_format_is_a_question_not_more_of_the_answer_above(schemas):
+    """ "Date sent (dd/mm/yyyy): 14/08/2026" under a telephone number: a referrer
+    never types the format hint, so the line is a question of the form's own."""
+    doc = referral()
+    doc.flow = [
+        _bold("Telephone:"),
+        FlowLine("0121 496 0133"),
+        FlowLine("Date sent (dd/mm/yyyy): 14/08/2026"),
+        FlowLine("Linked cases: none"),
+    ]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert match.values.get("referrer_phone") == "0121 496 0133"
+
+
+def test_a_question_asked_in_full_after_an_answer_is_not_more_of_that_answer(schemas):
+    doc = referral()
+    doc.flow = [
+        FlowLine("Ethnicity:"),
+        FlowLine("White British"),
+        FlowLine(
+            "Is the child subject to a child protection plan or has been previously? "
+            "(If so when, for what and for how long?)"
+        ),
+        FlowLine("Subject to a plan since March 2025"),
+    ]
+    match = match_document(doc, schemas["cspr_referral"])
+    assert match is not None
+    assert match.values.get("child_ethnicity") == "White British"
