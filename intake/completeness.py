@@ -33,6 +33,7 @@ from datetime import date
 
 import phonenumbers
 
+from parsers.normalise import dates_in
 from parsers.schema import FieldSpec, FormSchema
 
 Value = str | list[str]
@@ -41,7 +42,11 @@ Value = str | list[str]
 _DRAMA_RANGES = (("7700900", 3), ("1632960", 3))
 _UK_REGIONS = {"GB", "GG", "JE", "IM"}  # +44 covers the Crown Dependencies too
 _PHONE_SEPARATORS = re.compile(r"\s*(?:/|;|,|\bor\b|\band\b)\s*", re.IGNORECASE)
-_LIST_SEPARATORS = re.compile(r"\s*(?:[/;,\n(<]|\bor\b|\band\b)\s*", re.IGNORECASE)
+# Between addresses: "," ";" "/" a new line, a bracket, or "and" / "or" standing alone
+# ("office@st-peter-and-paul.sch.uk" is one address).
+_LIST_SEPARATORS = re.compile(r"\s*[/;,\n(<]\s*|\s+(?:or|and)\s+", re.IGNORECASE)
+_DIGIT_RUN = re.compile(r"\d(?:[\s-]?\d){4,}")  # five digits or more: a number tried
+_NHS_NUMBER = re.compile(r"(?<!\d)\d{3}[\s-]?\d{3}[\s-]?\d{4}(?!\d)")
 _EMAIL = re.compile(
     r"^[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*"
     r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}$"
@@ -86,7 +91,7 @@ def check_completeness(
             continue
         if _not_asked(spec, values):
             continue  # "Date of notification: not yet" under "No": a note, not an answer
-        if not is_required(spec, values) and _words_only(spec, values[spec.key]):
+        if not is_required(spec, values) and _a_note(spec, values[spec.key]):
             continue  # "NHS number: awaited": a question we do not need answered
         reason = answer_problem(spec, schema, values, received_on)
         if reason is not None:
@@ -104,14 +109,19 @@ def _not_asked(spec: FieldSpec, values: Mapping[str, Value]) -> bool:
     return is_given(other) and not is_required(spec, values)
 
 
-def _words_only(spec: FieldSpec, value: Value) -> bool:
-    """A date, number or address question answered in words alone ("awaited", "not
-    yet allocated", "no work mobile"): a note, where the question may be left blank."""
-    numbered = spec.type in ("date", "phone") or {"nhs_number", "uk_phone"} & set(spec.checks)
-    if not numbered and spec.type != "email" and "email" not in spec.checks:
-        return False
+def _a_note(spec: FieldSpec, value: Value) -> bool:
+    """A date, number or address question answered without one ("awaited", "not yet
+    allocated – baby born 10/01", "no work mobile"): a note, where the question may
+    be left blank.  An answer that tries and fails ("31/02/2026", "01925 44332")
+    is no note."""
     text = value if isinstance(value, str) else " ".join(value)
-    return not any(c.isdigit() for c in text) and "@" not in text
+    if spec.type == "date":
+        return not dates_in(text)
+    if spec.type == "phone" or {"nhs_number", "uk_phone"} & set(spec.checks):
+        return not _DIGIT_RUN.search(text)
+    if spec.type == "email" or "email" in spec.checks:
+        return "@" not in text
+    return False
 
 
 def is_given(value: Value | None) -> bool:
@@ -227,6 +237,8 @@ def gives_valid_email(text: str) -> bool:
     """An email answer holds at least one well-formed address: one the team can write
     to is what it needs ("jo@x.gov.uk, team@x.gov.uk"; "jo@x.gov.uk (cjsm:
     jo@x.cjsm.net)").  A malformed address alone is still not valid."""
+    if is_valid_email(text):
+        return True
     parts = (p.strip(" <>()[].:") for p in _LIST_SEPARATORS.split(text))
     return any(is_valid_email(p) for p in parts if p)
 
@@ -250,8 +262,14 @@ def is_valid_uk_phone(text: str) -> bool:
         return True
     # A number with words around it ("Switchboard 01925 444000, ask for Jo",
     # "07700 900123 (work mobile)").
+    # Only a number written as one is dialled ("01925 …", "+44 …"): not a case
+    # reference of ten digits, or a number missing its 0.
     found = phonenumbers.PhoneNumberMatcher(text, "GB", leniency=phonenumbers.Leniency.POSSIBLE)
-    return any(_one_uk_phone(match.raw_string) for match in found)
+    return any(
+        _one_uk_phone(match.raw_string)
+        for match in found
+        if match.raw_string.lstrip("( ").startswith(("0", "+"))
+    )
 
 
 def _one_uk_phone(text: str) -> bool:
@@ -276,7 +294,14 @@ def _one_uk_phone(text: str) -> bool:
 
 
 def is_valid_nhs_number(text: str) -> bool:
-    """Ten digits (spaces or dashes allowed between) whose last is the mod-11 check digit."""
+    """Ten digits (spaces or dashes allowed between) whose last is the mod-11 check
+    digit; with words around them ("NHS: 999 518 3439", "999 518 3439 (GP)") too."""
+    if not any(_nhs_check(m.group(0)) for m in _NHS_NUMBER.finditer(text)):
+        return _nhs_check(text)
+    return True
+
+
+def _nhs_check(text: str) -> bool:
     digits = re.sub(r"[\s-]", "", text)
     if not re.fullmatch(r"\d{10}", digits):
         return False

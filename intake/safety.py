@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from parsers.forms import FormMatch, Unplaced, possible_answers
-from parsers.normalise import comparable, date_doubt, dates_in
+from parsers.normalise import comparable, date_doubt, writes_a_date
 from parsers.schema import FieldSpec, FormSchema
 
 CONFIDENT_FORM = 0.70
@@ -215,7 +215,7 @@ def _answered_with_its_condition(
         if spec.type != "date" or spec.required_if is None:
             continue
         answer = match.answers.get(spec.required_if.field)
-        if answer is not None and dates_in(answer.raw):
+        if answer is not None and writes_a_date(answer.raw):
             condition = schema.field(spec.required_if.field)
             doubts.append(
                 f"{_asked(spec, schema)} may be written with the answer to "

@@ -28,8 +28,13 @@ MONTHS = {
 }  # fmt: skip
 _MONTH_WORD = "|".join(sorted(MONTHS, key=len, reverse=True))
 _WEEKDAYS = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday)?"
-_NUMERIC = re.compile(r"(?<!\d)(\d{1,2})\s*[./\-]\s*(\d{1,2})\s*[./\-]\s*(\d{4}|\d{2})(?!\d)")
-_ISO = re.compile(r"(?<!\d)(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})(?!\d)")
+# One separator throughout: "10-12/08/2026" is a range, not 10 December 2008.
+_NUMERIC = re.compile(
+    r"(?<![\d/.\-])(\d{1,2})\s*([./\-])\s*(\d{1,2})\s*\2\s*(\d{4}|\d{2})(?![\d/.\-])"
+)
+# The whole answer in single spaces, the year in full: "12 08 2026" (DD MM YYYY boxes).
+_SPACED = re.compile(r"^\s*(\d{1,2}) (\d{1,2}) (\d{4})\s*$")
+_ISO = re.compile(r"(?<![\d/.\-])(\d{4})\s*([-/.])\s*(\d{1,2})\s*\2\s*(\d{1,2})(?![\d/.\-])")
 _DAY_MONTH = re.compile(
     rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?[\s.\-/,]*({_MONTH_WORD})\.?[\s.\-/,]*(\d{{4}}|\d{{2}})(?!\d)",
     re.IGNORECASE,
@@ -37,7 +42,23 @@ _DAY_MONTH = re.compile(
 _MONTH_DAY = re.compile(
     rf"\b({_MONTH_WORD})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)", re.IGNORECASE
 )
-_PATTERNS = ((_ISO, "ymd"), (_NUMERIC, "dmy"), (_DAY_MONTH, "dMy"), (_MONTH_DAY, "Mdy"))
+_PATTERNS = (
+    (_ISO, "y.md"),
+    (_NUMERIC, "d.my"),
+    (_SPACED, "dmy"),
+    (_DAY_MONTH, "dMy"),
+    (_MONTH_DAY, "Mdy"),
+)
+# Two days or dates joined as a range or a choice: "10-12/08/2026", "30/07 - 02/08/2026",
+# "12 or 13 Aug 2026", "between 10 and 12 August 2026", "11th-12th August".
+_RANGE = re.compile(
+    r"(?<![\d/.\-])\d{1,2}(?:\s*[./]\s*\d{1,2}(?:\s*[./]\s*\d{2,4})?)?(?:st|nd|rd|th)?"
+    r"\s*(?:-|\bto\b|\band\b|\bor\b|&)\s*"
+    rf"\d{{1,2}}(?:st|nd|rd|th)?(?=\s*[./]\s*\d|\s+(?:of\s+)?(?:{_MONTH_WORD})\b)(?!\s*-\s*\d)",
+    re.IGNORECASE,
+)
+# Day and month the wrong way round for a UK date: "12/13/2026" (month first).
+_MONTH_FIRST = re.compile(r"(?<!\d)(\d{1,2})\s*([./\-])\s*(\d{1,2})\s*\2\s*(?:\d{4}|\d{2})(?!\d)")
 # A day and month with no year: "12th Aug", "12/08".
 _NO_YEAR = re.compile(
     rf"(?<!\d)\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?[\s.\-/,]*(?:{_MONTH_WORD})\b\.?"
@@ -131,7 +152,7 @@ def parse_uk_date(text: str, today: date | None = None) -> date | None:
     ``April 3, 2026``.  A text holding more than one date is not a date.
     """
     found = dates_in(text, today)
-    if len(found) != 1:
+    if len(found) != 1 or _RANGE.search(text.translate(_DASHES)):
         return None
     return found[0]
 
@@ -153,23 +174,40 @@ def dates_in(text: str, today: date | None = None) -> list[date | None]:
 
 def date_doubt(text: str) -> str | None:
     """Why a date answer we cannot read as one date may still be a right answer,
-    for a person to judge: it gives two dates or more ("12/08/2026 - 13/08/2026"),
-    a month with no day ("August 2026") or a day with no year ("12th Aug").  None
-    when it writes no date at all, or one that does not exist ("31/02/2026")."""
+    for a person to judge: it gives two dates or more ("12/08/2026 - 13/08/2026",
+    "10–12/08/2026"), a month with no day ("August 2026"), a day with no year
+    ("12th Aug"), or it is not written as a date ("Not yet known", "today",
+    "12/08/2O26").  None when it writes one date that does not exist ("31/02/2026"):
+    that is wrong for sure."""
     found = dates_in(text)
-    if len(found) > 1 and any(day is not None for day in found):
+    dashed = text.translate(_DASHES)
+    if (len(found) > 1 and any(day is not None for day in found)) or _RANGE.search(dashed):
         return "gives more than one date"
     if found:
+        wrong_way = _MONTH_FIRST.search(dashed)
+        if wrong_way and int(wrong_way.group(1)) <= 12 < int(wrong_way.group(3)) <= 31:
+            return "may be written month first"
         return None
-    if _NO_DAY.search(text.translate(_DASHES)):
+    if _NO_DAY.search(dashed):
         return "gives no day"
-    if _NO_YEAR.search(text.translate(_DASHES)):
+    if _NO_YEAR.search(dashed):
         return "gives no year"
-    return None
+    return "is not written as a date"
+
+
+def writes_a_date(text: str) -> bool:
+    """Whether ``text`` writes a date, whole or in part ("14/08/2026", "14th Aug",
+    "August 2026", "10-12/08/2026")."""
+    if dates_in(text):
+        return True
+    dashed = text.translate(_DASHES)
+    return any(p.search(dashed) for p in (_RANGE, _NO_DAY, _NO_YEAR))
 
 
 def _build_date(groups: tuple[str, ...], order: str, today: date | None) -> date | None:
-    parts = dict(zip(order, groups, strict=True))
+    # A pattern with alternatives names its groups in ``order`` once each; "." is a
+    # separator; the groups of the alternative that did not match are None.
+    parts = {k: g for k, g in zip(order, groups, strict=True) if g is not None and k != "."}
     try:
         month = MONTHS[parts["M"].lower()] if "M" in parts else int(parts["m"])
         year = int(parts["y"])

@@ -20,12 +20,10 @@ from parsers.forms.targets import Target, asked, wording_score
 from parsers.lexicon import Lexicon
 from parsers.normalise import comparable, fold_text, is_non_answer, parse_uk_date
 from parsers.options import (
-    State,
     choose,
     listed_options,
     option_lines,
     printed_options,
-    read_marks,
 )
 from parsers.schema import FieldSpec, FormSchema, OptionSpec
 
@@ -336,24 +334,21 @@ def _by_type(
     phrases to the text fields, by their own label ("Role: ...") or in order.
 
     A choice printed as a list of its options ("Yes" / "No" / "Not known" on lines
-    of their own, more options than the question has fields) is read from that
-    list alone, as a choice question's answer is (a tick, or the one option set
-    apart in bold), and the list is no part of the other fields' answers.  Where no
-    choice can be read from it, none is read: the first option printed is not the
-    answer, and the rest are not a date."""
+    of their own) is read from that list alone, as a choice question's answer is
+    (a tick, or the one option set apart in bold), and the list is no part of the
+    other fields' answers.  Where no choice can be read from it, none is read: the
+    first option printed is not the answer, and the rest are not a date; the
+    fields the list might answer are left for a person."""
     found: dict[str, Answer] = {}
     listed: set[int] = set()
     read_from_list: set[str] = set()
     for spec in specs:
         printed = option_lines(lines, spec.options) if spec.options else []
-        marks = [m for i in printed for m in read_marks([lines[i]])]
-        # More options than the question has fields to answer, or one of them marked
-        # out (ticked, or alone in bold): a list printed, not one answer a field
-        # ("Gender / ethnicity": "Female", "Not known").
-        marked = any(m.state is State.TICKED for m in marks) or (
-            any(m.emphasis for m in marks) and not all(m.emphasis for m in marks)
-        )
-        if printed and (len(marks) > len(specs) or marked):
+        if printed:
+            # Two or more of its options printed on lines of their own: a list, or
+            # one answer a field ("Gender / ethnicity": "Female", "Not known")?  Only
+            # a pick marked out in the list (a tick, or one option in bold) is read;
+            # otherwise neither (a person looks), never by the options' order.
             listed.update(printed)
             read_from_list.add(spec.key)
             shown = [lines[i] for i in printed]

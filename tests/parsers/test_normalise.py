@@ -30,6 +30,9 @@ TODAY = date(2026, 11, 26)
         ("10/01/2026 at about 06:30", date(2026, 1, 10)),
         ("03\u201104\u20112026", date(2026, 4, 3)),  # Word's non-breaking hyphen
         ("03\u201304\u20132026", date(2026, 4, 3)),  # an en dash
+        ("03 04 2026", date(2026, 4, 3)),  # typed into DD MM YYYY boxes
+        ("12/08/2026 (age 4 and 5 months)", date(2026, 8, 12)),
+        ("On 12/08/2026 between 9 and 10 am", date(2026, 8, 12)),
     ],
 )
 def test_it_reads_uk_dates_day_first(written, expected):
@@ -43,8 +46,18 @@ def test_it_refuses_what_is_not_a_real_date(written):
     assert parse_uk_date(written, today=TODAY) is None
 
 
-def test_it_refuses_a_text_naming_two_dates():
-    assert parse_uk_date("between 01/01/2026 and 02/01/2026", today=TODAY) is None
+@pytest.mark.parametrize(
+    "written",
+    [
+        "between 01/01/2026 and 02/01/2026",
+        "10-12/08/2026",  # not 10 December 2008
+        "30/07\u201302/08/2026",  # not 30 July 2002
+        "12 or 13 Aug 2026",
+        "11th-12th August 2026",
+    ],
+)
+def test_it_refuses_a_text_naming_two_dates(written):
+    assert parse_uk_date(written, today=TODAY) is None
 
 
 @pytest.mark.parametrize(
@@ -57,8 +70,15 @@ def test_it_refuses_a_text_naming_two_dates():
         ("12/08", "gives no year"),
         ("mid-August 2026", "gives no day"),
         ("08/2026", "gives no day"),
+        ("10\u201312/08/2026", "gives more than one date"),  # Word's en dash: a range
+        ("30/07\u201302/08/2026", "gives more than one date"),
+        ("12 or 13 Aug 2026", "gives more than one date"),
+        ("between 10 and 12 August 2026", "gives more than one date"),
+        ("11th-12th August 2026", "gives more than one date"),
+        ("12/13/2026", "may be written month first"),
         ("31/02/2026", None),  # no such day: wrong for sure
-        ("soon", None),
+        ("soon", "is not written as a date"),
+        ("12/08/2O26", "is not written as a date"),  # a letter O
         ("12/08/2026", None),  # one date: nothing to doubt
     ],
 )
