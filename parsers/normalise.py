@@ -28,15 +28,25 @@ MONTHS = {
 }  # fmt: skip
 _MONTH_WORD = "|".join(sorted(MONTHS, key=len, reverse=True))
 _WEEKDAYS = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday)?"
-# One separator throughout: "10-12/08/2026" is a range, not 10 December 2008.
+# Where a numeric date may start and end: not inside a longer run of numbers
+# ("10-12/08/2026" is a range, not 10 December 2008; "2026-13/08" is no date), but
+# beside a full stop or a dash ("on 12/08/2026.", "DOB:-12/08/2019", "c.12/08/26").
+_NUM_START = r"(?<!\d)(?<!\d[/.\-])"
+_NUM_END = r"(?!\d)(?![/.\-]\d)"
+# One separator throughout.
 _NUMERIC = re.compile(
-    r"(?<![\d/.\-])(\d{1,2})\s*([./\-])\s*(\d{1,2})\s*\2\s*(\d{4}|\d{2})(?![\d/.\-])"
+    rf"{_NUM_START}(\d{{1,2}})\s*([./\-])\s*(\d{{1,2}})\s*\2\s*(\d{{4}}|\d{{2}}){_NUM_END}"
 )
 # The whole answer in single spaces, the year in full: "12 08 2026" (DD MM YYYY boxes).
 _SPACED = re.compile(r"^\s*(\d{1,2}) (\d{1,2}) (\d{4})\s*$")
-_ISO = re.compile(r"(?<![\d/.\-])(\d{4})\s*([-/.])\s*(\d{1,2})\s*\2\s*(\d{1,2})(?![\d/.\-])")
+_SPACED_ANYWHERE = re.compile(r"(?<!\d)\d{1,2} \d{1,2} \d{4}(?!\d)")
+_ISO = re.compile(rf"{_NUM_START}(\d{{4}})\s*([-/.])\s*(\d{{1,2}})\s*\2\s*(\d{{1,2}}){_NUM_END}")
+# A year of two digits only right after the month, and never a time ("12 Aug 14:00",
+# "12 August, 10am" and "12 Aug - 13 Aug 2026" give no year 2014, 2010 or 2013).
+_TWO_DIGIT_YEAR = r"[\s.\-/](\d{2})(?!\d|[:.]\d|,?\s*\d{4}|\s*(?:am|pm|hrs?|hours)\b)"
 _DAY_MONTH = re.compile(
-    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?[\s.\-/,]*({_MONTH_WORD})\.?[\s.\-/,]*(\d{{4}}|\d{{2}})(?!\d)",
+    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?[\s.\-/,]*({_MONTH_WORD})\.?"
+    rf"(?:[\s.\-/,]*(\d{{4}})(?!\d)|{_TWO_DIGIT_YEAR})",
     re.IGNORECASE,
 )
 _MONTH_DAY = re.compile(
@@ -46,15 +56,19 @@ _PATTERNS = (
     (_ISO, "y.md"),
     (_NUMERIC, "d.my"),
     (_SPACED, "dmy"),
-    (_DAY_MONTH, "dMy"),
+    (_DAY_MONTH, "dMyy"),
     (_MONTH_DAY, "Mdy"),
 )
 # Two days or dates joined as a range or a choice: "10-12/08/2026", "30/07 - 02/08/2026",
-# "12 or 13 Aug 2026", "between 10 and 12 August 2026", "11th-12th August".
+# "12 or 13 Aug 2026", "between 10 and 12 August 2026", "11th-12th August", "12 Aug -
+# 13 Aug 2026", "10th/11th August"; the second must go on as a date ("/08/2026",
+# " August"), so times ("between 9.30 and 10.30") are not ranges of days.
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 _RANGE = re.compile(
-    r"(?<![\d/.\-])\d{1,2}(?:\s*[./]\s*\d{1,2}(?:\s*[./]\s*\d{2,4})?)?(?:st|nd|rd|th)?"
-    r"\s*(?:-|\bto\b|\band\b|\bor\b|&)\s*"
-    rf"\d{{1,2}}(?:st|nd|rd|th)?(?=\s*[./]\s*\d|\s+(?:of\s+)?(?:{_MONTH_WORD})\b)(?!\s*-\s*\d)",
+    rf"(?<![\d/.\-]){_DAY}(?:\s*[./]\s*\d{{1,2}}(?:\s*[./]\s*\d{{2,4}})?"
+    rf"|\s+(?:of\s+)?(?:{_MONTH_WORD})\b\.?(?:,?\s*\d{{4}})?)?"
+    r"\s*(?:-|/|,|\bto\b|\band\b|\bor\b|&)\s*"
+    rf"{_DAY}(?=\s*[./]\s*\d{{1,2}}\s*[./]\s*\d{{2,4}}|\s+(?:of\s+)?(?:{_MONTH_WORD})\b)",
     re.IGNORECASE,
 )
 # Day and month the wrong way round for a UK date: "12/13/2026" (month first).
@@ -154,6 +168,8 @@ def parse_uk_date(text: str, today: date | None = None) -> date | None:
     found = dates_in(text, today)
     if len(found) != 1 or _RANGE.search(text.translate(_DASHES)):
         return None
+    if _SPACED_ANYWHERE.search(text) and not _SPACED.match(text):
+        return None  # "12 08 2026 - 13/08/2026": a second date, in spaces
     return found[0]
 
 
@@ -181,7 +197,9 @@ def date_doubt(text: str) -> str | None:
     that is wrong for sure."""
     found = dates_in(text)
     dashed = text.translate(_DASHES)
-    if (len(found) > 1 and any(day is not None for day in found)) or _RANGE.search(dashed):
+    spaced = bool(_SPACED_ANYWHERE.search(dashed)) and not _SPACED.match(dashed)
+    several = len(found) > 1 or (bool(found) and spaced)
+    if (several and any(day is not None for day in found)) or _RANGE.search(dashed):
         return "gives more than one date"
     if found:
         wrong_way = _MONTH_FIRST.search(dashed)

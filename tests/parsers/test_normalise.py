@@ -33,6 +33,12 @@ TODAY = date(2026, 11, 26)
         ("03 04 2026", date(2026, 4, 3)),  # typed into DD MM YYYY boxes
         ("12/08/2026 (age 4 and 5 months)", date(2026, 8, 12)),
         ("On 12/08/2026 between 9 and 10 am", date(2026, 8, 12)),
+        ("12/08/2026 between 9.30 and 10.30", date(2026, 8, 12)),  # times, not days
+        ("Seen at school on 12/08/2026.", date(2026, 8, 12)),  # a full stop after it
+        ("12/08/2026- police informed", date(2026, 8, 12)),
+        ("DOB:-12/08/2019", date(2019, 8, 12)),
+        ("c.12/08/2026", date(2026, 8, 12)),
+        ("2026-08-12T10:00", date(2026, 8, 12)),
     ],
 )
 def test_it_reads_uk_dates_day_first(written, expected):
@@ -54,6 +60,10 @@ def test_it_refuses_what_is_not_a_real_date(written):
         "30/07\u201302/08/2026",  # not 30 July 2002
         "12 or 13 Aug 2026",
         "11th-12th August 2026",
+        "Incident 12/08/2026. Reported to police 14/08/2026",  # not the second alone
+        "12 Aug - 13 Aug 2026",  # not 12 August 2013
+        "10th/11th August 2026",
+        "12 08 2026 - 13/08/2026",
     ],
 )
 def test_it_refuses_a_text_naming_two_dates(written):
@@ -84,6 +94,13 @@ def test_it_refuses_a_text_naming_two_dates(written):
 )
 def test_a_date_answer_that_is_not_one_date_says_why_a_person_should_read_it(written, why):
     assert date_doubt(written) == why
+
+
+@pytest.mark.parametrize("written", ["12 Aug 14:00", "12 August, 14:30", "Tuesday 12 August, 10am"])
+def test_a_time_after_the_month_is_no_year(written):
+    """ "12 Aug 14:00" had been 12 August 2014."""
+    assert parse_uk_date(written, today=TODAY) is None
+    assert date_doubt(written) == "gives no year"
 
 
 def test_it_reads_two_digit_years_as_the_latest_year_not_in_the_future():
