@@ -5,9 +5,11 @@ service (`intake.casework`, `intake.users`), appends one event.  The detail hold
 ids, codes, dates and field keys, never what a person typed about a child: that
 stays in its own record (a note, a correction), which the detail names by id.
 
-One exception, asked for by a security review (issue 12): the account name typed at
-a failed or locked-out sign-in (``account``), which may be no user's.  It is kept in
-the event, where administrators read it, and never written to the log.
+Two exceptions, kept in the event where administrators read them and never written
+to the log (`NOT_LOGGED`): the account name typed at a failed or locked-out sign-in
+(``account``), which may be no user's, asked for by a security review (issue 12);
+and the old and new text of a rules or configuration file (``old_text``,
+``new_text``), which names senders and addresses (issue 11).
 """
 
 from __future__ import annotations

@@ -41,11 +41,16 @@ Value = str | list[str]
 # Ofcom "numbers for drama" ranges that libphonenumber's metadata treats as unallocated.
 _DRAMA_RANGES = (("7700900", 3), ("1632960", 3))
 _UK_REGIONS = {"GB", "GG", "JE", "IM"}  # +44 covers the Crown Dependencies too
-_PHONE_SEPARATORS = re.compile(r"\s*(?:/|;|,|\bor\b|\band\b)\s*", re.IGNORECASE)
+# No leading "\s*": tried at every place, it is quadratic on a long run of spaces.
+_PHONE_SEPARATORS = re.compile(r"/|;|,|\bor\b|\band\b", re.IGNORECASE)
 # Between addresses: "," ";" "/" a new line, a bracket, or "and" / "or" standing alone
 # ("office@st-peter-and-paul.sch.uk" is one address).
-_LIST_SEPARATORS = re.compile(r"\s*[/;,\n(<]\s*|\s+(?:or|and)\s+", re.IGNORECASE)
-_DIGIT_RUN = re.compile(r"\d(?:[\s-]?\d){4,}")  # five digits or more: a number tried
+_LIST_SEPARATORS = re.compile(r"[/;,\n(<\[]|(?<=\s)(?:or|and)(?=\s)", re.IGNORECASE)
+# A number tried, shaped like the answer asked for: ten digits or so for an NHS
+# number, a number dialled from 0 or + for a telephone ("hospital no. RBT123456" or
+# "GP 01925 444000" beside "NHS number: awaited" are not tries at it).
+_DIGIT_GROUP = re.compile(r"\d(?:[\s-]?\d)*")
+_PHONE_TRIED = re.compile(r"(?:\+|(?<!\d)0)\d(?:[\s-]?\d){7,}")
 _NHS_NUMBER = re.compile(r"(?<!\d)\d{3}[\s-]?\d{3}[\s-]?\d{4}(?!\d)")
 _EMAIL = re.compile(
     r"^[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*"
@@ -117,8 +122,12 @@ def _a_note(spec: FieldSpec, value: Value) -> bool:
     text = value if isinstance(value, str) else " ".join(value)
     if spec.type == "date":
         return not dates_in(text)
-    if spec.type == "phone" or {"nhs_number", "uk_phone"} & set(spec.checks):
-        return not _DIGIT_RUN.search(text)
+    if "nhs_number" in spec.checks:
+        return not any(
+            len(re.sub(r"\D", "", g.group(0))) in (9, 10) for g in _DIGIT_GROUP.finditer(text)
+        )
+    if spec.type == "phone" or "uk_phone" in spec.checks:
+        return not _PHONE_TRIED.search(text)
     if spec.type == "email" or "email" in spec.checks:
         return "@" not in text
     return False
@@ -239,7 +248,7 @@ def gives_valid_email(text: str) -> bool:
     jo@x.cjsm.net)").  A malformed address alone is still not valid."""
     if is_valid_email(text):
         return True
-    parts = (p.strip(" <>()[].:") for p in _LIST_SEPARATORS.split(text))
+    parts = (p.strip(" \t<>()[].:") for p in _LIST_SEPARATORS.split(text))
     return any(is_valid_email(p) for p in parts if p)
 
 
@@ -296,9 +305,7 @@ def _one_uk_phone(text: str) -> bool:
 def is_valid_nhs_number(text: str) -> bool:
     """Ten digits (spaces or dashes allowed between) whose last is the mod-11 check
     digit; with words around them ("NHS: 999 518 3439", "999 518 3439 (GP)") too."""
-    if not any(_nhs_check(m.group(0)) for m in _NHS_NUMBER.finditer(text)):
-        return _nhs_check(text)
-    return True
+    return any(_nhs_check(m.group(0)) for m in _NHS_NUMBER.finditer(text)) or _nhs_check(text)
 
 
 def _nhs_check(text: str) -> bool:

@@ -30,8 +30,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from parsers.document import CHECKED, UNCHECKED
 from parsers.forms import FormMatch, Unplaced, possible_answers
-from parsers.normalise import comparable, date_doubt, writes_a_date
+from parsers.normalise import comparable, date_doubt, words_beside_the_date
 from parsers.schema import FieldSpec, FormSchema
 
 CONFIDENT_FORM = 0.70
@@ -114,6 +115,7 @@ def weigh_evidence(
             )
     evidence.doubts.extend(_answered_elsewhere(match, schema, missing))
     evidence.doubts.extend(_answered_with_its_condition(match, schema, missing))
+    evidence.doubts.extend(_other_forms(match, schema))
     return evidence
 
 
@@ -134,12 +136,18 @@ def _points_elsewhere(match: FormMatch, key: str) -> bool:
 
 
 def _date_doubt(match: FormMatch, key: str) -> str | None:
-    """Why a date answer that is not one date may still be right ("12/08/2026 -
-    13/08/2026", "12th Aug"); a date that does not exist is wrong for sure."""
+    """Why a date answer that is not valid may still be right: it is not one date
+    ("12/08/2026 - 13/08/2026", "12th Aug"), or it has words beside its date that
+    may explain it ("Will be submitted 23/03/2026", "14/03/2026 (hospital
+    admission)").  A bare date that does not exist, or comes after the form
+    arrived, is wrong for sure."""
     answer = match.answers.get(key)
     if answer is None or not isinstance(answer.value, str):
         return None
-    return date_doubt(answer.value)
+    why = date_doubt(answer.raw) if not answer.normalised else None
+    if why is None and words_beside_the_date(answer.raw):
+        why = "has words beside its date that may explain it"
+    return why
 
 
 def _must_be_located(schema: FormSchema, match: FormMatch, missing: Sequence[str]) -> list[str]:
@@ -149,7 +157,8 @@ def _must_be_located(schema: FormSchema, match: FormMatch, missing: Sequence[str
     doubtful = []
     for key in missing:
         if key in match.blank and key not in match.unclear:
-            continue  # found blank, and not also asked together with another question
+            continue  # found blank, and nowhere else on it unclear (asked together with
+            # another question, answered "Not known", under a qualified question...)
         partner = schema.field(key).required_unless
         if (
             key not in match.unclear
@@ -207,21 +216,42 @@ def _answered_elsewhere(match: FormMatch, schema: FormSchema, missing: Sequence[
 def _answered_with_its_condition(
     match: FormMatch, schema: FormSchema, missing: Sequence[str]
 ) -> list[str]:
-    """A follow-up date left blank, written with the answer it follows ("Has the LA
-    notified the National Panel?": "Yes – 14/08/2026"; "If yes, date" blank)."""
+    """A follow-up left blank, answered with the answer it follows: "Has the LA
+    notified the National Panel?": "Yes – 14/08/2026", "Yes (copy attached)", "Yes –
+    today"; "The child has died": "died the same day as the incident"."""
     doubts = []
     for key in missing:
         spec = schema.field(key)
-        if spec.type != "date" or spec.required_if is None:
+        if spec.required_if is None:
             continue
-        answer = match.answers.get(spec.required_if.field)
-        if answer is not None and writes_a_date(answer.raw):
+        condition_spec = schema.field(spec.required_if.field)
+        answer = match.answers.get(condition_spec.key)
+        if answer is not None and _says_more_than_its_options(answer.raw, condition_spec):
             condition = schema.field(spec.required_if.field)
             doubts.append(
                 f"{_asked(spec, schema)} may be written with the answer to "
                 f"{_asked(condition, schema)}"
             )
     return doubts
+
+
+def _says_more_than_its_options(raw: str, spec: FieldSpec) -> bool:
+    """Whether a choice's answer holds words or numbers besides its boxes, ticks
+    and options ("Yes (attached)", "☒ Yes" then "See attached SIN")."""
+    text = comparable(raw.replace(CHECKED, " ").replace(UNCHECKED, " "))
+    for label in sorted((comparable(o.label) for o in spec.options), key=len, reverse=True):
+        text = re.sub(rf"\b{re.escape(label)}\b", " ", text) if label else text
+    return bool(re.sub(r"\b(?:x|ticked|selected|y|n)\b", " ", text).strip())
+
+
+def _other_forms(match: FormMatch, schema: FormSchema) -> list[str]:
+    if not match.other_forms:
+        return []
+    return [
+        "another attachment is also a form ("
+        + ", ".join(match.other_forms)
+        + "): it may give what this one is missing"
+    ]
 
 
 def _asked(spec: FieldSpec, schema: FormSchema) -> str:

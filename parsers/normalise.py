@@ -41,9 +41,10 @@ _NUMERIC = re.compile(
 _SPACED = re.compile(r"^\s*(\d{1,2}) (\d{1,2}) (\d{4})\s*$")
 _SPACED_ANYWHERE = re.compile(r"(?<!\d)\d{1,2} \d{1,2} \d{4}(?!\d)")
 _ISO = re.compile(rf"{_NUM_START}(\d{{4}})\s*([-/.])\s*(\d{{1,2}})\s*\2\s*(\d{{1,2}}){_NUM_END}")
-# A year of two digits only right after the month, and never a time ("12 Aug 14:00",
-# "12 August, 10am" and "12 Aug - 13 Aug 2026" give no year 2014, 2010 or 2013).
-_TWO_DIGIT_YEAR = r"[\s.\-/](\d{2})(?!\d|[:.]\d|,?\s*\d{4}|\s*(?:am|pm|hrs?|hours)\b)"
+# A year of two digits: right after the month ("12 Aug 26", "12-Aug-26"), at the end
+# of the answer: anything after it may make it a time ("12 Aug 14:00", "3 Aug 11
+# p.m.", "12 noon") or a second day ("12 Aug - 13 Aug 2026"), not a year.
+_TWO_DIGIT_YEAR = r"[\s.\-/](\d{2})(?=\s*(?:[.,;)\]]\s*)*$)"
 _DAY_MONTH = re.compile(
     rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?[\s.\-/,]*({_MONTH_WORD})\.?"
     rf"(?:[\s.\-/,]*(\d{{4}})(?!\d)|{_TWO_DIGIT_YEAR})",
@@ -165,27 +166,78 @@ def parse_uk_date(text: str, today: date | None = None) -> date | None:
     ``3 April 2026``, ``3rd of Apr. 2026``, ``Friday 3 April 2026``,
     ``April 3, 2026``.  A text holding more than one date is not a date.
     """
-    found = dates_in(text, today)
+    found = _dates_and_spans(text, today)
     if len(found) != 1 or _RANGE.search(text.translate(_DASHES)):
         return None
+    if _part_date_beside(text, [span for _d, span in found]):
+        return None  # "17/03/2026, sent 19/03": a second date, with no year
     if _SPACED_ANYWHERE.search(text) and not _SPACED.match(text):
         return None  # "12 08 2026 - 13/08/2026": a second date, in spaces
-    return found[0]
+    return found[0][0]
 
 
 def dates_in(text: str, today: date | None = None) -> list[date | None]:
     """Each date ``text`` writes, in the patterns' order; None for one that is no
     real date ("31/02/2026")."""
-    cleaned = re.sub(rf"\b{_WEEKDAYS}\b,?", " ", text.strip().translate(_DASHES), flags=re.I)
-    found: list[date | None] = []
-    spans: list[tuple[int, int]] = []
+    return [day for day, _span in _dates_and_spans(text, today)]
+
+
+def _cleaned(text: str) -> str:
+    """Weekday names out, dashes as hyphens; the same length as ``text`` stripped."""
+    return _WEEKDAY.sub(lambda m: " " * len(m.group(0)), text.strip().translate(_DASHES))
+
+
+_ENOUGH_DATES = 3  # callers tell none, one and several: a text of thousands stops here
+
+
+def _dates_and_spans(
+    text: str, today: date | None = None
+) -> list[tuple[date | None, tuple[int, int]]]:
+    cleaned = _cleaned(text)
+    found: list[tuple[date | None, tuple[int, int]]] = []
     for pattern, order in _PATTERNS:
         for match in pattern.finditer(cleaned):
-            if any(s <= match.start() < e for s, e in spans):
+            if any(s <= match.start() < e for _d, (s, e) in found):
                 continue
-            spans.append(match.span())
-            found.append(_build_date(match.groups(), order, today))
+            found.append((_build_date(match.groups(), order, today), match.span()))
+            if len(found) >= _ENOUGH_DATES:
+                return found
     return found
+
+
+def _part_date_beside(text: str, spans: list[tuple[int, int]]) -> bool:
+    """Part of a date besides the full dates: a day and month with no year ("drafted
+    17/03/2026, sent 19/03"), a month and year ("June 2020 - 14/08/2026"), a day
+    after a range word ("12/08/2026 to 14th").  A time in dots ("at 9.30") is none."""
+    cleaned = _cleaned(text)
+    for pattern in (_NO_YEAR, _NO_DAY, _DAY_AFTER_RANGE):
+        for m in pattern.finditer(cleaned):
+            outside = not any(s <= m.start() < e or m.start() <= s < m.end() for s, e in spans)
+            if outside and (pattern is not _NO_YEAR or "." not in m.group(0)):
+                return True
+    return False
+
+
+_DAY_AFTER_RANGE = re.compile(
+    r"(?:-|\bto\b|\bor\b|\band\b|&)\s*\d{1,2}(?:st|nd|rd|th)\b", re.IGNORECASE
+)
+
+
+_WEEKDAY = re.compile(rf"\b{_WEEKDAYS}\b,?", re.IGNORECASE)
+# Words a date is written with, which say nothing more about it.
+_DATE_WORDS = re.compile(
+    rf"\b(?:{_MONTH_WORD}|{_WEEKDAYS}|on|at|the|of|st|nd|rd|th|am|pm|hrs|dob|date|d\.o\.b)\b\.?",
+    re.IGNORECASE,
+)
+
+
+def words_beside_the_date(text: str) -> bool:
+    """Whether a date answer says more than its date ("Will be submitted 23/03/2026",
+    "14/03/2026 (hospital admission)"): words that may explain why it looks wrong."""
+    cleaned = _cleaned(text)
+    for _day, (start, end) in _dates_and_spans(text):
+        cleaned = cleaned[:start] + " " * (end - start) + cleaned[end:]
+    return bool(re.search(r"[^\W\d_]{2,}", _DATE_WORDS.sub(" ", cleaned)))
 
 
 def date_doubt(text: str) -> str | None:
@@ -195,10 +247,12 @@ def date_doubt(text: str) -> str | None:
     ("12th Aug"), or it is not written as a date ("Not yet known", "today",
     "12/08/2O26").  None when it writes one date that does not exist ("31/02/2026"):
     that is wrong for sure."""
-    found = dates_in(text)
+    with_spans = _dates_and_spans(text)
+    found = [day for day, _span in with_spans]
     dashed = text.translate(_DASHES)
     spaced = bool(_SPACED_ANYWHERE.search(dashed)) and not _SPACED.match(dashed)
-    several = len(found) > 1 or (bool(found) and spaced)
+    beside = bool(found) and _part_date_beside(text, [span for _d, span in with_spans])
+    several = len(found) > 1 or (bool(found) and (spaced or beside))
     if (several and any(day is not None for day in found)) or _RANGE.search(dashed):
         return "gives more than one date"
     if found:
@@ -211,15 +265,6 @@ def date_doubt(text: str) -> str | None:
     if _NO_YEAR.search(dashed):
         return "gives no year"
     return "is not written as a date"
-
-
-def writes_a_date(text: str) -> bool:
-    """Whether ``text`` writes a date, whole or in part ("14/08/2026", "14th Aug",
-    "August 2026", "10-12/08/2026")."""
-    if dates_in(text):
-        return True
-    dashed = text.translate(_DASHES)
-    return any(p.search(dashed) for p in (_RANGE, _NO_DAY, _NO_YEAR))
 
 
 def _build_date(groups: tuple[str, ...], order: str, today: date | None) -> date | None:

@@ -20,10 +20,12 @@ from parsers.forms.targets import Target, asked, wording_score
 from parsers.lexicon import Lexicon
 from parsers.normalise import comparable, fold_text, is_non_answer, parse_uk_date
 from parsers.options import (
+    State,
     choose,
     listed_options,
     option_lines,
     printed_options,
+    read_marks,
 )
 from parsers.schema import FieldSpec, FormSchema, OptionSpec
 
@@ -97,7 +99,7 @@ def _traits_of(text: str, has_boxes: bool, lines: int) -> Traits:
     return Traits(
         blank=False,
         text=text,
-        date=parse_uk_date(text) is not None and len(text) <= 40,
+        date=len(text) <= 40 and parse_uk_date(text) is not None,
         email=EMAIL.search(text) is not None,
         phone=any(_phone_digits(m.group(0)) for m in PHONE.finditer(text)),
         nhs=is_nhs_number(text),
@@ -291,6 +293,14 @@ def share_out(entry: Entry, lines: Sequence[Line], target: Target, schema: FormS
     return _by_type(lines, specs, entry.source, schema)
 
 
+def _marked_out(lines: Sequence[Line]) -> bool:
+    """Whether one of the lines of a printed option list is marked as the pick: a
+    tick, or bold among plain lines (the options left standing are no pick here)."""
+    marks = read_marks(lines)
+    emphasised = [m.emphasis for m in marks]
+    return any(m.state is State.TICKED for m in marks) or (any(emphasised) and not all(emphasised))
+
+
 def _full_name(lines: Sequence[Line], specs: Sequence[FieldSpec], source: str) -> Shared:
     text = fold_text(lines[0].text)
     forenames, surname = split_full_name(text)
@@ -352,7 +362,11 @@ def _by_type(
             listed.update(printed)
             read_from_list.add(spec.key)
             shown = [lines[i] for i in printed]
-            picked = answer_from_lines(shown, spec, source) if choose(shown, spec.options) else None
+            picked = (
+                answer_from_lines(shown, spec, source)
+                if _marked_out(shown) and choose(shown, spec.options)
+                else None
+            )
             if picked is not None:
                 found[spec.key] = picked
     if listed:

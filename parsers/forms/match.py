@@ -125,6 +125,9 @@ class FormMatch:
     unplaced: list[Unplaced] = field(default_factory=list)
     asked_as: dict[str, str] = field(default_factory=dict)  # field -> its question on this form
     named: bool = False
+    # The form types of the message's other attachments that are forms too (a copy of
+    # the LA's notification sent with a referral): they may give what this one lacks.
+    other_forms: list[str] = field(default_factory=list)
     confidence: float = 0.0  # the F1 of questions found and placed (0-1), without the title
     precision: float = 0.0  # the share of the document's questions placed
 
@@ -152,6 +155,7 @@ def extract_form(
     others = [m for m in found if m is not best and m.filename != best.filename]
     if others:
         best.why += f"; preferred to {len(others)} other attachment(s) with a lower score"
+        best.other_forms = sorted({m.form_type for m in others})
     return best
 
 
@@ -904,9 +908,10 @@ def entries_from_flow(
 class FlowLabel(NamedTuple):
     """A line that asks a question: the question, and the rest of the line
     ("Name: Leo" -> "Name", "Leo").  ``guessed``: in words we do not know, and
-    taken for a question by how it is set out, right under a question with
-    nothing yet (`_choice_questions`, `_unknown_questions`): the line might
-    have been that question's answer."""
+    taken for a question by how it is set out (`_choice_questions`,
+    `_unknown_questions`) where the line might have been an answer: right under
+    a question with nothing yet, or a question asked in full after a line of
+    answer.  Its blank, and the blank above it, prove nothing."""
 
     question: str
     rest: str

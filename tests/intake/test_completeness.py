@@ -185,6 +185,8 @@ def test_it_rejects_a_telephone_number_with_a_digit_missing(written):
         ("child_nhs_number", "Awaited – baby born 10/01"),
         ("child_nhs_number", "not yet allocated"),
         ("child_nhs_number", "Awaited"),
+        ("child_nhs_number", "Not yet allocated - hospital no. RBT123456"),
+        ("child_nhs_number", "Awaited, GP 01925 444000"),
     ],
 )
 def test_a_question_we_do_not_need_answered_in_words_alone_is_a_note(key, written):
@@ -219,7 +221,7 @@ def test_it_lists_invalid_answers_in_the_forms_order():
     values = complete_cspr() | {
         "signed_date": "yesterday",
         "referrer_email": "nobody",
-        "child_nhs_number": "12345",
+        "child_nhs_number": "999 421 7772",
     }
     fields = [p.field for p in check_completeness(CSPR, values, ARRIVED).invalid]
     assert fields == ["referrer_email", "child_nhs_number", "signed_date"]

@@ -174,7 +174,6 @@ def test_a_choice_printed_as_plain_lines_is_not_read_as_its_first_option(listed,
     option picked in bold), or not at all, and a person looks."""
     from tests.builders.accuracy import sent_after, wrap
 
-    _data, answers = _paragraph_form(False)
     data, answers = _paragraph_form(False, {"sin_submitted": listed, "sin_date": []})
     raw = wrap([("Referral form.docx", data)], "outlook", sent_after(answers), OUR_MX)
     outcome = assess_message(raw, CONFIG, schemas=FULL).as_outcome()
@@ -201,7 +200,7 @@ def _day_first(value: object) -> object:
         ("{before_day}\u2013{day}", "needs_review", "gives more than one date"),
         ("Not yet known", "needs_review", "is not written as a date"),
         ("{day_month}", "needs_review", "gives no year"),  # "12th Aug"
-        ("{day}".replace("/", "\u2011"), "accepted", None),  # Word's non-breaking hyphen
+        ("{day_hyphened}", "accepted", None),  # Word's non-breaking hyphen
         ("31/02/2026", "incomplete", None),  # no such day: wrong for sure
     ],
 )
@@ -225,6 +224,7 @@ def test_a_date_answer_that_is_not_one_date_goes_to_a_person_unless_it_is_surely
         day=day.strftime("%d/%m/%Y"),
         before=(day - timedelta(days=1)).strftime("%d/%m/%Y"),
         before_day=(day - timedelta(days=1)).day,
+        day_hyphened=day.strftime("%d\u2011%m\u2011%Y"),
         day_month=f"{day.day}th {day.strftime('%b')}",
     )
     name, data = render(schema, answers, "docx_typed", 11)
@@ -307,3 +307,79 @@ def test_an_answer_pointing_elsewhere_goes_to_a_person_not_back(key, written):
     got = outcome.as_outcome()
     assert got["decision"] == "needs_review", got["evidence"]
     assert any("points elsewhere" in d for d in got["evidence"]["doubts"])
+
+
+@pytest.mark.parametrize(
+    "typed", [["Yes (attached)"], ["Yes – today"], ["☒ Yes ☐ No ☐ Not known", "See attached SIN"]]
+)
+def test_a_follow_up_answered_in_words_with_the_answer_it_follows_is_not_sent_back(typed):
+    """ "Has the LA notified the National Panel?": "Yes (attached)", and "Date of
+    notification" left blank: the referrer says where the date is.  It had gone
+    back asking for the date."""
+    from tests.builders.accuracy import sent_after, wrap
+
+    data, answers = _paragraph_form(False, {"sin_submitted": typed, "sin_date": []})
+    raw = wrap([("Referral form.docx", data)], "outlook", sent_after(answers), OUR_MX)
+    outcome = assess_message(raw, CONFIG, schemas=FULL).as_outcome()
+    assert outcome["decision"] == "needs_review", outcome["evidence"]
+    assert any("may be written with the answer to" in d for d in outcome["evidence"]["doubts"])
+
+
+def test_a_referral_sent_with_the_las_notification_is_not_sent_back_for_what_that_gives():
+    """The referral says the National Panel was notified and leaves the date blank;
+    the LA's notification, attached to the same email, gives it.  It had gone back
+    asking for the date that the other attachment holds."""
+    from tests.builders import docx_builder
+    from tests.builders.accuracy import render, sent_after, wrap
+
+    referral = dict(docx_builder.random_answers(FULL["cspr_referral"], 21))
+    referral["sin_submitted"] = "yes"
+    referral.pop("sin_date", None)
+    notification = dict(docx_builder.random_answers(FULL["serious_incident_notification"], 21))
+    files = [
+        render(FULL["cspr_referral"], referral, "docx_typed", 21),
+        (
+            "SIN copy.docx",
+            render(FULL["serious_incident_notification"], notification, "docx_typed", 21)[1],
+        ),
+    ]
+    sent = sent_after({**referral, **notification})
+    outcome = assess_message(wrap(files, "outlook", sent, OUR_MX), CONFIG, schemas=FULL)
+    got = outcome.as_outcome()
+    assert got["form_type"] == "cspr_referral"
+    assert got["decision"] == "needs_review", got["evidence"]
+    assert any("another attachment is also a form" in d for d in got["evidence"]["doubts"])
+
+
+@pytest.mark.parametrize(
+    "key, written",
+    [
+        ("date_notified", "Will be submitted {later}"),  # not notified yet: a date to come
+        ("date_became_aware", "{earlier} (hospital admission)"),  # before the incident
+    ],
+)
+def test_a_date_that_is_not_valid_but_explains_itself_goes_to_a_person(key, written):
+    """A notification dated after it arrived, "Will be submitted 23/03/2026", or an
+    LA aware two days before the incident date given as the date of death, with the
+    reason in brackets: a person reads the words; they had gone back as wrong."""
+    from datetime import timedelta
+
+    from parsers.normalise import parse_uk_date
+    from tests.builders import docx_builder
+    from tests.builders.accuracy import render, sent_after, wrap
+
+    schema = FULL["serious_incident_notification"]
+    answers = dict(docx_builder.random_answers(schema, 22))
+    sent = sent_after(answers)
+    incident = parse_uk_date(str(answers["incident_date"]))
+    assert incident is not None
+    answers[key] = written.format(
+        later=(sent.date() + timedelta(days=3)).strftime("%d/%m/%Y"),
+        earlier=(incident - timedelta(days=2)).strftime("%d/%m/%Y"),
+    )
+    name, data = render(schema, answers, "docx_typed", 22)
+    outcome = assess_message(wrap([(name, data)], "outlook", sent, OUR_MX), CONFIG, schemas=FULL)
+    got = outcome.as_outcome()
+    assert [p["field"] for p in got["invalid"]] == [key]
+    assert got["decision"] == "needs_review", got["evidence"]
+    assert any("words beside its date" in d for d in got["evidence"]["doubts"])

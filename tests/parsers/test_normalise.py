@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from parsers.normalise import comparable, date_doubt, fold_text, is_non_answer, parse_uk_date
+from parsers.normalise import (
+    comparable,
+    date_doubt,
+    dates_in,
+    fold_text,
+    is_non_answer,
+    parse_uk_date,
+    words_beside_the_date,
+)
 
 TODAY = date(2026, 11, 26)
 
@@ -64,6 +72,10 @@ def test_it_refuses_what_is_not_a_real_date(written):
         "12 Aug - 13 Aug 2026",  # not 12 August 2013
         "10th/11th August 2026",
         "12 08 2026 - 13/08/2026",
+        "Notification drafted 17/03/2026, sent 19/03",  # the second has no year
+        "Email 17/3, portal 19/03/2026",
+        "12/08/2026 to 14th",
+        "June 2020 - 14/08/2026",
     ],
 )
 def test_it_refuses_a_text_naming_two_dates(written):
@@ -96,11 +108,44 @@ def test_a_date_answer_that_is_not_one_date_says_why_a_person_should_read_it(wri
     assert date_doubt(written) == why
 
 
-@pytest.mark.parametrize("written", ["12 Aug 14:00", "12 August, 14:30", "Tuesday 12 August, 10am"])
+@pytest.mark.parametrize(
+    "written",
+    [
+        "12 Aug 14:00",
+        "12 August, 14:30",
+        "Tuesday 12 August, 10am",
+        "3 Aug 11 p.m.",
+        "3 Aug 12 noon",
+        "3rd August 10 - 11am",
+    ],
+)
 def test_a_time_after_the_month_is_no_year(written):
     """ "12 Aug 14:00" had been 12 August 2014."""
     assert parse_uk_date(written, today=TODAY) is None
     assert date_doubt(written) == "gives no year"
+
+
+@pytest.mark.parametrize(
+    ("written", "words"),
+    [
+        ("Will be submitted 23/03/2026", True),
+        ("14/03/2026 (hospital admission)", True),
+        ("Wednesday 12th of August 2026", False),
+        ("12/08/2026 at 21:30", False),
+        ("DOB: 12/08/2019", False),
+    ],
+)
+def test_it_tells_a_date_with_words_that_may_explain_it(written, words):
+    assert words_beside_the_date(written) is words
+
+
+def test_a_text_of_thousands_of_dates_is_read_only_as_far_as_several():
+    """Hostile mail: a cell of 7,000 dates is "several", found after the third, not
+    compared with every other (that had taken 2 s a call)."""
+    text = "1/1/11 " * 7143
+    assert len(dates_in(text)) == 3
+    assert parse_uk_date(text) is None
+    assert date_doubt(text) == "gives more than one date"
 
 
 def test_it_reads_two_digit_years_as_the_latest_year_not_in_the_future():
