@@ -41,10 +41,14 @@ _NUMERIC = re.compile(
 _SPACED = re.compile(r"^\s*(\d{1,2}) (\d{1,2}) (\d{4})\s*$")
 _SPACED_ANYWHERE = re.compile(r"(?<!\d)\d{1,2} \d{1,2} \d{4}(?!\d)")
 _ISO = re.compile(rf"{_NUM_START}(\d{{4}})\s*([-/.])\s*(\d{{1,2}})\s*\2\s*(\d{{1,2}}){_NUM_END}")
-# A year of two digits: right after the month ("12 Aug 26", "12-Aug-26"), at the end
-# of the answer: anything after it may make it a time ("12 Aug 14:00", "3 Aug 11
-# p.m.", "12 noon") or a second day ("12 Aug - 13 Aug 2026"), not a year.
-_TWO_DIGIT_YEAR = r"[\s.\-/](\d{2})(?=\s*(?:[.,;)\]]\s*)*$)"
+# A year of two digits: right after the month ("12 Aug 26", "12-Aug-26"), ending the
+# answer or followed by a note ("12.Aug.26 (approx)", "12 Aug 26 at 14:30", "12 Aug 26
+# - seen by GP"); anything else after it may make it a time ("12 Aug 14:00", "3 Aug
+# 11 p.m.", "12 noon", "10 - 11am") or a second day ("12 Aug - 13 Aug 2026").
+_TWO_DIGIT_YEAR = (
+    r"[\s.\-/](\d{2})(?=\s*(?:[.,;)\]]\s*)*$|\s*[,;]?\s*\(|\s+-\s+[^\W\d_]"
+    r"|\s+(?:at|on|by|approx|about|around|circa|when|and\s+[^\W\d_])\b)"
+)
 _DAY_MONTH = re.compile(
     rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?[\s.\-/,]*({_MONTH_WORD})\.?"
     rf"(?:[\s.\-/,]*(\d{{4}})(?!\d)|{_TWO_DIGIT_YEAR})",
