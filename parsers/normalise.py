@@ -217,11 +217,12 @@ def _part_date_beside(text: str, spans: list[tuple[int, int]]) -> bool:
     for pattern in (_NO_YEAR, _NO_DAY, _DAY_AFTER_RANGE):
         for m in pattern.finditer(cleaned):
             outside = not any(s <= m.start() < e or m.start() <= s < m.end() for s, e in spans)
-            if outside and (pattern is not _NO_YEAR or "." not in m.group(0)):
+            if outside and (pattern is not _NO_YEAR or not _TIME_IN_DOTS.fullmatch(m.group(0))):
                 return True
     return False
 
 
+_TIME_IN_DOTS = re.compile(r"\d{1,2}\s*\.\s*\d{1,2}")  # "9.30": no day and month
 _DAY_AFTER_RANGE = re.compile(
     r"(?:-|\bto\b|\bor\b|\band\b|&)\s*\d{1,2}(?:st|nd|rd|th)\b", re.IGNORECASE
 )

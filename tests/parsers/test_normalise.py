@@ -78,6 +78,7 @@ def test_it_refuses_what_is_not_a_real_date(written):
         "Email 17/3, portal 19/03/2026",
         "12/08/2026 to 14th",
         "June 2020 - 14/08/2026",
+        "12.Aug.26 - 13/08/2026",  # not the second alone
     ],
 )
 def test_it_refuses_a_text_naming_two_dates(written):
