@@ -122,10 +122,13 @@ def option_score(text: str, option: OptionSpec, cuts: bool = False) -> float:
     if not target:
         return 0.0
     best = 0.0
+    negated = _NEGATION.search(target) is not None
     for wording in (*option.wordings, option.key.replace("_", " ")):
         candidate = comparable(wording)
         if target == candidate:
             return 100.0
+        if (_NEGATION.search(candidate) is not None) != negated:
+            continue  # "Known to children's social care" is not "Not known to …"
         score = fuzz.ratio(target, candidate)
         if len(candidate) > 25 and len(target) > 25:
             # Long option texts get abbreviated or lightly reworded.
@@ -136,6 +139,7 @@ def option_score(text: str, option: OptionSpec, cuts: bool = False) -> float:
     return best
 
 
+_NEGATION = re.compile(r"\b(?:not|no|never|non|nor|none)\b")
 CUT_OPTION_SCORE = 90.0  # our option printed without its qualifier: named, a little less surely
 
 

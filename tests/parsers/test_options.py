@@ -211,3 +211,23 @@ def test_a_bold_sub_heading_in_the_cell_does_not_hide_a_ticked_box():
 
 def test_ours_among_another_forms_empty_boxes_with_the_answer_typed_under_them():
     assert choose(lines("☐ Yes ☐ No ☐ N/A", "No"), YESNO) == ["no"]
+
+
+@pytest.mark.parametrize(
+    ("written", "key"),
+    [
+        ("Known to children's social care", None),  # had been read as its opposite
+        ("Previously known to children's social care", None),
+        ("Not known to childrens social care", "not_known_to_csc"),
+        ("Child in need", "child_in_need"),
+    ],
+)
+def test_an_option_is_never_named_by_words_saying_the_opposite(written, key):
+    from parsers.options import match_option
+
+    options = [
+        OptionSpec("child_in_need", "Child in need"),
+        OptionSpec("not_known_to_csc", "Not known to children's social care"),
+    ]
+    found = match_option(written, options)
+    assert (found.key if found else None) == key
