@@ -76,8 +76,6 @@ _RANGE = re.compile(
     rf"{_DAY}(?=\s*[./]\s*\d{{1,2}}\s*[./]\s*\d{{2,4}}|\s+(?:of\s+)?(?:{_MONTH_WORD})\b)",
     re.IGNORECASE,
 )
-# Day and month the wrong way round for a UK date: "12/13/2026" (month first).
-_MONTH_FIRST = re.compile(r"(?<!\d)(\d{1,2})\s*([./\-])\s*(\d{1,2})\s*\2\s*(?:\d{4}|\d{2})(?!\d)")
 # A day and month with no year: "12th Aug", "12/08".
 _NO_YEAR = re.compile(
     rf"(?<!\d)\d{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?[\s.\-/,]*(?:{_MONTH_WORD})\b\.?"
@@ -171,13 +169,20 @@ def parse_uk_date(text: str, today: date | None = None) -> date | None:
     ``April 3, 2026``.  A text holding more than one date is not a date.
     """
     found = _dates_and_spans(text, today)
-    if len(found) != 1 or _RANGE.search(text.translate(_DASHES)):
+    if len(found) != 1 or _more_than_one(text, found):
         return None
-    if _part_date_beside(text, [span for _d, span in found]):
-        return None  # "17/03/2026, sent 19/03": a second date, with no year
-    if _SPACED_ANYWHERE.search(text) and not _SPACED.match(text):
-        return None  # "12 08 2026 - 13/08/2026": a second date, in spaces
     return found[0][0]
+
+
+def _more_than_one(text: str, found: list[tuple[date | None, tuple[int, int]]]) -> bool:
+    """Whether ``text`` gives more than the date ``found`` (with their spans): a
+    second full date, a range or a choice of days ("10–12/08/2026"), part of a date
+    beside it ("17/03/2026, sent 19/03"), or a second date in spaces ("12 08 2026 -
+    13/08/2026")."""
+    if len(found) > 1 or _RANGE.search(text.translate(_DASHES)):
+        return True
+    spaced = bool(_SPACED_ANYWHERE.search(text)) and not _SPACED.match(text)
+    return bool(found) and (spaced or _part_date_beside(text, [span for _d, span in found]))
 
 
 def dates_in(text: str, today: date | None = None) -> list[date | None]:
@@ -255,13 +260,11 @@ def date_doubt(text: str) -> str | None:
     with_spans = _dates_and_spans(text)
     found = [day for day, _span in with_spans]
     dashed = text.translate(_DASHES)
-    spaced = bool(_SPACED_ANYWHERE.search(dashed)) and not _SPACED.match(dashed)
-    beside = bool(found) and _part_date_beside(text, [span for _d, span in with_spans])
-    several = len(found) > 1 or (bool(found) and (spaced or beside))
+    several = _more_than_one(text, with_spans)
     if (several and any(day is not None for day in found)) or _RANGE.search(dashed):
         return "gives more than one date"
     if found:
-        wrong_way = _MONTH_FIRST.search(dashed)
+        wrong_way = _NUMERIC.search(dashed)
         if wrong_way and int(wrong_way.group(1)) <= 12 < int(wrong_way.group(3)) <= 31:
             return "may be written month first"
         return None

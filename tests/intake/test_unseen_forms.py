@@ -214,7 +214,7 @@ def test_a_date_answer_that_is_not_one_date_goes_to_a_person_unless_it_is_surely
 
     from parsers.normalise import parse_uk_date
     from tests.builders import docx_builder
-    from tests.builders.accuracy import render, sent_after, wrap
+    from tests.builders.accuracy import sent_after
 
     schema = FULL["cspr_referral"]
     answers = dict(docx_builder.random_answers(schema, 11))
@@ -227,10 +227,8 @@ def test_a_date_answer_that_is_not_one_date_goes_to_a_person_unless_it_is_surely
         day_hyphened=day.strftime("%d\u2011%m\u2011%Y"),
         day_month=f"{day.day}th {day.strftime('%b')}",
     )
-    name, data = render(schema, answers, "docx_typed", 11)
     sent = sent_after({**answers, "incident_date": day.strftime("%d/%m/%Y")})
-    outcome = assess_message(wrap([(name, data)], "outlook", sent, OUR_MX), CONFIG, schemas=FULL)
-    got = outcome.as_outcome()
+    got = _typed_form_outcome(schema, answers, 11, sent)
     assert got["decision"] == decision, got["evidence"]
     if why:
         assert any(why in d for d in got["evidence"]["doubts"])
@@ -246,16 +244,14 @@ def test_a_question_answered_in_words_that_give_no_answer_goes_to_a_person(writt
     question left blank, and the form went back asking the referrer to answer it.
     They did: a person decides whether that will do."""
     from tests.builders import docx_builder
-    from tests.builders.accuracy import render, sent_after, wrap
+    from tests.builders.accuracy import sent_after
 
     schema = FULL["cspr_referral"]
     answers = dict(docx_builder.random_answers(schema, 12))
     answers["incident_outcome"] = "died"
     sent = sent_after(answers)
     answers["date_of_death"] = written
-    name, data = render(schema, answers, "docx_typed", 12)
-    outcome = assess_message(wrap([(name, data)], "outlook", sent, OUR_MX), CONFIG, schemas=FULL)
-    got = outcome.as_outcome()
+    got = _typed_form_outcome(schema, answers, 12, sent)
     assert got["decision"] == "needs_review", got["evidence"]
     assert any("give no answer" in d for d in got["evidence"]["doubts"])
 
@@ -296,15 +292,13 @@ def test_an_answer_pointing_elsewhere_goes_to_a_person_not_back(key, written):
     """ "Date of incident: see attached chronology" had gone back as "not a real
     date": the referrer says where the answer is, and a person looks there."""
     from tests.builders import docx_builder
-    from tests.builders.accuracy import render, sent_after, wrap
+    from tests.builders.accuracy import sent_after
 
     schema = FULL["cspr_referral"]
     answers = dict(docx_builder.random_answers(schema, 13))
     sent = sent_after(answers)
     answers[key] = written
-    name, data = render(schema, answers, "docx_typed", 13)
-    outcome = assess_message(wrap([(name, data)], "outlook", sent, OUR_MX), CONFIG, schemas=FULL)
-    got = outcome.as_outcome()
+    got = _typed_form_outcome(schema, answers, 13, sent)
     assert got["decision"] == "needs_review", got["evidence"]
     assert any("points elsewhere" in d for d in got["evidence"]["doubts"])
 
@@ -366,7 +360,7 @@ def test_a_date_that_is_not_valid_but_explains_itself_goes_to_a_person(key, writ
 
     from parsers.normalise import parse_uk_date
     from tests.builders import docx_builder
-    from tests.builders.accuracy import render, sent_after, wrap
+    from tests.builders.accuracy import sent_after
 
     schema = FULL["serious_incident_notification"]
     answers = dict(docx_builder.random_answers(schema, 22))
@@ -377,9 +371,17 @@ def test_a_date_that_is_not_valid_but_explains_itself_goes_to_a_person(key, writ
         later=(sent.date() + timedelta(days=3)).strftime("%d/%m/%Y"),
         earlier=(incident - timedelta(days=2)).strftime("%d/%m/%Y"),
     )
-    name, data = render(schema, answers, "docx_typed", 22)
-    outcome = assess_message(wrap([(name, data)], "outlook", sent, OUR_MX), CONFIG, schemas=FULL)
-    got = outcome.as_outcome()
+    got = _typed_form_outcome(schema, answers, 22, sent)
     assert [p["field"] for p in got["invalid"]] == [key]
     assert got["decision"] == "needs_review", got["evidence"]
     assert any("words beside its date" in d for d in got["evidence"]["doubts"])
+
+
+def _typed_form_outcome(schema, answers, seed, sent):
+    """The outcome for ``schema``'s form typed in Word with ``answers``, sent at ``sent``."""
+    from tests.builders.accuracy import render, wrap
+
+    name, data = render(schema, answers, "docx_typed", seed)
+    return assess_message(
+        wrap([(name, data)], "outlook", sent, OUR_MX), CONFIG, schemas=FULL
+    ).as_outcome()
