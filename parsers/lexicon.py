@@ -187,10 +187,11 @@ def _alternation(words: Mapping[str, str]) -> re.Pattern[str] | None:
 
 def content_words(canon_text: str) -> frozenset[str]:
     """The words that carry meaning, a plural or possessive "s" dropped."""
-    return frozenset(_stem(w) for w in canon_text.split() if w not in STOP_WORDS)
+    return frozenset(stem(w) for w in canon_text.split() if w not in STOP_WORDS)
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
+    """A word without its plural or possessive "s"."""
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 

@@ -59,10 +59,12 @@ from parsers.forms.targets import (
     is_question_like,
     likeness,
     sameness,
+    unnumbered,
     without_subject,
+    without_words,
     wording_score,
 )
-from parsers.lexicon import Lexicon
+from parsers.lexicon import Lexicon, content_words
 from parsers.normalise import comparable, is_non_answer
 from parsers.options import State, left_blank, listed_options, match_option, read_marks
 from parsers.schema import FormSchema, OptionSpec
@@ -82,6 +84,7 @@ KNOWN_BY_OPTIONS = 90.0  # at least this, a question listing 3+ of a field's opt
 SECTION_BONUS = 12.0  # a question under the target's own section
 SECTION_PENALTY = 6.0  # a question under another known section
 NEIGHBOUR_BONUS = 4.0  # a question next to one placed just before (or after) it on the form
+ECHO_PENALTY = 4.0  # a question compared without its heading's words (`_echo_scores`)
 HINT_SCORE = 100.0  # an AcroForm or content-control name that is the field key
 PART_THRESHOLD = 88.0  # each part of a composite question must name its field this well
 FORM_THRESHOLD = 0.40  # F1 a document must reach to be the form
@@ -346,7 +349,9 @@ def _wording_matrix(
     fixed = len(compiled.targets)
     if tuple(targets[:fixed]) != compiled.targets:
         return _wording_block(questions, targets, compiled)
-    keys: list[tuple[object, ...]] = [("row", q.asked, q.sections) for q in questions]
+    keys: list[tuple[object, ...]] = [
+        ("row", q.asked, q.sections, q.entry.section if q.sections else "") for q in questions
+    ]
     found: dict[tuple[object, ...], Any] = {key: compiled.memo.get(key) for key in keys}
     new = [key for key, row in found.items() if row is None]
     if new:
@@ -376,6 +381,7 @@ def _wording_block(
     )
     _head_scores(questions, targets, out)
     _subject_scores(questions, targets, compiled, out)
+    _echo_scores(questions, targets, compiled, out)
     for i, q in enumerate(questions):
         for j, target in enumerate(targets):
             same = sameness(q.sections, target.section)
@@ -443,6 +449,30 @@ def _subject_scores(
         for r, (i, _b) in enumerate(rows):
             for c, (j, _w) in enumerate(cols):
                 out[i, j] = max(out[i, j], scores[r, c])
+
+
+def _echo_scores(
+    questions: Sequence[Question], targets: Sequence[Target], compiled: Compiled, out: np.ndarray
+) -> None:
+    """A question that repeats words of its heading ("Name of lead consulted"
+    under "Safeguarding lead consulted", "Date of request" under "Review
+    requested") compared, without them, to the questions of the sections its
+    heading names, also without their section's words: what is left is what it
+    asks there ("name", "date"), `ECHO_PENALTY` lower."""
+    for i, q in enumerate(questions):
+        if not q.sections or not q.entry.section.strip():
+            continue
+        titled = content_words(compiled.lexicon.canon(unnumbered(q.entry.section)))
+        for section in q.sections:
+            titled |= compiled.section_words[section]
+        whole = q.asked.variants[-1]
+        bare = without_words(whole, titled)
+        if not bare or bare == without_words(whole, frozenset()):
+            continue  # nothing of the heading in it, or nothing but the heading
+        for j, target in enumerate(targets):
+            if target.section in q.sections and target.echo:
+                best = max(likeness(bare, echo) for echo in target.echo)
+                out[i, j] = max(out[i, j], best - ECHO_PENALTY)
 
 
 def _containment(question: Asked, wordings: Sequence[Wording], same: bool | None) -> float:

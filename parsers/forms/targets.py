@@ -31,7 +31,7 @@ from typing import TypeVar
 
 from rapidfuzz import fuzz
 
-from parsers.lexicon import STOP_WORDS, Lexicon, content_words
+from parsers.lexicon import STOP_WORDS, Lexicon, content_words, stem
 from parsers.normalise import comparable, qualifier_cuts
 from parsers.schema import FieldSpec, FormSchema
 
@@ -74,6 +74,9 @@ class Target:
     # Its wordings cut before a closing qualifier ("Date notified to the National
     # Panel" -> "date notified"), in canonical words (see `head_of`).
     heads: tuple[str, ...] = ()
+    # Its wordings without the words of its section's titles ("Date of referral"
+    # in "About this referral" -> "date"): what it asks within its section.
+    echo: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: one per schema object
@@ -84,6 +87,8 @@ class Compiled:
     targets: tuple[Target, ...]
     sections: tuple[tuple[str, tuple[Wording, ...]], ...]
     subjects: Mapping[str, frozenset[str]] = dataclass_field(default_factory=dict)
+    # The meaning words of each section's titles (`without_words`).
+    section_words: Mapping[str, frozenset[str]] = dataclass_field(default_factory=dict)
     # What the matcher worked out from a question's words alone, against this
     # schema: the same forms come again and again, so their questions are
     # scored once per sandbox worker (issue 10).  See `remember`.
@@ -136,6 +141,7 @@ def compile_schema(schema: FormSchema) -> Compiled:
     lex = schema.lexicon
     sections = tuple((s.key, _wordings(lex, s.wordings)) for s in schema.sections)
     section_words = {key: _persons_of(lex, ws) for key, ws in sections}
+    titled = {key: frozenset().union(*(w.content for w in ws)) for key, ws in sections}
     targets: list[Target] = []
     for order, spec in enumerate(schema.fields):
         ws = _wordings(lex, spec.wordings)
@@ -150,6 +156,7 @@ def compile_schema(schema: FormSchema) -> Compiled:
                 spec=spec,
                 bare=_bare_all(ws, section_words[spec.section]),
                 heads=_heads(lex, spec.wordings, ws),
+                echo=_echoes(ws, titled[spec.section]),
             )
         )
     for composite in schema.composites:
@@ -165,9 +172,10 @@ def compile_schema(schema: FormSchema) -> Compiled:
                 split=composite.split,
                 bare=_bare_all(ws, section_words[composite.section]),
                 heads=_heads(lex, composite.wordings, ws),
+                echo=_echoes(ws, titled[composite.section]),
             )
         )
-    compiled = Compiled(schema, tuple(targets), sections, section_words)
+    compiled = Compiled(schema, tuple(targets), sections, section_words, titled)
     _COMPILED[key] = compiled
     return compiled
 
@@ -180,6 +188,17 @@ def without_subject(canon: str, subjects: frozenset[str]) -> str:
         words = re.sub(rf"(?<![a-z]){re.escape(subject)}s?(?![a-z])", " ", words)
     kept = [w for w in words.split() if w not in STOP_WORDS]
     return " ".join(kept)
+
+
+def without_words(canon: str, words: frozenset[str]) -> str:
+    """Canonical text without ``words`` (meaning words, as `content_words` gives
+    them) and without its stop words."""
+    return " ".join(w for w in canon.split() if w not in STOP_WORDS and stem(w) not in words)
+
+
+def _echoes(wordings: Sequence[Wording], titled: frozenset[str]) -> tuple[str, ...]:
+    """The wordings without their section's title words, where anything is left."""
+    return tuple(dict.fromkeys(b for w in wordings if (b := without_words(w.canon, titled))))
 
 
 def _bare_all(wordings: Sequence[Wording], subjects: frozenset[str]) -> tuple[str, ...]:
@@ -348,7 +367,7 @@ def _overlap(asked_words: frozenset[str], words: frozenset[str]) -> float:
 def _sections_of(compiled: Compiled, heading: str) -> frozenset[str]:
     if not heading.strip():
         return frozenset()
-    question = asked(compiled.lexicon, _unnumbered(heading))
+    question = asked(compiled.lexicon, unnumbered(heading))
     scores: dict[str, float] = {}
     for key, wordings in compiled.sections:
         score = 0.0
@@ -369,7 +388,7 @@ _NUMBERING = re.compile(
 )
 
 
-def _unnumbered(heading: str) -> str:
+def unnumbered(heading: str) -> str:
     return _NUMBERING.sub("", heading)
 
 

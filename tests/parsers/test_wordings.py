@@ -7,6 +7,7 @@ and the reader must place it on that field and read its answer.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from pathlib import Path
 
@@ -72,3 +73,51 @@ def test_no_wording_on_the_list_is_one_the_schemas_already_know() -> None:
     for form, key, wording in CASES:
         known = {comparable(w) for spec in SCHEMAS[form].fields for w in spec.wordings}
         assert comparable(wording) not in known, (form, key, wording)
+
+
+def _form_headed(schema: FormSchema, key: str, wording: str, heading: str) -> Document:
+    """`_form` with ``key``'s section printed under ``heading``."""
+    doc = _form(schema, key, wording)
+    section = schema.field(key).section
+    title = next(s.title for s in schema.sections if s.key == section)
+    entries = [
+        dataclasses.replace(e, section=heading) if e.section == title else e for e in doc.entries
+    ]
+    return Document("docx", "form.docx", doc.title, entries)
+
+
+@pytest.mark.parametrize(
+    ("form", "key", "wording", "heading"),
+    [
+        ("cspr_referral", "dsl_name", "Name of lead consulted", "Safeguarding lead"),
+        ("cspr_referral", "dsl_name", "Name of lead consulted", "Safeguarding lead details"),
+        ("cspr_referral", "referral_date", "Date of request", "Request"),
+        ("cspr_referral", "referral_date", "Date of request", "The request"),
+    ],
+)
+def test_a_question_repeating_its_heading_is_read_by_what_is_left(
+    form: str, key: str, wording: str, heading: str
+) -> None:
+    """A question "Name of lead consulted" under "Safeguarding lead" asks the lead's name,
+    though the schema has never been told that wording: the heading's words say
+    whose, what is left says what."""
+    schema = SCHEMAS[form].without_wordings({comparable(wording)}, comparable)
+    match = match_document(_form_headed(schema, key, wording, heading), schema)
+    assert match is not None
+    assert match.asked_as.get(key) == wording
+    assert key in match.answers
+
+
+def test_a_question_is_not_read_by_what_is_left_under_another_heading() -> None:
+    """The same words under a heading of another section ask something else:
+    "Name of lead consulted" under "The child" is not read as the lead's name."""
+    wording = "Name of lead consulted"
+    schema = SCHEMAS["cspr_referral"].without_wordings({comparable(wording)}, comparable)
+    doc = _form_headed(schema, "dsl_name", wording, "Safeguarding lead")
+    entries = [
+        dataclasses.replace(e, section="The child") if e.question == wording else e
+        for e in doc.entries
+    ]
+    match = match_document(Document("docx", "form.docx", doc.title, entries), schema)
+    assert match is not None
+    assert match.asked_as.get("dsl_name") != wording
