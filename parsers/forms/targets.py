@@ -21,6 +21,7 @@ best of:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -175,7 +176,7 @@ def compile_schema(schema: FormSchema) -> Compiled:
                 echo=_echoes(ws, titled[composite.section]),
             )
         )
-    compiled = Compiled(schema, tuple(targets), sections, section_words, titled)
+    compiled = Compiled(schema, _telling_echoes(targets), sections, section_words, titled)
     _COMPILED[key] = compiled
     return compiled
 
@@ -199,6 +200,20 @@ def without_words(canon: str, words: frozenset[str]) -> str:
 def _echoes(wordings: Sequence[Wording], titled: frozenset[str]) -> tuple[str, ...]:
     """The wordings without their section's title words, where anything is left."""
     return tuple(dict.fromkeys(b for w in wordings if (b := without_words(w.canon, titled))))
+
+
+def _telling_echoes(targets: Sequence[Target]) -> tuple[Target, ...]:
+    """The targets without an echo that another target of their section shares
+    ("Local authority name" and "Name" under "Notifying local authority" both
+    leave "name"): such an echo cannot tell them apart."""
+    seen: dict[tuple[str, str], int] = {}
+    for t in targets:
+        for echo in t.echo:
+            seen[(t.section, echo)] = seen.get((t.section, echo), 0) + 1
+    return tuple(
+        dataclasses.replace(t, echo=tuple(e for e in t.echo if seen[(t.section, e)] == 1))
+        for t in targets
+    )
 
 
 def _bare_all(wordings: Sequence[Wording], subjects: frozenset[str]) -> tuple[str, ...]:
@@ -280,6 +295,8 @@ def asked(lexicon: Lexicon, question: str) -> Asked:
     whole = lexicon.canon(question)
     bare = lexicon.canon(strip_brackets(question))
     variants = (whole, bare) if bare and bare != whole else (whole,)
+    if bare and lexicon.persons(bare) == {bare}:
+        variants = (*variants, f"{bare} name")  # "Notified by" (the notifier): whose name
     head = head_of(lexicon, question)
     return Asked(
         variants,

@@ -121,3 +121,27 @@ def test_a_question_is_not_read_by_what_is_left_under_another_heading() -> None:
     match = match_document(Document("docx", "form.docx", doc.title, entries), schema)
     assert match is not None
     assert match.asked_as.get("dsl_name") != wording
+
+
+@pytest.mark.parametrize("heading", ["Notifier", "Local authority details", ""])
+def test_a_question_naming_only_a_person_asks_their_name(heading: str) -> None:
+    """A question "Notified by" (the notifier) asks who: the notifier's name, not their role,
+    under whatever heading, though the schema has never been told that wording."""
+    wording = "Notified by"
+    schema = SCHEMAS["serious_incident_notification"]
+    schema = schema.without_wordings({comparable(wording)}, comparable)
+    match = match_document(_form_headed(schema, "notifier_name", wording, heading), schema)
+    assert match is not None
+    assert match.asked_as.get("notifier_name") == wording
+    assert match.asked_as.get("notifier_role") != wording
+
+
+def test_what_is_left_of_two_questions_of_a_section_alike_tells_neither() -> None:
+    """The questions "Local authority name" and "Name" under "Notifying local authority" both
+    leave "name" without the heading's words: that tells neither apart, so a
+    question leaving "name" is not read by it."""
+    from parsers.forms.targets import compile_schema
+
+    compiled = compile_schema(SCHEMAS["serious_incident_notification"])
+    echoes = {t.key: t.echo for t in compiled.targets if t.section == "notifier"}
+    assert not any("name" in echo for echo in echoes.values())
