@@ -84,6 +84,7 @@ KNOWN_BY_OPTIONS = 90.0  # at least this, a question listing 3+ of a field's opt
 SECTION_BONUS = 12.0  # a question under the target's own section
 SECTION_PENALTY = 6.0  # a question under another known section
 NEIGHBOUR_BONUS = 4.0  # a question next to one placed just before (or after) it on the form
+LEANING = 80.0  # an unplaced question worded this like a question leans to its section
 ECHO_PENALTY = 4.0  # a question compared without its heading's words (`_echo_scores`)
 HINT_SCORE = 100.0  # an AcroForm or content-control name that is the field key
 PART_THRESHOLD = 88.0  # each part of a composite question must name its field this well
@@ -238,12 +239,13 @@ def _assign(
     """Question index -> (target index, score): the best one-to-one assignment."""
     if not questions or not targets:
         return {}
-    base = _score_matrix(questions, targets, compiled)
+    wording = _wording_matrix(questions, targets, compiled)
+    base = _score_matrix(questions, targets, compiled, wording)
     first = _solve(base)
-    doubted = _doubted_headings(questions, targets, first)
+    doubted = _doubted_headings(questions, targets, first, wording, compiled)
     if doubted:
         questions = [
-            dataclasses.replace(q, sections=frozenset())
+            dataclasses.replace(q, sections=doubted[q.entry.section])
             if q.entry.section in doubted and not _agrees(q, targets, first.get(i))
             else q
             for i, q in enumerate(questions)
@@ -256,22 +258,59 @@ def _assign(
 
 
 def _doubted_headings(
-    questions: Sequence[Question], targets: Sequence[Target], pairs: Mapping[int, tuple[int, float]]
-) -> set[str]:
-    """Headings most of whose questions were placed in other sections: an
-    instruction printed like a heading, or a table that carries on under the
-    last heading although it is about something else.  Their questions are
-    read as if under no heading, but for those placed in its section."""
+    questions: Sequence[Question],
+    targets: Sequence[Target],
+    pairs: Mapping[int, tuple[int, float]],
+    wording: np.ndarray,
+    compiled: Compiled,
+) -> dict[str, frozenset[str]]:
+    """Headings whose questions belong to other sections, each with the sections
+    its questions are read in instead (but for those placed in its own).
+
+    * Most of its questions (three or more) placed in other sections: an
+      instruction printed like a heading, or a table that carries on under the
+      last heading although it is about something else.  Its questions are
+      read as if under no heading.
+    * A heading that names its section in other words than the schema's (the
+      "Reasons for referral" of a referral's criteria, read as "About this
+      referral" for its one word "referral"), two or more of whose questions,
+      and none against, lean to one other section (placed there, or worded
+      most like a question there): it is that section's heading."""
     placed: dict[str, list[bool]] = {}
-    for i, (j, _score) in pairs.items():
-        q = questions[i]
-        if q.sections:
-            placed.setdefault(q.entry.section, []).append(targets[j].section in q.sections)
-    return {
-        heading
+    leaning: dict[str, list[str]] = {}
+    for i, q in enumerate(questions):
+        if not q.sections:
+            continue
+        if i in pairs:
+            section = targets[pairs[i][0]].section
+            placed.setdefault(q.entry.section, []).append(section in q.sections)
+            leaning.setdefault(q.entry.section, []).append(section)
+        elif (lean := _leans(wording[i], targets)) is not None:
+            leaning.setdefault(q.entry.section, []).append(lean)
+    doubted = {
+        heading: frozenset[str]()
         for heading, agree in placed.items()
         if len(agree) >= 3 and sum(agree) < len(agree) / 2
     }
+    for heading, sections in leaning.items():
+        own = compiled.sections_of(heading)
+        if (
+            heading not in doubted
+            and heading in placed
+            and len(sections) >= 2
+            and len(set(sections)) == 1
+            and sections[0] not in own
+            and not compiled.names_exactly(heading)
+        ):
+            doubted[heading] = frozenset(sections[:1])
+    return doubted
+
+
+def _leans(row: np.ndarray, targets: Sequence[Target]) -> str | None:
+    """The section of the question an unplaced question is worded most like,
+    if it is worded like one at all."""
+    j = int(row.argmax())
+    return targets[j].section if row[j] >= LEANING else None
 
 
 def _agrees(q: Question, targets: Sequence[Target], placed: tuple[int, float] | None) -> bool:
@@ -299,11 +338,15 @@ def _solve(scores: np.ndarray) -> dict[int, tuple[int, float]]:
 
 
 def _score_matrix(
-    questions: Sequence[Question], targets: Sequence[Target], compiled: Compiled
+    questions: Sequence[Question],
+    targets: Sequence[Target],
+    compiled: Compiled,
+    wording: np.ndarray | None = None,
 ) -> np.ndarray:
     import numpy as np
 
-    wording = _wording_matrix(questions, targets, compiled)
+    if wording is None:
+        wording = _wording_matrix(questions, targets, compiled)
     scores = np.zeros((len(questions), len(targets)))
     for i, q in enumerate(questions):
         if compiled.lexicon.is_office_use(q.entry.question):

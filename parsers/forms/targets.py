@@ -115,6 +115,11 @@ class Compiled:
     def lexicon(self) -> Lexicon:
         return self.schema.lexicon
 
+    def names_exactly(self, heading: str) -> bool:
+        """Whether ``heading`` is worded as one of the schema's section titles."""
+        canon = self.lexicon.canon(unnumbered(heading))
+        return any(canon == w.canon for _key, wordings in self.sections for w in wordings)
+
     def sections_of(self, heading: str) -> frozenset[str]:
         """The keys of the schema's sections a heading names: one, or several when
         it names them together ("Child and family"); empty when none."""

@@ -145,3 +145,30 @@ def test_what_is_left_of_two_questions_of_a_section_alike_tells_neither() -> Non
     compiled = compile_schema(SCHEMAS["serious_incident_notification"])
     echoes = {t.key: t.echo for t in compiled.targets if t.section == "notifier"}
     assert not any("name" in echo for echo in echoes.values())
+
+
+def _without_heading(schema: FormSchema, heading: str) -> FormSchema:
+    return dataclasses.replace(
+        schema,
+        sections=tuple(
+            dataclasses.replace(
+                s, aliases=tuple(a for a in s.aliases if comparable(a) != comparable(heading))
+            )
+            for s in schema.sections
+        ),
+    )
+
+
+@pytest.mark.parametrize("heading", ["Reasons for referral", "Grounds for the referral"])
+def test_a_heading_is_read_by_its_questions_when_its_words_point_elsewhere(heading: str) -> None:
+    """A criteria section headed "Reasons for referral", a heading the schema has
+    never been told, is not "About this referral" for its word "referral": its
+    questions (the criteria ticked, and why) are the criteria's, so a reworded
+    "why" is read there."""
+    wording = "Why does this case meet the criteria?"
+    schema = _without_heading(SCHEMAS["cspr_referral"], heading)
+    schema = schema.without_wordings({comparable(wording)}, comparable)
+    match = match_document(_form_headed(schema, "referral_rationale", wording, heading), schema)
+    assert match is not None
+    assert match.asked_as.get("referral_rationale") == wording
+    assert "criteria_met" in match.answers
