@@ -172,3 +172,24 @@ def test_a_heading_is_read_by_its_questions_when_its_words_point_elsewhere(headi
     assert match is not None
     assert match.asked_as.get("referral_rationale") == wording
     assert "criteria_met" in match.answers
+
+
+@pytest.mark.parametrize("heading", ["Sign-off", "Confirmation", "Declaration"])
+def test_the_person_completing_the_form_signs_its_declaration(heading: str) -> None:
+    """A declaration is the referrer's: "Completed by" (the referrer) under it is
+    the name signed, not the referrer's name of the form's first section, though
+    the schema has never been told that wording nor the heading "Sign-off"."""
+    wording = "Completed by"
+    schema = _without_heading(SCHEMAS["cspr_referral"], "Sign-off")
+    schema = schema.without_wordings({comparable(wording)}, comparable)
+    match = match_document(_form_headed(schema, "signed_by", wording, heading), schema)
+    assert match is not None
+    assert match.asked_as.get("signed_by") == wording
+    assert match.asked_as.get("referrer_name") == "Name"
+
+
+def test_a_request_is_a_referral() -> None:
+    """A referral asks for a review: "Date of request" says "Date of referral"."""
+    lexicon = SCHEMAS["cspr_referral"].lexicon
+    assert lexicon.canon("Date of request") == lexicon.canon("Date of referral")
+    assert lexicon.canon("Type of review requested") != lexicon.canon("Type of review referral")
