@@ -86,6 +86,7 @@ SECTION_PENALTY = 6.0  # a question under another known section
 NEIGHBOUR_BONUS = 4.0  # a question next to one placed just before (or after) it on the form
 LEANING = 80.0  # an unplaced question worded this like a question leans to its section
 ECHO_PENALTY = 4.0  # a question compared without its heading's words (`_echo_scores`)
+ECHO_CLAIMED = 90.0  # ... unless a question worded this like the field is on the form
 HINT_SCORE = 100.0  # an AcroForm or content-control name that is the field key
 PART_THRESHOLD = 88.0  # each part of a composite question must name its field this well
 FORM_THRESHOLD = 0.40  # F1 a document must reach to be the form
@@ -271,19 +272,22 @@ def _doubted_headings(
       instruction printed like a heading, or a table that carries on under the
       last heading although it is about something else.  Its questions are
       read as if under no heading.
-    * A heading that names its section in other words than the schema's (the
-      "Reasons for referral" of a referral's criteria, read as "About this
-      referral" for its one word "referral"), two or more of whose questions,
-      and none against, lean to one other section (placed there, or worded
-      most like a question there): it is that section's heading."""
+    * A heading that names no section of ours ("Referring agency"), or names
+      one in other words than the schema's (the "Reasons for referral" of a
+      referral's criteria, read as "About this referral" for its one word
+      "referral"), one or more of whose questions were placed, and two or more
+      of whose questions, and none against, lean to one other section (placed
+      there, or worded most like a question there): it is that section's
+      heading."""
     placed: dict[str, list[bool]] = {}
     leaning: dict[str, list[str]] = {}
     for i, q in enumerate(questions):
-        if not q.sections:
+        if not q.entry.section.strip():
             continue
         if i in pairs:
             section = targets[pairs[i][0]].section
-            placed.setdefault(q.entry.section, []).append(section in q.sections)
+            if q.sections:
+                placed.setdefault(q.entry.section, []).append(section in q.sections)
             leaning.setdefault(q.entry.section, []).append(section)
         elif (lean := _leans(wording[i], targets)) is not None:
             leaning.setdefault(q.entry.section, []).append(lean)
@@ -296,11 +300,11 @@ def _doubted_headings(
         own = compiled.sections_of(heading)
         if (
             heading not in doubted
-            and heading in placed
             and len(sections) >= 2
             and len(set(sections)) == 1
             and sections[0] not in own
             and not compiled.names_exactly(heading)
+            and any(questions[i].entry.section == heading for i in pairs)
         ):
             doubted[heading] = frozenset(sections[:1])
     return doubted
@@ -391,10 +395,10 @@ def _wording_matrix(
 
     fixed = len(compiled.targets)
     if tuple(targets[:fixed]) != compiled.targets:
-        return _wording_block(questions, targets, compiled)
-    keys: list[tuple[object, ...]] = [
-        ("row", q.asked, q.sections, q.entry.section if q.sections else "") for q in questions
-    ]
+        out = _wording_block(questions, targets, compiled)
+        _echo_scores(questions, targets, compiled, out)
+        return out
+    keys: list[tuple[object, ...]] = [("row", q.asked, q.sections) for q in questions]
     found: dict[tuple[object, ...], Any] = {key: compiled.memo.get(key) for key in keys}
     new = [key for key, row in found.items() if row is None]
     if new:
@@ -408,6 +412,7 @@ def _wording_matrix(
         out[i, :fixed] = found[key]
     if len(targets) > fixed:
         out[:, fixed:] = _wording_block(questions, targets[fixed:], compiled)
+    _echo_scores(questions, targets, compiled, out)
     return out
 
 
@@ -424,7 +429,6 @@ def _wording_block(
     )
     _head_scores(questions, targets, out)
     _subject_scores(questions, targets, compiled, out)
-    _echo_scores(questions, targets, compiled, out)
     for i, q in enumerate(questions):
         for j, target in enumerate(targets):
             same = sameness(q.sections, target.section)
@@ -497,25 +501,63 @@ def _subject_scores(
 def _echo_scores(
     questions: Sequence[Question], targets: Sequence[Target], compiled: Compiled, out: np.ndarray
 ) -> None:
-    """A question that repeats words of its heading ("Name of lead consulted"
-    under "Safeguarding lead consulted", "Date of request" under "Review
-    requested") compared, without them, to the questions of the sections its
-    heading names, also without their section's words: what is left is what it
-    asks there ("name", "date"), `ECHO_PENALTY` lower."""
+    """A question that repeats a word of its printed heading ("Name of lead
+    consulted" under "Safeguarding lead") compared, without the words of its
+    heading and of the sections the heading names, to those sections' questions
+    without their section's words: what is left is what it asks there ("name"),
+    `ECHO_PENALTY` lower.  Only for a question of ours that no question of the
+    document already asks in its own words (`ECHO_CLAIMED`: "Date of review"
+    under "About this referral" is not the "Date of referral" printed beside
+    it), that what is left names alone in those sections, and that names no
+    person the question of ours does not ("Name of GP" under "GP details" is
+    not the referrer's name, for that heading's word "details")."""
+    claimed: dict[int, bool] = {}
     for i, q in enumerate(questions):
-        if not q.sections or not q.entry.section.strip():
+        heading = q.entry.section
+        if not q.sections or not heading.strip():
             continue
-        titled = content_words(compiled.lexicon.canon(unnumbered(q.entry.section)))
+        printed = content_words(comparable(unnumbered(heading)))
+        if not q.asked.content & printed:
+            continue  # says nothing of its heading
+        titled = printed | content_words(compiled.lexicon.canon(unnumbered(heading)))
         for section in q.sections:
             titled |= compiled.section_words[section]
-        whole = q.asked.variants[-1]
-        bare = without_words(whole, titled)
-        if not bare or bare == without_words(whole, frozenset()):
-            continue  # nothing of the heading in it, or nothing but the heading
+        plain = q.asked.plain
+        bare = without_words(plain, titled)
+        if not bare or bare == without_words(plain, frozenset()):
+            continue
+        echoes: dict[str, list[int]] = {}
         for j, target in enumerate(targets):
             if target.section in q.sections and target.echo:
-                best = max(likeness(bare, echo) for echo in target.echo)
-                out[i, j] = max(out[i, j], best - ECHO_PENALTY)
+                for echo in target.echo:
+                    echoes.setdefault(echo, []).append(j)
+        for echo, found in echoes.items():
+            j = found[0]
+            if len(found) > 1 or q.asked.persons - targets[j].persons:
+                continue
+            if j not in claimed:
+                claimed[j] = _claimed(questions, targets, j, out)
+            if not claimed[j]:
+                out[i, j] = max(out[i, j], likeness(bare, echo) - ECHO_PENALTY)
+
+
+def _claimed(
+    questions: Sequence[Question], targets: Sequence[Target], j: int, out: np.ndarray
+) -> bool:
+    """Whether the document asks for target ``j`` in words like its own: a question
+    worded most like it ("Safeguarding lead's role" is not the lead's name for
+    its words "safeguarding lead"), under its section's heading, or under no
+    known heading and worded like no other question of ours as much ("Date of
+    referral", not "Name")."""
+    for i, q in enumerate(questions):
+        score = out[i, j]
+        if score < ECHO_CLAIMED:
+            continue
+        same = sameness(q.sections, targets[j].section)
+        rivals = int((out[i] >= score).sum())  # itself, and any as like the question
+        if (same and score >= out[i].max()) or (same is None and rivals == 1):
+            return True
+    return False
 
 
 def _containment(question: Asked, wordings: Sequence[Wording], same: bool | None) -> float:

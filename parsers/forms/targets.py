@@ -293,6 +293,7 @@ class Asked:
     content: frozenset[str]
     persons: frozenset[str]
     heads: tuple[str, ...] = ()  # the question cut before its qualifier (`head_of`)
+    plain: str = ""  # the question without its brackets, in canonical words
 
 
 @lru_cache(maxsize=16384)
@@ -300,7 +301,7 @@ def asked(lexicon: Lexicon, question: str) -> Asked:
     whole = lexicon.canon(question)
     bare = lexicon.canon(strip_brackets(question))
     variants = (whole, bare) if bare and bare != whole else (whole,)
-    if bare and lexicon.persons(bare) == {bare}:
+    if bare and lexicon.persons(bare) == {bare} and _AGENT.search(question):
         variants = (*variants, f"{bare} name")  # "Notified by" (the notifier): whose name
     head = head_of(lexicon, question)
     return Asked(
@@ -308,7 +309,12 @@ def asked(lexicon: Lexicon, question: str) -> Asked:
         content_words(bare or whole),
         lexicon.persons(whole),
         (head,) if head and head not in variants else (),
+        bare or whole,
     )
+
+
+# A question naming whoever did something ("Notified by", "Completed by:").
+_AGENT = re.compile(r"\bby\s*[:.]?\s*$", re.IGNORECASE)
 
 
 def wording_score(

@@ -193,3 +193,100 @@ def test_a_request_is_a_referral() -> None:
     lexicon = SCHEMAS["cspr_referral"].lexicon
     assert lexicon.canon("Date of request") == lexicon.canon("Date of referral")
     assert lexicon.canon("Type of review requested") != lexicon.canon("Type of review referral")
+
+
+def _with_row(doc: Document, after: str, question: str, answer: str, heading: str) -> Document:
+    """``doc`` with one more row, under ``heading``, after the question ``after``."""
+    row = Entry(question, heading, (Line(answer),), "table 1, row 99")
+    at = next(n for n, e in enumerate(doc.entries) if e.question == after) + 1
+    return Document("docx", "form.docx", doc.title, [*doc.entries[:at], row, *doc.entries[at:]])
+
+
+def _blank(doc: Document, question: str) -> Document:
+    entries = [
+        dataclasses.replace(e, answer=()) if e.question == question else e for e in doc.entries
+    ]
+    return Document("docx", "form.docx", doc.title, entries)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "heading"),
+    [
+        ("Children", "Amy Smith (sister, 4) / Leo Smith (brother, 9)", "Family and household"),
+        ("Parents", "Jane and John Smith", "Child and family"),
+        ("Family members", "Jane Smith, mother", "Family and household"),
+        ("Referrer", "Kate Bell", "Referrer"),
+        ("Pupil", "Kate Bell", "School details"),
+    ],
+)
+def test_a_row_naming_a_person_is_not_the_childs_name(
+    question: str, answer: str, heading: str
+) -> None:
+    """A row "Children", "Parents" or "Referrer" with names beside it fills no
+    blank of the child's name (the review found "4)" read as a forename)."""
+    schema = SCHEMAS["cspr_referral"]
+    doc = _blank(_form(schema, "child_forenames", "Forename(s)"), "Forename(s)")
+    doc = _with_row(doc, "Surname", question, answer, heading)
+    match = match_document(doc, schema)
+    assert match is not None
+    assert "child_forenames" not in match.answers
+
+
+def test_another_date_of_the_section_is_not_the_blank_date_beside_it() -> None:
+    """ "Date of review" under "About this referral", beside a blank "Date of
+    referral", is not the date of referral (what is left of both is "date")."""
+    schema = SCHEMAS["cspr_referral"]
+    doc = _blank(_form(schema, "referral_date", "Date of referral"), "Date of referral")
+    doc = _with_row(doc, "Date of referral", "Date of review", "14/03/2026", "About this referral")
+    match = match_document(doc, schema)
+    assert match is not None
+    assert "referral_date" not in match.answers
+
+
+def test_the_incident_date_under_a_notification_heading_is_not_the_date_notified() -> None:
+    """ "Date of incident" printed under "Notification details" is the incident's
+    date: "notification" reads as "serious incident notification", but the
+    question says nothing of its printed heading."""
+    schema = SCHEMAS["serious_incident_notification"]
+    key = "incident_date"
+    doc = _form_headed(schema, key, "Date of incident", "Notification details")
+    entries = [
+        e
+        for e in doc.entries
+        if "notif" not in e.question.lower() or "date" not in e.question.lower()
+    ]
+    match = match_document(Document("docx", "form.docx", doc.title, entries), schema)
+    assert match is not None
+    assert match.asked_as.get(key) == "Date of incident"
+    assert match.asked_as.get("date_notified") != "Date of incident"
+
+
+def test_a_question_naming_the_sections_person_does_not_hide_what_is_left() -> None:
+    """ "Safeguarding lead's role" says "safeguarding lead" (a wording of the lead's
+    name) but asks the role: it does not stop "Name of lead consulted" beside it
+    being read as the name."""
+    wording = "Name of lead consulted"
+    schema = SCHEMAS["cspr_referral"].without_wordings({comparable(wording)}, comparable)
+    doc = _form_headed(schema, "dsl_name", wording, "Designated safeguarding lead consulted")
+    entries = [
+        dataclasses.replace(e, question="Safeguarding lead's role")
+        if e.question == schema.field("dsl_role").question
+        else e
+        for e in doc.entries
+    ]
+    match = match_document(Document("docx", "form.docx", doc.title, entries), schema)
+    assert match is not None
+    assert match.asked_as.get("dsl_name") == wording
+    assert match.asked_as.get("dsl_role") == "Safeguarding lead's role"
+
+
+def test_a_heading_naming_no_section_is_read_by_its_questions() -> None:
+    """Under a heading the schema has never been told ("Referring agency"), whose
+    other questions are all the referrer's, a reworded "Team and agency" is the
+    referrer's agency."""
+    wording, heading = "Team and agency", "Referring agency"
+    schema = _without_heading(SCHEMAS["cspr_referral"], heading)
+    schema = schema.without_wordings({comparable(wording)}, comparable)
+    match = match_document(_form_headed(schema, "referrer_agency", wording, heading), schema)
+    assert match is not None
+    assert match.asked_as.get("referrer_agency") == wording
