@@ -74,6 +74,10 @@ class Lexicon:
         for group in groups:
             for word in group:
                 replace.setdefault(word, group[0])
+        vocabulary = {w for group in groups for phrase in group for w in phrase.split()}
+        for group in groups:
+            for phrase in group:
+                replace.setdefault(_as_printed(phrase, vocabulary), group[0])
         persons = tuple(comparable(w) for w in person_words if comparable(w))
         return cls(
             abbreviations=abbrev,
@@ -175,6 +179,19 @@ def _canon(lexicon: Lexicon, text: str) -> str:
         if not out or out[-1] != word:  # "Job title / role" -> "role role" -> "role"
             out.append(word)
     return " ".join(out)
+
+
+def _as_printed(phrase: str, vocabulary: set[str]) -> str:
+    """``phrase`` as `comparable` reads it printed with an apostrophe: a word
+    written with its possessive "s" ("childrens social care") is "children"
+    in "Children's social care".  Only for a word before another (a possessive
+    names what follows) whose form without it is one of the lexicon's own
+    ("status" is not "statu")."""
+    words = phrase.split()
+    return " ".join(
+        w[:-1] if n < len(words) - 1 and stem(w) != w and w[:-1] in vocabulary else w
+        for n, w in enumerate(words)
+    )
 
 
 def _alternation(words: Mapping[str, str]) -> re.Pattern[str] | None:

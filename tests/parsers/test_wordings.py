@@ -290,3 +290,19 @@ def test_a_heading_naming_no_section_is_read_by_its_questions() -> None:
     match = match_document(_form_headed(schema, "referrer_agency", wording, heading), schema)
     assert match is not None
     assert match.asked_as.get("referrer_agency") == wording
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "Involvement with children's social care",
+        "Involvement with childrens social care",
+        "Children's social care involvement",
+        "Status with children’s social care",
+    ],
+)
+def test_a_lexicon_phrase_is_read_with_or_without_its_apostrophe(printed: str) -> None:
+    """The lexicon writes "childrens social care"; a form prints "children's",
+    which reads as "children": both say the child's status."""
+    lexicon = SCHEMAS["cspr_referral"].lexicon
+    assert lexicon.canon(printed) == lexicon.canon("Status")
