@@ -64,7 +64,7 @@ from parsers.forms.targets import (
     without_words,
     wording_score,
 )
-from parsers.lexicon import Lexicon, content_words
+from parsers.lexicon import Lexicon, content_words, stem
 from parsers.normalise import comparable, is_non_answer
 from parsers.options import State, left_blank, listed_options, match_option, read_marks
 from parsers.schema import FormSchema, OptionSpec
@@ -275,21 +275,26 @@ def _doubted_headings(
     * A heading that names no section of ours ("Referring agency"), or names
       one in other words than the schema's (the "Reasons for referral" of a
       referral's criteria, read as "About this referral" for its one word
-      "referral"), one or more of whose questions were placed, and two or more
-      of whose questions, and none against, lean to one other section (placed
-      there, or worded most like a question there): it is that section's
-      heading."""
+      "referral"), and names no person that section is not about: when two or
+      more of its questions, and none against, lean to that one section (placed
+      on its fields, or worded most like them), one of them placed there, it
+      is that section's heading."""
     placed: dict[str, list[bool]] = {}
     leaning: dict[str, list[str]] = {}
+    fields: dict[str, set[str]] = {}  # the sections of the fields its questions were placed on
+    taken = {j for j, _score in pairs.values()}
     for i, q in enumerate(questions):
         if not q.entry.section.strip():
             continue
         if i in pairs:
-            section = targets[pairs[i][0]].section
+            target = targets[pairs[i][0]]
             if q.sections:
-                placed.setdefault(q.entry.section, []).append(section in q.sections)
-            leaning.setdefault(q.entry.section, []).append(section)
-        elif (lean := _leans(wording[i], targets)) is not None:
+                placed.setdefault(q.entry.section, []).append(target.section in q.sections)
+            if target.spec is None:
+                continue  # a spare "Name" of anyone fits the child's name asked in one
+            leaning.setdefault(q.entry.section, []).append(target.section)
+            fields.setdefault(q.entry.section, set()).add(target.section)
+        elif (lean := _leans(wording[i], targets, taken)) is not None:
             leaning.setdefault(q.entry.section, []).append(lean)
     doubted = {
         heading: frozenset[str]()
@@ -297,24 +302,35 @@ def _doubted_headings(
         if len(agree) >= 3 and sum(agree) < len(agree) / 2
     }
     for heading, sections in leaning.items():
-        own = compiled.sections_of(heading)
+        section = sections[0]
         if (
             heading not in doubted
             and len(sections) >= 2
             and len(set(sections)) == 1
-            and sections[0] not in own
+            and section in fields.get(heading, ())
+            and section not in compiled.sections_of(heading)
             and not compiled.names_exactly(heading)
-            and any(questions[i].entry.section == heading for i in pairs)
+            and _names_no_one_else(heading, section, compiled)
         ):
-            doubted[heading] = frozenset(sections[:1])
+            doubted[heading] = frozenset({section})
     return doubted
 
 
-def _leans(row: np.ndarray, targets: Sequence[Target]) -> str | None:
-    """The section of the question an unplaced question is worded most like,
-    if it is worded like one at all."""
+def _names_no_one_else(heading: str, section: str, compiled: Compiled) -> bool:
+    """Whether ``heading`` names no person but the one ``section`` is about: the
+    "Name" and "Address" under "Father / partner" or "Siblings" are theirs, however
+    like the child's questions."""
+    words = compiled.lexicon.canon(unnumbered(heading)).split()
+    persons = compiled.lexicon.persons(" ".join(stem(w) for w in words))  # "Siblings"
+    return persons <= compiled.subjects.get(section, frozenset())
+
+
+def _leans(row: np.ndarray, targets: Sequence[Target], taken: set[int]) -> str | None:
+    """The section of the question an unplaced question is worded most like, if it
+    is worded like one at all and that one was not placed on another question (a
+    second "Date of birth", under "Siblings", is not the child's)."""
     j = int(row.argmax())
-    return targets[j].section if row[j] >= LEANING else None
+    return targets[j].section if row[j] >= LEANING and j not in taken else None
 
 
 def _agrees(q: Question, targets: Sequence[Target], placed: tuple[int, float] | None) -> bool:
@@ -429,6 +445,7 @@ def _wording_block(
     )
     _head_scores(questions, targets, out)
     _subject_scores(questions, targets, compiled, out)
+    _agent_scores(questions, targets, out)
     for i, q in enumerate(questions):
         for j, target in enumerate(targets):
             same = sameness(q.sections, target.section)
@@ -496,6 +513,27 @@ def _subject_scores(
         for r, (i, _b) in enumerate(rows):
             for c, (j, _w) in enumerate(cols):
                 out[i, j] = max(out[i, j], scores[r, c])
+
+
+def _agent_scores(
+    questions: Sequence[Question], targets: Sequence[Target], out: np.ndarray
+) -> None:
+    """A question naming whoever did something ("Notified by": the notifier) asks
+    that person's name, within the sections its heading names, or anywhere under
+    a heading naming none ("Reported by" under "The incident" is not the
+    referrer's name)."""
+    for i, q in enumerate(questions):
+        agent = q.asked.agent
+        if not agent:
+            continue
+        named = f"{agent} name"
+        for j, target in enumerate(targets):
+            if q.sections and target.section not in q.sections:
+                continue
+            best = max((likeness(named, w.canon) for w in target.wordings), default=0.0)
+            if agent in target.persons:
+                best = max(best, max((likeness("name", b) for b in target.bare), default=0.0))
+            out[i, j] = max(out[i, j], best)
 
 
 def _echo_scores(

@@ -294,6 +294,7 @@ class Asked:
     persons: frozenset[str]
     heads: tuple[str, ...] = ()  # the question cut before its qualifier (`head_of`)
     plain: str = ""  # the question without its brackets, in canonical words
+    agent: str = ""  # the person it names as whoever did something ("Notified by": notifier)
 
 
 @lru_cache(maxsize=16384)
@@ -301,8 +302,7 @@ def asked(lexicon: Lexicon, question: str) -> Asked:
     whole = lexicon.canon(question)
     bare = lexicon.canon(strip_brackets(question))
     variants = (whole, bare) if bare and bare != whole else (whole,)
-    if bare and lexicon.persons(bare) == {bare} and _AGENT.search(question):
-        variants = (*variants, f"{bare} name")  # "Notified by" (the notifier): whose name
+    agent = bare if bare and lexicon.persons(bare) == {bare} and _AGENT.search(question) else ""
     head = head_of(lexicon, question)
     return Asked(
         variants,
@@ -310,6 +310,7 @@ def asked(lexicon: Lexicon, question: str) -> Asked:
         lexicon.persons(whole),
         (head,) if head and head not in variants else (),
         bare or whole,
+        agent,
     )
 
 

@@ -306,3 +306,69 @@ def test_a_lexicon_phrase_is_read_with_or_without_its_apostrophe(printed: str) -
     which reads as "children": both say the child's status."""
     lexicon = SCHEMAS["cspr_referral"].lexicon
     assert lexicon.canon(printed) == lexicon.canon("Status")
+
+
+def _with_block(doc: Document, after: str, heading: str, rows: list[tuple[str, str]]) -> Document:
+    """``doc`` with a block of rows under ``heading`` after the question ``after``."""
+    at = next(n for n, e in enumerate(doc.entries) if e.question == after) + 1
+    block = [Entry(q, heading, (Line(a),), f"table 2, row {n}") for n, (q, a) in enumerate(rows, 1)]
+    return Document("docx", "form.docx", doc.title, [*doc.entries[:at], *block, *doc.entries[at:]])
+
+
+@pytest.mark.parametrize("form", ["cspr_referral", "serious_incident_notification"])
+@pytest.mark.parametrize(
+    ("heading", "rows"),
+    [
+        ("Father / partner", [("Name", "John Smith"), ("Address", "9 Oak Road, WA4 4DD")]),
+        ("Siblings", [("Name", "Amy Smith"), ("Address", "5 Elm Road, WA3 3CC")]),
+        (
+            "Siblings",
+            [("Name", "Amy Smith"), ("Date of birth", "04/04/2020"), ("Gender", "Female")],
+        ),
+        ("Emergency contact", [("Name", "Kim Ray"), ("Address", "5 Elm Road, WA3 3CC")]),
+    ],
+)
+def test_another_persons_details_are_not_the_childs(
+    form: str, heading: str, rows: list[tuple[str, str]]
+) -> None:
+    """A block of another person's "Name" and "Address" (or date of birth) under a
+    heading the schema does not know is not read as the child's: the child's
+    name asked in one question fits any "Name", and the child's own address,
+    date of birth or gender is answered already (the review found the father's
+    address added to the child's, and a sibling's date of birth taken)."""
+    schema = SCHEMAS[form]
+    doc = _form(schema, "child_surname", "Surname")
+    plain = match_document(doc, schema)
+    match = match_document(_with_block(doc, "Surname", heading, rows), schema)
+    assert plain is not None and match is not None
+    for key in ("child_address", "child_dob", "child_gender"):
+        assert match.answers[key].value == plain.answers[key].value, key
+
+
+def test_another_persons_address_does_not_fill_the_childs_blank_address() -> None:
+    schema = SCHEMAS["cspr_referral"]
+    address = schema.field("child_address").question
+    doc = _blank(_form(schema, "child_surname", "Surname"), address)
+    doc = _with_block(doc, "Surname", "Siblings", [("Name", "Amy"), ("Address", "5 Elm Road")])
+    match = match_document(doc, schema)
+    assert match is not None
+    assert "child_address" not in match.answers
+
+
+@pytest.mark.parametrize("answer", ["Mother", "Orford Primary School", "Police"])
+def test_reported_by_under_another_section_is_not_the_referrers_name(answer: str) -> None:
+    """ "Reported by: Mother" under "The incident" says who reported the incident,
+    not the referrer's name (missing from this form)."""
+    schema = SCHEMAS["cspr_referral"]
+    doc = _form(schema, "child_surname", "Surname")
+    doc = Document(
+        "docx",
+        "form.docx",
+        doc.title,
+        [e for e in doc.entries if not (e.question == "Name" and e.section == "Referrer")],
+    )
+    where = schema.field("incident_location").question
+    doc = _with_row(doc, where, "Reported by", answer, "The incident")
+    match = match_document(doc, schema)
+    assert match is not None
+    assert "referrer_name" not in match.answers
