@@ -183,16 +183,32 @@ def _questions(entries: Sequence[Entry], compiled: Compiled) -> list[Question]:
     out = []
     for entry in entries:
         lines = tuple(answer_lines(entry, lex))
-        out.append(
-            Question(
-                entry,
-                asked(lex, entry.question),
-                compiled.sections_of(entry.section),
-                lines,
-                traits(lines),
-            )
-        )
+        sections = compiled.sections_of(entry.section)
+        question = asked(lex, entry.question)
+        others = _heading_persons(entry.section, sections, compiled)
+        if others - question.persons:
+            question = dataclasses.replace(question, persons=question.persons | others)
+        out.append(Question(entry, question, sections, lines, traits(lines)))
     return out
+
+
+def _heading_persons(heading: str, sections: frozenset[str], compiled: Compiled) -> frozenset[str]:
+    """The persons a heading names besides those its sections are about: the
+    "Name" under "GP details", "Siblings" or "School" is theirs, not the
+    referrer's or the child's."""
+    if not heading.strip():
+        return frozenset()
+    return compiled.remember(
+        ("heading persons", heading, sections), lambda: _persons_named(heading, sections, compiled)
+    )
+
+
+def _persons_named(heading: str, sections: frozenset[str], compiled: Compiled) -> frozenset[str]:
+    words = compiled.lexicon.canon(unnumbered(heading)).split()
+    persons = compiled.lexicon.persons(" ".join(stem(w) for w in words))  # "Siblings"
+    for section in sections:
+        persons -= compiled.subjects.get(section, frozenset())
+    return persons
 
 
 def match_document(
@@ -320,9 +336,7 @@ def _names_no_one_else(heading: str, section: str, compiled: Compiled) -> bool:
     """Whether ``heading`` names no person but the one ``section`` is about: the
     "Name" and "Address" under "Father / partner" or "Siblings" are theirs, however
     like the child's questions."""
-    words = compiled.lexicon.canon(unnumbered(heading)).split()
-    persons = compiled.lexicon.persons(" ".join(stem(w) for w in words))  # "Siblings"
-    return persons <= compiled.subjects.get(section, frozenset())
+    return not _persons_named(heading, frozenset({section}), compiled)
 
 
 def _leans(row: np.ndarray, targets: Sequence[Target], taken: set[int]) -> str | None:
@@ -1528,7 +1542,9 @@ def possible_answers(match: FormMatch, schema: FormSchema, key: str) -> list[Unp
     """The answered questions that could not be placed but could hold ``key``'s answer:
     worded somewhat like it, or answered in its type (a date for a date, one of
     its own options for a choice), or, for a text question, standing in its
-    section with an answer that is not plainly of another type."""
+    section with an answer that is not plainly of another type; never one that
+    names, or stands under a heading that names, only persons other than the
+    one ``key`` is about."""
     compiled = compile_schema(schema)
     target = next(t for t in compiled.targets if t.key == key)
     spec = schema.field(key)
@@ -1536,8 +1552,13 @@ def possible_answers(match: FormMatch, schema: FormSchema, key: str) -> list[Unp
     for unplaced in match.unplaced:
         if not unplaced.answer.strip():
             continue
-        same = sameness(compiled.sections_of(unplaced.section), target.section)
-        wording = wording_score(asked(compiled.lexicon, unplaced.question), target, same)
+        sections = compiled.sections_of(unplaced.section)
+        question = asked(compiled.lexicon, unplaced.question)
+        persons = question.persons | _heading_persons(unplaced.section, sections, compiled)
+        if target.persons and persons and not persons & target.persons:
+            continue  # someone else's: the "Name" under "Health visitor" is not the child's
+        same = sameness(sections, target.section)
+        wording = wording_score(question, target, same)
         lines = [Line(text) for text in unplaced.answer.split("\n")]
         fit = type_fit(spec, lines, traits(lines))
         free_text = spec.type in ("text", "multiline") and "nhs_number" not in spec.checks

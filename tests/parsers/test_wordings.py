@@ -372,3 +372,31 @@ def test_reported_by_under_another_section_is_not_the_referrers_name(answer: str
     match = match_document(doc, schema)
     assert match is not None
     assert "referrer_name" not in match.answers
+
+
+@pytest.mark.parametrize("heading", ["Health visitor", "GP details", "School", "Siblings"])
+def test_a_name_under_a_heading_naming_someone_else_is_theirs(heading: str) -> None:
+    """The "Name" under "Health visitor" is the health visitor's: it does not fill
+    the child's blank forename, and it is not an answer the child's forename may
+    be hiding in (so the blank can go back to the referrer)."""
+    from parsers.forms.match import possible_answers
+
+    schema = SCHEMAS["cspr_referral"]
+    doc = _blank(_form(schema, "child_surname", "Surname"), "Forename(s)")
+    doc = _with_block(doc, "Surname", heading, [("Name", "Ann Lee"), ("Telephone", "01632 960444")])
+    match = match_document(doc, schema)
+    assert match is not None
+    assert "child_forenames" not in match.answers
+    assert "child_forenames" in match.blank
+    assert [u.question for u in possible_answers(match, schema, "child_forenames")] == []
+
+
+def test_a_name_under_a_heading_naming_the_child_and_another_may_be_the_childs() -> None:
+    """Under "Mother and baby" the "Name" may be the baby's: a heading naming the
+    child among others does not make it someone else's."""
+    schema = SCHEMAS["cspr_referral"]
+    doc = _blank(_form(schema, "child_surname", "Surname"), "Forename(s)")
+    doc = _with_block(doc, "Surname", "Mother and baby", [("Name", "Ann Lee")])
+    match = match_document(doc, schema)
+    assert match is not None
+    assert match.answers["child_forenames"].raw == "Ann Lee"
