@@ -49,6 +49,7 @@ from parsers.forms.answers import (
 )
 from parsers.forms.targets import (
     HEAD_PENALTY,
+    PERSON_PENALTY,
     Asked,
     Compiled,
     Target,
@@ -176,6 +177,7 @@ class Question:
     sections: frozenset[str]  # the schema sections its heading names (empty: none)
     lines: tuple[Line, ...]
     traits: Traits
+    heading_persons: frozenset[str] = frozenset()  # `_heading_persons`
 
 
 def _questions(entries: Sequence[Entry], compiled: Compiled) -> list[Question]:
@@ -184,23 +186,39 @@ def _questions(entries: Sequence[Entry], compiled: Compiled) -> list[Question]:
     for entry in entries:
         lines = tuple(answer_lines(entry, lex))
         sections = compiled.sections_of(entry.section)
-        question = asked(lex, entry.question)
-        others = _heading_persons(entry.section, sections, compiled)
-        if others - question.persons:
-            question = dataclasses.replace(question, persons=question.persons | others)
-        out.append(Question(entry, question, sections, lines, traits(lines)))
+        out.append(
+            Question(
+                entry,
+                asked(lex, entry.question),
+                sections,
+                lines,
+                traits(lines),
+                _heading_persons(entry.section, sections, compiled),
+            )
+        )
     return out
 
 
 def _heading_persons(heading: str, sections: frozenset[str], compiled: Compiled) -> frozenset[str]:
-    """The persons a heading names besides those its sections are about: the
-    "Name" under "GP details", "Siblings" or "School" is theirs, not the
-    referrer's or the child's."""
+    """The persons a heading names, when it names any besides those the sections
+    it names are about ("GP details", "Siblings"; not "Please give the details of
+    the safeguarding lead" over the lead's questions)."""
     if not heading.strip():
         return frozenset()
-    return compiled.remember(
-        ("heading persons", heading, sections), lambda: _persons_named(heading, sections, compiled)
-    )
+
+    def work() -> frozenset[str]:
+        if not _persons_named(heading, sections, compiled):
+            return frozenset()
+        return _persons_named(heading, frozenset(), compiled)
+
+    return compiled.remember(("heading persons", heading, sections), work)
+
+
+def _someone_elses(q: Question, target: Target) -> bool:
+    """Whether ``q`` stands under a heading naming persons, none of them the one
+    ``target`` is about ("Health visitor" for the child's name; not "DSL
+    (headteacher)" for the lead's email, nor "Child (victim)" for the child's)."""
+    return bool(q.heading_persons and target.persons and not q.heading_persons & target.persons)
 
 
 def _persons_named(heading: str, sections: frozenset[str], compiled: Compiled) -> frozenset[str]:
@@ -390,6 +408,8 @@ def _score_matrix(
             w = wording[i, j]
             if q.entry.key_hint and _hint_names(q.entry.key_hint, target):
                 w = HINT_SCORE
+            elif _someone_elses(q, target):
+                w -= PERSON_PENALTY  # "Name" under "Health visitor" is not the child's
             if w < WORDING_FLOOR_OPTIONS:
                 continue  # below both floors, whatever the answer
             kind = _fit_kind(target)
@@ -1542,9 +1562,9 @@ def possible_answers(match: FormMatch, schema: FormSchema, key: str) -> list[Unp
     """The answered questions that could not be placed but could hold ``key``'s answer:
     worded somewhat like it, or answered in its type (a date for a date, one of
     its own options for a choice), or, for a text question, standing in its
-    section with an answer that is not plainly of another type; never one that
-    names, or stands under a heading that names, only persons other than the
-    one ``key`` is about."""
+    section with an answer that is not plainly of another type.  A question under a
+    heading naming someone else ("Name" under "Health visitor") is one too: the
+    heading may name the same person in other words ("DSL (headteacher)")."""
     compiled = compile_schema(schema)
     target = next(t for t in compiled.targets if t.key == key)
     spec = schema.field(key)
@@ -1552,13 +1572,8 @@ def possible_answers(match: FormMatch, schema: FormSchema, key: str) -> list[Unp
     for unplaced in match.unplaced:
         if not unplaced.answer.strip():
             continue
-        sections = compiled.sections_of(unplaced.section)
-        question = asked(compiled.lexicon, unplaced.question)
-        persons = question.persons | _heading_persons(unplaced.section, sections, compiled)
-        if target.persons and persons and not persons & target.persons:
-            continue  # someone else's: the "Name" under "Health visitor" is not the child's
-        same = sameness(sections, target.section)
-        wording = wording_score(question, target, same)
+        same = sameness(compiled.sections_of(unplaced.section), target.section)
+        wording = wording_score(asked(compiled.lexicon, unplaced.question), target, same)
         lines = [Line(text) for text in unplaced.answer.split("\n")]
         fit = type_fit(spec, lines, traits(lines))
         free_text = spec.type in ("text", "multiline") and "nhs_number" not in spec.checks
