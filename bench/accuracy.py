@@ -22,6 +22,14 @@ Printed per style (own forms) or per source (unseen), and overall:
     python bench/accuracy.py --per-style 20
     python bench/accuracy.py --unseen --per-style 3
     python bench/accuracy.py --heldout --per-style 10
+    python bench/accuracy.py --blocks --per-style 20
+
+``--blocks``: our own forms, every Word fill style, with one block of another
+person's details (a father's, a sibling's, the GP's...) under its own heading
+(`tests/builders/blocks.py`): their answers must never be read as ours.
+
+After the table: forms accepted although incomplete, and forms accepted with a
+value read wrong (both must be 0).
 
 ``--heldout``: the partnership's own forms printed with, for every question and
 section, one of its other wordings, read with those wordings removed from the
@@ -52,6 +60,11 @@ def main() -> None:
     parser.add_argument(
         "--heldout", action="store_true", help="our forms in wordings removed from the reader"
     )
+    parser.add_argument(
+        "--blocks",
+        action="store_true",
+        help="our forms with another person's details added (a father's, the GP's...)",
+    )
     parser.add_argument("--styles", nargs="*", default=(), help="only these styles")
     parser.add_argument("--sources", nargs="*", default=(), help="only these unseen sources")
     parser.add_argument("--show", type=int, default=3, help="wrong cases to print per group")
@@ -60,7 +73,15 @@ def main() -> None:
 
     logging.disable(logging.CRITICAL)
     started = time.perf_counter()
-    run = run_unseen if args.unseen else run_heldout if args.heldout else run_own
+    run = (
+        run_unseen
+        if args.unseen
+        else run_heldout
+        if args.heldout
+        else run_blocks
+        if args.blocks
+        else run_own
+    )
     stats = run(args)
     elapsed = time.perf_counter() - started
     report(stats, elapsed)
@@ -142,6 +163,24 @@ def run_heldout(args: argparse.Namespace) -> dict[str, Stats]:
     return stats
 
 
+def run_blocks(args: argparse.Namespace) -> dict[str, Stats]:
+    from intake.assess import assess_message, schemas_in
+    from tests.builders.blocks import block_cases
+
+    config = _config()
+    schemas = schemas_in(str(config.forms_dir))
+    stats: dict[str, Stats] = defaultdict(lambda: defaultdict(int))
+    shown: dict[str, int] = defaultdict(int)
+    for case in block_cases(schemas, args.per_style, args.first_seed, args.styles, _our_mx(config)):
+        got = assess_message(case.raw, config).as_outcome()
+        group = f"{case.source} ({case.form_type})"
+        problems = score(
+            stats[group], got, case.form_type, case.decision, case.expected, case.asked
+        )
+        _show(shown, group, args.show, problems, f"{case.style} seed={case.seed}")
+    return stats
+
+
 def score(
     s: Stats,
     got: Mapping[str, Any],
@@ -169,6 +208,11 @@ def score(
     s["fields_want"] += len(expected)
     s["fields_right"] += right
     wrong = {k: (expected.get(k), v) for k, v in fields.items() if expected.get(k) != v}
+    if got["decision"] == "accepted":
+        s["accepted_incomplete"] += decision != "accepted"
+        s["accepted_wrong"] += bool(wrong)
+        if decision != "accepted" or wrong:
+            problems.append("ACCEPTED " + ("INCOMPLETE" if decision != "accepted" else "WRONG"))
     wrong |= {k: (v, None) for k, v in expected.items() if k not in fields}
     if wrong:
         problems.append(f"fields {wrong}")
@@ -201,6 +245,10 @@ def report(stats: Mapping[str, Stats], elapsed: float) -> None:
             total[k] += v
         _row(group, s)
     _row("ALL", total)
+    print(
+        f"\naccepted although incomplete: {total['accepted_incomplete']}; "
+        f"accepted with a value read wrong: {total['accepted_wrong']}"
+    )
     rate = total["forms"] / elapsed if elapsed else 0.0
     print(f"\n{total['forms']} emails in {elapsed:.1f} s ({rate:.1f} emails/s)")
 

@@ -15,6 +15,7 @@ import pytest
 from intake.assess import assess_message, schemas_in
 from intake.config import load_config
 from tests.builders.accuracy import cases
+from tests.builders.blocks import block_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = load_config(ROOT / "config" / "intake.toml")
@@ -30,3 +31,24 @@ def test_it_reads_every_answer_and_decides_right(case):
     assert outcome["form_type"] == case.form_type
     assert outcome["fields"] == case.expected_fields
     assert outcome["decision"] == ("accepted" if case.complete else "incomplete")
+
+
+BLOCK_CASES = list(
+    block_cases(schemas_in(str(CONFIG.forms_dir)), per_style=1, first_seed=11, our_mx=OUR_MX)
+)
+
+
+@pytest.mark.parametrize(
+    "case", BLOCK_CASES, ids=[f"{c.style}-{c.source}-{c.seed}" for c in BLOCK_CASES]
+)
+def test_another_persons_details_are_never_read_as_ours(case):
+    """A form carrying a father's, sibling's or GP's block of details: nothing of
+    theirs is read as ours, an incomplete form is never accepted on their answers,
+    and a complete one never goes back."""
+    outcome = assess_message(case.raw, CONFIG).as_outcome()
+    read = outcome["fields"] if outcome["form_type"] == case.form_type else {}
+    assert {k: v for k, v in read.items() if case.expected.get(k) != v} == {}
+    if not case.complete:
+        assert outcome["decision"] != "accepted"
+    else:
+        assert outcome["decision"] != "incomplete"
