@@ -207,9 +207,9 @@ def _heading_persons(heading: str, sections: frozenset[str], compiled: Compiled)
         return frozenset()
 
     def work() -> frozenset[str]:
-        if not _persons_named(heading, sections, compiled):
-            return frozenset()
-        return _persons_named(heading, frozenset(), compiled)
+        named = _persons_named(heading, frozenset(), compiled)
+        about = frozenset().union(*(compiled.subjects.get(s, frozenset()) for s in sections))
+        return named if named - about else frozenset()
 
     return compiled.remember(("heading persons", heading, sections), work)
 
@@ -588,12 +588,9 @@ def _echo_scores(
         heading = q.entry.section
         if not q.sections or not heading.strip():
             continue
-        printed = content_words(comparable(unnumbered(heading)))
+        printed, titled = _heading_words(heading, q.sections, compiled)
         if not q.asked.content & printed:
             continue  # says nothing of its heading
-        titled = printed | content_words(compiled.lexicon.canon(unnumbered(heading)))
-        for section in q.sections:
-            titled |= compiled.section_words[section]
         plain = q.asked.plain
         bare = without_words(plain, titled)
         if not bare or bare == without_words(plain, frozenset()):
@@ -611,6 +608,22 @@ def _echo_scores(
                 claimed[j] = _claimed(questions, targets, j, out)
             if not claimed[j]:
                 out[i, j] = max(out[i, j], likeness(bare, echo) - ECHO_PENALTY)
+
+
+def _heading_words(
+    heading: str, sections: frozenset[str], compiled: Compiled
+) -> tuple[frozenset[str], frozenset[str]]:
+    """(the meaning words of ``heading`` as printed, those and its canonical words
+    and the title words of the ``sections`` it names), once a heading."""
+
+    def work() -> tuple[frozenset[str], frozenset[str]]:
+        printed = content_words(comparable(unnumbered(heading)))
+        titled = printed | content_words(compiled.lexicon.canon(unnumbered(heading)))
+        for section in sections:
+            titled |= compiled.section_words[section]
+        return printed, titled
+
+    return compiled.remember(("heading words", heading, sections), work)
 
 
 def _claimed(
