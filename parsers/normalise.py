@@ -31,7 +31,9 @@ _WEEKDAYS = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|
 # Where a numeric date may start and end: not inside a longer run of numbers
 # ("10-12/08/2026" is a range, not 10 December 2008; "2026-13/08" is no date), but
 # beside a full stop or a dash ("on 12/08/2026.", "DOB:-12/08/2019", "c.12/08/26").
-_NUM_START = r"(?<!\d)(?<!\d[/.\-])"
+# Not right after a letter either: in "l2/08/2026" or "O1/08/2026" the letter is a
+# digit typed wrong, so the day is not known ("2 August" would be a wrong value).
+_NUM_START = r"(?<![^\W_])(?<!\d[/.\-])"
 _NUM_END = r"(?!\d)(?![/.\-]\d)"
 # One separator throughout.
 _NUMERIC = re.compile(
@@ -50,7 +52,7 @@ _TWO_DIGIT_YEAR = (
     r"|\s+(?:at|on|by|approx|about|around|circa|when|and\s+[^\W\d_])\b)"
 )
 _DAY_MONTH = re.compile(
-    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?[\s.\-/,]*({_MONTH_WORD})\.?"
+    rf"(?<![^\W_])(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?[\s.\-/,]*({_MONTH_WORD})\.?"
     rf"(?:[\s.\-/,]*(\d{{4}})(?!\d)|{_TWO_DIGIT_YEAR})",
     re.IGNORECASE,
 )

@@ -1175,17 +1175,20 @@ def _label_flow(flow: Sequence[FlowLine], compiled: Compiled) -> list[Label]:
         head, sep, _tail = line.text.partition(":")
         heads.append(head if sep and len(head) <= 120 else "")
     whole = [line.text if len(line.text) <= 150 else "" for line in flow]
-    head_scores = _best_scores(heads, compiled)
+    head_scores = _best_scores(heads, compiled, subjects=True)
     whole_scores = _best_scores(whole, compiled)
+    asking_scores = _best_scores([t if _asks(t) else "" for t in whole], compiled, subjects=True)
     out: list[Label] = []
     plain: list[bool] = []  # worded like a question, but not asking ("?" or ":")
-    for line, head, hs, ws in zip(flow, heads, head_scores, whole_scores, strict=True):
+    for line, head, hs, ws, asking in zip(
+        flow, heads, head_scores, whole_scores, asking_scores, strict=True
+    ):
         asks = _asks(line.text)
         if head and hs >= QUESTION_THRESHOLD:
             # "Name:: Leo Rushton", "Name : : Leo": a colon typed after the printed one.
             rest = line.text.partition(":")[2].strip().lstrip(":").strip()
             out.append(FlowLabel(head.strip(), rest))
-        elif asks and ws >= QUESTION_THRESHOLD:
+        elif asks and max(ws, asking) >= QUESTION_THRESHOLD:
             out.append(FlowLabel(line.text.strip().rstrip(":").strip(), ""))
         elif ws >= 92 and not _names_a_form(line.text, compiled):
             out.append(FlowLabel(line.text.strip(), ""))
@@ -1293,17 +1296,26 @@ def _unknown_questions(
     open_label: FlowLabel | None = None
     open_asks = False  # the open question stands alone on its line and asks
     said, first = 0, ""  # lines carrying an answer under the open question; the first
+    headed = False  # the line before was a heading
     for i, line in enumerate(flow):
         label = out[i]
         if line.heading:
-            open_label, said = None, 0
+            open_label, said, headed = None, 0, True
             continue
+        after_heading, headed = headed, False
+        text = line.text.strip()
+        if label is None and _first_of_its_kind(text, after_heading, open_label, said, compiled):
+            # First under a heading, or right after a question answered on its own
+            # line ("Panel ref: 9559345356"): "Date notified:" alone on its line, or
+            # "Date made aware: 29/10/26", is a question in words we do not know.
+            head, _colon, tail = (part.strip() for part in text.partition(":"))
+            question, rest = (head, tail) if tail else (text.rstrip(":").strip(), "")
+            out[i] = label = FlowLabel(question, rest, guessed=True)
         if label is not None:
             open_label, open_asks = label, not label.rest and _asks(line.text)
             said = int(_says_something(label.rest, lex))
             first = label.rest if said else ""
             continue
-        text = line.text.strip()
         longest = 2 * CHOICE_LINE if bold and line.emphasis else CHOICE_LINE
         if (
             open_label is not None
@@ -1340,6 +1352,27 @@ def _unknown_questions(
             said += 1
             first = first or text
     return out
+
+
+def _first_of_its_kind(
+    text: str, after_heading: bool, above: FlowLabel | None, said: int, compiled: Compiled
+) -> bool:
+    """Whether a line we cannot place is set out as a question where an answer
+    would not stand: first under a heading, or right after a question answered
+    on its own line, a short line that asks ("Date notified:"), or a short head
+    and value ("Date made aware: 29/10/26").  Not after an answer that is
+    itself a head and value ("Father: John Smith", then "Mother: Jane Smith"),
+    nor under a free-text question, nor a time, an option or an instruction."""
+    if not (after_heading or (above is not None and above.rest and said == 1)):
+        return False
+    if above is not None and (":" in above.rest or _runs_on(above.question, above.rest, compiled)):
+        return False
+    head, colon, tail = (part.strip() for part in text.partition(":"))
+    if not colon or len(head.split()) > 8 or not re.search(r"[A-Za-z]", head):
+        return False
+    if tail and (len(head.split()) > 6 or head.endswith(("?", ")"))):
+        return False
+    return not (_boxed(text) or _INSTRUCTION.search(text) or _answer_like(text, compiled))
 
 
 _GENERIC = frozenset({"yes", "no", "n/a", "na", "none", "not known", "unknown", "other"})
@@ -1509,15 +1542,45 @@ def _answers_under_questions(
     return out
 
 
-def _best_scores(texts: Sequence[str], compiled: Compiled) -> list[float]:
+def _best_scores(texts: Sequence[str], compiled: Compiled, subjects: bool = False) -> list[float]:
     """The best wording score of each text against any target, containment and the
-    lexicon included, sections unknown (0 for ""); each text scored once a schema."""
-    scores = {t: compiled.memo.get(("best", t)) for t in texts}
+    lexicon included, sections unknown (0 for ""); each text scored once a schema.
+
+    ``subjects``: also compared without the person a section is about, to that
+    section's questions ("Notifier's role" is the notifier's "Role"), for lines
+    set out as questions only: an answer may name a person too."""
+    kind = "subject" if subjects else "best"
+    scores = {t: compiled.memo.get((kind, t)) for t in texts}
     new = [t for t, score in scores.items() if score is None]
-    for text, score in zip(new, _score_texts(new, compiled), strict=True):
-        compiled.keep(("best", text), score)
+    found = _score_texts(new, compiled)
+    if subjects:
+        found = [max(a, b) for a, b in zip(found, _subject_texts(new, compiled), strict=True)]
+    for text, score in zip(new, found, strict=True):
+        compiled.keep((kind, text), score)
         scores[text] = score
     return [float(scores[t]) for t in texts]  # type: ignore[arg-type]
+
+
+def _subject_texts(texts: Sequence[str], compiled: Compiled) -> list[float]:
+    """`_subject_scores` for lines of running text, their sections unknown."""
+    out = [0.0] * len(texts)
+    lex = compiled.lexicon
+    canon = [asked(lex, t).variants[-1] if t else "" for t in texts]
+    for section, subjects in compiled.subjects.items():
+        choices = [b for t in compiled.targets if t.section == section for b in t.bare]
+        if not subjects or not choices:
+            continue
+        rows = [
+            (i, bare)
+            for i, c in enumerate(canon)
+            if c and (bare := without_subject(c, subjects)) != c and bare
+        ]
+        if not rows:
+            continue
+        scores = process.cdist([b for _i, b in rows], choices, scorer=fuzz.ratio, workers=1)
+        for (i, _b), best in zip(rows, scores.max(axis=1), strict=True):
+            out[i] = max(out[i], float(best))
+    return out
 
 
 def _score_texts(texts: Sequence[str], compiled: Compiled) -> list[float]:

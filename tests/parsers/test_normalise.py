@@ -104,6 +104,9 @@ def test_it_refuses_a_text_naming_two_dates(written):
         ("31/02/2026", None),  # no such day: wrong for sure
         ("soon", "is not written as a date"),
         ("12/08/2O26", "is not written as a date"),  # a letter O
+        ("l2/08/2026", "is not written as a date"),  # a letter l for the 1 of "12"
+        ("O1/08/2026", "is not written as a date"),
+        ("l2 August 2026", "gives no day"),
         ("12/08/2026", None),  # one date: nothing to doubt
     ],
 )

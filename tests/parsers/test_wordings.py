@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from parsers.document import Document, Entry, Line
+from parsers.document import Document, Entry, FlowLine, Line
 from parsers.forms import match_document
-from parsers.normalise import comparable
+from parsers.normalise import comparable, parse_uk_date
 from parsers.schema import FieldSpec, FormSchema, load_schemas
 from tests.builders import docx_builder
 
@@ -430,3 +430,115 @@ def test_a_name_under_a_heading_naming_the_child_and_another_may_be_the_childs()
     match = match_document(doc, schema)
     assert match is not None
     assert match.answers["child_forenames"].raw == "Ann Lee"
+
+
+def _as_paragraphs(doc: Document) -> Document:
+    """``doc``'s questions written as running text: a heading a section, then
+    "Question: answer", or the question on its own line with its answer under it."""
+    flow: list[FlowLine] = []
+    section = None
+    for entry in doc.entries:
+        if entry.section != section:
+            section = entry.section
+            flow.append(FlowLine(section, heading=True))
+        lines = [line.text for line in entry.answer if line.text]
+        if len(lines) == 1 and not lines[0].startswith(("☐", "☒")):
+            flow.append(FlowLine(f"{entry.question}: {lines[0]}"))
+        else:
+            flow += [FlowLine(f"{entry.question}:"), *(FlowLine(t) for t in lines)]
+    return Document("docx", "form.docx", doc.title, [], flow)
+
+
+@pytest.mark.parametrize(
+    ("form", "key", "wording"),
+    [
+        ("serious_incident_notification", "notifier_role", "Notifier's role"),
+        ("cspr_referral", "referrer_job_title", "Referrer's job title"),
+    ],
+)
+def test_a_line_naming_its_sections_person_is_a_question_in_running_text(
+    form: str, key: str, wording: str
+) -> None:
+    """ "Notifier's role: Health Visitor" under the notifier's name, in a form
+    written as paragraphs, with "Notifier's role" a wording the reader was never
+    told: it is the notifier's "Role", not more lines of the notifier's name."""
+    schema = SCHEMAS[form].without_wordings({comparable(wording)}, comparable)
+    assert comparable(wording) not in {comparable(w) for w in schema.field(key).wordings}
+    doc = _as_paragraphs(_form(schema, key, wording))
+    match = match_document(doc, schema)
+    assert match is not None
+    expected = _form(schema, key, wording)
+    written = {e.question: e.answer[0].text for e in expected.entries if e.answer}
+    assert match.values[key] == written[wording]
+    name = next(f.key for f in schema.fields if f.section == schema.field(key).section)
+    assert "\n" not in str(match.values[name])
+
+
+def _paragraph_form(form: str, key: str, wording: str) -> tuple[FormSchema, Document, str]:
+    """(the schema without ``wording``, the form written as paragraphs with
+    ``wording`` for ``key``, the answer written to it)."""
+    schema = SCHEMAS[form].without_wordings({comparable(wording)}, comparable)
+    printed = _form(schema, key, wording)
+    written = next(e.answer[0].text for e in printed.entries if e.question == wording)
+    return schema, _as_paragraphs(printed), written
+
+
+def test_a_head_and_value_after_a_question_answered_on_its_line_is_a_question() -> None:
+    """ "Incident date: 27/10/2026", then "Date made aware: 29/10/2026" in words
+    the reader was never told: the second line is a question of its own, not
+    more of the incident date."""
+    schema, doc, written = _paragraph_form("cspr_referral", "date_became_aware", "Date made aware")
+    lines = [line.text for line in doc.flow]
+    assert any(t.startswith("Date made aware: ") for t in lines)
+    match = match_document(doc, schema)
+    assert match is not None
+    assert match.values["date_became_aware"] == parse_uk_date(written).isoformat()  # type: ignore[union-attr]
+
+
+def test_a_question_alone_first_under_its_heading_is_a_question() -> None:
+    """ "Date notified:" alone on its line, the first under its heading, its
+    answer on the line below, in words the reader was never told."""
+    schema, doc, written = _paragraph_form(
+        "serious_incident_notification", "date_notified", "Date notified"
+    )
+    heading = schema.section(schema.field("date_notified").section).title
+    flow: list[FlowLine] = []
+    for line in doc.flow:
+        if line.text.startswith("Date notified: "):
+            continue
+        flow.append(line)
+        if line.heading and line.text == heading:
+            flow += [FlowLine("Date notified:"), FlowLine(written)]
+    doc.flow = flow
+    match = match_document(doc, schema)
+    assert match is not None
+    assert match.values["date_notified"] == parse_uk_date(written).isoformat()  # type: ignore[union-attr]
+
+
+def test_an_answer_of_heads_and_values_is_not_read_as_questions() -> None:
+    """ "Household members: Father: John Smith", then "Mother: Jane Smith": one
+    answer written as heads and values, every line of it kept."""
+    schema = SCHEMAS["cspr_referral"]
+    printed = _form(schema, "police_reference", "Police reference")
+    question = schema.field("household_members").question
+    printed.entries = [
+        dataclasses.replace(e, answer=(Line("Father: John Smith"),))
+        if e.question == question
+        else e
+        for e in printed.entries
+    ]
+    doc = _as_paragraphs(printed)
+    flow: list[FlowLine] = []
+    for line in doc.flow:
+        flow.append(line)
+        if line.text == f"{question}: Father: John Smith":
+            flow += [FlowLine("Mother: Jane Smith"), FlowLine("Sister: Amy Smith")]
+    assert len(flow) == len(doc.flow) + 2
+    doc.flow = flow
+    match = match_document(doc, schema)
+    assert match is not None
+    assert match.values["household_members"].splitlines() == [  # type: ignore[union-attr]
+        "Father: John Smith",
+        "Mother: Jane Smith",
+        "Sister: Amy Smith",
+    ]
