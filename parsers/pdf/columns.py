@@ -123,17 +123,40 @@ def _label_edge(pieces: Sequence[list[list[Word]]], answer_x: float) -> float:
     return max(edges, default=answer_x)
 
 
+# A label line ending in one of these words stops mid-phrase: the next line goes on.
+_OPEN_END = frozenset({
+    "and", "or", "of", "the", "to", "with", "for", "a", "an", "in", "on", "by", "from", "at",
+    "about", "if", "whether", "your", "their", "his", "her", "its", "any", "this", "that",
+    "/", "&", "-", ",",
+})  # fmt: skip
+
+
 def _label_continues(row: ColumnRow, left: list[Word], label_right: float) -> bool:
-    """The label above wrapped onto this line: close below it, and it was full."""
+    """The label above wrapped onto this line: close below it, and either it was
+    full, or it stops mid-phrase ("Agencies involved with the child and", then
+    "family"), or this line goes on in small letters and ends the question
+    ("Police investigation / criminal", then "proceedings?"), after a line of
+    three words or more."""
     if not row.label:
         return False
     last_bottom = max(w.box.bottom for w in row.label)
     last_line = [w for w in row.label if abs(w.box.bottom - last_bottom) < 2]
     size = max(left[0].size, 4.0)
     close = left[0].box.top - last_bottom < 0.6 * size
+    if not close:
+        return False
     edge = max(w.box.x1 for w in last_line)
-    full = edge + 0.3 * size + left[0].box.width > label_right
-    return close and full
+    if edge + 0.3 * size + left[0].box.width > label_right:
+        return True
+    above = sorted(last_line, key=lambda w: w.box.x0)[-1].text
+    if above.endswith((":", "?")):
+        return False
+    if above.lower() in _OPEN_END or above.endswith((",", "/", "-", "&")):
+        return True
+    # Only a long label wraps: "Name", then "email:", are two questions.
+    here = [w.text for w in sorted(left, key=lambda w: w.box.x0)]
+    ends = here[0][:1].islower() and here[-1].endswith(("?", ":")) and len(here) <= 4
+    return ends and len(last_line) >= 3
 
 
 def row_boxes(row: ColumnRow, answer_right: float) -> tuple[Box, Box]:

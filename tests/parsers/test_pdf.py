@@ -23,7 +23,8 @@ from parsers.document import Document, Entry
 from parsers.errors import ParseError, Reason
 from parsers.limits import Limits
 from parsers.pdf import read_pdf
-from parsers.pdf.layout import glyph_mark
+from parsers.pdf.columns import ColumnRow, column_layout
+from parsers.pdf.layout import Box, Word, glyph_mark
 from parsers.schema import FormSchema, load_schemas
 from tests.builders import pdf_builder
 
@@ -803,3 +804,55 @@ def test_a_numbered_heading_that_starts_with_a_month_word_is_still_a_heading() -
     assert _NUMBERED.match("4. May we contact the family")
     assert _NUMBERED.match("10) Sept review")
     assert not _NUMBERED.match("12 August 2026 Arthur was taken to hospital")
+
+
+def _words(text: str, x: float, top: float, size: float = 10.0) -> list[Word]:
+    out = []
+    for part in text.split():
+        width = 5.0 * len(part)
+        out.append(Word(part, Box(x, top, x + width, top + size), size=size))
+        x += width + 3.0
+    return out
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "joined"),
+    [
+        ("Police investigation / criminal", "proceedings?", True),
+        ("Agencies involved with the child and", "family", True),
+        ("Name", "email:", False),  # a question of its own, in small letters
+        ("Telephone:", "mobile", False),  # the line above ends its question
+        ("Name", "Job title", False),
+    ],
+)
+def test_a_label_wrapped_mid_phrase_in_an_unruled_form_is_one_question(
+    first: str, second: str, joined: bool
+) -> None:
+    """A form with no rules whose label wraps before it is full ("... criminal",
+    then "proceedings?"; "... child and", then "family"): one question, its
+    answer whole.  Read as two, "☐ Yes" alone beside the first line was taken
+    for the answer Yes, and a form was accepted with it."""
+    rows = [
+        ("Name of the child", "Amy Smith"),
+        ("Date of birth", "01/02/2020"),
+        ("A long question whose label reaches the column edge", "Yes"),
+        (first, "☐ Yes"),
+        (second, "☐ No"),
+        ("", "☒ Not known"),
+        ("Crime reference", "123"),
+    ]
+    words: list[Word] = []
+    top = 100.0
+    for label, answer in rows:
+        # rows 18pt apart; the wrapped second line of a label (and its answer) 12pt
+        top += 12.0 if label in (second, "") else 18.0
+        words += _words(label, 50.0, top) + _words(answer, 320.0, top)
+    found = column_layout(words, lambda _line: False)
+    assert found is not None
+    labels = [
+        " ".join(w.text for w in item.label) for item in found[0] if isinstance(item, ColumnRow)
+    ]
+    if joined:
+        assert f"{first} {second}" in labels
+    else:
+        assert first in labels and second in labels
