@@ -31,9 +31,7 @@ _WEEKDAYS = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|
 # Where a numeric date may start and end: not inside a longer run of numbers
 # ("10-12/08/2026" is a range, not 10 December 2008; "2026-13/08" is no date), but
 # beside a full stop or a dash ("on 12/08/2026.", "DOB:-12/08/2019", "c.12/08/26").
-# Not right after a letter either: in "l2/08/2026" or "O1/08/2026" the letter is a
-# digit typed wrong, so the day is not known ("2 August" would be a wrong value).
-_NUM_START = r"(?<![^\W_])(?<!\d[/.\-])"
+_NUM_START = r"(?<!\d)(?<!\d[/.\-])"
 _NUM_END = r"(?!\d)(?![/.\-]\d)"
 # One separator throughout.
 _NUMERIC = re.compile(
@@ -52,7 +50,7 @@ _TWO_DIGIT_YEAR = (
     r"|\s+(?:at|on|by|approx|about|around|circa|when|and\s+[^\W\d_])\b)"
 )
 _DAY_MONTH = re.compile(
-    rf"(?<![^\W_])(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?[\s.\-/,]*({_MONTH_WORD})\.?"
+    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?[\s.\-/,]*({_MONTH_WORD})\.?"
     rf"(?:[\s.\-/,]*(\d{{4}})(?!\d)|{_TWO_DIGIT_YEAR})",
     re.IGNORECASE,
 )
@@ -198,6 +196,10 @@ def _cleaned(text: str) -> str:
     return _WEEKDAY.sub(lambda m: " " * len(m.group(0)), text.strip().translate(_DASHES))
 
 
+# A letter that looks like a digit, alone right before a date's first digit: in
+# "l2/08/2026" or "O1/08/2026" it is a digit typed wrong, so the day is not known
+# ("2 August" would be a wrong value).  Not a word glued on ("on12/08/2026").
+_DIGIT_TYPED_AS_LETTER = re.compile(r"(?<![^\W\d_])[lIoO]$")
 _ENOUGH_DATES = 3  # callers tell none, one and several: a text of thousands stops here
 
 
@@ -209,6 +211,8 @@ def _dates_and_spans(
     for pattern, order in _PATTERNS:
         for match in pattern.finditer(cleaned):
             if any(s <= match.start() < e for _d, (s, e) in found):
+                continue
+            if _DIGIT_TYPED_AS_LETTER.search(cleaned, 0, match.start()):
                 continue
             found.append((_build_date(match.groups(), order, today), match.span()))
             if len(found) >= _ENOUGH_DATES:

@@ -1296,26 +1296,17 @@ def _unknown_questions(
     open_label: FlowLabel | None = None
     open_asks = False  # the open question stands alone on its line and asks
     said, first = 0, ""  # lines carrying an answer under the open question; the first
-    headed = False  # the line before was a heading
     for i, line in enumerate(flow):
         label = out[i]
         if line.heading:
-            open_label, said, headed = None, 0, True
+            open_label, said = None, 0
             continue
-        after_heading, headed = headed, False
-        text = line.text.strip()
-        if label is None and _first_of_its_kind(text, after_heading, open_label, said, compiled):
-            # First under a heading, or right after a question answered on its own
-            # line ("Panel ref: 9559345356"): "Date notified:" alone on its line, or
-            # "Date made aware: 29/10/26", is a question in words we do not know.
-            head, _colon, tail = (part.strip() for part in text.partition(":"))
-            question, rest = (head, tail) if tail else (text.rstrip(":").strip(), "")
-            out[i] = label = FlowLabel(question, rest, guessed=True)
         if label is not None:
             open_label, open_asks = label, not label.rest and _asks(line.text)
             said = int(_says_something(label.rest, lex))
             first = label.rest if said else ""
             continue
+        text = line.text.strip()
         longest = 2 * CHOICE_LINE if bold and line.emphasis else CHOICE_LINE
         if (
             open_label is not None
@@ -1352,27 +1343,6 @@ def _unknown_questions(
             said += 1
             first = first or text
     return out
-
-
-def _first_of_its_kind(
-    text: str, after_heading: bool, above: FlowLabel | None, said: int, compiled: Compiled
-) -> bool:
-    """Whether a line we cannot place is set out as a question where an answer
-    would not stand: first under a heading, or right after a question answered
-    on its own line, a short line that asks ("Date notified:"), or a short head
-    and value ("Date made aware: 29/10/26").  Not after an answer that is
-    itself a head and value ("Father: John Smith", then "Mother: Jane Smith"),
-    nor under a free-text question, nor a time, an option or an instruction."""
-    if not (after_heading or (above is not None and above.rest and said == 1)):
-        return False
-    if above is not None and (":" in above.rest or _runs_on(above.question, above.rest, compiled)):
-        return False
-    head, colon, tail = (part.strip() for part in text.partition(":"))
-    if not colon or len(head.split()) > 8 or not re.search(r"[A-Za-z]", head):
-        return False
-    if tail and (len(head.split()) > 6 or head.endswith(("?", ")"))):
-        return False
-    return not (_boxed(text) or _INSTRUCTION.search(text) or _answer_like(text, compiled))
 
 
 _GENERIC = frozenset({"yes", "no", "n/a", "na", "none", "not known", "unknown", "other"})

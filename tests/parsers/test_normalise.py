@@ -49,6 +49,10 @@ TODAY = date(2026, 11, 26)
         ("2026-08-12T10:00", date(2026, 8, 12)),
         ("12.Aug.26 (approx)", date(2026, 8, 12)),  # a two-digit year, then a note
         ("12 Aug 26 at 14:30", date(2026, 8, 12)),
+        ("on12/08/2026", date(2026, 8, 12)),  # a word glued on, a space left out
+        ("approx12/08/2026", date(2026, 8, 12)),
+        ("DOB12/08/2019", date(2019, 8, 12)),
+        ("w/c12/08/2026", date(2026, 8, 12)),
     ],
 )
 def test_it_reads_uk_dates_day_first(written, expected):

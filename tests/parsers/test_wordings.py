@@ -15,7 +15,7 @@ import pytest
 
 from parsers.document import Document, Entry, FlowLine, Line
 from parsers.forms import match_document
-from parsers.normalise import comparable, parse_uk_date
+from parsers.normalise import comparable
 from parsers.schema import FieldSpec, FormSchema, load_schemas
 from tests.builders import docx_builder
 
@@ -474,47 +474,6 @@ def test_a_line_naming_its_sections_person_is_a_question_in_running_text(
     assert "\n" not in str(match.values[name])
 
 
-def _paragraph_form(form: str, key: str, wording: str) -> tuple[FormSchema, Document, str]:
-    """(the schema without ``wording``, the form written as paragraphs with
-    ``wording`` for ``key``, the answer written to it)."""
-    schema = SCHEMAS[form].without_wordings({comparable(wording)}, comparable)
-    printed = _form(schema, key, wording)
-    written = next(e.answer[0].text for e in printed.entries if e.question == wording)
-    return schema, _as_paragraphs(printed), written
-
-
-def test_a_head_and_value_after_a_question_answered_on_its_line_is_a_question() -> None:
-    """ "Incident date: 27/10/2026", then "Date made aware: 29/10/2026" in words
-    the reader was never told: the second line is a question of its own, not
-    more of the incident date."""
-    schema, doc, written = _paragraph_form("cspr_referral", "date_became_aware", "Date made aware")
-    lines = [line.text for line in doc.flow]
-    assert any(t.startswith("Date made aware: ") for t in lines)
-    match = match_document(doc, schema)
-    assert match is not None
-    assert match.values["date_became_aware"] == parse_uk_date(written).isoformat()  # type: ignore[union-attr]
-
-
-def test_a_question_alone_first_under_its_heading_is_a_question() -> None:
-    """ "Date notified:" alone on its line, the first under its heading, its
-    answer on the line below, in words the reader was never told."""
-    schema, doc, written = _paragraph_form(
-        "serious_incident_notification", "date_notified", "Date notified"
-    )
-    heading = schema.section(schema.field("date_notified").section).title
-    flow: list[FlowLine] = []
-    for line in doc.flow:
-        if line.text.startswith("Date notified: "):
-            continue
-        flow.append(line)
-        if line.heading and line.text == heading:
-            flow += [FlowLine("Date notified:"), FlowLine(written)]
-    doc.flow = flow
-    match = match_document(doc, schema)
-    assert match is not None
-    assert match.values["date_notified"] == parse_uk_date(written).isoformat()  # type: ignore[union-attr]
-
-
 def test_an_answer_of_heads_and_values_is_not_read_as_questions() -> None:
     """ "Household members: Father: John Smith", then "Mother: Jane Smith": one
     answer written as heads and values, every line of it kept."""
@@ -542,3 +501,33 @@ def test_an_answer_of_heads_and_values_is_not_read_as_questions() -> None:
         "Mother: Jane Smith",
         "Sister: Amy Smith",
     ]
+
+
+@pytest.mark.parametrize(
+    ("key", "extra"),
+    [
+        ("referrer_job_title", "Base: Orford Clinic"),
+        ("police_reference", "OIC: DC Jane Morris"),
+    ],
+)
+def test_a_head_and_value_under_an_answer_is_more_of_that_answer(key: str, extra: str) -> None:
+    """ "Job title: Social Worker", then "Base: Orford Clinic": people add a line
+    like that to their answer; it is not a question, and the answer keeps it."""
+    schema = SCHEMAS["cspr_referral"]
+    printed = _form(schema, "police_reference", "Police reference")
+    question = schema.field(key).question if key != "police_reference" else "Police reference"
+    doc = _as_paragraphs(printed)
+    section = schema.section(schema.field(key).section).title
+    flow: list[FlowLine] = []
+    first, heading = "", ""
+    for line in doc.flow:
+        flow.append(line)
+        heading = line.text if line.heading else heading
+        if heading == section and line.text.startswith(f"{question}: "):
+            first = line.text.partition(": ")[2]
+            flow.append(FlowLine(extra))
+    assert first
+    doc.flow = flow
+    match = match_document(doc, schema)
+    assert match is not None
+    assert match.values[key] == f"{first}\n{extra}"
