@@ -133,10 +133,13 @@ _OPEN_END = frozenset({
 
 def _label_continues(row: ColumnRow, left: list[Word], label_right: float) -> bool:
     """The label above wrapped onto this line: close below it, and either it was
-    full, or it stops mid-phrase ("Agencies involved with the child and", then
-    "family"), or this line goes on in small letters and ends the question
-    ("Police investigation / criminal", then "proceedings?"), after a line of
-    three words or more."""
+    full, or this line goes on in small letters where the line above stops
+    mid-phrase ("Agencies involved with the child and", then "family"), or is one
+    word in small letters that ends the question, after a line of three words or
+    more ("Police investigation / criminal", then "proceedings?").  In a form whose
+    rows stand a line apart a row is as close as a wrapped line: a question that
+    ends in "by" or "in" ("Completed by", then "Date"), or a short line in small
+    letters of its own ("if not, why not?", "e-mail address:"), is not joined."""
     if not row.label:
         return False
     last_bottom = max(w.box.bottom for w in row.label)
@@ -149,14 +152,12 @@ def _label_continues(row: ColumnRow, left: list[Word], label_right: float) -> bo
     if edge + 0.3 * size + left[0].box.width > label_right:
         return True
     above = sorted(last_line, key=lambda w: w.box.x0)[-1].text
-    if above.endswith((":", "?")):
+    here = [w.text for w in sorted(left, key=lambda w: w.box.x0)]
+    if above.endswith((":", "?")) or not here[0][:1].islower():
         return False
     if above.lower() in _OPEN_END or above.endswith((",", "/", "-", "&")):
         return True
-    # Only a long label wraps: "Name", then "email:", are two questions.
-    here = [w.text for w in sorted(left, key=lambda w: w.box.x0)]
-    ends = here[0][:1].islower() and here[-1].endswith(("?", ":")) and len(here) <= 4
-    return ends and len(last_line) >= 3
+    return len(here) == 1 and here[0].endswith(("?", ":")) and len(last_line) >= 3
 
 
 def row_boxes(row: ColumnRow, answer_right: float) -> tuple[Box, Box]:

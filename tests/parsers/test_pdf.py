@@ -823,6 +823,10 @@ def _words(text: str, x: float, top: float, size: float = 10.0) -> list[Word]:
         ("Name", "email:", False),  # a question of its own, in small letters
         ("Telephone:", "mobile", False),  # the line above ends its question
         ("Name", "Job title", False),
+        ("Completed by", "Date", False),  # rows a line apart: a question ending in "by"
+        ("Which local authority does the child live", "in", False),
+        ("Contact telephone number", "e-mail address:", False),
+        ("Has the family been told about this referral", "if not, why not?", False),
     ],
 )
 def test_a_label_wrapped_mid_phrase_in_an_unruled_form_is_one_question(
