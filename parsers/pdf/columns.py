@@ -133,10 +133,11 @@ _OPEN_END = frozenset({
 
 def _label_continues(row: ColumnRow, left: list[Word], label_right: float) -> bool:
     """The label above wrapped onto this line: close below it, and either it was
-    full, or this line goes on in small letters where the line above stops
-    mid-phrase ("Agencies involved with the child and", then "family"), or is one
-    word in small letters that ends the question, after a line of three words or
-    more ("Police investigation / criminal", then "proceedings?").  In a form whose
+    full, or it left a bracket open, or this line goes on in small letters where
+    the line above stops mid-phrase ("Agencies involved with the child and", then
+    "family"), or is one word in small letters that ends the question, after a
+    line of three words or more ("Police investigation / criminal", then
+    "proceedings?").  In a form whose
     rows stand a line apart a row is as close as a wrapped line: a question that
     ends in "by" or "in" ("Completed by", then "Date"), or a short line in small
     letters of its own ("if not, why not?", "e-mail address:"), is not joined."""
@@ -151,6 +152,9 @@ def _label_continues(row: ColumnRow, left: list[Word], label_right: float) -> bo
     edge = max(w.box.x1 for w in last_line)
     if edge + 0.3 * size + left[0].box.width > label_right:
         return True
+    label = " ".join(w.text for w in row.label)
+    if label.count("(") > label.count(")"):
+        return True  # "Reason for notification (more", then "than one box may be ticked)"
     above = sorted(last_line, key=lambda w: w.box.x0)[-1].text
     here = [w.text for w in sorted(left, key=lambda w: w.box.x0)]
     if above.endswith((":", "?")) or not here[0][:1].islower():

@@ -820,6 +820,7 @@ def _words(text: str, x: float, top: float, size: float = 10.0) -> list[Word]:
     [
         ("Police investigation / criminal", "proceedings?", True),
         ("Agencies involved with the child and", "family", True),
+        ("Reason for notification (more", "than one box may be ticked)", True),
         ("Name", "email:", False),  # a question of its own, in small letters
         ("Telephone:", "mobile", False),  # the line above ends its question
         ("Name", "Job title", False),
