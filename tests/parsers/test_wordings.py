@@ -557,3 +557,60 @@ def test_a_short_question_is_read_with_what_its_heading_says(
     match = match_document(doc, schema)
     assert match is not None
     assert match.values[key] == written
+
+
+def _insert_after(doc: Document, starts: str, lines: list[FlowLine], drop: str = "") -> str:
+    """Put ``lines`` after the line starting ``starts`` (dropping lines starting
+    ``drop``); the answer written on that line."""
+    flow: list[FlowLine] = []
+    written = ""
+    for line in doc.flow:
+        if drop and line.text.startswith(drop):
+            continue
+        flow.append(line)
+        if line.text.startswith(starts) and not written:
+            written = line.text.partition(": ")[2]
+            flow += lines
+    doc.flow = flow
+    return written
+
+
+def test_a_short_line_that_asks_after_a_one_line_answer_is_a_question() -> None:
+    """ "Forename(s): Reuben", then "Names used previously:", words the reader was
+    never told, its answer on the line below: the forename stays "Reuben"."""
+    schema = SCHEMAS["cspr_referral"]
+    doc = _as_paragraphs(_form(schema, "police_reference", "Police reference"))
+    forename = schema.field("child_forenames").question
+    other = schema.field("child_other_names").question
+    written = _insert_after(
+        doc,
+        f"{forename}: ",
+        [FlowLine("Names used previously:"), FlowLine("Dr R. Okafor, Westbrook Medical Centre")],
+        drop=f"{other}:",
+    )
+    assert written
+    match = match_document(doc, schema)
+    assert match is not None
+    assert match.values["child_forenames"] == written
+
+
+def test_a_line_above_yes_and_no_printed_on_lines_of_their_own_is_a_question() -> None:
+    """ "Ethnicity: White British", then "Is/was subject to Child Protection Plan"
+    (none of our questions) above "YES" and "NO" on lines of their own: the
+    ethnicity stays one line."""
+    schema = SCHEMAS["cspr_referral"]
+    doc = _as_paragraphs(_form(schema, "police_reference", "Police reference"))
+    ethnicity = schema.field("child_ethnicity").question
+    written = _insert_after(
+        doc,
+        f"{ethnicity}: ",
+        [
+            FlowLine("Is/was subject to Child Protection Plan"),
+            FlowLine("YES"),
+            FlowLine("NO"),
+        ],
+    )
+    assert written
+    match = match_document(doc, schema)
+    assert match is not None
+    assert match.values["child_ethnicity"] == written
