@@ -447,7 +447,6 @@ def _wording_matrix(
     if tuple(targets[:fixed]) != compiled.targets:
         out = _wording_block(questions, targets, compiled)
         _echo_scores(questions, targets, compiled, out)
-        _context_scores(questions, targets, compiled, out)
         return out
     keys: list[tuple[object, ...]] = [("row", q.asked, q.sections) for q in questions]
     found: dict[tuple[object, ...], Any] = {key: compiled.memo.get(key) for key in keys}
@@ -464,7 +463,6 @@ def _wording_matrix(
     if len(targets) > fixed:
         out[:, fixed:] = _wording_block(questions, targets[fixed:], compiled)
     _echo_scores(questions, targets, compiled, out)
-    _context_scores(questions, targets, compiled, out)
     return out
 
 
@@ -610,60 +608,6 @@ def _echo_scores(
                 claimed[j] = _claimed(questions, targets, j, out)
             if not claimed[j]:
                 out[i, j] = max(out[i, j], likeness(bare, echo) - ECHO_PENALTY)
-
-
-# Words that head many questions and say nothing of which one: a question of these
-# words alone ("Date", "Name") takes its meaning from its heading by other rules
-# ("Date" under "Previous referral" must not be the date of referral).
-_GENERIC_HEADS = frozenset(
-    {"date", "name", "address", "telephone", "phone", "email", "time", "number", "detail",
-     "contact", "type", "other", "reference", "postcode", "age", "comment", "note"}
-)  # fmt: skip
-CONTEXT_SCORE = 86.0  # a question read with its heading's words (`_context_scores`)
-
-
-def _context_scores(
-    questions: Sequence[Question], targets: Sequence[Target], compiled: Compiled, out: np.ndarray
-) -> None:
-    """A short question whose heading says the rest ("Rationale" under "Reasons
-    for referral" is the "Rationale for referral"): every word of the question is
-    in one of our wordings, and every word of that wording is in the question or
-    its printed heading.  `CONTEXT_SCORE`, for one field alone (of the heading's
-    sections, when any is one), when the question says more than a generic
-    head (`_GENERIC_HEADS`: "Date" under "Previous referral"), neither names a
-    person the field is not about, and no question of the document asks for
-    the field in words like its own (`_claimed`)."""
-    claimed: dict[int, bool] = {}
-    lex = compiled.lexicon
-    for i, q in enumerate(questions):
-        heading = q.entry.section
-        words = q.asked.content
-        if not heading.strip() or not words or not words - _GENERIC_HEADS:
-            continue
-        context = content_words(lex.canon(unnumbered(heading)))
-        persons = q.asked.persons | lex.persons(lex.canon(unnumbered(heading)))
-        found = {
-            j
-            for j, target in enumerate(targets)
-            if any(
-                w.content - words and words <= w.content <= words | context for w in target.wordings
-            )
-        }
-        # Its heading's own sections first; a field of another section scores
-        # all the same, but counts there only if its heading is re-read as that
-        # section's (`_doubted_headings`; "Reasons for referral" is not "About
-        # this referral"): a question scored in another section is not placed.
-        ours = {j for j in found if targets[j].section in q.sections}
-        found = ours or found
-        if len(found) != 1:
-            continue
-        j = found.pop()
-        if persons - targets[j].persons or out[i, j] >= CONTEXT_SCORE:
-            continue
-        if j not in claimed:
-            claimed[j] = _claimed(questions, targets, j, out)
-        if not claimed[j]:
-            out[i, j] = CONTEXT_SCORE
 
 
 def _heading_words(

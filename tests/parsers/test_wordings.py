@@ -533,32 +533,6 @@ def test_a_head_and_value_under_an_answer_is_more_of_that_answer(key: str, extra
     assert match.values[key] == f"{first}\n{extra}"
 
 
-@pytest.mark.parametrize(
-    ("key", "wording", "heading"),
-    [
-        ("referral_rationale", "Rationale", "Reasons for referral"),
-        ("referral_rationale", "Rationale", "7. Reasons for referral"),
-    ],
-)
-def test_a_short_question_is_read_with_what_its_heading_says(
-    key: str, wording: str, heading: str
-) -> None:
-    """ "Rationale" under "Reasons for referral" is the rationale for referral,
-    though the heading reads at first as "About this referral" for its word
-    "referral", and "Rationale" alone is a wording the reader was never told."""
-    schema = SCHEMAS["cspr_referral"].without_wordings({comparable(wording)}, comparable)
-    doc = _form(schema, key, wording)
-    doc.entries = [
-        dataclasses.replace(e, section=heading) if e.question == wording else e for e in doc.entries
-    ]  # the question alone under its heading: no other question to tell what it heads
-    written = next(
-        "\n".join(line.text for line in e.answer) for e in doc.entries if e.question == wording
-    )
-    match = match_document(doc, schema)
-    assert match is not None
-    assert match.values[key] == written
-
-
 def _insert_after(doc: Document, starts: str, lines: list[FlowLine], drop: str = "") -> str:
     """Put ``lines`` after the line starting ``starts`` (dropping lines starting
     ``drop``); the answer written on that line."""
