@@ -1212,7 +1212,6 @@ def _choice_questions(
     """A line we cannot place, right above a list of boxes that are one of our
     fields' options, is a question in words we do not know ("Legal status",
     then "☐ Child in need", "☐ Looked after child"…): the boxes are its answer.
-    So is a line right above "Yes" and "No" printed each on a line of its own.
     Read as more lines of the answer above it, an address ran on into "Legal
     status" and every option under it, and a blank question took the next
     question's words and boxes for its answer.
@@ -1224,35 +1223,19 @@ def _choice_questions(
     out = list(labels)
     choices = _naming_options(compiled)
     boxed = [_boxed(line.text) for line in flow]
-    printed = [comparable(line.text) in _YES_NO for line in flow]
     for i, line in enumerate(flow):
         text = line.text.strip()
         if (
             i + 1 == len(flow)
-            or not (boxed[i + 1] or printed[i + 1])
+            or not boxed[i + 1]
             or labels[i] is not None
             or boxed[i]
             or not text
             or len(text) > CHOICE_LINE
             or _INSTRUCTION.search(text)
             or (line.heading and compiled.sections_of(text))
+            or _answer_like(text, compiled)
         ):
-            continue
-        if printed[i + 1]:
-            # "Is/was subject to Child Protection Plan", then "YES" and "NO" each on
-            # a line of its own: the options printed to tick, delete or circle (a
-            # line naming one of our options above them asks about it).
-            if len(text.split()) < 2 or _NOT_A_QUESTION.search(text):
-                continue
-            words = set()
-            for j in range(i + 1, len(flow)):
-                if flow[j].heading or labels[j] is not None or not printed[j]:
-                    break
-                words.add(comparable(flow[j].text))
-            if {"yes", "no"} <= words:
-                out[i] = FlowLabel(text.rstrip(":").strip(), "", guessed=True)
-            continue
-        if _answer_like(text, compiled):
             continue
         run: list[Line] = []
         for j in range(i + 1, len(flow)):
@@ -1262,9 +1245,6 @@ def _choice_questions(
         if len(run) >= 2 and any(listed_options(run, options) >= 2 for options in choices):
             out[i] = FlowLabel(text.rstrip(":").strip(), "", guessed=True)
     return out
-
-
-_YES_NO = frozenset({"yes", "no", "not known", "unknown", "n a", "na", "dont know"})
 
 
 def _naming_options(compiled: Compiled) -> list[tuple[OptionSpec, ...]]:
@@ -1291,9 +1271,7 @@ def _unknown_questions(
     would not be:
 
     - a short line that asks ("Notified by:"), right under a question that
-      asks and has no answer yet: an answer does not end in ":" or "?"; or
-      ending in ":" after the one line that answers a name, a date, a phone
-      number or an email ("Forename(s): Reuben", then "Other names used:");
+      asks and has no answer yet: an answer does not end in ":" or "?";
     - "Where did it happen?: Bridge Street", a question mark before the colon,
       or a printed format hint ("Date notified (dd/mm/yyyy): 18.08.2026"; not
       "Office: 01925 444000" under "Telephone number:": a head and value is as
@@ -1330,11 +1308,7 @@ def _unknown_questions(
             continue
         text = line.text.strip()
         longest = 2 * CHOICE_LINE if bold and line.emphasis else CHOICE_LINE
-        if _asks_after_one_line(text, open_label, open_asks, said, compiled):
-            # "Forename(s): Reuben", then "Other names used:": one line answers a
-            # name or a date; a short line that asks after it is a question.
-            out[i] = FlowLabel(text.rstrip(":").strip(), "", guessed=True)
-        elif (
+        if (
             open_label is not None
             and said
             and _ASKS_IN_FULL.match(text)
@@ -1371,27 +1345,7 @@ def _unknown_questions(
     return out
 
 
-def _asks_after_one_line(
-    text: str, above: FlowLabel | None, open_asks: bool, said: int, compiled: Compiled
-) -> bool:
-    """A line of two to six words ending in ":" ("Other names used:") right after
-    the one line that answers a question plainly asking for a name, a date, a
-    phone number or an email (on the question's line or under it): a question.
-    Not boxes, an instruction, one of our options, or a time."""
-    words = text.split()
-    if above is None or said != 1 or not (open_asks or above.rest):
-        return False
-    if not text.endswith(":") or not 2 <= len(words) <= 6:
-        return False
-    if _boxed(text) or _INSTRUCTION.search(text) or _NOT_A_QUESTION.search(text):
-        return False
-    if comparable(text) in _option_words(compiled) or _picked_option(text, compiled):
-        return False
-    return _plain_kind(above.question, compiled) in _ONE_LINE_KINDS
-
-
 _GENERIC = frozenset({"yes", "no", "n/a", "na", "none", "not known", "unknown", "other"})
-_ONE_LINE_KINDS = ("text", "date", "phone", "email")
 # A question asked in full, after a line of answer: "Is the child subject to a child
 # protection plan? (If so when, for what and for how long?)".
 _ASKS_IN_FULL = re.compile(
