@@ -196,10 +196,13 @@ def _cleaned(text: str) -> str:
     return _WEEKDAY.sub(lambda m: " " * len(m.group(0)), text.strip().translate(_DASHES))
 
 
-# A letter that looks like a digit, alone right before a date's first digit: in
-# "l2/08/2026" or "O1/08/2026" it is a digit typed wrong, so the day is not known
-# ("2 August" would be a wrong value).  Not a word glued on ("on12/08/2026").
-_DIGIT_TYPED_AS_LETTER = re.compile(r"(?<![^\W\d_])[lIoO]$")
+def _digit_typed_as_letter(text: str, start: int) -> bool:
+    """A letter that looks like a digit, alone right before a date's first digit: in
+    "l2/08/2026" or "O1/08/2026" it is a digit typed wrong, so the day is not known
+    ("2 August" would be a wrong value).  Not a word glued on ("on12/08/2026")."""
+    return start > 0 and text[start - 1] in "lIoO" and (start == 1 or not text[start - 2].isalpha())
+
+
 _ENOUGH_DATES = 3  # callers tell none, one and several: a text of thousands stops here
 
 
@@ -212,7 +215,7 @@ def _dates_and_spans(
         for match in pattern.finditer(cleaned):
             if any(s <= match.start() < e for _d, (s, e) in found):
                 continue
-            if _DIGIT_TYPED_AS_LETTER.search(cleaned, 0, match.start()):
+            if _digit_typed_as_letter(cleaned, match.start()):
                 continue
             found.append((_build_date(match.groups(), order, today), match.span()))
             if len(found) >= _ENOUGH_DATES:

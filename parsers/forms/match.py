@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -1519,15 +1519,25 @@ def _best_scores(texts: Sequence[str], compiled: Compiled, subjects: bool = Fals
     ``subjects``: also compared without the person a section is about, to that
     section's questions ("Notifier's role" is the notifier's "Role"), for lines
     set out as questions only: an answer may name a person too."""
-    kind = "subject" if subjects else "best"
+    best = _remembered("best", texts, compiled, _score_texts)
+    if not subjects:
+        return best
+    bare = _remembered("subject", texts, compiled, _subject_texts)
+    return [max(a, b) for a, b in zip(best, bare, strict=True)]
+
+
+def _remembered(
+    kind: str,
+    texts: Sequence[str],
+    compiled: Compiled,
+    score: Callable[[Sequence[str], Compiled], list[float]],
+) -> list[float]:
+    """``score`` of each text, worked out once a text and schema."""
     scores = {t: compiled.memo.get((kind, t)) for t in texts}
-    new = [t for t, score in scores.items() if score is None]
-    found = _score_texts(new, compiled)
-    if subjects:
-        found = [max(a, b) for a, b in zip(found, _subject_texts(new, compiled), strict=True)]
-    for text, score in zip(new, found, strict=True):
-        compiled.keep((kind, text), score)
-        scores[text] = score
+    new = [t for t, found in scores.items() if found is None]
+    for text, found in zip(new, score(new, compiled), strict=True):
+        compiled.keep((kind, text), found)
+        scores[text] = found
     return [float(scores[t]) for t in texts]  # type: ignore[arg-type]
 
 
@@ -1536,6 +1546,8 @@ def _subject_texts(texts: Sequence[str], compiled: Compiled) -> list[float]:
     out = [0.0] * len(texts)
     lex = compiled.lexicon
     canon = [asked(lex, t).variants[-1] if t else "" for t in texts]
+    if not any(canon):
+        return out
     for section, subjects in compiled.subjects.items():
         choices = [b for t in compiled.targets if t.section == section for b in t.bare]
         if not subjects or not choices:
