@@ -1060,11 +1060,21 @@ def entries_from_flow(
             section = line.text
             continue
         if label is not None:
-            # A question worded line that does not ask, with no lines of its own,
-            # right under a question left blank: it may be that question's answer
-            # ("Role", then "Named Nurse for Safeguarding", in a form without
-            # colons), so the blank above it is in doubt.
-            says = not label[1] and not _asks(line.text) and _nothing_of_its_own(flow, labels, i)
+            # A question worded line that does not ask, right under a question left
+            # blank: it may be that question's answer ("Role", then "Named Nurse for
+            # Safeguarding", in a form without colons), so the blank above it is in
+            # doubt: when it has no lines of its own, or when the question above
+            # asks and its own lines are not boxes ("Referrer's role:", then "Named
+            # Nurse for Safeguarding", then "Covering for: Jane Smith", a line
+            # added to that answer).
+            says = (
+                not label[1]
+                and not _asks(line.text)
+                and (
+                    _nothing_of_its_own(flow, labels, i)
+                    or (asks and not _boxed(flow[i + 1].text))  # its lines are no boxes
+                )
+            )
             # A question in words we do not know, taken for one by how it is set
             # out ("Legal status" above boxes), right under a question with
             # nothing yet: it may have been that question's answer, so the blank

@@ -531,3 +531,31 @@ def test_a_head_and_value_under_an_answer_is_more_of_that_answer(key: str, extra
     match = match_document(doc, schema)
     assert match is not None
     assert match.values[key] == f"{first}\n{extra}"
+
+
+@pytest.mark.parametrize("added", ["Covering for: Jane Smith (on leave)", "Band 8a"])
+def test_an_answer_worded_like_a_question_under_a_question_that_asks_is_no_proof_of_a_blank(
+    added: str,
+) -> None:
+    """ "Job title / role:", then "Named Nurse for Safeguarding" (worded like the
+    lead's question), then a line the referrer added to that answer: the job title
+    may be that answer, so it is not proved blank (it was, and a complete form was
+    sent back, found by a review's harness of 1,400 paragraph forms)."""
+    schema = SCHEMAS["cspr_referral"]
+    doc = _as_paragraphs(_form(schema, "police_reference", "Police reference"))
+    question = schema.field("referrer_job_title").question
+    section = schema.section("referrer").title
+    flow: list[FlowLine] = []
+    heading = ""
+    for line in doc.flow:
+        heading = line.text if line.heading else heading
+        if heading == section and line.text.startswith(f"{question}: "):
+            flow += [FlowLine(f"{question}:"), FlowLine("Named Nurse for Safeguarding")]
+            flow.append(FlowLine(added))
+            continue
+        flow.append(line)
+    assert len(flow) == len(doc.flow) + 2
+    doc.flow = flow
+    match = match_document(doc, schema)
+    assert match is not None
+    assert "referrer_job_title" not in match.blank
