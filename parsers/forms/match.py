@@ -1063,16 +1063,24 @@ def entries_from_flow(
             # A question worded line that does not ask, right under a question left
             # blank: it may be that question's answer ("Role", then "Named Nurse for
             # Safeguarding", in a form without colons), so the blank above it is in
-            # doubt: when it has no lines of its own, or when the question above
-            # asks and its own lines are not boxes ("Referrer's role:", then "Named
-            # Nurse for Safeguarding", then "Covering for: Jane Smith", a line
-            # added to that answer).
+            # doubt: when it has no lines of its own; or when the question above
+            # asks and has no lines at all, and it is worded like a question of
+            # another section than its heading's and its own lines are not boxes
+            # ("Referrer's role:", then "Named Nurse for Safeguarding", the lead's
+            # words, then "Covering for: Jane Smith", a line added to that answer;
+            # not "Where did it happen?", then "Case outline" and its text).
             says = (
                 not label[1]
                 and not _asks(line.text)
                 and (
                     _nothing_of_its_own(flow, labels, i)
-                    or (asks and not _boxed(flow[i + 1].text))  # its lines are no boxes
+                    or (
+                        asks
+                        and current is not None
+                        and not current[2]
+                        and not _boxed(flow[i + 1].text)
+                        and not _of_its_section(label.question, section, compiled)
+                    )
                 )
             )
             # A question in words we do not know, taken for one by how it is set
@@ -1461,6 +1469,30 @@ def _in_prose(question: str, first: str, compiled: Compiled) -> bool:
 
 
 _CHOICE_KINDS = ("choice", "yesno", "checks")
+
+
+def _of_its_section(question: str, heading: str, compiled: Compiled) -> bool:
+    """Whether ``question`` is worded plainly (`QUESTION_THRESHOLD`) like a
+    question of a section ``heading`` names: the next question of that section,
+    not an answer worded like another section's question."""
+    sections = compiled.sections_of(heading) if heading else frozenset()
+    if not sections:
+        return False
+
+    def work() -> frozenset[str]:
+        found = asked(compiled.lexicon, question)
+        out: set[str] = set()
+        for target in compiled.targets:
+            for wording in target.wordings:
+                score = max(
+                    max(fuzz.ratio(v, wording.canon) for v in found.variants),
+                    containment(found.content, wording.content, None),
+                )
+                if score >= QUESTION_THRESHOLD:
+                    out.add(target.section)
+        return frozenset(out)
+
+    return bool(compiled.remember(("plain sections", question), work) & sections)
 
 
 def _plain_kind(question: str, compiled: Compiled) -> str:

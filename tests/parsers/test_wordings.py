@@ -559,3 +559,28 @@ def test_an_answer_worded_like_a_question_under_a_question_that_asks_is_no_proof
     match = match_document(doc, schema)
     assert match is not None
     assert "referrer_job_title" not in match.blank
+
+
+def test_a_blank_question_above_the_next_question_of_its_section_is_proved_blank() -> None:
+    """ "Where did the incident happen?" left blank, then "Case outline" (no colon)
+    and its text: the next question of the same section, not a possible answer,
+    so the location is still proved blank and an incomplete form can go back."""
+    schema = SCHEMAS["serious_incident_notification"]
+    doc = _as_paragraphs(_form(schema, "panel_reference", "Panel reference"))
+    location = schema.field("incident_location").question
+    outline = schema.field("case_outline").question
+    flow: list[FlowLine] = []
+    for line in doc.flow:
+        if line.text.startswith(f"{location}: "):
+            flow.append(FlowLine(location))
+        elif line.text == f"{outline}:":
+            flow.append(FlowLine(outline))
+        else:
+            flow.append(line)
+    assert [line.text for line in flow].count(location) == 1
+    assert [line.text for line in flow].count(outline) == 1
+    doc.flow = flow
+    match = match_document(doc, schema)
+    assert match is not None
+    assert "incident_location" in match.blank
+    assert match.values["case_outline"]
