@@ -73,15 +73,8 @@ def main() -> None:
 
     logging.disable(logging.CRITICAL)
     started = time.perf_counter()
-    run = (
-        run_unseen
-        if args.unseen
-        else run_heldout
-        if args.heldout
-        else run_blocks
-        if args.blocks
-        else run_own
-    )
+    chosen = ((args.unseen, run_unseen), (args.heldout, run_heldout), (args.blocks, run_blocks))
+    run = next((f for flag, f in chosen if flag), run_own)
     stats = run(args)
     elapsed = time.perf_counter() - started
     report(stats, elapsed)

@@ -1478,41 +1478,44 @@ def _of_its_section(question: str, heading: str, compiled: Compiled) -> bool:
     sections = compiled.sections_of(heading) if heading else frozenset()
     if not sections:
         return False
-
-    def work() -> frozenset[str]:
-        found = asked(compiled.lexicon, question)
-        out: set[str] = set()
-        for target in compiled.targets:
-            for wording in target.wordings:
-                score = max(
-                    max(fuzz.ratio(v, wording.canon) for v in found.variants),
-                    containment(found.content, wording.content, None),
-                )
-                if score >= QUESTION_THRESHOLD:
-                    out.add(target.section)
-        return frozenset(out)
-
-    return bool(compiled.remember(("plain sections", question), work) & sections)
+    scores = _plain_scores(question, compiled)
+    return any(
+        score >= QUESTION_THRESHOLD and target.section in sections
+        for target, score in zip(compiled.targets, scores, strict=True)
+    )
 
 
 def _plain_kind(question: str, compiled: Compiled) -> str:
     """The type of the field a question plainly is (its wording alone at least
     `QUESTION_THRESHOLD` like it), or "" when it is plainly none."""
+    best, kind = 0.0, ""
+    for target, score in zip(compiled.targets, _plain_scores(question, compiled), strict=True):
+        if score > best and target.spec is not None:
+            best, kind = score, target.spec.type
+    return kind if best >= QUESTION_THRESHOLD else ""
 
-    def work() -> str:
+
+def _plain_scores(question: str, compiled: Compiled) -> tuple[float, ...]:
+    """How like each of the schema's targets ``question`` is worded, its wording
+    alone (likeness or containment, sections aside); once a question and schema."""
+
+    def work() -> tuple[float, ...]:
         found = asked(compiled.lexicon, question)
-        best, kind = 0.0, ""
-        for target in compiled.targets:
-            for wording in target.wordings:
-                score = max(
-                    max(fuzz.ratio(v, wording.canon) for v in found.variants),
-                    containment(found.content, wording.content, None),
-                )
-                if score > best and target.spec is not None:
-                    best, kind = score, target.spec.type
-        return kind if best >= QUESTION_THRESHOLD else ""
+        return tuple(
+            max(
+                (
+                    max(
+                        max(fuzz.ratio(v, wording.canon) for v in found.variants),
+                        containment(found.content, wording.content, None),
+                    )
+                    for wording in target.wordings
+                ),
+                default=0.0,
+            )
+            for target in compiled.targets
+        )
 
-    return compiled.remember(("kind", question), work)
+    return compiled.remember(("plain", question), work)
 
 
 @functools.lru_cache(maxsize=8192)

@@ -137,10 +137,10 @@ def _label_continues(row: ColumnRow, left: list[Word], label_right: float) -> bo
     the line above stops mid-phrase ("Agencies involved with the child and", then
     "family"), or is one word in small letters that ends the question, after a
     line of three words or more ("Police investigation / criminal", then
-    "proceedings?").  In a form whose
-    rows stand a line apart a row is as close as a wrapped line: a question that
-    ends in "by" or "in" ("Completed by", then "Date"), or a short line in small
-    letters of its own ("if not, why not?", "e-mail address:"), is not joined."""
+    "proceedings?").  In a form whose rows stand a line apart a row is as close
+    as a wrapped line: a question that ends in "by" or "in" ("Completed by",
+    then "Date"), or a short line in small letters of its own ("if not, why
+    not?", "e-mail address:"), is not joined."""
     if not row.label:
         return False
     last_bottom = max(w.box.bottom for w in row.label)
