@@ -123,11 +123,10 @@ def option_score(text: str, option: OptionSpec, cuts: bool = False) -> float:
         return 0.0
     best = 0.0
     negated = _NEGATION.search(target) is not None
-    for wording in (*option.wordings, option.key.replace("_", " ")):
-        candidate = comparable(wording)
+    for wording, candidate, says_not in _wordings_of(option):
         if target == candidate:
             return 100.0
-        if (_NEGATION.search(candidate) is not None) != negated:
+        if says_not != negated:
             continue  # "Known to children's social care" is not "Not known to …"
         score = fuzz.ratio(target, candidate)
         if len(candidate) > 25 and len(target) > 25:
@@ -140,6 +139,16 @@ def option_score(text: str, option: OptionSpec, cuts: bool = False) -> float:
 
 
 _NEGATION = re.compile(r"\b(?:not|no|never|non|nor|none)\b")
+
+
+@lru_cache(maxsize=1024)
+def _wordings_of(option: OptionSpec) -> tuple[tuple[str, str, bool], ...]:
+    """Each wording of ``option`` (its label, aliases and key), as compared, and
+    whether it says "not": worked out once, not for every answer it is held to."""
+    wordings = (*option.wordings, option.key.replace("_", " "))
+    return tuple((w, comparable(w), _NEGATION.search(comparable(w)) is not None) for w in wordings)
+
+
 CUT_OPTION_SCORE = 90.0  # our option printed without its qualifier: named, a little less surely
 
 

@@ -1625,14 +1625,28 @@ def _score_texts(texts: Sequence[str], compiled: Compiled) -> list[float]:
         process.cdist(whole, choices, scorer=fuzz.ratio, workers=1).max(axis=1),
         process.cdist(variants, choices, scorer=fuzz.ratio, workers=1).max(axis=1),
     )
+    sharing = compiled.remember(("wordings by word",), lambda: _by_word(wordings))
     out = []
     for score, q in zip(scores, found, strict=True):
         if q is None:
             out.append(0.0)
             continue
-        contained = max((containment(q.content, w.content, None) for w in wordings), default=0.0)
+        # Only a wording sharing a word with the question can contain it, or be contained.
+        near = set().union(*(sharing.get(word, ()) for word in q.content))
+        contained = max(
+            (containment(q.content, wordings[i].content, None) for i in near), default=0.0
+        )
         out.append(float(max(score, contained)))
     return out
+
+
+def _by_word(wordings: Sequence[Wording]) -> dict[str, tuple[int, ...]]:
+    """For each meaning word, the positions of the wordings that hold it."""
+    found: dict[str, list[int]] = {}
+    for i, wording in enumerate(wordings):
+        for word in wording.content:
+            found.setdefault(word, []).append(i)
+    return {word: tuple(places) for word, places in found.items()}
 
 
 def _is_boilerplate(text: str, schema: FormSchema) -> bool:

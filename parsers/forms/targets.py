@@ -133,14 +133,19 @@ def sameness(sections: frozenset[str], section: str) -> bool | None:
 
 
 _COMPILED: dict[tuple[int, int], Compiled] = {}
+_SAME: dict[int, tuple[FormSchema, Compiled]] = {}
 
 
 def compile_schema(schema: FormSchema) -> Compiled:
     """The compiled form of ``schema``, cached by content: a schema sent to a sandbox
     worker arrives as a new object each time, and is compiled once all the same."""
+    same = _SAME.get(id(schema))
+    if same is not None and same[0] is schema:
+        return same[1]  # the very object again: one match asks for it for every document
     key = (hash(schema), schema.lexicon.fingerprint)
     found = _COMPILED.get(key)
     if found is not None and found.schema == schema:
+        _remember_object(found, schema)
         return found
     if len(_COMPILED) > 64:
         _COMPILED.clear()
@@ -183,7 +188,16 @@ def compile_schema(schema: FormSchema) -> Compiled:
         )
     compiled = Compiled(schema, _telling_echoes(targets), sections, section_words, titled)
     _COMPILED[key] = compiled
+    _remember_object(compiled, schema)
     return compiled
+
+
+def _remember_object(compiled: Compiled, schema: FormSchema) -> None:
+    """Know ``schema`` by identity from now on, without hashing its content again
+    (it is kept, so its id is not given to another object meanwhile)."""
+    if len(_SAME) > 64:
+        _SAME.clear()
+    _SAME[id(schema)] = (schema, compiled)
 
 
 def without_subject(canon: str, subjects: frozenset[str]) -> str:

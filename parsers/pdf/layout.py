@@ -451,25 +451,41 @@ def _union(boxes: Iterable[Box]) -> Box:
 
 
 def group_lines(words: Iterable[Word]) -> list[TextLine]:
-    """Words -> lines: same vertical band, then left to right; top to bottom."""
+    """Words -> lines: same vertical band, then left to right; top to bottom.
+
+    Taken top to bottom, a word joins the latest line whose last word's centre
+    is within 0.35 of the taller of the two heights.  A line whose
+    last word stands further above than that for the tallest word of all is out
+    of reach for good (the words that follow stand no higher), and is no longer
+    looked at: a page's words are grouped in one pass, not against every line."""
+    ordered = sorted(words, key=lambda w: (w.box.cy, w.box.x0))
+    if not ordered:
+        return []
+    reach = max(max(w.box.height for w in ordered), 1.0) * 0.35
     lines: list[TextLine] = []
-    for word in sorted(words, key=lambda w: (w.box.cy, w.box.x0)):
-        line = next((ln for ln in reversed(lines) if _same_line(ln, word)), None)
-        if line is None:
+    ends: list[tuple[float, float]] = []  # each line's last word: its centre and height
+    near: list[int] = []  # the lines still within reach, oldest first
+    for word in ordered:
+        cy, height = word.box.cy, word.box.height
+        near = [i for i in near if cy - ends[i][0] <= reach]
+        found = next((i for i in reversed(near) if _same_band(ends[i], cy, height)), None)
+        if found is None:
+            near.append(len(lines))
             lines.append(TextLine([word]))
+            ends.append((cy, height))
         else:
-            line.words.append(word)
+            lines[found].words.append(word)
+            ends[found] = (cy, height)
     for line in lines:
         line.words.sort(key=lambda w: w.box.x0)
     lines.sort(key=lambda ln: (round(ln.box.top, 0), ln.box.x0))
     return lines
 
 
-def _same_line(line: TextLine, word: Word) -> bool:
-    """Vertical centres within a third of the taller height share a line."""
-    last = line.words[-1]
-    height = max(last.box.height, word.box.height, 1.0)
-    return abs(last.box.cy - word.box.cy) <= height * 0.35
+def _same_band(end: tuple[float, float], cy: float, height: float) -> bool:
+    """A line's last word (its centre and height) and a word share a line: their
+    vertical centres are within 0.35 of the taller height (at least 1 pt)."""
+    return abs(end[0] - cy) <= max(end[1], height, 1.0) * 0.35
 
 
 def words_in(words: Iterable[Word], box: Box) -> list[Word]:

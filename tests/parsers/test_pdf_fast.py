@@ -28,7 +28,7 @@ from parsers.pdf import fields as pdf_fields
 from parsers.pdf import read_pdf
 from parsers.pdf.acroform import fields_carry_the_form
 from parsers.pdf.content import content_size
-from parsers.pdf.layout import PageLayout, glyph_mark, read_page
+from parsers.pdf.layout import Box, PageLayout, Word, glyph_mark, group_lines, read_page
 from parsers.pdf.pdfium import open_document, read_pages
 from parsers.pdf.table import read_tables
 from parsers.schema import load_schemas
@@ -268,3 +268,42 @@ def test_random_forms_read_the_same_by_both_layouts() -> None:
         style = rng.choice(["word", "printed", "norules"])
         data = pdf_builder.flattened_pdf(schema, answers(schema, rng.randint(0, 999)), style)
         assert same_layout(pdfium_pages(data), pdfplumber_pages(data))
+
+
+def _lines_by_the_rule(words: list[Word]) -> list[list[str]]:
+    """The rule `group_lines` follows, word against every line made so far."""
+    lines: list[list[Word]] = []
+    for word in sorted(words, key=lambda w: (w.box.cy, w.box.x0)):
+        line = next(
+            (
+                ln
+                for ln in reversed(lines)
+                if abs(ln[-1].box.cy - word.box.cy)
+                <= max(ln[-1].box.height, word.box.height, 1.0) * 0.35
+            ),
+            None,
+        )
+        if line is None:
+            lines.append([word])
+        else:
+            line.append(word)
+    made = [sorted(ln, key=lambda w: w.box.x0) for ln in lines]
+    made.sort(key=lambda ln: (round(min(w.box.top for w in ln), 0), min(w.box.x0 for w in ln)))
+    return [[w.text for w in ln] for ln in made]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_lines_grouped_in_one_pass_are_the_lines_of_the_rule(seed: int) -> None:
+    """Issue 10: `group_lines` no longer holds each word against every line made so
+    far; on pages of words of mixed sizes (a tall heading, small print, boxes
+    nudged off the baseline, superscripts) its lines are still those of the rule."""
+    rng = random.Random(seed)
+    words = []
+    for n in range(rng.randint(1, 160)):
+        size = rng.choice([6.0, 9.0, 10.0, 11.0, 14.0, 24.0, 0.4])
+        top = rng.choice([rng.uniform(0, 800), round(rng.uniform(0, 800) / 14) * 14])
+        top += rng.choice([0.0, 0.0, 1.5, -2.0, size * 0.3])
+        x0 = rng.uniform(0, 560)
+        words.append(Word(f"w{n}", Box(x0, top, x0 + rng.uniform(2, 60), top + size)))
+    got = [[w.text for w in line.words] for line in group_lines(words)]
+    assert got == _lines_by_the_rule(words)

@@ -584,3 +584,27 @@ def test_a_blank_question_above_the_next_question_of_its_section_is_proved_blank
     assert match is not None
     assert "incident_location" in match.blank
     assert match.values["case_outline"]
+
+
+def test_a_line_of_running_text_is_held_only_to_wordings_sharing_a_word() -> None:
+    """Issue 10: a line of running text is compared, word for word, only with the
+    wordings that share a meaning word with it (`_by_word`).  That is the whole
+    comparison only while a wording sharing no word with a question scores
+    nothing against it, either way round: checked over every pair of the real
+    schemas' wordings."""
+    from parsers.forms.targets import compile_schema, containment
+
+    wordings = {
+        w.content
+        for schema in SCHEMAS.values()
+        for target in compile_schema(schema).targets
+        for w in target.wordings
+    }
+    checked = 0
+    for a in wordings:
+        for b in wordings:
+            if not a & b:
+                checked += 1
+                for same in (None, True, False):
+                    assert containment(a, b, same) == 0.0, (sorted(a), sorted(b))
+    assert checked > 1000
