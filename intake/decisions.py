@@ -74,8 +74,8 @@ def apply_assessment(message: InboundMessage, assessment: Assessment, config: In
         if not _mark_decided(message, assessment, reason_code(assessment, sender, config)):
             log.info("decision_already_recorded", message_id=message.pk)
             return
-        referral = _file_case(message, assessment, config, sender)
-        outbound = queue_reply(message, assessment, referral, config, sender)
+        referral, held = _file_case(message, assessment, config, sender)
+        outbound = queue_reply(message, assessment, referral, config, sender, held)
         notifications.on_decision(message, referral, config)  # the team's emails (issue 12)
         notifications.on_rule(message, assessment.rule, config)  # a rule's notify (issue 11)
     log.info(
@@ -143,15 +143,16 @@ def _mark_decided(message: InboundMessage, assessment: Assessment, code: str) ->
 
 def _file_case(
     message: InboundMessage, assessment: Assessment, config: IntakeConfig, sender: Sender
-) -> Referral | None:
+) -> tuple[Referral | None, str]:
+    """The message's case, if any, and why its submission is held ("" when it is not,
+    or when there is no case)."""
     if assessment.decision not in CASE_DECISIONS:
-        return None  # ignored: never joins a case (an out-of-office threads to our reply)
+        return None, ""  # ignored: never joins a case (an out-of-office threads to our reply)
     found, matched_by = find_case(message, assessment, config, sender)
     if found is not None:
-        _join_case(found, message, assessment, matched_by, sender)
-        return found
+        return found, _join_case(found, message, assessment, matched_by, sender)
     if not assessment.form_type:
-        return None  # no form and no case: the message itself waits for a person
+        return None, ""  # no form and no case: the message itself waits for a person
     return _open_case(message, assessment, config, sender)
 
 
@@ -164,7 +165,7 @@ STATUS_FOR: dict[str, str] = {
 
 def _open_case(
     message: InboundMessage, assessment: Assessment, config: IntakeConfig, sender: Sender
-) -> Referral:
+) -> tuple[Referral, str]:
     received = _received_on(message, assessment)
     reference, sequence = allocate_reference(config.service.reference_prefix, received.year)
     referral = Referral.objects.create(
@@ -183,9 +184,9 @@ def _open_case(
         received_on=received,
         rapid_review_due=due_date(assessment),
     )
-    _add_submission(referral, message, assessment, Submission.Kind.FIRST, "", sender, "")
+    held = _add_submission(referral, message, assessment, Submission.Kind.FIRST, "", sender, "")
     audit.record(None, Verb.REFERRAL_OPENED, audit.REFERRAL, referral.pk, status=referral.status)
-    return referral
+    return referral, held
 
 
 def _received_on(message: InboundMessage, assessment: Assessment) -> date:
@@ -202,7 +203,7 @@ def _join_case(
     assessment: Assessment,
     matched_by: str,
     sender: Sender,
-) -> None:
+) -> str:
     """Add ``message`` to ``referral``; only a trusted, usable form updates the case.
 
     Every submission keeps its own answers; the case's answers are those of
@@ -212,12 +213,12 @@ def _join_case(
     held (`Submission.Held`) for a person to compare, and the case goes to
     needs review (issue 8).  An accepted case is not put back to "awaiting"
     by a later, worse form; a closed case stays closed; the Rapid Review
-    date never moves later.
+    date never moves later.  Returns why the stored submission is held ("" when it is not).
     """
     has_form = bool(assessment.form_type)
     kind = Submission.Kind.RESUBMISSION if has_form else Submission.Kind.FOLLOW_UP
     held = held_reason(referral, assessment, sender)
-    _add_submission(referral, message, assessment, kind, matched_by, sender, held)
+    stored = _add_submission(referral, message, assessment, kind, matched_by, sender, held)
     if held in UNTRUSTED:
         Referral.objects.filter(pk=referral.pk).exclude(status=Referral.Status.CLOSED).update(
             status=Referral.Status.NEEDS_REVIEW, updated=timezone.now()
@@ -230,6 +231,7 @@ def _join_case(
         None, Verb.REFERRAL_JOINED, audit.REFERRAL, referral.pk,
         matched_by=matched_by, kind=kind, held=held,
     )  # fmt: skip
+    return stored
 
 
 def held_reason(referral: Referral, assessment: Assessment, sender: Sender) -> str:
@@ -275,8 +277,10 @@ def _add_submission(
     matched_by: str,
     sender: Sender,
     held: str,
-) -> None:
-    Submission.objects.get_or_create(
+) -> str:
+    """Store the message's submission to ``referral`` (once); returns why the stored
+    one is held ("" when it is not)."""
+    submission, _ = Submission.objects.get_or_create(
         message=message,
         defaults={
             "referral": referral,
@@ -292,3 +296,4 @@ def _add_submission(
             "held": held,
         },
     )
+    return submission.held

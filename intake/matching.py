@@ -138,9 +138,12 @@ def allocate_reference(prefix: str, year: int) -> tuple[str, int]:
     The counter row is incremented with ``UPDATE ... SET last = last + 1``,
     which holds the row lock until commit (PostgreSQL) or runs under the
     database write lock (SQLite, IMMEDIATE transactions), so two workers never
-    get the same number; `Referral.reference` is unique as well.
+    get the same number; `Referral.reference` is unique as well.  The year's first
+    case creates the row, and only then is it looked up before the increment.
     """
-    ReferenceCounter.objects.get_or_create(prefix=prefix, year=year)
-    ReferenceCounter.objects.filter(prefix=prefix, year=year).update(last=F("last") + 1)
+    counter = ReferenceCounter.objects.filter(prefix=prefix, year=year)
+    if not counter.update(last=F("last") + 1):
+        ReferenceCounter.objects.get_or_create(prefix=prefix, year=year)
+        counter.update(last=F("last") + 1)
     sequence = ReferenceCounter.objects.get(prefix=prefix, year=year).last
     return f"{prefix}-{year}-{sequence:04d}", sequence

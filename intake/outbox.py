@@ -198,11 +198,15 @@ def _due_rows(clock: Clock) -> Iterator[int]:
     """Ids of the rows due now, oldest first, a batch at a time until none is left.
 
     Each batch starts after the last id of the one before, so a row that
-    failed and waits for its backoff is not met again in the same run.
+    failed and waits for its backoff is not met again in the same run.  A batch
+    short of `BATCH_SIZE` was the last: nothing after it was due (issue 10: no
+    query to find that out again).
     """
     after = 0
     while batch := _due_ids(clock(), after):
         yield from batch
+        if len(batch) < BATCH_SIZE:
+            return
         after = batch[-1]
 
 
@@ -491,6 +495,8 @@ def _sent_folder(row: OutboundEmail, config: IntakeConfig) -> str:
 
 def file_sent_copies(config: IntakeConfig) -> list[int]:
     """APPEND each sent reply still waiting for its Sent-folder copy; never resends."""
+    if not any(m.sent_folder for m in config.mailboxes):
+        return []  # no mailbox keeps copies: `_file_copy` would file none (issue 10)
     filed = []
     waiting = (
         OutboundEmail.objects.filter(

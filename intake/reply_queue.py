@@ -24,7 +24,6 @@ from intake.models import (
     InboundMessage,
     OutboundEmail,
     Referral,
-    Submission,
 )
 from intake.replies import (
     FormAttachment,
@@ -51,10 +50,16 @@ def queue_reply(
     referral: Referral | None,
     config: IntakeConfig,
     sender: Sender,
+    held: str,
 ) -> OutboundEmail | None:
+    """Write the reply to ``message`` (once), or None when none is sent.
+
+    ``held`` is why the submission the message made to its case, in the same
+    transaction, is held ("" when it is not, or when it joined no case).
+    """
     if assessment.reply is None:
         return None
-    if Submission.objects.filter(message=message, held__in=UNTRUSTED).exists():
+    if held in UNTRUSTED:
         # It changed nothing of the case it joined: a person compares it first, and
         # no automatic reply speaks of a case it did not change (issue 8).
         log.info("reply_held_with_submission", message_id=message.pk)
