@@ -20,7 +20,9 @@ compare-and-sets and audit live here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -153,9 +155,38 @@ def _is_admin(user: Any) -> bool:
 # --- the reader's knowledge ------------------------------------------------------------------
 
 
+# Inside `version_read_once`, the version once read (a list: empty until then).
+_READ_ONCE: ContextVar[list[int] | None] = ContextVar("wordings_version", default=None)
+
+
 def current_version() -> int:
-    """The version of what the team taught (0: nothing yet)."""
+    """The version of what the team taught (0: nothing yet); inside
+    `version_read_once`, the one read first in that block."""
+    once = _READ_ONCE.get()
+    if once is None:
+        return _read_version()
+    if not once:
+        once.append(_read_version())
+    return once[0]
+
+
+def _read_version() -> int:
     return int(LearnedWording.objects.aggregate(top=Max("version"))["top"] or 0)
+
+
+@contextmanager
+def version_read_once() -> Iterator[None]:
+    """Read the version at most once within the block (per thread).
+
+    The worker handles each message in one (issue 10): its read-ahead and its
+    assessment ask for the schemas without a query each, and a wording confirmed
+    meanwhile is still used from the next message on.
+    """
+    token = _READ_ONCE.set([])
+    try:
+        yield
+    finally:
+        _READ_ONCE.reset(token)
 
 
 def learned() -> dict[str, dict[str, list[str]]]:

@@ -36,10 +36,10 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import BinaryField, Case, F, Q, When
 from django.utils import timezone
 
-from intake import lease
+from intake import learning, lease
 from intake.config import IntakeConfig, MailboxConfig
 from intake.errors import (
     LeaseLost,
@@ -372,16 +372,33 @@ def advance_unfinished(run: Run) -> None:
             if run.stop.is_set():
                 log.info("poll_stopping")
                 return
-            read_ahead(run, due[index + 1 : index + 1 + READ_AHEAD])
-            # raw is read only by the parse step (deferred: loaded on first use there)
-            message = (
-                InboundMessage.objects.defer("raw").filter(pk=pk, state__in=UNFINISHED).first()
-            )
-            if message is not None:
-                advance(message, run)
+            with learning.version_read_once():  # a wording taught now counts from the next
+                read_ahead(run, due[index + 1 : index + 1 + READ_AHEAD])
+                message = unfinished_message(pk)
+                if message is not None:
+                    advance(message, run)
             run.keep_lease()
     finally:
         forget_read_ahead()
+
+
+def unfinished_message(pk: int) -> InboundMessage | None:
+    """The message, if still unfinished, with its stored parse if it has one: every
+    step of the run reads that from the row in memory (issue 10).  Its raw bytes
+    come with it only when the parse step will read them (it has no parse yet);
+    otherwise they are deferred, loaded on first use."""
+    to_parse = When(Q(state=State.RECEIVED, content__isnull=True), then=F("raw"))
+    message = (
+        InboundMessage.objects.filter(pk=pk, state__in=UNFINISHED)
+        .defer("raw")
+        .select_related("content")
+        .annotate(raw_to_parse=Case(to_parse, output_field=BinaryField()))
+        .first()
+    )
+    raw = getattr(message, "raw_to_parse", None)
+    if message is not None and raw is not None:
+        message.raw = raw
+    return message
 
 
 def read_ahead(run: Run, pks: list[int]) -> None:
@@ -510,9 +527,8 @@ def _mark_attachments(message: InboundMessage, assessment: Assessment) -> None:
         rows.update(parse_status="failed", reason=str(error.get("reason", ""))[:64])
     form = getattr(assessment, "form_attachment", None)
     if form:
-        first = message.attachments.filter(filename=form, parse_status="").order_by("index").first()
-        if first is not None:
-            message.attachments.filter(pk=first.pk).update(parse_status="read")
+        unread = message.attachments.filter(filename=form, parse_status="").order_by("index")
+        message.attachments.filter(pk__in=unread.values("pk")[:1]).update(parse_status="read")
 
 
 def step_decide(message: InboundMessage, run: Run) -> None:

@@ -242,24 +242,44 @@ def store_mail(message: InboundMessage, mail: MailResult) -> MessageContent:
     """
     data = mail.as_json()
     data.pop("text_body", None)
-    content, _ = MessageContent.objects.update_or_create(
-        message=message,
-        defaults={
-            "parser": mail.parser,
-            "failure": mail.failure,
-            "parsed": clean_value(data),
-            "text_body": clean_text(mail.text_body),
-            "parse_seconds": mail.seconds,
-            "peak_memory_kb": mail.peak_memory_kb,
-        },
-    )
-    message.attachments.all().delete()
+    values = {
+        "parser": mail.parser,
+        "failure": mail.failure,
+        "parsed": as_stored(clean_value(data)),  # in memory as the database gives it back
+        "text_body": clean_text(mail.text_body),
+        "parse_seconds": mail.seconds,
+        "peak_memory_kb": mail.peak_memory_kb,
+    }
+    if _known_unparsed(message):
+        # The row was read with its content this run, and had none: no attachments
+        # either (both are written here, together), so nothing to look up or replace.
+        content = MessageContent.objects.create(message=message, **values)
+    else:
+        content, _ = MessageContent.objects.update_or_create(message=message, defaults=values)
+        message.attachments.all().delete()
     Attachment.objects.bulk_create(_attachment_rows(message, mail))
     envelope = {"sender": (mail.from_addr or "")[:320], "subject": clean_text(mail.subject)[:2000]}
     InboundMessage.objects.filter(pk=message.pk).update(**envelope)
     for name, value in envelope.items():
         setattr(message, name, value)
+    message.content = content  # the steps that follow read it from here (issue 10)
     return content
+
+
+def _known_unparsed(message: InboundMessage) -> bool:
+    """True when ``message`` was read with its content (``select_related("content")``,
+    as the pipeline reads it) and had none; False when that is not known."""
+    relation = InboundMessage.content.related  # the reverse one-to-one's cache
+    return bool(relation.is_cached(message) and relation.get_cached_value(message) is None)
+
+
+def _content(message: InboundMessage) -> MessageContent | None:
+    """The content row held by ``message`` (read with it, or kept by `store_mail`),
+    else read now (and then held: the other steps of a run read it again)."""
+    try:
+        return message.content
+    except MessageContent.DoesNotExist:
+        return None
 
 
 def _attachment_rows(message: InboundMessage, mail: MailResult) -> list[Attachment]:
@@ -285,8 +305,11 @@ def load_mail(message: InboundMessage, *, with_data: bool = True) -> MailResult 
 
     ``with_data`` loads the attachments' bytes too (what the assessment reads);
     without it the attachments are left out (what decisions and pages need).
+    The content row is the one the message holds when it was read with it or
+    parsed in this run (`store_mail`), else it is read now, once: the steps of
+    a run share it (issue 10).
     """
-    content = MessageContent.objects.filter(message=message).first()
+    content = _content(message)
     if content is None:
         return None
     parsed = dict(content.parsed or {})

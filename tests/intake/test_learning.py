@@ -98,6 +98,26 @@ def test_it_reads_a_wording_from_the_next_form_on_once_an_administrator_confirms
     assert after.values["referrer_job_title"] == "School nurse"
 
 
+def test_the_worker_reads_the_version_once_a_message_and_again_for_the_next(
+    schemas, django_assert_num_queries
+):
+    """Issue 10: one query a message, however often the schemas are asked for; a
+    wording confirmed while a message is handled is read from the next message on."""
+    wording = learning.propose(
+        factories.user(), held_message(), UNKNOWN, "cspr_referral", "referrer_job_title", schemas
+    )
+    with learning.version_read_once():
+        with django_assert_num_queries(1):
+            with_learning(schemas)
+            with_learning(schemas)
+        learning.confirm(factories.user("admin"), wording.pk)
+        during = extract_form([referrer_form(UNKNOWN)], with_learning(schemas))
+    with learning.version_read_once():
+        after = extract_form([referrer_form(UNKNOWN)], with_learning(schemas))
+    assert "referrer_job_title" not in during.values
+    assert after.values["referrer_job_title"] == "School nurse"
+
+
 def test_it_gives_each_confirmation_and_retirement_the_next_version(schemas):
     admin = factories.user("admin")
     first = learning.propose(

@@ -275,3 +275,54 @@ def _raiser(exc: BaseException) -> Callable[..., None]:
         raise exc
 
     return raise_it
+
+
+def test_a_wording_confirmed_during_a_poll_is_read_from_the_next_message_on(
+    config, fake_steps, email_factory, monkeypatch
+):
+    """Issue 10: the version of what the team taught is read once a message, not once
+    a poll (`intake.learning`, step 3)."""
+    from intake import learning
+    from intake.assess import taught_schemas
+    from tests.intake import factories
+
+    monkeypatch.setattr(learning, "_CACHE", {})  # each test's database starts at version 0
+    schemas = taught_schemas(config)
+    field = schemas["cspr_referral"].fields[0]
+    wording = learning.propose(
+        factories.user(), None, "A wording never printed", "cspr_referral", field.key, schemas
+    )
+    admin = factories.user("admin")
+    taught: list[tuple[str, ...]] = []
+
+    def assess_while_an_administrator_confirms(mail, config, arrived=None):
+        taught.append(taught_schemas(config)["cspr_referral"].field(field.key).wordings)
+        if len(taught) == 1:
+            learning.confirm(admin, wording.pk)
+        return fake_steps.assess(mail, config, arrived)
+
+    steps = dataclasses.replace(fake_steps.steps, assess=assess_while_an_administrator_confirms)
+    deliver(config, email_factory(1), email_factory(2))
+    poll(config, steps)
+    assert "A wording never printed" not in taught[0]
+    assert "A wording never printed" in taught[1]
+
+
+def test_it_reads_the_version_of_what_the_team_taught_once_a_message(
+    config, fake_steps, email_factory
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from intake.assess import taught_schemas
+
+    def assess_with_the_schemas(mail, config, arrived=None):
+        taught_schemas(config)  # as the service's assessment does
+        return fake_steps.assess(mail, config, arrived)
+
+    steps = dataclasses.replace(fake_steps.steps, assess=assess_with_the_schemas)
+    deliver(config, *(email_factory(n) for n in range(1, 4)))
+    with CaptureQueriesContext(connection) as queries:
+        poll(config, steps)  # the read-ahead asks for the schemas too
+    versions = [q for q in queries if '"intake_learnedwording"."version"' in q["sql"]]
+    assert len(versions) == 3

@@ -11,14 +11,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from intake import lease
+from intake import lease, pipeline
 from intake.errors import LeaseLost
 from intake.mailbox.base import FetchedMessage
 from intake.models import AuditEvent, InboundMessage, MailboxState
-from intake.store import read_envelope, store_message
+from intake.store import load_mail, read_envelope, store_mail, store_message
 from parsers.limits import Limits
+from parsers.mail import read_mail
 from tests.builders.mime_builder import build_email
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +46,32 @@ def test_it_commits_the_raw_bytes_and_envelope():
         "Référral",
     )
     assert (row.uidvalidity, row.uid, row.received_at, row.state) == (7, 3, WHEN, "received")
+
+
+def test_the_steps_after_the_parse_read_it_from_the_row_in_memory():
+    """Issue 10: the parse kept is not read back from the database by the steps
+    that follow in the same run, and what they read is what the database holds."""
+    raw = build_email(1, subject="Referral")
+    stored = store_message("referrals", "INBOX", 7, fetched(3, raw), LIMITS)
+    message = pipeline.unfinished_message(stored.message.pk)
+    assert message is not None and load_mail(message) is None  # read with the row: no parse yet
+    with transaction.atomic():
+        store_mail(message, read_mail(raw, LIMITS))
+    with CaptureQueriesContext(connection) as queries:
+        kept = load_mail(message, with_data=False)
+    assert len(queries) == 0
+    assert kept == load_mail(InboundMessage.objects.get(pk=message.pk), with_data=False)
+
+
+def test_it_replaces_the_attachments_of_a_parse_kept_before():
+    raw = build_email(1, attachment=b"%PDF-1.4 fictional\n")
+    stored = store_message("referrals", "INBOX", 7, fetched(3, raw), LIMITS)
+    mail = read_mail(raw, LIMITS)
+    assert mail.attachments
+    for _parse in range(2):  # a retried parse, on the row as the next poll reads it
+        with transaction.atomic():
+            store_mail(pipeline.unfinished_message(stored.message.pk), mail)
+    assert stored.message.attachments.count() == len(mail.attachments)
 
 
 def test_it_creates_nothing_for_the_same_place_seen_again():
