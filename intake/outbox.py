@@ -198,15 +198,13 @@ def _due_rows(clock: Clock) -> Iterator[int]:
     """Ids of the rows due now, oldest first, a batch at a time until none is left.
 
     Each batch starts after the last id of the one before, so a row that
-    failed and waits for its backoff is not met again in the same run.  A batch
-    short of `BATCH_SIZE` was the last: nothing after it was due (issue 10: no
-    query to find that out again).
+    failed and waits for its backoff is not met again in the same run.  After a
+    short batch it asks once more: a row whose backoff ended, or that another
+    worker queued, while the batch was being sent is sent in this run too.
     """
     after = 0
     while batch := _due_ids(clock(), after):
         yield from batch
-        if len(batch) < BATCH_SIZE:
-            return
         after = batch[-1]
 
 

@@ -467,7 +467,9 @@ def group_lines(words: Iterable[Word]) -> list[TextLine]:
     near: list[int] = []  # the lines still within reach, oldest first
     for word in ordered:
         cy, height = word.box.cy, word.box.height
-        near = [i for i in near if cy - ends[i][0] <= reach]
+        # Dropped only when surely out of reach: a height that is not a number
+        # (a page moved past the range of floats) keeps every line in view.
+        near = [i for i in near if not cy - ends[i][0] > reach]
         found = next((i for i in reversed(near) if _same_band(ends[i], cy, height)), None)
         if found is None:
             near.append(len(lines))

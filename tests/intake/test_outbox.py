@@ -425,3 +425,41 @@ def test_a_reply_still_in_data_is_not_parked_by_another_worker(
     row.refresh_from_db()
     assert row.state == "sent"
     assert audit_verbs(row).count("reply_sent") == 1 and "reply_uncertain" not in audit_verbs(row)
+
+
+def test_a_reply_queued_while_a_run_sends_is_sent_in_that_run(make_config, tmp_path, monkeypatch):
+    """Each run sends everything that is due: a reply another mailbox's worker
+    queues while this run is sending a short batch goes out in this run, not the
+    next (a review of issue 10's fewer queries: a short batch was taken as the last)."""
+    config = service_config(make_config, outbox_dir=str(tmp_path / "outbox"))
+    first = queue(config)
+    real, made = outbox._send_one, []
+
+    def send_one(row_id: int, *args: Any, **kwargs: Any) -> None:
+        real(row_id, *args, **kwargs)
+        if not made:
+            made.append(queue(config, accepted(to="other@agency.example")))
+
+    monkeypatch.setattr(outbox, "_send_one", send_one)
+    assert send_due(config).sent == [first.pk, made[0].pk]
+
+
+def test_a_reply_whose_backoff_ends_during_a_run_is_sent_in_it(make_config, tmp_path, monkeypatch):
+    """A reply waiting 30 s for its retry, behind one whose SMTP exchange takes a
+    minute, is due by the time that one is sent: the same run sends it."""
+    config = service_config(make_config, outbox_dir=str(tmp_path / "outbox"))
+    first = queue(config)
+    second = queue(config, accepted(to="other@agency.example"))
+    clock = [timezone.now()]
+    OutboundEmail.objects.filter(pk=second.pk).update(
+        next_attempt_at=clock[0] + timedelta(seconds=30)
+    )
+    monkeypatch.setattr(timezone, "now", lambda: clock[0])
+    real = outbox._send_one
+
+    def slow(row_id: int, *args: Any, **kwargs: Any) -> None:
+        real(row_id, *args, **kwargs)
+        clock[0] += timedelta(seconds=60)
+
+    monkeypatch.setattr(outbox, "_send_one", slow)
+    assert send_due(config).sent == [first.pk, second.pk]

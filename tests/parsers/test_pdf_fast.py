@@ -307,3 +307,23 @@ def test_lines_grouped_in_one_pass_are_the_lines_of_the_rule(seed: int) -> None:
         words.append(Word(f"w{n}", Box(x0, top, x0 + rng.uniform(2, 60), top + size)))
     got = [[w.text for w in line.words] for line in group_lines(words)]
     assert got == _lines_by_the_rule(words)
+
+
+def test_a_word_whose_height_is_not_a_number_leaves_the_others_lines_whole() -> None:
+    """A page moved past the range of floats gives pdfium words with no height
+    (NaN).  Such a word stands alone, as by the rule; the words after it still
+    join the lines above it (a review of issue 10's one-pass grouping: every word
+    had become a line of its own)."""
+    nan = float("nan")
+    words = [
+        Word("x", Box(10.0, nan, 20.0, nan)),
+        Word("Name", Box(10.0, 100.0, 40.0, 110.0)),
+        Word("of", Box(42.0, 100.0, 50.0, 110.0)),
+        Word("child:", Box(52.0, 100.0, 80.0, 110.0)),
+        Word("Date", Box(10.0, 130.0, 40.0, 140.0)),
+        Word("of", Box(42.0, 130.0, 50.0, 140.0)),
+    ]
+    for order in (words, words[1:] + words[:1], words[:3] + words[:1] + words[3:]):
+        got = [[w.text for w in line.words] for line in group_lines(order)]
+        assert got == _lines_by_the_rule(order)
+        assert ["Name", "of", "child:"] in got
