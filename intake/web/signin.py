@@ -18,8 +18,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-import qrcode
-import qrcode.image.svg
 import structlog
 from django.conf import settings
 from django.contrib import messages
@@ -196,7 +194,14 @@ def set_up(request: HttpRequest) -> HttpResponse:
 
 
 def qr_svg(data: str) -> SafeString:
-    """``data`` as an inline SVG QR code (drawn here: no script, no image request)."""
+    """``data`` as an inline SVG QR code (drawn here: no script, no image request).
+
+    qrcode is imported here, not with the module: it brings Pillow and lxml, which
+    every process that starts Django would hold (the worker's main process too,
+    about 10 MB) for a page only a new user's first sign-in shows (issue 10)."""
+    import qrcode
+    import qrcode.image.svg
+
     image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10)
     svg = image.to_string(encoding="unicode")
     svg = svg.replace("<svg ", '<svg role="img" aria-labelledby="qr-title" class="qr-code" ', 1)

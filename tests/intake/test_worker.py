@@ -106,3 +106,29 @@ def test_it_finishes_the_poll_in_hand_before_returning(make_config, fake_steps, 
         "received",
         "received",
     ]
+
+
+def test_the_workers_main_process_loads_no_reader_or_image_library():
+    """Issue 10 (memory): the worker's main process stores, decides and replies; the
+    readers run in the sandbox.  Starting Django and the worker's modules must not
+    load what only the readers or one sign-in page use: numpy and scipy (matching),
+    Pillow and lxml (brought by qrcode, for the first sign-in's QR code), about 70 MB
+    between them in every worker."""
+    heavy = ["numpy", "scipy", "PIL", "lxml", "qrcode", "pdfplumber", "pypdfium2", "docx"]
+    script = (
+        "import sys, django; django.setup()\n"
+        "import intake.worker, intake.pipeline, intake.assess, intake.decisions\n"
+        "import intake.outbox, intake.reply_queue, intake.store, intake.notifications\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
