@@ -145,8 +145,11 @@ _NEGATION = re.compile(r"\b(?:not|no|never|non|nor|none)\b")
 def _wordings_of(option: OptionSpec) -> tuple[tuple[str, str, bool], ...]:
     """Each wording of ``option`` (its label, aliases and key), as compared, and
     whether it says "not": worked out once, not for every answer it is held to."""
-    wordings = (*option.wordings, option.key.replace("_", " "))
-    return tuple((w, comparable(w), _NEGATION.search(comparable(w)) is not None) for w in wordings)
+    out = []
+    for wording in (*option.wordings, option.key.replace("_", " ")):
+        compared = comparable(wording)
+        out.append((wording, compared, _NEGATION.search(compared) is not None))
+    return tuple(out)
 
 
 CUT_OPTION_SCORE = 90.0  # our option printed without its qualifier: named, a little less surely
