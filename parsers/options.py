@@ -21,6 +21,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from parsers.document import CHECKED, UNCHECKED, Line
+from parsers.lexicon import EMPTY, Lexicon
 from parsers.normalise import comparable, qualifier_cuts
 from parsers.schema import OptionSpec
 
@@ -130,8 +131,14 @@ def option_score(text: str, option: OptionSpec, cuts: bool = False) -> float:
             continue  # "Known to children's social care" is not "Not known to …"
         score = fuzz.ratio(target, candidate)
         if len(candidate) > 25 and len(target) > 25:
-            # Long option texts get abbreviated or lightly reworded.
+            # Long option texts get abbreviated or lightly reworded, and said in
+            # other words of the same meaning (the lexicon's: "Death of the child"
+            # for "The child has died").
             score = max(score, fuzz.token_set_ratio(target, candidate) - 5)
+            lexicon = option.lexicon
+            if lexicon is not EMPTY:
+                said = fuzz.token_set_ratio(lexicon.canon(text), lexicon.canon(wording))
+                score = max(score, said - 5)
         if cuts and target in _cut_options(wording):
             score = max(score, CUT_OPTION_SCORE)
         best = max(best, score)
@@ -205,12 +212,20 @@ def choose(lines: Sequence[Line], options: Sequence[OptionSpec]) -> list[str] | 
     else a line marked out by emphasis among plain siblings; else, when some
     options were deleted, the ones left standing are the choice.
     """
-    chosen = _choose(tuple(lines), tuple(options))
+    chosen = _choose(tuple(lines), tuple(options), _words_of(options))
     return None if chosen is None else list(chosen)
 
 
+def _words_of(options: Sequence[OptionSpec]) -> Lexicon:
+    """The lexicon ``options`` are read with: part of the caches' keys, as options
+    are equal whatever lexicon they carry."""
+    return options[0].lexicon if options else EMPTY
+
+
 @lru_cache(maxsize=2048)
-def _choose(lines: tuple[Line, ...], options: tuple[OptionSpec, ...]) -> tuple[str, ...] | None:
+def _choose(
+    lines: tuple[Line, ...], options: tuple[OptionSpec, ...], _words: Lexicon
+) -> tuple[str, ...] | None:
     """`choose`, once for each answer and set of options: the matcher asks it of
     every field an answer might be (issue 10)."""
     marks = _split_typed_answers(read_marks(lines), options)
@@ -278,11 +293,13 @@ def listed_options(lines: Sequence[Line], options: Sequence[OptionSpec]) -> int:
     otherwise): a question printed with three of our criteria as tick boxes is
     our criteria question, however the question itself is worded.  A long list
     of other choices that happens to name a few of ours does not count."""
-    return _listed_options(tuple(lines), tuple(options))
+    return _listed_options(tuple(lines), tuple(options), _words_of(options))
 
 
 @lru_cache(maxsize=2048)
-def _listed_options(lines: tuple[Line, ...], options: tuple[OptionSpec, ...]) -> int:
+def _listed_options(
+    lines: tuple[Line, ...], options: tuple[OptionSpec, ...], _words: Lexicon
+) -> int:
     boxed = [m for m in _join_wrapped(read_marks(lines), options) if m.state is not State.PLAIN]
     keys = {o.key for m in boxed if (o := match_option(m.text, options)) is not None}
     return len(keys) if 2 * len(keys) >= len(boxed) else 0

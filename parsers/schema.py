@@ -41,6 +41,10 @@ class OptionSpec:
     key: str
     label: str
     aliases: tuple[str, ...] = ()
+    # The words of the forms (`load_schemas` sets the folder's): a form's option is
+    # also compared with ours in the lexicon's words ("Death of the child" and
+    # "The child has died" say "died" alike).  Not part of what the option is.
+    lexicon: Lexicon = field(default=EMPTY, compare=False, repr=False)
 
     @property
     def wordings(self) -> tuple[str, ...]:
@@ -178,11 +182,26 @@ def load_schemas(folder: Path) -> dict[str, FormSchema]:
     except LexiconError as exc:  # one kind of error for the administrator's form files
         raise SchemaError(exc.file, exc.key, exc.message) from exc
     for path in files:
-        schema = dataclasses.replace(load_schema(path), lexicon=lexicon)
+        schema = with_lexicon(load_schema(path), lexicon)
         if schema.form_type in schemas:
             raise SchemaError(str(path), "form_type", f"{schema.form_type!r} is defined twice")
         schemas[schema.form_type] = schema
     return schemas
+
+
+def with_lexicon(schema: FormSchema, lexicon: Lexicon) -> FormSchema:
+    """``schema`` read with ``lexicon``: its questions' and its options' wordings."""
+    fields = tuple(
+        dataclasses.replace(
+            f, options=tuple(dataclasses.replace(o, lexicon=lexicon) for o in f.options)
+        )
+        if f.options
+        else f
+        for f in schema.fields
+    )
+    return dataclasses.replace(
+        schema, lexicon=lexicon, fields=fields, _by_key={f.key: f for f in fields}
+    )
 
 
 def load_schema(path: Path) -> FormSchema:

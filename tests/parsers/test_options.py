@@ -1,12 +1,15 @@
 """Which options a person chose, however they marked them."""
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from parsers.document import Line
+from parsers.lexicon import EMPTY, Lexicon
 from parsers.options import choose
-from parsers.schema import YESNO_OPTIONS, OptionSpec
+from parsers.schema import YESNO_OPTIONS, OptionSpec, load_schemas
 
 YESNO = [OptionSpec(k, label) for k, label in YESNO_OPTIONS]
 GENDER = [
@@ -231,3 +234,32 @@ def test_an_option_is_never_named_by_words_saying_the_opposite(written, key):
     ]
     found = match_option(written, options)
     assert (found.key if found else None) == key
+
+
+DIED = "The child has died (including suicide) and abuse or neglect is known or suspected"
+HARMED = "The child has been seriously harmed following a violent assault by another child"
+WORDS = Lexicon.build(synonyms=[["died", "death", "deceased"]])
+
+
+def criteria(lexicon=EMPTY):
+    return [OptionSpec("child_died", DIED, (), lexicon), OptionSpec("assault", HARMED, (), lexicon)]
+
+
+def test_another_forms_option_in_other_words_of_the_lexicon_is_read():
+    ticked = lines("☒ a) Death of the child including death by suicide", "☐ b) Assault")
+    assert choose(ticked, criteria(WORDS)) == ["child_died"]
+    # The lexicon is what reads it: without it, the words are too far from ours.
+    assert choose(ticked, criteria()) is None
+
+
+def test_the_lexicon_does_not_make_an_option_of_a_different_event():
+    ticked = lines("☒ d) The child has been killed by a parent with a mental illness")
+    assert choose(ticked, criteria(WORDS)) is None
+
+
+def test_forms_loaded_from_a_folder_read_their_options_with_its_lexicon():
+    folder = Path(__file__).resolve().parents[2] / "config" / "forms"
+    for schema in load_schemas(folder).values():
+        assert schema.lexicon is not EMPTY
+        for spec in schema.fields:
+            assert all(o.lexicon is schema.lexicon for o in spec.options), spec.key
