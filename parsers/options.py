@@ -137,8 +137,9 @@ def option_score(text: str, option: OptionSpec, cuts: bool = False) -> float:
             score = max(score, fuzz.token_set_ratio(target, candidate) - 5)
             lexicon = option.lexicon
             if lexicon is not EMPTY:
-                said = fuzz.token_set_ratio(lexicon.canon(text), lexicon.canon(wording))
-                score = max(score, said - 5)
+                said, ours = lexicon.canon(text), lexicon.canon(wording)
+                if said != target or ours != candidate:  # else the same as just above
+                    score = max(score, fuzz.token_set_ratio(said, ours) - 5)
         if cuts and target in _cut_options(wording):
             score = max(score, CUT_OPTION_SCORE)
         best = max(best, score)
