@@ -45,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,7 @@ class Measured:
     peak_pss_mb: float
     cpu_seconds: float = 0.0  # the tree's CPU time (user + system), sampled
     wall_seconds: float = 0.0  # the child's whole life, start-up included
+    at_peak: tuple[tuple[str, float], ...] = ()  # (role, PSS MB) of each process at the PSS peak
 
     @property
     def cores_busy(self) -> float:
@@ -233,6 +235,12 @@ def run_child(kind: str, account: Any, folder: Path, args: argparse.Namespace) -
         sampler.peak_pss / 1024,
         cpu_seconds=sampler.cpu_seconds,
         wall_seconds=wall,
+        at_peak=tuple(
+            sorted(
+                ((role, kb / 1024) for kb, role in sampler.at_peak.values()),
+                key=lambda x: -x[1],
+            )
+        ),
     )
 
 
@@ -256,6 +264,7 @@ class TreeSampler:
         self.pid = pid
         self.peak_rss = 0
         self.peak_pss = 0
+        self.at_peak: dict[int, tuple[int, str]] = {}  # pid -> (PSS kB, role) at the peak
         self._ticks: dict[int, int] = {}  # pid -> its CPU ticks when last seen
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -283,8 +292,33 @@ class TreeSampler:
             rss = sum(_rss_kb(p) for p in pids)
             samples += 1
             if rss > self.peak_rss or samples % PSS_EVERY == 0:
-                self.peak_pss = max(self.peak_pss, sum(_kb(p, "smaps_rollup", "Pss") for p in pids))
+                each = {p: _kb(p, "smaps_rollup", "Pss") for p in pids}
+                if sum(each.values()) > self.peak_pss:
+                    self.peak_pss = sum(each.values())
+                    self.at_peak = {p: (kb, _role(p, each)) for p, kb in each.items()}
             self.peak_rss = max(self.peak_rss, rss)
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return "gone"
+
+
+def _role(pid: int, tree: Mapping[int, int]) -> str:
+    """What a process of the tree is, for the breakdown of the peak: a child of
+    the fork server (which shares its command line) is a reader worker."""
+    command = _command(pid)
+    if "forkserver" in command:
+        parent = _PARENTS.get(pid)
+        forked = parent is not None and parent in tree and "forkserver" in _command(parent)
+        return "worker" if forked else "fork server"
+    if "resource_tracker" in command:
+        return "resource tracker"
+    if "sync_bench" in command:
+        return "main"
+    return command.split(" ")[0].rsplit("/", 1)[-1][:20] or "other"
 
 
 _PARENTS: dict[int, int] = {}  # pid -> parent pid, read once a process (a parent never changes
@@ -374,6 +408,9 @@ def _line(label: str, measured: Measured) -> None:
         f" peak tree memory {measured.peak_rss_mb:5.0f} MB RSS, {measured.peak_pss_mb:5.0f} MB PSS;"
         f" tree CPU {measured.cpu_seconds:5.0f} s ({measured.cores_busy:.2f} cores busy)"
     )
+    if measured.at_peak:
+        parts = ", ".join(f"{role} {mb:.0f}" for role, mb in measured.at_peak if mb >= 1)
+        print(f"    at the PSS peak (MB): {parts}")
 
 
 def _outcomes(report: dict[str, Any]) -> str:

@@ -68,7 +68,7 @@ _WARM_MODULES = (
     "mailparser",
     "parsers.forms",  # the form matcher runs here too (intake.assess._match_form)
     "numpy",  # ... with these, which parsers.forms imports only when it matches
-    "scipy.optimize",
+    "parsers.forms.assignment",  # scipy's solver alone, not all of scipy.optimize
 )
 
 

@@ -378,7 +378,8 @@ def _solve(scores: np.ndarray) -> dict[int, tuple[int, float]]:
     doubtful ones ("Date of critical incident" is the incident's date, even if
     that leaves a chronology's "Date / Event" column unplaced)."""
     import numpy as np
-    from scipy.optimize import linear_sum_assignment
+
+    from parsers.forms.assignment import linear_sum_assignment
 
     worth = np.where(scores > 0, (scores - (QUESTION_THRESHOLD - 4.0)) ** 2, 0.0)
     rows, cols = linear_sum_assignment(worth, maximize=True)
