@@ -120,6 +120,7 @@ class Measured:
     cpu_seconds: float = 0.0  # the tree's CPU time (user + system), sampled
     wall_seconds: float = 0.0  # the child's whole life, start-up included
     at_peak: tuple[tuple[str, float], ...] = ()  # (role, PSS MB) of each process at the PSS peak
+    cpu_by_role: tuple[tuple[str, float], ...] = ()  # (role, CPU seconds), the workers summed
 
     @property
     def cores_busy(self) -> float:
@@ -235,6 +236,7 @@ def run_child(kind: str, account: Any, folder: Path, args: argparse.Namespace) -
         sampler.peak_pss / 1024,
         cpu_seconds=sampler.cpu_seconds,
         wall_seconds=wall,
+        cpu_by_role=tuple(sorted(sampler.cpu_by_role.items(), key=lambda x: -x[1])),
         at_peak=tuple(
             sorted(
                 ((role, kb / 1024) for kb, role in sampler.at_peak.values()),
@@ -266,6 +268,7 @@ class TreeSampler:
         self.peak_pss = 0
         self.at_peak: dict[int, tuple[int, str]] = {}  # pid -> (PSS kB, role) at the peak
         self._ticks: dict[int, int] = {}  # pid -> its CPU ticks when last seen
+        self._roles: dict[int, str] = {}  # pid -> what it is (`_role`), when first seen
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -275,6 +278,15 @@ class TreeSampler:
     @property
     def cpu_seconds(self) -> float:
         return sum(self._ticks.values()) / os.sysconf("SC_CLK_TCK")
+
+    @property
+    def cpu_by_role(self) -> dict[str, float]:
+        """CPU seconds by kind of process (the workers summed)."""
+        out: dict[str, float] = {}
+        for pid, ticks in self._ticks.items():
+            role = self._roles.get(pid, "other")
+            out[role] = out.get(role, 0.0) + ticks / os.sysconf("SC_CLK_TCK")
+        return out
 
     def stop(self) -> None:
         self._stop.set()
@@ -289,6 +301,8 @@ class TreeSampler:
             pids = descendants(self.pid)
             for p in pids:
                 self._ticks[p] = max(self._ticks.get(p, 0), _cpu_ticks(p))
+                if p not in self._roles:
+                    self._roles[p] = _role(p, self._ticks)
             rss = sum(_rss_kb(p) for p in pids)
             samples += 1
             if rss > self.peak_rss or samples % PSS_EVERY == 0:
@@ -411,6 +425,9 @@ def _line(label: str, measured: Measured) -> None:
     if measured.at_peak:
         parts = ", ".join(f"{role} {mb:.0f}" for role, mb in measured.at_peak if mb >= 1)
         print(f"    at the PSS peak (MB): {parts}")
+    if measured.cpu_by_role:
+        parts = ", ".join(f"{role} {sec:.0f}" for role, sec in measured.cpu_by_role if sec >= 0.5)
+        print(f"    CPU by process (s): {parts}")
 
 
 def _outcomes(report: dict[str, Any]) -> str:
