@@ -21,7 +21,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from parsers.document import CHECKED, UNCHECKED, Line
-from parsers.lexicon import EMPTY, Lexicon
+from parsers.lexicon import EMPTY, Lexicon, content_words
 from parsers.normalise import comparable, qualifier_cuts
 from parsers.schema import OptionSpec
 
@@ -138,12 +138,24 @@ def option_score(text: str, option: OptionSpec, cuts: bool = False) -> float:
             lexicon = option.lexicon
             if lexicon is not EMPTY:
                 said, ours = lexicon.canon(text), lexicon.canon(wording)
-                if said != target or ours != candidate:  # else the same as just above
+                if (said != target or ours != candidate) and _said_within(said, ours):
                     score = max(score, fuzz.token_set_ratio(said, ours) - 5)
         if cuts and target in _cut_options(wording):
             score = max(score, CUT_OPTION_SCORE)
         best = max(best, score)
     return best
+
+
+def _said_within(said: str, ours: str) -> bool:
+    """Whether every meaning word of a text, in the lexicon's words, is one of the
+    option's, and they are most of the option's.  The token-set score alone is
+    100 for a text whose words all stand in the option, however few, and it
+    does not see the text's other words: "Serious harm to a young person" reads,
+    in the lexicon's words, as part of "The child has been seriously harmed as a
+    result of sexual abuse", and "Child protection plan closed in 2024" holds all
+    of "Subject of a child protection plan".  Neither is that option."""
+    mine, theirs = content_words(said), content_words(ours)
+    return bool(mine) and mine <= theirs and 2 * len(mine) > len(theirs)
 
 
 _NEGATION = re.compile(r"\b(?:not|no|never|non|nor|none)\b")

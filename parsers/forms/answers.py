@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from parsers.document import CHECKED, UNCHECKED, Entry, Line
 from parsers.forms.targets import Target, asked, wording_score
-from parsers.lexicon import Lexicon
+from parsers.lexicon import EMPTY, Lexicon
 from parsers.normalise import comparable, fold_text, is_non_answer, parse_uk_date
 from parsers.options import (
     State,
@@ -170,10 +170,16 @@ def known_by_options(spec: FieldSpec, lines: Sequence[Line]) -> bool:
     return len(distinct) >= 3 and listed_options(lines, distinct) >= 3
 
 
-@lru_cache(maxsize=256)
 def distinct_options(options: tuple[OptionSpec, ...]) -> tuple[OptionSpec, ...]:
     """Options worded enough to name one question: three words or more.  "Yes",
     "No", "Not known", "Male" or "Other" are printed under many questions."""
+    return _distinct_options(options, options[0].lexicon if options else EMPTY)
+
+
+@lru_cache(maxsize=256)
+def _distinct_options(options: tuple[OptionSpec, ...], _words: Lexicon) -> tuple[OptionSpec, ...]:
+    # The lexicon is part of the key: options are equal whatever lexicon they
+    # carry, and the ones returned are read with theirs.
     return tuple(o for o in options if len(comparable(o.label).split()) >= 3)
 
 
@@ -196,8 +202,6 @@ def _option_fit(spec: FieldSpec, lines: Sequence[Line], t: Traits) -> float:
 
 def read_answer(entry: Entry, spec: FieldSpec, lexicon: Lexicon | None = None) -> Answer | None:
     """The field's answer from an entry's lines, or None when it was left blank."""
-    from parsers.lexicon import EMPTY
-
     lines = answer_lines(entry, lexicon or EMPTY)
     return answer_from_lines(lines, spec, entry.source)
 

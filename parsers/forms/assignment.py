@@ -43,7 +43,9 @@ def _compiled() -> Solver:
             break
     else:
         raise ImportError("scipy.optimize._lsap not found")
-    spec = importlib.util.spec_from_file_location("_lsap", path)
+    # Named inside this package (the last part must stay "_lsap": the module's
+    # entry point is named after it), not as a top-level "_lsap".
+    spec = importlib.util.spec_from_file_location("parsers.forms._lsap", path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path.name}")
     module = importlib.util.module_from_spec(spec)

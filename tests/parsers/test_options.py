@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from parsers.document import Line
 from parsers.lexicon import EMPTY, Lexicon
-from parsers.options import choose
+from parsers.options import choose, match_option
 from parsers.schema import YESNO_OPTIONS, OptionSpec, load_schemas
 
 YESNO = [OptionSpec(k, label) for k, label in YESNO_OPTIONS]
@@ -263,3 +263,48 @@ def test_forms_loaded_from_a_folder_read_their_options_with_its_lexicon():
         assert schema.lexicon is not EMPTY
         for spec in schema.fields:
             assert all(o.lexicon is schema.lexicon for o in spec.options), spec.key
+
+
+OURS = load_schemas(Path(__file__).resolve().parents[2] / "config" / "forms")["cspr_referral"]
+
+
+@pytest.mark.parametrize(
+    ("written", "field"),
+    [
+        # Every word of these stands in one of our options, in the lexicon's words
+        # ("young person" is "child", "serious injury" is "seriously harmed"), but
+        # they say less than the option, or more: none is that option.
+        ("Serious harm to a young person", "criteria_met"),
+        ("Significant harm to a child", "criteria_met"),
+        ("Serious injury to an infant", "criteria_met"),
+        ("The child has been seriously injured by a dog", "criteria_met"),
+        ("Child protection plan ended within the last 12 months", "child_status"),
+        ("Child protection plan closed in 2024", "child_status"),
+        ("Child protection plan discontinued", "child_status"),
+        ("Child protection plan for a sibling", "child_status"),
+        ("Sibling on a child protection plan", "child_status"),
+    ],
+)
+def test_the_lexicon_never_makes_a_narrower_or_different_statement_one_of_ours(written, field):
+    options = OURS.field(field).options
+    assert match_option(written, options) is None
+    assert match_option(written, options, cuts=True) is None
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["a) Death of the Child including death by suicide", "Child died - abuse or neglect suspected"],
+)
+def test_our_criterion_in_the_lexicons_other_words_is_read(written):
+    assert match_option(written, OURS.field("criteria_met").options).key == "child_died"
+
+
+def test_options_worded_enough_to_name_a_question_keep_their_own_lexicon():
+    """Options are equal whatever lexicon they carry: a cache of them must not hand
+    one caller's options, with its lexicon, to another."""
+    from parsers.forms.answers import distinct_options
+
+    worded, plain = tuple(criteria(WORDS)), tuple(criteria())
+    assert worded == plain
+    assert all(o.lexicon is WORDS for o in distinct_options(worded))
+    assert all(o.lexicon is EMPTY for o in distinct_options(plain))
