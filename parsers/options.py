@@ -225,11 +225,11 @@ def choose(lines: Sequence[Line], options: Sequence[OptionSpec]) -> list[str] | 
     else a line marked out by emphasis among plain siblings; else, when some
     options were deleted, the ones left standing are the choice.
     """
-    chosen = _choose(tuple(lines), tuple(options), _words_of(options))
+    chosen = _choose(tuple(lines), tuple(options), options_lexicon(options))
     return None if chosen is None else list(chosen)
 
 
-def _words_of(options: Sequence[OptionSpec]) -> Lexicon:
+def options_lexicon(options: Sequence[OptionSpec]) -> Lexicon:
     """The lexicon ``options`` are read with: part of the caches' keys, as options
     are equal whatever lexicon they carry."""
     return options[0].lexicon if options else EMPTY
@@ -306,7 +306,7 @@ def listed_options(lines: Sequence[Line], options: Sequence[OptionSpec]) -> int:
     otherwise): a question printed with three of our criteria as tick boxes is
     our criteria question, however the question itself is worded.  A long list
     of other choices that happens to name a few of ours does not count."""
-    return _listed_options(tuple(lines), tuple(options), _words_of(options))
+    return _listed_options(tuple(lines), tuple(options), options_lexicon(options))
 
 
 @lru_cache(maxsize=2048)

@@ -24,6 +24,7 @@ from parsers.options import (
     choose,
     listed_options,
     option_lines,
+    options_lexicon,
     printed_options,
     read_marks,
 )
@@ -173,7 +174,7 @@ def known_by_options(spec: FieldSpec, lines: Sequence[Line]) -> bool:
 def distinct_options(options: tuple[OptionSpec, ...]) -> tuple[OptionSpec, ...]:
     """Options worded enough to name one question: three words or more.  "Yes",
     "No", "Not known", "Male" or "Other" are printed under many questions."""
-    return _distinct_options(options, options[0].lexicon if options else EMPTY)
+    return _distinct_options(options, options_lexicon(options))
 
 
 @lru_cache(maxsize=256)
