@@ -53,6 +53,11 @@ class Lexicon:
     expansions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     guidance: tuple[str, ...] = ()
     office_use: tuple[str, ...] = ()
+    # Person words naming the child's family or household, or whoever harmed the
+    # child: never the professional who refers, leads or notifies, nor the child
+    # the form is about.  And those naming a professional: never that child.
+    family_words: frozenset[str] = frozenset()
+    professional_words: frozenset[str] = frozenset()
     _replace: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     _pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
     _abbrev: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
@@ -67,6 +72,8 @@ class Lexicon:
         expansions: Mapping[str, Sequence[str]] | None = None,
         guidance: Iterable[str] = (),
         office_use: Iterable[str] = (),
+        family_words: Iterable[str] = (),
+        professional_words: Iterable[str] = (),
     ) -> Lexicon:
         abbrev = {comparable(k): comparable(v) for k, v in (abbreviations or {}).items()}
         groups = tuple(tuple(comparable(w) for w in group if comparable(w)) for group in synonyms)
@@ -86,6 +93,10 @@ class Lexicon:
             expansions={comparable(k): tuple(v) for k, v in (expansions or {}).items()},
             guidance=tuple(comparable(g) for g in guidance if comparable(g)),
             office_use=tuple(comparable(o) for o in office_use if comparable(o)),
+            family_words=frozenset(comparable(w) for w in family_words if comparable(w)),
+            professional_words=frozenset(
+                comparable(w) for w in professional_words if comparable(w)
+            ),
             _replace=replace,
             _pattern=_alternation(replace),
             _abbrev=_alternation(abbrev),
@@ -103,6 +114,8 @@ class Lexicon:
                 tuple(sorted(self.expansions.items())),
                 self.guidance,
                 self.office_use,
+                tuple(sorted(self.family_words)),
+                tuple(sorted(self.professional_words)),
             )
         )
 
@@ -230,7 +243,16 @@ def load_lexicon(folder: Path) -> Lexicon:
     return lexicon_from_dict(file, data)
 
 
-_KEYS = {"abbreviations", "synonyms", "person_words", "expansions", "guidance", "office_use"}
+_KEYS = {
+    "abbreviations",
+    "synonyms",
+    "person_words",
+    "family_words",
+    "professional_words",
+    "expansions",
+    "guidance",
+    "office_use",
+}
 
 
 def lexicon_from_dict(file: str, data: Mapping[str, Any]) -> Lexicon:
@@ -245,9 +267,20 @@ def lexicon_from_dict(file: str, data: Mapping[str, Any]) -> Lexicon:
     for i, group in enumerate(synonyms):
         if not _strings(group) or len(group) < 2:
             raise LexiconError(file, f"synonyms[{i}]", "must be a list of at least two words")
-    for key in ("person_words", "guidance", "office_use"):
+    for key in ("person_words", "family_words", "professional_words", "guidance", "office_use"):
         if not _strings(data.get(key, [])):
             raise LexiconError(file, key, "must be a list of strings")
+    persons = {comparable(w) for w in data.get("person_words", [])}
+    for key in ("family_words", "professional_words"):
+        strays = [w for w in data.get(key, []) if comparable(w) not in persons]
+        if strays:
+            raise LexiconError(file, key, f"'{strays[0]}' is not one of person_words")
+    both = {comparable(w) for w in data.get("family_words", [])}
+    both &= {comparable(w) for w in data.get("professional_words", [])}
+    if both:
+        raise LexiconError(
+            file, "professional_words", f"'{sorted(both)[0]}' is in family_words too"
+        )
     expansions = data.get("expansions", {})
     if not isinstance(expansions, dict):
         raise LexiconError(file, "expansions", "must be a table of phrase = [field types]")
@@ -261,6 +294,8 @@ def lexicon_from_dict(file: str, data: Mapping[str, Any]) -> Lexicon:
         expansions,
         data.get("guidance", []),
         data.get("office_use", []),
+        data.get("family_words", []),
+        data.get("professional_words", []),
     )
 
 

@@ -1690,11 +1690,52 @@ def possible_answers(match: FormMatch, schema: FormSchema, key: str) -> list[Unp
     for unplaced in match.unplaced:
         if not unplaced.answer.strip():
             continue
-        same = sameness(compiled.sections_of(unplaced.section), target.section)
-        wording = wording_score(asked(compiled.lexicon, unplaced.question), target, same)
+        sections = compiled.sections_of(unplaced.section)
+        question = asked(compiled.lexicon, unplaced.question)
+        if _someone_elses_particulars(unplaced.section, sections, question, target, compiled):
+            continue
+        same = sameness(sections, target.section)
+        wording = wording_score(question, target, same)
         lines = [Line(text) for text in unplaced.answer.split("\n")]
         fit = type_fit(spec, lines, traits(lines))
         free_text = spec.type in ("text", "multiline") and "nhs_number" not in spec.checks
         if wording >= MAYBE_WORDING or fit > 0 or (free_text and same and fit >= 0):
             out.append(unplaced)
     return out
+
+
+CHILD = "child"  # the lexicon's word for the child the form is about
+
+
+def _someone_elses_particulars(
+    heading: str, sections: frozenset[str], question: Asked, target: Target, compiled: Compiled
+) -> bool:
+    """Whether an unplaced question stands under a heading naming persons who cannot
+    be the one ``target`` asks about, so its answer is not ``target``'s.
+
+    A heading names the family when it names a family member and no professional
+    ("Mother", "Siblings", "Father / partner").  A "Name" or "Telephone number"
+    there is never the referrer's, the lead's, the notifier's or the child's.
+    Under "GP details" or "School" it is never the child's, but it may be the
+    referrer's: the GP may be referring.  A field about the family ("Household
+    members") may be answered under the family's heading.  A field about no one
+    ("Date of referral") is not answered by a family member's own particulars: a
+    question worded as one of ours about a person and not as this one ("Date of
+    birth" under "Father / partner")."""
+    persons = _heading_persons(heading, sections, compiled)
+    lexicon = compiled.lexicon
+    if not persons or persons & target.persons or target.persons & lexicon.family_words:
+        return False
+    family = bool(persons & lexicon.family_words) and not persons & lexicon.professional_words
+    if target.persons:
+        if family:
+            return True
+        particulars = CHILD in compiled.subjects.get(target.section, frozenset())
+        return particulars and persons <= lexicon.family_words | lexicon.professional_words
+    if not family or wording_score(question, target, None) >= QUESTION_THRESHOLD:
+        return False
+    return any(
+        t.persons and wording_score(question, t, None) >= QUESTION_THRESHOLD
+        for t in compiled.targets
+        if t.split is None
+    )
