@@ -221,6 +221,37 @@ def test_a_lexicon_mistake_is_reported_with_its_file_and_key(tmp_path):
         load_schemas(folder)
 
 
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        (
+            'person_words = ["mother"]\nfamily_words = ["mother", "aunt"]\n',
+            r"lexicon.toml: family_words: 'aunt' is not one of person_words",
+        ),
+        (
+            'person_words = ["gp"]\nprofessional_words = "gp"\n',
+            r"lexicon.toml: professional_words: must be a list of strings",
+        ),
+        (
+            'person_words = ["carer"]\nfamily_words = ["carer"]\nprofessional_words = ["Carer"]\n',
+            r"lexicon.toml: professional_words: 'carer' is in family_words too",
+        ),
+    ],
+)
+def test_the_lexicons_family_and_professional_words_are_checked(tmp_path, text, error):
+    """Who is family and who a professional decides whether a form goes back
+    (`parsers.forms.match.possible_answers`): a word that names no person the
+    lexicon knows, or names both, is refused with its key, not ignored."""
+    folder = tmp_path / "forms"
+    folder.mkdir()
+    (folder / "cspr_referral.toml").write_text(
+        (ROOT / "config/forms/cspr_referral.toml").read_text()
+    )
+    (folder / "lexicon.toml").write_text(text)
+    with pytest.raises(SchemaError, match=error):
+        load_schemas(folder)
+
+
 def test_a_composite_naming_an_unknown_field_is_refused(tmp_path):
     folder = tmp_path / "forms"
     folder.mkdir()
