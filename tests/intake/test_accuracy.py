@@ -52,3 +52,37 @@ def test_another_persons_details_are_never_read_as_ours(case):
         assert outcome["decision"] != "accepted"
     else:
         assert outcome["decision"] != "incomplete"
+
+
+@pytest.mark.parametrize(
+    ("heading", "blank", "decision"),
+    [
+        ("Siblings", "referrer_name", "incomplete"),
+        ("Mother", "child_forenames", "incomplete"),
+        ("Father / partner", "referral_date", "incomplete"),
+        ("GP details", "child_forenames", "incomplete"),
+        # The GP may be the one referring, with their name under their own heading.
+        ("GP details", "referrer_name", "needs_review"),
+    ],
+)
+def test_a_blank_another_persons_block_cannot_answer_goes_back(heading, blank, decision):
+    """A form carrying a sibling's, parent's or GP's block, with an answer left
+    blank that the block cannot hold (a sibling is never the referrer; a GP is
+    never the child): the form goes back asking for that answer alone, where it
+    used to wait for a person.  Where the block may hold it, a person looks."""
+    import random
+
+    from tests.builders import docx_builder
+    from tests.builders.accuracy import sent_after, wrap
+    from tests.builders.blocks import BLOCKS, with_block
+
+    schema = schemas_in(str(CONFIG.forms_dir))["cspr_referral"]
+    answers = docx_builder.random_answers(schema, 5)
+    answers.pop(blank)
+    data = docx_builder.filled_docx(schema, answers, "typed", seed=5)
+    data = with_block(data, heading, BLOCKS[heading], random.Random(5))
+    raw = wrap([("Referral form.docx", data)], "outlook", sent_after(answers), OUR_MX)
+    outcome = assess_message(raw, CONFIG).as_outcome()
+    assert outcome["decision"] == decision
+    if decision == "incomplete":
+        assert outcome["missing"] == [blank]
