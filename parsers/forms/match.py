@@ -1682,7 +1682,8 @@ def possible_answers(match: FormMatch, schema: FormSchema, key: str) -> list[Unp
     its own options for a choice), or, for a text question, standing in its
     section with an answer that is not plainly of another type.  A question under a
     heading naming someone else ("Name" under "Health visitor") is one too: the
-    heading may name the same person in other words ("DSL (headteacher)")."""
+    heading may name the same person in other words ("DSL (headteacher)"), unless
+    it names only people who cannot be that person (`_someone_elses_particulars`)."""
     compiled = compile_schema(schema)
     target = next(t for t in compiled.targets if t.key == key)
     spec = schema.field(key)
@@ -1704,38 +1705,41 @@ def possible_answers(match: FormMatch, schema: FormSchema, key: str) -> list[Unp
     return out
 
 
-CHILD = "child"  # the lexicon's word for the child the form is about
+CHILD = "child"  # the lexicon's person word for the child the form is about
 
 
 def _someone_elses_particulars(
     heading: str, sections: frozenset[str], question: Asked, target: Target, compiled: Compiled
 ) -> bool:
-    """Whether an unplaced question stands under a heading naming persons who cannot
-    be the one ``target`` asks about, so its answer is not ``target``'s.
+    """Whether an unplaced question stands under a heading naming only persons who
+    cannot be the one ``target`` asks about, so its answer is not ``target``'s.
 
-    A heading names the family when it names a family member and no professional
-    ("Mother", "Siblings", "Father / partner").  A "Name" or "Telephone number"
-    there is never the referrer's, the lead's, the notifier's or the child's.
-    Under "GP details" or "School" it is never the child's, but it may be the
-    referrer's: the GP may be referring.  A field about the family ("Household
-    members") may be answered under the family's heading.  A field about no one
-    ("Date of referral") is not answered by a family member's own particulars: a
-    question worded as one of ours about a person and not as this one ("Date of
-    birth" under "Father / partner")."""
+    Only plain family members count as such (the lexicon's ``family_words``:
+    "Mother", "Grandparents"; not "Siblings", which may head the child's own
+    block on a sibling group's referral, nor "Carer", "Partner" or "Family",
+    which also name professionals and agencies).  A "Name" or "Telephone number"
+    under "Mother" is never the referrer's, the lead's, the notifier's or the
+    child's.  Under a professional's heading only ("GP details", "School"), a
+    question is never one of the child's own particulars, though it may be the
+    referrer's: the GP may be referring.  A field about no one ("Date of
+    referral") is not answered by a family member's own particulars: a question
+    worded as one of the child's ("Date of birth" under "Mother").  A question
+    naming the field's person itself ("Child's date of birth" under "Mother"),
+    and a field about the family ("Household members"), are never ruled out.
+    Without the word for the child among the lexicon's person words, the rules
+    about the child never apply."""
     persons = _heading_persons(heading, sections, compiled)
     lexicon = compiled.lexicon
-    if not persons or persons & target.persons or target.persons & lexicon.family_words:
+    if not persons or persons & target.persons or question.persons & target.persons:
         return False
-    family = bool(persons & lexicon.family_words) and not persons & lexicon.professional_words
+    if target.persons & lexicon.family_words or question.persons & {CHILD}:
+        return False
+    family = persons <= lexicon.family_words
+    childs = [t for t in compiled.targets if CHILD in compiled.subjects.get(t.section, ())]
     if target.persons:
         if family:
             return True
-        particulars = CHILD in compiled.subjects.get(target.section, frozenset())
-        return particulars and persons <= lexicon.family_words | lexicon.professional_words
+        return target in childs and persons <= lexicon.professional_words
     if not family or wording_score(question, target, None) >= QUESTION_THRESHOLD:
         return False
-    return any(
-        t.persons and wording_score(question, t, None) >= QUESTION_THRESHOLD
-        for t in compiled.targets
-        if t.split is None
-    )
+    return any(wording_score(question, t, None) >= QUESTION_THRESHOLD for t in childs)
