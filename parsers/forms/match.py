@@ -926,13 +926,6 @@ def _loosely_placed(q: Question, target: Target, compiled: Compiled) -> bool:
             q.asked, target, same
         ):
             return False
-    if q.asked.heads and any(q.asked.content <= w.content for w in target.wordings):
-        # Its qualifier says nothing the field does not ("Actions taken to safeguard
-        # children" for "What immediate action has been taken to safeguard this
-        # child and any other children?"): the same question, not a narrower one.
-        # A question with no qualifier that reached the field through the field's
-        # own cut ("Date notified") stays loose: it may ask something else.
-        return False
     texts = [v for v in q.asked.variants if v]
     best = max((likeness(t, w.canon) for t in texts for w in target.wordings), default=0.0)
     subjects = compiled.subjects.get(target.section, frozenset())

@@ -362,40 +362,6 @@ def test_a_blank_found_only_under_a_narrower_question_is_no_proof_of_a_blank(sch
     assert match.unclear["referral_date"] == "qualified"
 
 
-@pytest.mark.parametrize(
-    ("key", "printed", "proven"),
-    [
-        ("immediate_actions", "What action has been taken to safeguard the child?", True),
-        ("immediate_actions", "Action taken to safeguard the child and other children", True),
-        ("agencies_involved", "Which agencies are involved with the child and family?", True),
-        # Words of its own: it may ask less than ours.
-        ("referral_rationale", "Potential learning for the partnership", False),
-        ("referral_date", "Date of referral to children's social care", False),
-    ],
-)
-def test_a_blank_under_our_question_in_fewer_of_its_own_words_is_proof(
-    schemas, key, printed, proven
-):
-    """A question whose every word is one of our question's words asks no less
-    than ours, however it is cut ("What action has been taken to safeguard the
-    child?" for "What immediate action has been taken to safeguard this child and
-    any other children?"): left blank, the answer is missing, and the form can go
-    back.  One that adds words of its own may ask something narrower: a person
-    looks.  Read with the printed wording unknown to the reader, as another
-    partnership's would be."""
-    from parsers.normalise import comparable
-
-    schema = schemas["cspr_referral"].without_wordings({comparable(printed)}, comparable)
-    doc = referral(entry(printed, "", section="Agencies and actions"))
-    ours = schema.field(key).question
-    doc.entries = [e for e in doc.entries if e.question != ours]
-    match = match_document(doc, schema)
-    assert match is not None
-    assert match.asked_as.get(key) == printed.rstrip(" :")
-    assert (key in match.blank) is proven
-    assert (match.unclear.get(key) == "qualified") is not proven
-
-
 def test_an_answer_under_a_narrower_question_is_still_read(schemas):
     match = read_instead(
         schemas, "Date of referral", entry("Date of referral to the SCR sub-group", "14/08/2026")
