@@ -730,58 +730,6 @@ def test_a_bold_line_inside_a_free_text_answer_stays_in_it(schemas):
 
 
 @pytest.mark.parametrize(
-    ("line", "question"),
-    [
-        ("Actions taken to safeguard children", True),
-        # Worded like no question of its section: still the answer.
-        ("Background", False),
-        ("What the child told the police", False),
-        ("Actions taken to safeguard children.", False),
-    ],
-)
-def test_a_bold_line_under_free_text_worded_as_a_question_of_its_section_is_that_question(
-    schemas, line, question
-):
-    """In a form printing its questions in bold, the next question in words the
-    reader does not know ("Actions taken to safeguard children", held out) used
-    to run into the free-text answer above it, and its field was not found.  A
-    bold line worded plainly as a question of the section it stands in is that
-    question; any other bold line, or a sentence, stays in the answer."""
-    from parsers.normalise import comparable
-
-    def bold(text):
-        return FlowLine(text, emphasis=True)
-
-    schema = schemas["cspr_referral"].without_wordings({comparable(line)}, comparable)
-    doc = _without(referral(), "Brief summary of the incident")
-    doc.flow = [
-        bold("Name:"),
-        FlowLine("Leo Rushton"),
-        bold("Job title:"),
-        FlowLine("Health Visitor"),
-        bold("Agency:"),
-        FlowLine("Bridgewater Community Healthcare"),
-        FlowLine("Agencies and actions", heading=True),
-        bold("Which agencies are involved with the child and family?"),
-        FlowLine("School, health visitor and the GP."),
-        bold(line),
-        FlowLine("A strategy meeting was held the next day."),
-    ]
-    match = match_document(doc, schema)
-    assert match is not None
-    agencies = match.values["agencies_involved"].splitlines()
-    if question:
-        assert agencies == ["School, health visitor and the GP."]
-        assert match.values["immediate_actions"] == "A strategy meeting was held the next day."
-    else:
-        assert agencies == [
-            "School, health visitor and the GP.",
-            line,
-            "A strategy meeting was held the next day.",
-        ]
-
-
-@pytest.mark.parametrize(
     ("flow", "key"),
     [
         (
