@@ -1315,11 +1315,10 @@ def _unknown_questions(
     open_label: FlowLabel | None = None
     open_asks = False  # the open question stands alone on its line and asks
     said, first = 0, ""  # lines carrying an answer under the open question; the first
-    heading = ""
     for i, line in enumerate(flow):
         label = out[i]
         if line.heading:
-            open_label, said, heading = None, 0, line.text
+            open_label, said = None, 0
             continue
         if label is not None:
             open_label, open_asks = label, not label.rest and _asks(line.text)
@@ -1338,21 +1337,6 @@ def _unknown_questions(
             and not _in_prose(open_label.question, first, compiled)
         ):
             out[i] = FlowLabel(text, "", guessed=True)
-        elif (
-            bold
-            and line.emphasis
-            and said
-            and open_label is not None
-            and len(text) <= longest
-            and not text.endswith(".")
-            and not _boxed(text)
-            and not _answer_like(text, compiled)
-            and _of_its_section(text.rstrip(":").strip(), heading, compiled)
-        ):
-            # Under free text, a bold line worded plainly as a question of the
-            # section it stands in is that question ("Actions taken to safeguard
-            # children" after the agencies involved), not more of the answer.
-            out[i] = FlowLabel(text.rstrip(":").strip(), "")
         elif (
             open_label is not None
             and text
