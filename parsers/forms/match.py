@@ -1706,40 +1706,57 @@ def possible_answers(match: FormMatch, schema: FormSchema, key: str) -> list[Unp
 
 
 CHILD = "child"  # the lexicon's person word for the child the form is about
+# Words a heading may hold beside a relative's name and still name only that
+# relative ("Mother's contact details", "Birth father"); any other word may make it
+# a professional's title ("Parent Support Adviser") or someone else ("Young mother").
+_ONLY_WHOSE = frozenset(
+    {"detail", "contact", "information", "info", "maternal", "paternal", "birth", "biological"}
+)
 
 
 def _someone_elses_particulars(
     heading: str, sections: frozenset[str], question: Asked, target: Target, compiled: Compiled
 ) -> bool:
-    """Whether an unplaced question stands under a heading naming only persons who
+    """Whether an unplaced question stands under a heading naming only people who
     cannot be the one ``target`` asks about, so its answer is not ``target``'s.
 
-    Only plain family members count as such (the lexicon's ``family_words``:
-    "Mother", "Grandparents"; not "Siblings", which may head the child's own
-    block on a sibling group's referral, nor "Carer", "Partner" or "Family",
-    which also name professionals and agencies).  A "Name" or "Telephone number"
-    under "Mother" is never the referrer's, the lead's, the notifier's or the
-    child's.  Under a professional's heading only ("GP details", "School"), a
-    question is never one of the child's own particulars, though it may be the
-    referrer's: the GP may be referring.  A field about no one ("Date of
-    referral") is not answered by a family member's own particulars: a question
-    worded as one of the child's ("Date of birth" under "Mother").  A question
-    naming the field's person itself ("Child's date of birth" under "Mother"),
-    and a field about the family ("Household members"), are never ruled out.
-    Without the word for the child among the lexicon's person words, the rules
-    about the child never apply."""
+    Two cases only (each narrowed by reviews that found the wider rule sending
+    forms back wrongly):
+
+    - A heading naming nothing but a relative ("Mother", "Stepfather's details";
+      the lexicon's ``family_words``) never holds the answers of a section about a
+      professional: the referrer's, the safeguarding lead's, the notifier's.  A
+      relative's block may hold the child's own details (a child who is herself a
+      young mother, a child living with a grandmother), the family's, and what
+      was done ("Action taken: arrested"): those it is not ruled out for.
+    - A question worded as a date of birth, under a heading naming someone other
+      than the child, is not where another date is answered ("Date of birth"
+      under "Father" is not the date of referral).
+
+    A question naming the field's person or the child itself is never ruled out."""
     persons = _heading_persons(heading, sections, compiled)
     lexicon = compiled.lexicon
-    if not persons or persons & target.persons or question.persons & target.persons:
+    if not persons or CHILD in persons or question.persons & (target.persons | {CHILD}):
         return False
-    if target.persons & lexicon.family_words or question.persons & {CHILD}:
-        return False
-    family = persons <= lexicon.family_words
-    childs = [t for t in compiled.targets if CHILD in compiled.subjects.get(t.section, ())]
-    if target.persons:
-        if family:
+    if _relatives_only(heading, persons, lexicon):
+        subjects = compiled.subjects.get(target.section, frozenset())
+        if subjects and subjects <= lexicon.professional_words:
             return True
-        return target in childs and persons <= lexicon.professional_words
-    if not family or wording_score(question, target, None) >= QUESTION_THRESHOLD:
+    if target.spec is None or target.spec.type != "date" or target.persons:
         return False
-    return any(wording_score(question, t, None) >= QUESTION_THRESHOLD for t in childs)
+    if wording_score(question, target, None) >= QUESTION_THRESHOLD:
+        return False
+    born = [
+        t
+        for t in compiled.targets
+        if CHILD in compiled.subjects.get(t.section, ()) and t.spec and t.spec.type == "date"
+    ]
+    return any(wording_score(question, t, None) >= QUESTION_THRESHOLD for t in born)
+
+
+def _relatives_only(heading: str, persons: frozenset[str], lexicon: Lexicon) -> bool:
+    """Whether ``heading`` names a relative of the child and nothing else."""
+    if not persons <= lexicon.family_words:
+        return False
+    named = {word for person in persons for word in person.split()}
+    return content_words(lexicon.canon(heading)) - named <= _ONLY_WHOSE

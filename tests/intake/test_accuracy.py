@@ -58,20 +58,21 @@ def test_another_persons_details_are_never_read_as_ours(case):
     ("heading", "blank", "decision"),
     [
         ("Mother", "referrer_name", "incomplete"),
-        ("Mother", "child_forenames", "incomplete"),
         ("Mother", "referral_date", "incomplete"),
-        ("GP details", "child_forenames", "incomplete"),
+        ("GP details", "referral_date", "incomplete"),
         # The GP may be the one referring, with their name under their own heading;
-        # a sibling group's referral may give the child's own details as a sibling's.
-        ("Siblings", "child_forenames", "needs_review"),
+        # a relative's or a professional's block may hold the child's own details.
         ("GP details", "referrer_name", "needs_review"),
+        ("Mother", "child_forenames", "needs_review"),
+        ("GP details", "child_forenames", "needs_review"),
     ],
 )
 def test_a_blank_another_persons_block_cannot_answer_goes_back(heading, blank, decision):
     """A form carrying a parent's or GP's block, with an answer left blank that the
-    block cannot hold (a mother is never the referrer; a GP is never the child):
-    the form goes back asking for that answer alone, where it used to wait for a
-    person.  Where the block may hold it, a person looks."""
+    block cannot hold (a mother is never the referrer; her date of birth, or the
+    GP's, is not the date of referral): the form goes back asking for that answer
+    alone, where it used to wait for a person.  Where the block may hold it, a
+    person looks."""
     import random
 
     from tests.builders import docx_builder

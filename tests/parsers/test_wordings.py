@@ -375,28 +375,15 @@ def test_reported_by_under_another_section_is_not_the_referrers_name(answer: str
 
 
 @pytest.mark.parametrize(
-    ("heading", "maybe"),
-    [
-        ("Health visitor", False),
-        ("GP details", False),
-        ("School", False),
-        ("Mother", False),
-        ("Grandparents", False),
-        # A sibling group's referral may give the child's own details as "Sibling 1".
-        ("Siblings", True),
-        ("Sibling 1", True),
-        # "Partner", "Carer", "Family" and "Midwife" do not name only someone else.
-        ("Father / partner", True),
-        ("Young carer", True),
-        ("Midwife", True),
-    ],
+    "heading", ["Health visitor", "GP details", "School", "Siblings", "Mother", "Young mother"]
 )
-def test_a_name_under_a_heading_naming_someone_else_is_theirs(heading: str, maybe: bool) -> None:
+def test_a_name_under_a_heading_naming_someone_else_is_theirs(heading: str) -> None:
     """The "Name" under "Health visitor" is the health visitor's: it does not fill
-    the child's blank forename.  Under a heading naming only a professional or a
-    parent, never the child, it is not where the forename may be either, and the
-    form can go back asking for it (issue 7).  Under a heading that may name the
-    child in other words, it is still offered, so the form goes to a person."""
+    the child's blank forename.  It is still offered as where the forename may be
+    (a sibling group's referral gives the child's details as a sibling's; a child
+    may be a young mother herself; reviews found a school's or a grandmother's
+    block holding the child's date of birth or address), so the form goes to a
+    person, not back."""
     from parsers.forms.match import possible_answers
 
     schema = SCHEMAS["cspr_referral"]
@@ -405,9 +392,116 @@ def test_a_name_under_a_heading_naming_someone_else_is_theirs(heading: str, mayb
     match = match_document(doc, schema)
     assert match is not None
     assert "child_forenames" not in match.answers
-    assert "child_forenames" in match.blank
-    offered = "Name" in [u.question for u in possible_answers(match, schema, "child_forenames")]
-    assert offered is maybe
+    assert "Name" in [u.question for u in possible_answers(match, schema, "child_forenames")]
+
+
+def _blank_in(doc: Document, question: str, section: str) -> Document:
+    entries = [
+        dataclasses.replace(e, answer=()) if (e.question, e.section) == (question, section) else e
+        for e in doc.entries
+    ]
+    return Document("docx", "form.docx", doc.title, entries)
+
+
+@pytest.mark.parametrize(
+    ("heading", "theirs"),
+    [
+        ("Mother", False),
+        ("Mother's details", False),
+        ("Grandparents", False),
+        ("Stepfather", False),
+        ("Parent Support Adviser", True),
+        ("Young mother", True),
+        ("GP details", True),
+        ("Health visitor", True),
+        ("School", True),
+        ("Allocated social worker", True),
+        ("Partner agency", True),
+        ("Residential carer", True),
+        ("Ward sister", True),
+        ("Siblings", True),
+    ],
+)
+def test_a_referrers_blank_may_be_answered_under_a_professionals_heading_only(
+    heading: str, theirs: bool
+) -> None:
+    """The GP, the health visitor or the school may be the one referring, and give
+    their name and number under their own heading: the form goes to a person.  A
+    heading naming nothing but a parent or a grandparent is never the referrer's:
+    the form can go back.  Words that also name professionals or agencies
+    ("Partner agency", "Residential carer", "Ward sister"), and a relative's word
+    inside a title ("Parent Support Adviser") or beside another word ("Young
+    mother"), rule nothing out."""
+    from parsers.forms.match import possible_answers
+
+    schema = SCHEMAS["cspr_referral"]
+    doc = _blank_in(_form(schema, "child_surname", "Surname"), "Name", "Referrer")
+    rows = [("Name", "Ann Lee"), ("Telephone number", "01632 960444")]
+    match = match_document(_with_block(doc, "Surname", heading, rows), schema)
+    assert match is not None
+    assert "referrer_name" in match.blank
+    maybe = [u.question for u in possible_answers(match, schema, "referrer_name")]
+    assert ("Name" in maybe) is theirs
+
+
+@pytest.mark.parametrize(("key", "form"), [
+    ("referral_date", "cspr_referral"),
+    ("date_became_aware", "cspr_referral"),
+    ("date_notified", "serious_incident_notification"),
+])  # fmt: skip
+def test_a_family_members_date_of_birth_is_not_where_another_date_may_be(
+    key: str, form: str
+) -> None:
+    """ "Date of birth" under "Father" or "GP details" is theirs: it does not answer
+    the date of referral left blank.  A plain "Date" under "Mother" asks nothing
+    of hers, and a "Date of birth" under "Mother and baby" may be the child's: both
+    are still offered."""
+    from parsers.forms.match import possible_answers
+
+    schema = SCHEMAS[form]
+    first = "child_surname" if form == "cspr_referral" else "child_forenames"
+    after = schema.field(first).question
+    doc = _blank(_form(schema, first, after), schema.field(key).question)
+    born = [("Name", "John Smith"), ("Date of birth", "03/03/1988")]
+    for heading in ("Father", "GP details"):
+        match = match_document(_with_block(doc, after, heading, born), schema)
+        assert match is not None and key in match.blank
+        assert possible_answers(match, schema, key) == [], heading
+    for heading, rows in (
+        ("Mother", [("Name", "Jane Smith"), ("Date", "03/03/2026")]),
+        ("Mother and baby", born),
+    ):
+        match = match_document(_with_block(doc, after, heading, rows), schema)
+        assert match is not None and key in match.blank
+        assert possible_answers(match, schema, key), heading
+
+
+def test_a_relatives_block_is_put_aside_only_for_the_referrers_and_the_leads_questions() -> None:
+    """A block under "Mother" may answer what is about the family ("Household
+    members", "Has the family been told?"), the agencies and actions ("Action
+    taken: arrested"), and even the child's own details (a child living with her
+    grandmother, a child who is a young mother): it is put aside only for the
+    referrer's and the lead's questions."""
+    from parsers.forms.match import _someone_elses_particulars
+    from parsers.forms.targets import asked, compile_schema
+
+    compiled = compile_schema(SCHEMAS["cspr_referral"])
+    target = {t.key: t for t in compiled.targets}
+    sections = compiled.sections_of("Mother")
+    question = asked(compiled.lexicon, "Name")
+    keys = (
+        ("household_members", False),
+        ("family_informed", False),
+        ("agencies_involved", False),
+        ("immediate_actions", False),
+        ("child_forenames", False),
+        ("child_address", False),
+        ("referrer_name", True),
+        ("dsl_email", True),
+    )
+    for key, theirs in keys:
+        ruled_out = _someone_elses_particulars("Mother", sections, question, target[key], compiled)
+        assert ruled_out is theirs, key
 
 
 @pytest.mark.parametrize(
@@ -441,6 +535,25 @@ def test_a_name_under_a_heading_naming_someone_else_is_theirs(heading: str, mayb
             "Sibling 1",
             [("Name", "Jake Whitfield"), ("Date of birth", "03/03/2015")],
         ),
+        (
+            "cspr_referral",
+            "child_status",
+            "Allocated social worker",
+            [("Name", "Sam Jones"), ("Legal status", "Child protection plan (neglect)")],
+        ),
+        (
+            "cspr_referral",
+            "child_address",
+            "Grandmother",
+            [("Name", "Rose Whitfield"), ("Address", "9 Oak Road, Warrington WA4 4DD")],
+        ),
+        (
+            "cspr_referral",
+            "child_dob",
+            "Young mother",
+            [("Name", "Jade Whitfield"), ("Date of birth", "03/03/2010")],
+        ),
+        ("cspr_referral", "family_informed", "Mother", [("Aware of referral?", "Yes")]),
     ],
 )  # fmt: skip
 def test_a_block_that_may_hold_the_childs_own_details_is_offered(
