@@ -66,7 +66,13 @@ from parsers.forms.targets import (
     wording_score,
 )
 from parsers.lexicon import Lexicon, content_words, stem
-from parsers.normalise import comparable, is_non_answer
+from parsers.normalise import (
+    comparable,
+    date_doubt,
+    is_non_answer,
+    parse_uk_date,
+    words_beside_the_date,
+)
 from parsers.options import State, left_blank, listed_options, match_option, read_marks
 from parsers.schema import FormSchema, OptionSpec
 
@@ -1693,7 +1699,7 @@ def possible_answers(match: FormMatch, schema: FormSchema, key: str) -> list[Unp
             continue
         sections = compiled.sections_of(unplaced.section)
         question = asked(compiled.lexicon, unplaced.question)
-        if _someone_elses_particulars(unplaced.section, sections, question, target, compiled):
+        if _someone_elses_particulars(unplaced, sections, question, target, compiled):
             continue
         same = sameness(sections, target.section)
         wording = wording_score(question, target, same)
@@ -1715,43 +1721,90 @@ _ONLY_WHOSE = frozenset(
 
 
 def _someone_elses_particulars(
-    heading: str, sections: frozenset[str], question: Asked, target: Target, compiled: Compiled
+    unplaced: Unplaced,
+    sections: frozenset[str],
+    question: Asked,
+    target: Target,
+    compiled: Compiled,
 ) -> bool:
     """Whether an unplaced question stands under a heading naming only people who
     cannot be the one ``target`` asks about, so its answer is not ``target``'s.
 
-    Two cases only (each narrowed by reviews that found the wider rule sending
+    Two cases only (each narrowed by reviews that found a wider rule sending
     forms back wrongly):
 
     - A heading naming nothing but a relative ("Mother", "Stepfather's details";
-      the lexicon's ``family_words``) never holds the answers of a section about a
-      professional: the referrer's, the safeguarding lead's, the notifier's.  A
-      relative's block may hold the child's own details (a child who is herself a
-      young mother, a child living with a grandmother), the family's, and what
-      was done ("Action taken: arrested"): those it is not ruled out for.
-    - A question worded as a date of birth, under a heading naming someone other
-      than the child, is not where another date is answered ("Date of birth"
-      under "Father" is not the date of referral).
+      the lexicon's ``family_words``) over a question any person is asked (a
+      name, a telephone number, an email, a date of birth) never holds the
+      answers of a section about a professional: the referrer's, the
+      safeguarding lead's, the notifier's.  A question only that section asks
+      ("Signed (name)") may stand there because the section's own title was
+      missed; and a relative's block may hold the child's own details (a child
+      who is herself a young mother, a child living with a grandmother), the
+      family's, and what was done ("Action taken: arrested").
+    - A question asking a date of birth and nothing else, answered with one
+      date, under a heading naming someone other than the child, is not where
+      another date is answered ("Date of birth" under "Father" is not the date
+      of referral; "DOB/DOD" under "Victim" may give the incident's date).
 
     A question naming the field's person or the child itself is never ruled out."""
-    persons = _heading_persons(heading, sections, compiled)
+    persons = _heading_persons(unplaced.section, sections, compiled)
     lexicon = compiled.lexicon
     if not persons or CHILD in persons or question.persons & (target.persons | {CHILD}):
         return False
-    if _relatives_only(heading, persons, lexicon):
+    if _relatives_only(unplaced.section, persons, lexicon):
         subjects = compiled.subjects.get(target.section, frozenset())
-        if subjects and subjects <= lexicon.professional_words:
+        if (
+            subjects
+            and subjects <= lexicon.professional_words
+            and _asked_of_anyone(unplaced.question, compiled)
+        ):
             return True
     if target.spec is None or target.spec.type != "date" or target.persons:
         return False
-    if wording_score(question, target, None) >= QUESTION_THRESHOLD:
+    return _only_a_date_of_birth(unplaced, compiled) and (
+        wording_score(question, target, None) < QUESTION_THRESHOLD
+    )
+
+
+def _asked_of_anyone(question: str, compiled: Compiled) -> bool:
+    """Whether ``question`` is plainly one asked of any person: worded like a
+    question of ours about the child, like a telephone or email question, or
+    like questions of two sections about different people ("Name")."""
+    places = set()
+    for target, score in zip(compiled.targets, _plain_scores(question, compiled), strict=True):
+        if score < QUESTION_THRESHOLD:
+            continue
+        subjects = compiled.subjects.get(target.section, frozenset())
+        if CHILD in subjects or (
+            target.spec is not None and target.spec.type in ("phone", "email")
+        ):
+            return True
+        if subjects:
+            places.add(subjects)
+    return len(places) >= 2
+
+
+def _only_a_date_of_birth(unplaced: Unplaced, compiled: Compiled) -> bool:
+    """Whether a question asks a date of birth and nothing else ("DOB", "Mother's
+    date of birth"; not "DOB/DOD", "Date of birth (or date of arrest)"), and its
+    answer is one date with nothing beside it."""
+    lexicon = compiled.lexicon
+    words = content_words(lexicon.canon(unplaced.question))
+    named = {
+        word
+        for person in lexicon.persons(lexicon.canon(unplaced.question))
+        for word in person.split()
+    }
+    if words - named != {"date", "birth"}:
         return False
-    born = [
-        t
-        for t in compiled.targets
-        if CHILD in compiled.subjects.get(t.section, ()) and t.spec and t.spec.type == "date"
-    ]
-    return any(wording_score(question, t, None) >= QUESTION_THRESHOLD for t in born)
+    answer = unplaced.answer.strip()
+    return (
+        "\n" not in answer
+        and parse_uk_date(answer) is not None
+        and date_doubt(answer) is None
+        and not words_beside_the_date(answer)
+    )
 
 
 def _relatives_only(heading: str, persons: frozenset[str], lexicon: Lexicon) -> bool:

@@ -476,13 +476,58 @@ def test_a_family_members_date_of_birth_is_not_where_another_date_may_be(
         assert possible_answers(match, schema, key), heading
 
 
+@pytest.mark.parametrize(
+    ("form", "key", "heading", "rows"),
+    [
+        # The declaration's own row, left under "Mother" when its title was missed.
+        ("cspr_referral", "signed_by", "Mother", [("Signed (name)", "Theo Pennington")]),
+        # A date of birth asked or answered with another date.
+        ("cspr_referral", "incident_date", "Victim", [("DOB/DOD", "16/07/2014 - 14/02/2026")]),
+        (
+            "serious_incident_notification",
+            "incident_date",
+            "Mother",
+            [("Date of birth / death", "02/02/1990 - 14/02/2026")],
+        ),
+        (
+            "cspr_referral",
+            "incident_date",
+            "Alleged perpetrator",
+            [("DOB (or date of arrest)", "14/02/2026")],
+        ),
+        (
+            "cspr_referral",
+            "incident_date",
+            "Father",
+            [("Date of birth", "Born 1988, arrested 14/02/2026")],
+        ),
+    ],
+)
+def test_a_relatives_block_that_may_hold_the_answer_is_offered(
+    form: str, key: str, heading: str, rows: list[tuple[str, str]]
+) -> None:
+    """What a third review found sent back although the answer was there: a
+    question only the referrer's section asks, under a relative's heading; a
+    date of birth asked together with another date ("DOB/DOD"), or answered
+    with more than one date."""
+    from parsers.forms.match import possible_answers
+
+    schema = SCHEMAS[form]
+    first = "child_surname" if form == "cspr_referral" else "child_forenames"
+    after = schema.field(first).question
+    doc = _blank(_form(schema, first, after), schema.field(key).question)
+    match = match_document(_with_block(doc, after, heading, rows), schema)
+    assert match is not None
+    assert key in match.answers or possible_answers(match, schema, key)
+
+
 def test_a_relatives_block_is_put_aside_only_for_the_referrers_and_the_leads_questions() -> None:
     """A block under "Mother" may answer what is about the family ("Household
     members", "Has the family been told?"), the agencies and actions ("Action
     taken: arrested"), and even the child's own details (a child living with her
     grandmother, a child who is a young mother): it is put aside only for the
     referrer's and the lead's questions."""
-    from parsers.forms.match import _someone_elses_particulars
+    from parsers.forms.match import Unplaced, _someone_elses_particulars
     from parsers.forms.targets import asked, compile_schema
 
     compiled = compile_schema(SCHEMAS["cspr_referral"])
@@ -500,7 +545,8 @@ def test_a_relatives_block_is_put_aside_only_for_the_referrers_and_the_leads_que
         ("dsl_email", True),
     )
     for key, theirs in keys:
-        ruled_out = _someone_elses_particulars("Mother", sections, question, target[key], compiled)
+        unplaced = Unplaced("Name", "Mother", "Jane Smith", "table 2, row 1")
+        ruled_out = _someone_elses_particulars(unplaced, sections, question, target[key], compiled)
         assert ruled_out is theirs, key
 
 
