@@ -1768,21 +1768,23 @@ def _someone_elses_particulars(
 
 
 def _asked_of_anyone(question: str, compiled: Compiled) -> bool:
-    """Whether ``question`` is plainly one asked of any person: worded like a
-    question of ours about the child, like a telephone or email question, or
-    like questions of two sections about different people ("Name")."""
-    places = set()
+    """Whether ``question`` is plainly one asked of any person: a name, or worded
+    like a question of ours about the child, or like a telephone or email
+    question.  Not one asked of the person filling the form in ("Your email",
+    "Print name"), nor a job title, which a relative's block rarely asks and the
+    referrer's section always does."""
+    plain = comparable(question)
+    if plain.startswith(("your ", "print ", "sign")):
+        return False
+    if compiled.lexicon.canon(question) == "name":
+        return True
     for target, score in zip(compiled.targets, _plain_scores(question, compiled), strict=True):
         if score < QUESTION_THRESHOLD:
             continue
-        subjects = compiled.subjects.get(target.section, frozenset())
-        if CHILD in subjects or (
-            target.spec is not None and target.spec.type in ("phone", "email")
-        ):
+        contact = target.spec is not None and target.spec.type in ("phone", "email")
+        if contact or CHILD in compiled.subjects.get(target.section, frozenset()):
             return True
-        if subjects:
-            places.add(subjects)
-    return len(places) >= 2
+    return False
 
 
 def _only_a_date_of_birth(unplaced: Unplaced, compiled: Compiled) -> bool:

@@ -838,3 +838,33 @@ def test_a_line_of_running_text_is_held_only_to_wordings_sharing_a_word() -> Non
                 for same in (None, True, False):
                     assert containment(a, b, same) == 0.0, (sorted(a), sorted(b))
     assert checked > 1000
+
+
+@pytest.mark.parametrize("form", ["cspr_referral", "serious_incident_notification"])
+@pytest.mark.parametrize(
+    ("question", "anyone"),
+    [
+        ("Name", True),
+        ("Full name", True),
+        ("Telephone number", True),
+        ("Email address", True),
+        ("Date of birth", True),
+        # The referrer's own questions, however a block above them is headed.
+        ("Your name", False),
+        ("Your email", False),
+        ("Print name", False),
+        ("Signed (name)", False),
+        ("Job title", False),
+        ("Role", False),
+    ],
+)
+def test_a_relatives_block_is_put_aside_only_over_a_question_anyone_is_asked(
+    form: str, question: str, anyone: bool
+) -> None:
+    """A relative's "Name" or "Telephone number" is theirs; "Your email", "Print
+    name" or "Job title" under "Mother" are more likely the referrer's own, their
+    section's title missed (a fourth review): those still hold a return back."""
+    from parsers.forms.match import _asked_of_anyone
+    from parsers.forms.targets import compile_schema
+
+    assert _asked_of_anyone(question, compile_schema(SCHEMAS[form])) is anyone
