@@ -53,9 +53,9 @@ class Lexicon:
     expansions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     guidance: tuple[str, ...] = ()
     office_use: tuple[str, ...] = ()
-    # Person words naming the child's family or household, or whoever harmed the
-    # child: never the professional who refers, leads or notifies, nor the child
-    # the form is about.  And those naming a professional: never that child.
+    # Person words naming only a relative of the child, and those naming the
+    # professionals a section may be about (`parsers.forms.match`: a relative's
+    # block never answers the referrer's, the lead's or the notifier's questions).
     family_words: frozenset[str] = frozenset()
     professional_words: frozenset[str] = frozenset()
     _replace: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)

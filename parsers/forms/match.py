@@ -1792,13 +1792,8 @@ def _only_a_date_of_birth(unplaced: Unplaced, compiled: Compiled) -> bool:
     date of birth"; not "DOB/DOD", "Date of birth (or date of arrest)"), and its
     answer is one date with nothing beside it."""
     lexicon = compiled.lexicon
-    words = content_words(lexicon.canon(unplaced.question))
-    named = {
-        word
-        for person in lexicon.persons(lexicon.canon(unplaced.question))
-        for word in person.split()
-    }
-    if words - named != {"date", "birth"}:
+    canon = lexicon.canon(unplaced.question)
+    if _words_but_persons(canon, lexicon.persons(canon)) != {"date", "birth"}:
         return False
     answer = unplaced.answer.strip()
     return (
@@ -1813,5 +1808,9 @@ def _relatives_only(heading: str, persons: frozenset[str], lexicon: Lexicon) -> 
     """Whether ``heading`` names a relative of the child and nothing else."""
     if not persons <= lexicon.family_words:
         return False
-    named = {word for person in persons for word in person.split()}
-    return content_words(lexicon.canon(heading)) - named <= _ONLY_WHOSE
+    return _words_but_persons(lexicon.canon(heading), persons) <= _ONLY_WHOSE
+
+
+def _words_but_persons(canon: str, persons: frozenset[str]) -> frozenset[str]:
+    """The meaning words of canonical text, but for those of the ``persons`` it names."""
+    return content_words(canon) - {word for person in persons for word in person.split()}

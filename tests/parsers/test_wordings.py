@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from parsers.document import Document, Entry, FlowLine, Line
-from parsers.forms import match_document
+from parsers.forms import FormMatch, match_document
 from parsers.normalise import comparable
 from parsers.schema import FieldSpec, FormSchema, load_schemas
 from tests.builders import docx_builder
@@ -444,6 +444,18 @@ def test_a_referrers_blank_may_be_answered_under_a_professionals_heading_only(
     assert ("Name" in maybe) is theirs
 
 
+def _with_blank_and_block(
+    form: str, key: str, heading: str, rows: list[tuple[str, str]]
+) -> tuple[FormSchema, FormMatch | None]:
+    """Our form with ``key`` left blank and a block of ``rows`` under ``heading``
+    after the child's first question, as read."""
+    schema = SCHEMAS[form]
+    first = "child_surname" if form == "cspr_referral" else "child_forenames"
+    after = schema.field(first).question
+    doc = _blank(_form(schema, first, after), schema.field(key).question)
+    return schema, match_document(_with_block(doc, after, heading, rows), schema)
+
+
 @pytest.mark.parametrize(("key", "form"), [
     ("referral_date", "cspr_referral"),
     ("date_became_aware", "cspr_referral"),
@@ -458,20 +470,16 @@ def test_a_family_members_date_of_birth_is_not_where_another_date_may_be(
     are still offered."""
     from parsers.forms.match import possible_answers
 
-    schema = SCHEMAS[form]
-    first = "child_surname" if form == "cspr_referral" else "child_forenames"
-    after = schema.field(first).question
-    doc = _blank(_form(schema, first, after), schema.field(key).question)
     born = [("Name", "John Smith"), ("Date of birth", "03/03/1988")]
     for heading in ("Father", "GP details"):
-        match = match_document(_with_block(doc, after, heading, born), schema)
+        schema, match = _with_blank_and_block(form, key, heading, born)
         assert match is not None and key in match.blank
         assert possible_answers(match, schema, key) == [], heading
     for heading, rows in (
         ("Mother", [("Name", "Jane Smith"), ("Date", "03/03/2026")]),
         ("Mother and baby", born),
     ):
-        match = match_document(_with_block(doc, after, heading, rows), schema)
+        schema, match = _with_blank_and_block(form, key, heading, rows)
         assert match is not None and key in match.blank
         assert possible_answers(match, schema, key), heading
 
@@ -512,11 +520,7 @@ def test_a_relatives_block_that_may_hold_the_answer_is_offered(
     with more than one date."""
     from parsers.forms.match import possible_answers
 
-    schema = SCHEMAS[form]
-    first = "child_surname" if form == "cspr_referral" else "child_forenames"
-    after = schema.field(first).question
-    doc = _blank(_form(schema, first, after), schema.field(key).question)
-    match = match_document(_with_block(doc, after, heading, rows), schema)
+    schema, match = _with_blank_and_block(form, key, heading, rows)
     assert match is not None
     assert key in match.answers or possible_answers(match, schema, key)
 
@@ -612,11 +616,7 @@ def test_a_block_that_may_hold_the_childs_own_details_is_offered(
     looked-after child's foster home, the child's own block as "Sibling 1"."""
     from parsers.forms.match import possible_answers
 
-    schema = SCHEMAS[form]
-    first = "child_surname" if form == "cspr_referral" else "child_forenames"
-    after = schema.field(first).question
-    doc = _blank(_form(schema, first, after), schema.field(key).question)
-    match = match_document(_with_block(doc, after, heading, rows), schema)
+    schema, match = _with_blank_and_block(form, key, heading, rows)
     assert match is not None
     assert key in match.answers or possible_answers(match, schema, key)
 
